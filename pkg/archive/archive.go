@@ -1,0 +1,97 @@
+// Package archive records what crosses the bus in ClickHouse: every
+// CloudEvent as a row of the events table, and telemetry points as rows of
+// the metrics table.
+package archive
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/medic-sre/medic/pkg/bus"
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/store"
+)
+
+var eventColumns = []string{"time", "time_unix_nano", "id", "type", "source", "subject", "incident_id",
+	"service", "model", "model_version", "trace_id", "data"}
+
+var metricColumns = []string{"time", "time_unix_nano", "name", "value", "service", "model", "model_version",
+	"attr_keys", "attr_values", "event_id", "point_index"}
+
+// Consumers returns the durable consumers that archive both streams.
+func Consumers() []bus.ConsumerSpec {
+	return []bus.ConsumerSpec{
+		{Stream: bus.StreamEvents, Durable: "archiver-events", BatchSize: 500},
+		{Stream: bus.StreamTelemetry, Durable: "archiver-telemetry", BatchSize: 500},
+	}
+}
+
+// Events returns a batch handler that writes events to the events table.
+// The batch is acked only after the insert succeeded.
+func Events(s *store.Store) bus.BatchHandler {
+	return func(ctx context.Context, evs []cloudevents.Event) error {
+		rows := make([][]any, 0, len(evs))
+		for _, ev := range evs {
+			rows = append(rows, EventRow(ev))
+		}
+		return s.Insert(ctx, "events", eventColumns, rows)
+	}
+}
+
+// scope holds the fields the events table lifts out of an event's data.
+type scope struct {
+	IncidentID   string `json:"incident_id"`
+	Service      string `json:"service"`
+	Model        string `json:"model"`
+	ModelVersion string `json:"model_version"`
+	Source       string `json:"source"`
+}
+
+// EventRow is an event as a row of the events table, in eventColumns order.
+func EventRow(ev cloudevents.Event) []any {
+	var sc scope
+	_ = json.Unmarshal(ev.Data(), &sc)
+	if sc.Service == "" {
+		sc.Service = sc.Source
+	}
+	var traceID string
+	if tp, ok := ev.Extensions()["traceparent"].(string); ok {
+		if parts := strings.Split(tp, "-"); len(parts) == 4 {
+			traceID = parts[1]
+		}
+	}
+	t := ev.Time()
+	return []any{t, t.UnixNano(), ev.ID(), ev.Type(), ev.Source(), ev.Subject(), sc.IncidentID,
+		sc.Service, sc.Model, sc.ModelVersion, traceID, string(ev.Data())}
+}
+
+// WritePoints writes the points of telemetry events to the metrics table.
+// Rows are keyed by event id and index, so a redelivered batch folds.
+func WritePoints(ctx context.Context, s *store.Store, evs []cloudevents.Event) error {
+	var rows [][]any
+	for _, ev := range evs {
+		tp, err := events.As[events.TelemetryPoints](ev)
+		if err != nil {
+			return bus.Permanent(fmt.Errorf("event %s: %w", ev.ID(), err))
+		}
+		for i, p := range tp.Points {
+			rows = append(rows, PointRow(ev.ID(), i, p))
+		}
+	}
+	return s.Insert(ctx, "metrics", metricColumns, rows)
+}
+
+// PointRow is a point as a row of the metrics table.
+func PointRow(eventID string, index int, p events.Point) []any {
+	keys := make([]string, 0, len(p.Attributes))
+	vals := make([]string, 0, len(p.Attributes))
+	for k, v := range p.Attributes {
+		keys = append(keys, k)
+		vals = append(vals, v)
+	}
+	t := unixNano(p.TimeUnixNano)
+	return []any{t, p.TimeUnixNano, p.Name, p.Value, p.Service, p.Model, p.ModelVersion, keys, vals, eventID, uint32(index)}
+}

@@ -1,0 +1,158 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// ErrNotReady means the bus has not yet reached NATS and set up its streams.
+var ErrNotReady = errors.New("bus not ready")
+
+var propagator = propagation.TraceContext{}
+
+// Bus is one service's connection to NATS JetStream.
+type Bus struct {
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	log    *slog.Logger
+	source string
+	tracer trace.Tracer
+	ready  atomic.Bool
+}
+
+// Connect dials NATS without blocking on it: a server that is down is
+// retried in the background, and Ready reports the state meanwhile. source is
+// the CloudEvent source of what this service publishes ("medic/detector").
+func Connect(url, source string, log *slog.Logger) (*Bus, error) {
+	nc, err := nats.Connect(url,
+		nats.Name(source),
+		nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500*time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("nats disconnected", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrl()) }),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("nats %s: %w (check NATS_URL)", url, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return &Bus{nc: nc, js: js, log: log, source: source, tracer: otel.Tracer("medic/bus")}, nil
+}
+
+// Setup ensures the streams exist, retrying with backoff until NATS answers
+// or ctx ends. The bus is ready once it returns nil.
+func (b *Bus) Setup(ctx context.Context) error {
+	for attempt := uint64(1); ; attempt++ {
+		err := EnsureStreams(ctx, b.js)
+		if err == nil {
+			b.ready.Store(true)
+			return nil
+		}
+		delay := Backoff(attempt, 200*time.Millisecond, 5*time.Second)
+		b.log.Warn("nats not reachable yet; retrying", "err", err, "retry_in", delay.String())
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("nats setup: %w (last error: %v)", ctx.Err(), err)
+		case <-time.After(delay):
+		}
+	}
+}
+
+// Ready reports nil when streams are set up and the connection is up.
+func (b *Bus) Ready() error {
+	if !b.ready.Load() {
+		return fmt.Errorf("%w: streams not set up", ErrNotReady)
+	}
+	if !b.nc.IsConnected() {
+		return fmt.Errorf("%w: nats %s", ErrNotReady, b.nc.Status())
+	}
+	return nil
+}
+
+// JetStream exposes the JetStream handle, for KV buckets and admin.
+func (b *Bus) JetStream() jetstream.JetStream { return b.js }
+
+// Conn exposes the NATS connection.
+func (b *Bus) Conn() *nats.Conn { return b.nc }
+
+// Source is the CloudEvent source of this service's events.
+func (b *Bus) Source() string { return b.source }
+
+// Close drains the connection: pending publishes are flushed first.
+func (b *Bus) Close() error {
+	if b.nc.IsClosed() {
+		return nil
+	}
+	return b.nc.Drain()
+}
+
+// Emit builds an event with a stable id and publishes it; see Publish.
+func (b *Bus) Emit(ctx context.Context, id string, data events.Data) (cloudevents.Event, error) {
+	ev, err := events.NewWithID(id, b.source, data)
+	if err != nil {
+		return ev, err
+	}
+	return ev, b.Publish(ctx, ev)
+}
+
+// Publish validates ev and publishes it on its type's subject, waiting for
+// the stream's acknowledgement. The event id is the Nats-Msg-Id, so a retry
+// within DuplicateWindow is dropped by the server; the trace context of ctx
+// travels in the headers.
+func (b *Bus) Publish(ctx context.Context, ev cloudevents.Event) error {
+	if err := events.Validate(ev); err != nil {
+		return Permanent(fmt.Errorf("publish %s: %w", ev.Type(), err))
+	}
+	subject := events.Subject(ev.Type())
+	ctx, span := b.tracer.Start(ctx, "publish "+ev.Type(), trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.String("messaging.destination.name", subject), attribute.String("messaging.message.id", ev.ID())))
+	defer span.End()
+	// The CloudEvents distributed-tracing extension keeps the trace with the
+	// event itself, so the events table can link each event to its trace.
+	if tp := traceparent(ctx); tp != "" {
+		ev.SetExtension("traceparent", tp)
+	}
+	raw, err := events.Encode(ev)
+	if err != nil {
+		return Permanent(err)
+	}
+	msg := nats.NewMsg(subject)
+	msg.Data = raw
+	msg.Header.Set(HeaderMsgID, ev.ID())
+	msg.Header.Set(HeaderContentType, "application/cloudevents+json")
+	msg.Header.Set(HeaderEventType, ev.Type())
+	propagator.Inject(ctx, headerCarrier(msg.Header))
+	if _, err := b.js.PublishMsg(ctx, msg); err != nil {
+		span.RecordError(err)
+		return fmt.Errorf("publish %s on %s: %w", ev.Type(), subject, err)
+	}
+	publishedTotal.WithLabelValues(ev.Type()).Inc()
+	return nil
+}
+
+func traceparent(ctx context.Context) string {
+	c := propagation.MapCarrier{}
+	propagator.Inject(ctx, c)
+	return c["traceparent"]
+}

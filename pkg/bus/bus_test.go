@@ -1,0 +1,249 @@
+package bus_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/medic-sre/medic/pkg/bus"
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/natsembed"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
+)
+
+func newBus(t *testing.T) *bus.Bus {
+	t.Helper()
+	srv, err := natsembed.Start(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	b, err := bus.Connect(srv.URL(), "medic/test", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func change(id string) events.ChangeRecorded {
+	return events.ChangeRecorded{ChangeID: id, Kind: "deploy", Service: "model-server", TimeUnixNano: 1}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func dlqMessages(t *testing.T, b *bus.Bus) []jetstream.RawStreamMsg {
+	t.Helper()
+	ctx := context.Background()
+	s, err := b.JetStream().Stream(ctx, bus.StreamDLQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []jetstream.RawStreamMsg
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, *m)
+	}
+	return out
+}
+
+func TestPublishConsumeCarriesTraceAndDedups(t *testing.T) {
+	b := newBus(t)
+	ctx := context.Background()
+	traceID, _ := trace.TraceIDFromHex("0af7651916cd43dd8448eb211c80319c")
+	spanID, _ := trace.SpanIDFromHex("b7ad6b7169203331")
+	pctx := trace.ContextWithSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: spanID, TraceFlags: trace.FlagsSampled}))
+
+	ev, err := events.NewWithID("evt-1", "medic/test", change("c1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // retries of one publish must not duplicate it
+		if err := b.Publish(pctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got atomic.Int32
+	var gotTrace atomic.Value
+	c, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t1"}, func(ctx context.Context, ev cloudevents.Event) error {
+		got.Add(1)
+		gotTrace.Store(trace.SpanContextFromContext(ctx).TraceID().String())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "delivery", func() bool { return got.Load() >= 1 })
+	if err := c.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got.Load() != 1 {
+		t.Fatalf("delivered %d times, want 1", got.Load())
+	}
+	if tr := gotTrace.Load(); tr != traceID.String() {
+		t.Fatalf("trace %v not propagated (want %s)", tr, traceID)
+	}
+}
+
+func TestInvalidEventGoesToDLQAndProcessingContinues(t *testing.T) {
+	b := newBus(t)
+	ctx := context.Background()
+	// A malformed message, then a good one behind it.
+	if _, err := b.JetStream().Publish(ctx, "medic.events.change.recorded.v1", []byte(`{"specversion":"1.0","id":"bad","type":"dev.medic.change.recorded.v1","source":"x","datacontenttype":"application/json","data":{"kind":"teleport"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Emit(ctx, "good", change("c2")); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	done := make(chan struct{})
+	c, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t2"}, func(ctx context.Context, ev cloudevents.Event) error {
+		ids = append(ids, ev.ID())
+		close(done)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("good event not handled after a bad one")
+	}
+	_ = c.Drain(ctx)
+	if len(ids) != 1 || ids[0] != "good" {
+		t.Fatalf("handled %v", ids)
+	}
+	var dl []jetstream.RawStreamMsg
+	waitFor(t, "dead letter", func() bool { dl = dlqMessages(t, b); return len(dl) == 1 })
+	h := dl[0].Header
+	if dl[0].Subject != "medic.dlq.medic.events.change.recorded.v1" || h.Get(bus.HeaderDLQConsumer) != "t2" || h.Get(bus.HeaderDLQReason) == "" {
+		t.Fatalf("dead letter %s %v", dl[0].Subject, h)
+	}
+	t.Logf("reason: %s", h.Get(bus.HeaderDLQReason))
+}
+
+func TestRetryThenSucceedAndPermanentAndExhausted(t *testing.T) {
+	tests := []struct {
+		name       string
+		fail       func(n int32) error
+		wantCalls  int32
+		wantDLQ    int
+		wantReason string
+	}{
+		{name: "transient then ok", fail: func(n int32) error {
+			if n < 3 {
+				return errors.New("clickhouse down")
+			}
+			return nil
+		}, wantCalls: 3},
+		{name: "permanent", fail: func(int32) error { return bus.Permanent(errors.New("no runbook")) }, wantCalls: 1, wantDLQ: 1, wantReason: "no runbook"},
+		{name: "exhausted", fail: func(int32) error { return errors.New("still down") }, wantCalls: 3, wantDLQ: 1, wantReason: "failed after 3 deliveries: still down"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBus(t)
+			ctx := context.Background()
+			if _, err := b.Emit(ctx, "e", change("c")); err != nil {
+				t.Fatal(err)
+			}
+			var calls atomic.Int32
+			c, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t3", MaxDeliver: 3, RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond},
+				func(ctx context.Context, ev cloudevents.Event) error { return tc.fail(calls.Add(1)) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "calls", func() bool { return calls.Load() >= tc.wantCalls })
+			if tc.wantDLQ > 0 {
+				waitFor(t, "dead letter", func() bool { return len(dlqMessages(t, b)) == tc.wantDLQ })
+				if r := dlqMessages(t, b)[0].Header.Get(bus.HeaderDLQReason); r != tc.wantReason {
+					t.Fatalf("reason %q", r)
+				}
+			}
+			// The consumer must have nothing left pending.
+			cons, _ := b.JetStream().Consumer(ctx, bus.StreamEvents, "t3")
+			waitFor(t, "settled", func() bool {
+				info, err := cons.Info(ctx)
+				return err == nil && info.NumAckPending == 0 && info.NumPending == 0
+			})
+			_ = c.Drain(ctx)
+			if calls.Load() != tc.wantCalls {
+				t.Fatalf("calls %d, want %d", calls.Load(), tc.wantCalls)
+			}
+		})
+	}
+}
+
+func TestBatchAndDrainFinishesInFlight(t *testing.T) {
+	b := newBus(t)
+	ctx := context.Background()
+	for i := range 50 {
+		if _, err := b.Emit(ctx, events.DerivedID("batch", string(rune('a'+i))), change("c")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seen atomic.Int32
+	var batches atomic.Int32
+	started := make(chan struct{}, 1)
+	release := make(chan struct{})
+	c, err := b.ConsumeBatch(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t4", BatchSize: 20},
+		func(ctx context.Context, evs []cloudevents.Event) error {
+			if batches.Add(1) == 1 {
+				started <- struct{}{}
+				<-release
+			}
+			seen.Add(int32(len(evs)))
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	drained := make(chan error)
+	go func() { drained <- c.Drain(ctx) }()
+	close(release)
+	if err := <-drained; err != nil {
+		t.Fatal(err)
+	}
+	if seen.Load() == 0 || seen.Load() > 50 {
+		t.Fatalf("seen %d", seen.Load())
+	}
+	// Whatever was handled was acked: a new consumer on the same durable
+	// sees only the rest.
+	cons, _ := b.JetStream().Consumer(ctx, bus.StreamEvents, "t4")
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int(info.AckFloor.Consumer) < int(seen.Load()) && info.NumAckPending > 0 {
+		t.Fatalf("handled %d but ack floor %d pending %d", seen.Load(), info.AckFloor.Consumer, info.NumAckPending)
+	}
+}

@@ -1,0 +1,91 @@
+// Package events defines Medic's CloudEvent types and turns them into and out
+// of CloudEvents 1.0 (structured JSON mode), checking each against the JSON
+// Schema published for its type in schemas/events.
+package events
+
+import (
+	"crypto/sha1"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/uuid"
+)
+
+// idNamespace scopes derived event ids, so they never collide with random ones.
+var idNamespace = uuid.MustParse("6f1c1c9e-3c55-4d7e-9b55-7a4f0c6a0d11")
+
+// New builds a validated CloudEvent with a random id.
+func New(source string, data Data) (cloudevents.Event, error) {
+	return NewWithID(uuid.NewString(), source, data)
+}
+
+// DerivedID returns a stable event id for the output of handling an input
+// event: a redelivered input yields the same id, which JetStream's duplicate
+// window and the events table then fold.
+func DerivedID(parts ...string) string {
+	return uuid.NewHash(sha1.New(), idNamespace, []byte(strings.Join(parts, "\x00")), 5).String()
+}
+
+// NewWithID builds a validated CloudEvent with the given id.
+func NewWithID(id, source string, data Data) (cloudevents.Event, error) {
+	ev := cloudevents.NewEvent()
+	ev.SetID(id)
+	ev.SetSource(source)
+	ev.SetType(data.EventType())
+	ev.SetSubject(data.EventSubject())
+	ev.SetTime(time.Now().UTC())
+	ev.SetDataSchema(SchemaURL(data.EventType()))
+	if err := ev.SetData(cloudevents.ApplicationJSON, data); err != nil {
+		return ev, fmt.Errorf("encode %s: %w", data.EventType(), err)
+	}
+	return ev, Validate(ev)
+}
+
+// Validate checks the CloudEvents envelope and the data's JSON Schema.
+func Validate(ev cloudevents.Event) error {
+	if err := ev.Validate(); err != nil {
+		return fmt.Errorf("%w: envelope: %v", ErrInvalid, err)
+	}
+	if !strings.HasPrefix(ev.Type(), typePrefix) {
+		return fmt.Errorf("%w %q", ErrUnknownType, ev.Type())
+	}
+	return ValidateData(ev.Type(), ev.Data())
+}
+
+// Encode renders an event in structured JSON mode.
+func Encode(ev cloudevents.Event) ([]byte, error) { return json.Marshal(ev) }
+
+// Decode parses a structured JSON CloudEvent and validates it.
+func Decode(raw []byte) (cloudevents.Event, error) {
+	ev := cloudevents.NewEvent()
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return ev, fmt.Errorf("%w: not a CloudEvent: %v", ErrInvalid, err)
+	}
+	return ev, Validate(ev)
+}
+
+// As decodes an event's data into T after checking that the type matches.
+func As[T Data](ev cloudevents.Event) (T, error) {
+	var out T
+	if ev.Type() != out.EventType() {
+		return out, fmt.Errorf("%w: want %s, got %s", ErrInvalid, out.EventType(), ev.Type())
+	}
+	if err := json.Unmarshal(ev.Data(), &out); err != nil {
+		return out, fmt.Errorf("%w: %s data: %v", ErrInvalid, ev.Type(), err)
+	}
+	return out, nil
+}
+
+// Subject is the NATS subject an event type is published on:
+// "medic.telemetry.<rest>" for telemetry, "medic.events.<rest>" otherwise,
+// where rest is the type without its "dev.medic." prefix.
+func Subject(eventType string) string {
+	rest := strings.TrimPrefix(eventType, typePrefix)
+	if strings.HasPrefix(rest, "telemetry.") {
+		return "medic." + rest
+	}
+	return "medic.events." + rest
+}

@@ -1,0 +1,121 @@
+package events
+
+import (
+	"errors"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"sort"
+	"testing"
+)
+
+// samples holds one valid payload per event type; the test below fails when a
+// schema is added without a Go type, or a Go type drifts from its schema.
+func samples() []Data {
+	now := int64(1_700_000_000_000_000_000)
+	rem := Remediation{ExecutionID: "x1", IncidentID: "i1", Runbook: "rollback", StartedUnixNano: now, FinishedUnixNano: now,
+		Steps: []Step{{Name: "roll back", Action: "model.rollback", Status: "succeeded"}}, Error: "verify timed out"}
+	tr := IncidentTransition{IncidentID: "i1", AtUnixNano: now, TopCause: &Cause{Rank: 1, Kind: CauseModelVersion, ID: "fraud@v2", Score: 0.9},
+		Remediation: &RemediationSummary{ExecutionID: "x1", Runbook: "rollback", Outcome: "succeeded"}}
+	return []Data{
+		TelemetryPoints{Source: "simulator", Points: []Point{{Name: "prediction.error", Value: 1, TimeUnixNano: now, Service: "model-server"}}},
+		ChangeRecorded{ChangeID: "c1", Kind: "deploy", Service: "model-server", Model: "fraud", ModelVersion: "v2", TimeUnixNano: now},
+		AnomalyDetected{AnomalyID: "a1", Rule: "r", Fingerprint: "f", Metric: "m", Severity: SeverityCritical, Service: "s", StartedUnixNano: now, DetectedUnixNano: now},
+		AnomalyResolved{AnomalyID: "a1", Rule: "r", Fingerprint: "f", Metric: "m", Service: "s", ResolvedUnixNano: now},
+		IncidentOpened{IncidentID: "i1", GroupKey: "model=fraud", Title: "t", Severity: SeverityCritical, StartedUnixNano: now, DetectedUnixNano: now, OpenedUnixNano: now,
+			Anomalies: []AnomalyRef{{AnomalyID: "a1", Rule: "r", Metric: "m", Service: "s"}}},
+		IncidentAcknowledged{tr}, IncidentMitigated{tr}, IncidentResolved{tr},
+		RCACompleted{IncidentID: "i1", Symptom: "m", Causes: []Cause{{Rank: 1, Kind: CauseService, ID: "s", Score: 1, Evidence: map[string]float64{"corr": 1}}}},
+		RemediationStarted{rem}, RemediationSucceeded{rem}, RemediationFailed{rem},
+		NotificationSent{NotificationID: "n1", IncidentID: "i1", Receiver: "webhook", About: TypeIncidentOpened, Attempts: 1, SentUnixNano: now},
+	}
+}
+
+func TestEveryTypeRoundTrips(t *testing.T) {
+	var covered []string
+	for _, d := range samples() {
+		t.Run(d.EventType(), func(t *testing.T) {
+			ev, err := New("test", d)
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			raw, err := Encode(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := Decode(raw)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if back.ID() != ev.ID() || back.DataSchema() != SchemaURL(d.EventType()) || back.Subject() != d.EventSubject() {
+				t.Fatalf("envelope changed: %v", back)
+			}
+		})
+		covered = append(covered, d.EventType())
+	}
+	known := KnownTypes()
+	sort.Strings(known)
+	sort.Strings(covered)
+	if len(known) != len(covered) {
+		t.Fatalf("schemas %v, Go types %v", known, covered)
+	}
+	for i := range known {
+		if known[i] != covered[i] {
+			t.Fatalf("schemas %v, Go types %v", known, covered)
+		}
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	good, _ := Encode(mustNew(t, ChangeRecorded{ChangeID: "c1", Kind: "deploy", Service: "s", TimeUnixNano: 1}))
+	tests := []struct {
+		name string
+		raw  string
+		want error
+	}{
+		{name: "not json", raw: "{oops", want: ErrInvalid},
+		{name: "missing id", raw: `{"specversion":"1.0","type":"dev.medic.change.recorded.v1","source":"x"}`, want: ErrInvalid},
+		{name: "unknown type", raw: `{"specversion":"1.0","id":"1","type":"dev.medic.nope.v1","source":"x","data":{}}`, want: ErrUnknownType},
+		{name: "foreign type", raw: `{"specversion":"1.0","id":"1","type":"com.example.x","source":"x","data":{}}`, want: ErrUnknownType},
+		{name: "schema violation", raw: `{"specversion":"1.0","id":"1","type":"dev.medic.change.recorded.v1","source":"x","datacontenttype":"application/json","data":{"change_id":"c","kind":"teleport","service":"s","time_unix_nano":1}}`, want: ErrInvalid},
+		{name: "extra field", raw: `{"specversion":"1.0","id":"1","type":"dev.medic.change.recorded.v1","source":"x","datacontenttype":"application/json","data":{"change_id":"c","kind":"deploy","service":"s","time_unix_nano":1,"x":1}}`, want: ErrInvalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Decode([]byte(tc.raw)); !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+	if _, err := Decode(good); err != nil {
+		t.Fatalf("good event rejected: %v", err)
+	}
+}
+
+func TestAsChecksType(t *testing.T) {
+	ev := mustNew(t, ChangeRecorded{ChangeID: "c1", Kind: "deploy", Service: "s", TimeUnixNano: 1})
+	if _, err := As[AnomalyDetected](ev); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("want ErrInvalid, got %v", err)
+	}
+	c, err := As[ChangeRecorded](ev)
+	if err != nil || c.ChangeID != "c1" {
+		t.Fatalf("As: %v %+v", err, c)
+	}
+	if got := Subject(TypeTelemetryPoints); got != "medic.telemetry.points.v1" {
+		t.Fatalf("subject %s", got)
+	}
+	if got := Subject(TypeIncidentOpened); got != "medic.events.incident.opened.v1" {
+		t.Fatalf("subject %s", got)
+	}
+	if DerivedID("a", "b") != DerivedID("a", "b") || DerivedID("a", "b") == DerivedID("ab") {
+		t.Fatal("DerivedID must be stable and separate its parts")
+	}
+}
+
+func mustNew(t *testing.T, d Data) cloudevents.Event {
+	t.Helper()
+	ev, err := New("test", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}

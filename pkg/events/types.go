@@ -1,0 +1,241 @@
+package events
+
+// CloudEvent type names. The version is part of the name: a breaking change
+// adds a v2 type beside v1 and never edits v1 in place.
+const (
+	TypeTelemetryPoints      = "dev.medic.telemetry.points.v1"
+	TypeChangeRecorded       = "dev.medic.change.recorded.v1"
+	TypeAnomalyDetected      = "dev.medic.anomaly.detected.v1"
+	TypeAnomalyResolved      = "dev.medic.anomaly.resolved.v1"
+	TypeIncidentOpened       = "dev.medic.incident.opened.v1"
+	TypeIncidentAcknowledged = "dev.medic.incident.acknowledged.v1"
+	TypeIncidentMitigated    = "dev.medic.incident.mitigated.v1"
+	TypeIncidentResolved     = "dev.medic.incident.resolved.v1"
+	TypeRCACompleted         = "dev.medic.rca.completed.v1"
+	TypeRemediationStarted   = "dev.medic.remediation.started.v1"
+	TypeRemediationSucceeded = "dev.medic.remediation.succeeded.v1"
+	TypeRemediationFailed    = "dev.medic.remediation.failed.v1"
+	TypeNotificationSent     = "dev.medic.notification.sent.v1"
+	typePrefix               = "dev.medic."
+	schemaBaseURL            = "https://schemas.medic.dev/events/"
+)
+
+// Data is the payload of one CloudEvent type. Subject names what the event is
+// about (an incident id, a service), and becomes the CloudEvent subject.
+type Data interface {
+	EventType() string
+	EventSubject() string
+}
+
+// Scope names what a record is about; every record carries it where known.
+type Scope struct {
+	Service      string `json:"service"`
+	Model        string `json:"model,omitempty"`
+	ModelVersion string `json:"model_version,omitempty"`
+}
+
+// Point is one metric value at one time (an OTLP gauge data point).
+type Point struct {
+	Name         string            `json:"name"`
+	Value        float64           `json:"value"`
+	TimeUnixNano int64             `json:"time_unix_nano"`
+	Service      string            `json:"service"`
+	Model        string            `json:"model,omitempty"`
+	ModelVersion string            `json:"model_version,omitempty"`
+	Attributes   map[string]string `json:"attributes,omitempty"`
+}
+
+// TelemetryPoints is a batch of metric points from a watched system.
+type TelemetryPoints struct {
+	Source string  `json:"source"`
+	Points []Point `json:"points"`
+}
+
+// ChangeRecorded is a change to a watched system, such as a model deploy.
+type ChangeRecorded struct {
+	ChangeID        string `json:"change_id"`
+	Kind            string `json:"kind"`
+	Description     string `json:"description,omitempty"`
+	Actor           string `json:"actor,omitempty"`
+	PreviousVersion string `json:"previous_version,omitempty"`
+	TimeUnixNano    int64  `json:"time_unix_nano"`
+	Service         string `json:"service"`
+	Model           string `json:"model,omitempty"`
+	ModelVersion    string `json:"model_version,omitempty"`
+}
+
+// AnomalyDetected says that a detector rule's condition held for its duration.
+type AnomalyDetected struct {
+	AnomalyID        string            `json:"anomaly_id"`
+	Rule             string            `json:"rule"`
+	Fingerprint      string            `json:"fingerprint"`
+	Metric           string            `json:"metric"`
+	Value            float64           `json:"value"`
+	Threshold        float64           `json:"threshold"`
+	Severity         string            `json:"severity"`
+	Summary          string            `json:"summary,omitempty"`
+	Labels           map[string]string `json:"labels,omitempty"`
+	StartedUnixNano  int64             `json:"started_unix_nano"`
+	DetectedUnixNano int64             `json:"detected_unix_nano"`
+	Service          string            `json:"service"`
+	Model            string            `json:"model,omitempty"`
+	ModelVersion     string            `json:"model_version,omitempty"`
+}
+
+// AnomalyResolved says that a detector rule's condition stopped holding.
+type AnomalyResolved struct {
+	AnomalyID        string  `json:"anomaly_id"`
+	Rule             string  `json:"rule"`
+	Fingerprint      string  `json:"fingerprint"`
+	Metric           string  `json:"metric"`
+	Value            float64 `json:"value"`
+	ResolvedUnixNano int64   `json:"resolved_unix_nano"`
+	Service          string  `json:"service"`
+	Model            string  `json:"model,omitempty"`
+	ModelVersion     string  `json:"model_version,omitempty"`
+}
+
+// AnomalyRef is an anomaly as listed in an incident.
+type AnomalyRef struct {
+	AnomalyID        string  `json:"anomaly_id"`
+	Rule             string  `json:"rule"`
+	Metric           string  `json:"metric"`
+	Value            float64 `json:"value"`
+	StartedUnixNano  int64   `json:"started_unix_nano,omitempty"`
+	DetectedUnixNano int64   `json:"detected_unix_nano,omitempty"`
+	Service          string  `json:"service"`
+	Model            string  `json:"model,omitempty"`
+	ModelVersion     string  `json:"model_version,omitempty"`
+}
+
+// IncidentOpened says that anomalies were grouped into a new incident.
+type IncidentOpened struct {
+	IncidentID       string       `json:"incident_id"`
+	GroupKey         string       `json:"group_key"`
+	Title            string       `json:"title"`
+	Severity         string       `json:"severity"`
+	Service          string       `json:"service,omitempty"`
+	Model            string       `json:"model,omitempty"`
+	StartedUnixNano  int64        `json:"started_unix_nano"`
+	DetectedUnixNano int64        `json:"detected_unix_nano"`
+	OpenedUnixNano   int64        `json:"opened_unix_nano"`
+	Anomalies        []AnomalyRef `json:"anomalies"`
+}
+
+// Cause is one ranked root-cause candidate with the evidence behind its score.
+type Cause struct {
+	Rank         int                `json:"rank"`
+	Kind         string             `json:"kind"`
+	ID           string             `json:"id"`
+	Score        float64            `json:"score"`
+	Summary      string             `json:"summary,omitempty"`
+	ChangeID     string             `json:"change_id,omitempty"`
+	Evidence     map[string]float64 `json:"evidence,omitempty"`
+	Service      string             `json:"service,omitempty"`
+	Model        string             `json:"model,omitempty"`
+	ModelVersion string             `json:"model_version,omitempty"`
+}
+
+// Severities, lowest first.
+const (
+	SeverityInfo     = "info"
+	SeverityWarning  = "warning"
+	SeverityCritical = "critical"
+)
+
+// Cause kinds.
+const (
+	CauseService      = "service"
+	CauseModelVersion = "model_version"
+	CauseChange       = "change"
+	CauseOperation    = "operation"
+	CauseFeature      = "feature"
+)
+
+// RemediationSummary is the outcome of a remediation, as carried by an
+// incident transition.
+type RemediationSummary struct {
+	ExecutionID string `json:"execution_id"`
+	Runbook     string `json:"runbook"`
+	Outcome     string `json:"outcome"`
+	Detail      string `json:"detail,omitempty"`
+}
+
+// IncidentTransition is an incident's move to a new status (acknowledged,
+// mitigated, resolved), with the incident's times and findings so far.
+type IncidentTransition struct {
+	IncidentID           string              `json:"incident_id"`
+	GroupKey             string              `json:"group_key,omitempty"`
+	Title                string              `json:"title,omitempty"`
+	AtUnixNano           int64               `json:"at_unix_nano"`
+	Reason               string              `json:"reason,omitempty"`
+	FaultStartedUnixNano int64               `json:"fault_started_unix_nano,omitempty"`
+	DetectedUnixNano     int64               `json:"detected_unix_nano,omitempty"`
+	AcknowledgedUnixNano int64               `json:"acknowledged_unix_nano,omitempty"`
+	MitigatedUnixNano    int64               `json:"mitigated_unix_nano,omitempty"`
+	ResolvedUnixNano     int64               `json:"resolved_unix_nano,omitempty"`
+	TopCause             *Cause              `json:"top_cause,omitempty"`
+	Remediation          *RemediationSummary `json:"remediation,omitempty"`
+}
+
+// IncidentAcknowledged, IncidentMitigated and IncidentResolved share the
+// transition shape; each is its own CloudEvent type.
+type (
+	IncidentAcknowledged struct{ IncidentTransition }
+	IncidentMitigated    struct{ IncidentTransition }
+	IncidentResolved     struct{ IncidentTransition }
+)
+
+// RCACompleted carries the ranked causes of an incident.
+type RCACompleted struct {
+	IncidentID            string  `json:"incident_id"`
+	Symptom               string  `json:"symptom"`
+	WindowStartUnixNano   int64   `json:"window_start_unix_nano"`
+	WindowEndUnixNano     int64   `json:"window_end_unix_nano"`
+	BaselineStartUnixNano int64   `json:"baseline_start_unix_nano"`
+	BaselineEndUnixNano   int64   `json:"baseline_end_unix_nano"`
+	Causes                []Cause `json:"causes"`
+	AnalyzedUnixNano      int64   `json:"analyzed_unix_nano"`
+}
+
+// Step is one executed step of a runbook.
+type Step struct {
+	Name             string `json:"name"`
+	Action           string `json:"action"`
+	Status           string `json:"status"`
+	Detail           string `json:"detail,omitempty"`
+	StartedUnixNano  int64  `json:"started_unix_nano,omitempty"`
+	FinishedUnixNano int64  `json:"finished_unix_nano,omitempty"`
+}
+
+// Remediation is a runbook execution against an incident.
+type Remediation struct {
+	ExecutionID      string `json:"execution_id"`
+	IncidentID       string `json:"incident_id"`
+	Runbook          string `json:"runbook"`
+	CauseID          string `json:"cause_id,omitempty"`
+	DryRun           bool   `json:"dry_run,omitempty"`
+	Steps            []Step `json:"steps,omitempty"`
+	Error            string `json:"error,omitempty"`
+	StartedUnixNano  int64  `json:"started_unix_nano"`
+	FinishedUnixNano int64  `json:"finished_unix_nano,omitempty"`
+}
+
+// RemediationStarted, RemediationSucceeded and RemediationFailed share the
+// remediation shape; each is its own CloudEvent type.
+type (
+	RemediationStarted   struct{ Remediation }
+	RemediationSucceeded struct{ Remediation }
+	RemediationFailed    struct{ Remediation }
+)
+
+// NotificationSent says that a receiver accepted a notification.
+type NotificationSent struct {
+	NotificationID string `json:"notification_id"`
+	IncidentID     string `json:"incident_id"`
+	Receiver       string `json:"receiver"`
+	About          string `json:"about"`
+	StatusCode     int    `json:"status_code,omitempty"`
+	Attempts       int    `json:"attempts"`
+	SentUnixNano   int64  `json:"sent_unix_nano"`
+}

@@ -1,0 +1,93 @@
+// Package service is the runtime every Medic service shares: configuration
+// from flags and environment, JSON logs and traces, connections to NATS and
+// ClickHouse that retry until they work, /healthz, /readyz and /metrics, and
+// a graceful shutdown that drains in-flight messages.
+package service
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/store"
+)
+
+// Options is the configuration every service shares.
+type Options struct {
+	Name            string
+	HTTPAddr        string
+	NATSURL         string
+	ClickHouse      store.Config
+	LogLevel        string
+	ShutdownTimeout time.Duration
+}
+
+// RegisterFlags declares the shared flags on fs. Every flag has an
+// environment twin, which sets its default; a flag given on the command line
+// wins over the environment.
+func (o *Options) RegisterFlags(fs *flag.FlagSet) {
+	StringVar(fs, &o.HTTPAddr, "http-addr", "HTTP_ADDR", ":8080", "address for /healthz, /readyz and /metrics")
+	StringVar(fs, &o.NATSURL, "nats-url", "NATS_URL", "nats://127.0.0.1:4222", "NATS server URL")
+	StringVar(fs, &o.ClickHouse.Addr, "clickhouse-addr", "CLICKHOUSE_ADDR", "127.0.0.1:9000", "ClickHouse native-protocol address")
+	StringVar(fs, &o.ClickHouse.Database, "clickhouse-database", "CLICKHOUSE_DATABASE", "medic", "ClickHouse database")
+	StringVar(fs, &o.ClickHouse.User, "clickhouse-user", "CLICKHOUSE_USER", "default", "ClickHouse user")
+	StringVar(fs, &o.ClickHouse.Password, "clickhouse-password", "CLICKHOUSE_PASSWORD", "", "ClickHouse password")
+	StringVar(fs, &o.LogLevel, "log-level", "LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	DurationVar(fs, &o.ShutdownTimeout, "shutdown-timeout", "SHUTDOWN_TIMEOUT", 20*time.Second, "time allowed to drain and flush on shutdown")
+}
+
+// StringVar declares a string flag whose default comes from env when set.
+func StringVar(fs *flag.FlagSet, p *string, name, env, def, usage string) {
+	if v, ok := os.LookupEnv(env); ok {
+		def = v
+	}
+	fs.StringVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, env))
+}
+
+// DurationVar declares a duration flag whose default comes from env when set.
+// An unparsable env value is reported by Parse through the flag itself.
+func DurationVar(fs *flag.FlagSet, p *time.Duration, name, env string, def time.Duration, usage string) {
+	fs.DurationVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, env))
+	if v, ok := os.LookupEnv(env); ok {
+		if err := fs.Set(name, v); err != nil {
+			envErrors = append(envErrors, fmt.Errorf("env %s=%q: %w", env, v, err))
+		}
+	}
+}
+
+// FloatVar declares a float flag whose default comes from env when set.
+func FloatVar(fs *flag.FlagSet, p *float64, name, env string, def float64, usage string) {
+	if v, ok := os.LookupEnv(env); ok {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			envErrors = append(envErrors, fmt.Errorf("env %s=%q: %w", env, v, err))
+		} else {
+			def = f
+		}
+	}
+	fs.Float64Var(p, name, def, fmt.Sprintf("%s (env %s)", usage, env))
+}
+
+// envErrors collects environment values that did not parse; Parse reports them.
+var envErrors []error
+
+// Parse parses args and reports bad environment values too.
+func Parse(fs *flag.FlagSet, args []string) error {
+	if len(envErrors) > 0 {
+		return envErrors[0]
+	}
+	return fs.Parse(args)
+}
+
+// Validate checks the shared options.
+func (o *Options) Validate() error {
+	if o.Name == "" {
+		return fmt.Errorf("service name is empty")
+	}
+	if o.NATSURL == "" {
+		return fmt.Errorf("--nats-url (NATS_URL) is empty")
+	}
+	return o.ClickHouse.Validate()
+}

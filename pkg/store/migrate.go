@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/medic-sre/medic/schemas"
+)
+
+// Migration is one ordered DDL file from schemas/clickhouse.
+type Migration struct {
+	Version    uint32
+	Name       string
+	Statements []string
+	Checksum   string
+}
+
+// Migrations reads the embedded DDL files ("0001_name.sql") in order.
+func Migrations() ([]Migration, error) {
+	names, err := fs.Glob(schemas.ClickHouse, "clickhouse/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	out := make([]Migration, 0, len(names))
+	for _, path := range names {
+		raw, err := schemas.ClickHouse.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		base := strings.TrimSuffix(strings.TrimPrefix(path, "clickhouse/"), ".sql")
+		num, name, ok := strings.Cut(base, "_")
+		v, err := strconv.ParseUint(num, 10, 32)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("migration %s: name must be NNNN_name.sql", path)
+		}
+		sum := sha256.Sum256(raw)
+		out = append(out, Migration{Version: uint32(v), Name: name, Statements: splitStatements(string(raw)), Checksum: hex.EncodeToString(sum[:8])})
+	}
+	return out, nil
+}
+
+// splitStatements drops "--" comment lines and splits on ";" at line ends.
+func splitStatements(sql string) []string {
+	var stmts []string
+	var cur strings.Builder
+	for _, line := range strings.Split(sql, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || strings.HasPrefix(trimmed, "--") {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteString("\n")
+		if strings.HasSuffix(trimmed, ";") {
+			stmts = append(stmts, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
+			cur.Reset()
+		}
+	}
+	if s := strings.TrimSpace(cur.String()); s != "" {
+		stmts = append(stmts, s)
+	}
+	return stmts
+}
+
+// Migrate applies the migrations not yet recorded in schema_migrations.
+// Several services may migrate at once: every statement is idempotent
+// (IF NOT EXISTS), and the table folds duplicate records by version.
+func Migrate(ctx context.Context, conn driver.Conn, log *slog.Logger) error {
+	if err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version UInt32, name String, checksum String, applied_at DateTime
+	) ENGINE = ReplacingMergeTree() ORDER BY version`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	applied, err := appliedVersions(ctx, conn)
+	if err != nil {
+		return err
+	}
+	migrations, err := Migrations()
+	if err != nil {
+		return err
+	}
+	for _, m := range migrations {
+		if applied[m.Version] {
+			continue
+		}
+		for _, stmt := range m.Statements {
+			if err := conn.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
+			}
+		}
+		batch, err := conn.PrepareBatch(ctx, "INSERT INTO schema_migrations (version, name, checksum, applied_at)")
+		if err != nil {
+			return err
+		}
+		if err := batch.Append(m.Version, m.Name, m.Checksum, time.Now()); err != nil {
+			return err
+		}
+		if err := batch.Send(); err != nil {
+			return fmt.Errorf("record migration %d: %w", m.Version, err)
+		}
+		log.Info("clickhouse migration applied", "version", m.Version, "name", m.Name)
+	}
+	return nil
+}
+
+func appliedVersions(ctx context.Context, conn driver.Conn) (map[uint32]bool, error) {
+	rows, err := conn.Query(ctx, "SELECT DISTINCT version FROM schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	defer rows.Close()
+	out := map[uint32]bool{}
+	for rows.Next() {
+		var v uint32
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out[v] = true
+	}
+	return out, rows.Err()
+}

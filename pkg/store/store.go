@@ -1,0 +1,188 @@
+// Package store is Medic's ClickHouse access: a connection that retries
+// until the server answers, ordered migrations recorded in
+// schema_migrations, and writers that insert rows in batches.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// ErrNotReady means ClickHouse has not been reached and migrated yet.
+var ErrNotReady = errors.New("clickhouse not ready")
+
+// Config says where ClickHouse is. Only the native protocol is used: it is
+// the one that works on every server version Medic supports.
+type Config struct {
+	Addr     string
+	Database string
+	User     string
+	Password string
+}
+
+var dbName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Validate checks the settings before anything dials.
+func (c Config) Validate() error {
+	if c.Addr == "" {
+		return errors.New("clickhouse address is empty (set CLICKHOUSE_ADDR or --clickhouse-addr)")
+	}
+	if !dbName.MatchString(c.Database) {
+		return fmt.Errorf("clickhouse database %q is not a plain identifier", c.Database)
+	}
+	return nil
+}
+
+// Store is a ClickHouse connection shared by one service.
+type Store struct {
+	cfg   Config
+	conn  driver.Conn
+	log   *slog.Logger
+	ready atomic.Bool
+
+	pingMu  sync.Mutex
+	pingAt  time.Time
+	pingErr error
+	writers sync.Map
+}
+
+// Open prepares a connection without dialing; Setup brings it up.
+func Open(cfg Config, log *slog.Logger) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	conn, err := clickhouse.Open(options(cfg, cfg.Database))
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse %s: %w", cfg.Addr, err)
+	}
+	return &Store{cfg: cfg, conn: conn, log: log}, nil
+}
+
+func options(cfg Config, database string) *clickhouse.Options {
+	user := cfg.User
+	if user == "" {
+		user = "default"
+	}
+	return &clickhouse.Options{
+		Addr:            []string{cfg.Addr},
+		Auth:            clickhouse.Auth{Database: database, Username: user, Password: cfg.Password},
+		DialTimeout:     3 * time.Second,
+		ReadTimeout:     60 * time.Second,
+		MaxOpenConns:    8,
+		MaxIdleConns:    4,
+		ConnMaxLifetime: 30 * time.Minute,
+		Compression:     &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+	}
+}
+
+// Setup creates the database and applies migrations, retrying with backoff
+// until ClickHouse answers or ctx ends. The store is ready once it returns.
+func (s *Store) Setup(ctx context.Context) error {
+	delay := 200 * time.Millisecond
+	for {
+		err := s.setupOnce(ctx)
+		if err == nil {
+			s.ready.Store(true)
+			s.log.Info("clickhouse ready", "addr", s.cfg.Addr, "database", s.cfg.Database)
+			return nil
+		}
+		s.log.Warn("clickhouse not reachable yet; retrying", "addr", s.cfg.Addr, "err", err, "retry_in", delay.String())
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("clickhouse %s: %w (last error: %v; check CLICKHOUSE_ADDR)", s.cfg.Addr, ctx.Err(), err)
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 5*time.Second)
+	}
+}
+
+func (s *Store) setupOnce(ctx context.Context) error {
+	admin, err := clickhouse.Open(options(s.cfg, "default"))
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	if err := admin.Ping(ctx); err != nil {
+		return err
+	}
+	if err := admin.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+s.cfg.Database); err != nil {
+		return fmt.Errorf("create database %s: %w", s.cfg.Database, err)
+	}
+	return Migrate(ctx, s.conn, s.log)
+}
+
+// Ready reports nil when the store is set up and the server answers. Pings
+// are cached for a second so that probes do not load the server.
+func (s *Store) Ready() error {
+	if !s.ready.Load() {
+		return ErrNotReady
+	}
+	s.pingMu.Lock()
+	defer s.pingMu.Unlock()
+	if time.Since(s.pingAt) > time.Second {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		s.pingErr = s.conn.Ping(ctx)
+		cancel()
+		s.pingAt = time.Now()
+	}
+	if s.pingErr != nil {
+		return fmt.Errorf("%w: %v", ErrNotReady, s.pingErr)
+	}
+	return nil
+}
+
+// WaitReady blocks until Setup has succeeded, or ctx ends.
+func (s *Store) WaitReady(ctx context.Context) error {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for !s.ready.Load() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// Conn is the underlying driver connection, for queries.
+func (s *Store) Conn() driver.Conn { return s.conn }
+
+// Database is the database this store works in.
+func (s *Store) Database() string { return s.cfg.Database }
+
+// Insert writes rows in one batch. Columns are always named: old servers
+// reject a batch insert without them.
+func (s *Store) Insert(ctx context.Context, table string, columns []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+strings.Join(columns, ", ")+")")
+	if err != nil {
+		return fmt.Errorf("insert into %s: %w", table, err)
+	}
+	defer func() { _ = batch.Abort() }()
+	for _, row := range rows {
+		if err := batch.Append(row...); err != nil {
+			return fmt.Errorf("insert into %s: %w", table, err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert into %s: %w", table, err)
+	}
+	rowsWritten.WithLabelValues(table).Add(float64(len(rows)))
+	return nil
+}
+
+// Close closes the connection.
+func (s *Store) Close() error { return s.conn.Close() }

@@ -1,0 +1,62 @@
+// Package storetest gives integration tests a real ClickHouse database of
+// their own. There is no fake: when no server answers, the test fails and
+// says how to start one.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/store"
+)
+
+// Addr is the ClickHouse native address tests use: CLICKHOUSE_ADDR, or the
+// private instance that scripts/clickhouse.sh starts.
+func Addr() string {
+	if a := os.Getenv("CLICKHOUSE_ADDR"); a != "" {
+		return a
+	}
+	return "127.0.0.1:19000"
+}
+
+// Config returns settings for a fresh, uniquely named database.
+func Config() store.Config {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return store.Config{Addr: Addr(), Database: "medic_test_" + hex.EncodeToString(b)}
+}
+
+// New opens a migrated store on a fresh database that is dropped when the
+// test ends.
+func New(t testing.TB) *store.Store {
+	t.Helper()
+	cfg := Config()
+	s, err := store.Open(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.Setup(ctx); err != nil {
+		t.Fatalf("ClickHouse is required at %s and did not answer: %v\n"+
+			"Start one with `scripts/clickhouse.sh start` (or run `make test`), or set CLICKHOUSE_ADDR.", cfg.Addr, err)
+	}
+	t.Cleanup(func() { Drop(t, s) })
+	return s
+}
+
+// Drop removes a test database.
+func Drop(t testing.TB, s *store.Store) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+s.Database()); err != nil {
+		t.Logf("drop %s: %v", s.Database(), err)
+	}
+	_ = s.Close()
+}
