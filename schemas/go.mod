@@ -1,3 +1,3 @@
 module github.com/medic-sre/medic/schemas
 
-go 1.26
+go 1.26.0

@@ -195,6 +195,7 @@ type RCACompleted struct {
 	BaselineStartUnixNano int64   `json:"baseline_start_unix_nano"`
 	BaselineEndUnixNano   int64   `json:"baseline_end_unix_nano"`
 	Causes                []Cause `json:"causes"`
+	FaultStartedUnixNano  int64   `json:"fault_started_unix_nano,omitempty"`
 	AnalyzedUnixNano      int64   `json:"analyzed_unix_nano"`
 }
 

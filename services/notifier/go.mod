@@ -1,6 +1,6 @@
 module github.com/medic-sre/medic/services/notifier
 
-go 1.26
+go 1.26.0
 
 require github.com/medic-sre/medic/pkg v0.0.0
 

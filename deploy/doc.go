@@ -1,0 +1,2 @@
+// Package deploy holds the deployment manifests' tests.
+package deploy
