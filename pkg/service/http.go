@@ -10,7 +10,7 @@ import (
 
 // mux serves the operational endpoints. /healthz says the process is alive;
 // /readyz really checks NATS, ClickHouse and the service's own checks.
-func (rt *Runtime) mux() *http.ServeMux {
+func (rt *Runtime) newMux() *http.ServeMux {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "service": rt.Name})

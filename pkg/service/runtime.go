@@ -32,6 +32,7 @@ type Runtime struct {
 	checks    map[string]func() error
 	started   bool
 	addr      net.Addr
+	mux       *http.ServeMux
 }
 
 // StartFunc wires a service once NATS and ClickHouse are ready: it starts
@@ -73,7 +74,8 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener, start Star
 		}
 	}
 	rt.addr = ln.Addr()
-	srv := &http.Server{Handler: rt.mux(), ReadHeaderTimeout: 5 * time.Second}
+	rt.mux = rt.newMux()
+	srv := &http.Server{Handler: rt.mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server", "err", err)
@@ -154,6 +156,10 @@ func (rt *Runtime) AddReadyCheck(name string, fn func() error) {
 	rt.checks[name] = fn
 	rt.mu.Unlock()
 }
+
+// Handle mounts a service's own HTTP handler (an API, a webhook receiver)
+// beside /healthz, /readyz and /metrics.
+func (rt *Runtime) Handle(pattern string, h http.Handler) { rt.mux.Handle(pattern, h) }
 
 // Addr is the address the HTTP server listens on.
 func (rt *Runtime) Addr() net.Addr { return rt.addr }

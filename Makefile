@@ -1,0 +1,60 @@
+# Medic's build, test and demo entry points. Every target does its own
+# set-up: `make demo` and `make test` work on a fresh Debian machine with Go.
+
+SHELL := /bin/bash
+GO ?= go
+ROOT := $(CURDIR)
+BIN := $(ROOT)/.cache/bin
+PROGRAMS := correlator detector rca remediator notifier simulator medic
+# Every module of the workspace, as package patterns for one `go test` run.
+MODULE_PATTERNS = $(shell $(GO) list -m -f '{{.Dir}}/...')
+TEST_TIMEOUT ?= 20m
+
+.PHONY: all build test test-short demo bench lint fmt vet precommit clickhouse clean $(PROGRAMS:%=build-%)
+
+all: build
+
+## build: compile every program into .cache/bin
+build: $(PROGRAMS:%=build-%)
+
+build-%:
+	@mkdir -p $(BIN)
+	cd services/$* && $(GO) build -o $(BIN)/$* .
+
+## clickhouse: install (apt, when missing) and start a private ClickHouse
+clickhouse:
+	@scripts/clickhouse.sh start >/dev/null
+
+## test: set up ClickHouse, build, and run every module's tests, end to end included
+test: build clickhouse
+	MEDIC_INTEGRATION=1 MEDIC_BIN_DIR=$(BIN) CLICKHOUSE_ADDR=$$(scripts/clickhouse.sh addr) \
+		$(GO) test -p 4 -count=1 -timeout $(TEST_TIMEOUT) $(MODULE_PATTERNS)
+
+## test-short: unit and integration tests without the end-to-end run
+test-short: clickhouse
+	CLICKHOUSE_ADDR=$$(scripts/clickhouse.sh addr) $(GO) test -short -count=1 $(MODULE_PATTERNS)
+
+## demo: run Medic on one machine and recover a bad model deploy
+demo: build clickhouse
+	CLICKHOUSE_ADDR=$$(scripts/clickhouse.sh addr) MEDIC_WORK_DIR=$(ROOT)/.cache/demo $(BIN)/medic demo
+
+## bench: run the benchmarks (numbers go in BENCHMARKS.md)
+bench: clickhouse
+	CLICKHOUSE_ADDR=$$(scripts/clickhouse.sh addr) $(GO) test -run '^$$' -bench . -benchmem $(MODULE_PATTERNS)
+
+## lint: go vet and gofmt over every module
+lint: vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(MODULE_PATTERNS)
+
+## fmt: format every Go file
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+precommit: fmt lint test
+
+clean:
+	scripts/clickhouse.sh stop
+	rm -rf .cache/bin .cache/demo

@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/pkg/store"
+	"github.com/medic-sre/medic/services/medic/internal/demo"
+	"github.com/medic-sre/medic/services/medic/internal/stack"
+)
+
+// Demo runs the whole stack and the bad-model scenario; it fails when the
+// incident does not recover.
+func Demo(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("medic demo", flag.ContinueOnError)
+	var cfg store.Config
+	clickHouseFlags(fs, &cfg)
+	exe, _ := os.Executable()
+	var binDir, workDir, natsURL string
+	var baseline, timeout time.Duration
+	service.StringVar(fs, &binDir, "bin-dir", "MEDIC_BIN_DIR", filepath.Dir(exe), "directory holding the service binaries")
+	service.StringVar(fs, &workDir, "work-dir", "MEDIC_WORK_DIR", filepath.Join(os.TempDir(), "medic-demo"), "directory for NATS data and process logs")
+	service.StringVar(fs, &natsURL, "nats-url", "NATS_URL", "", "use this NATS server instead of an embedded one")
+	service.DurationVar(fs, &baseline, "baseline", "MEDIC_DEMO_BASELINE", 15*time.Second, "healthy traffic to collect before the fault")
+	service.DurationVar(fs, &timeout, "timeout", "MEDIC_DEMO_TIMEOUT", 90*time.Second, "how long to wait for recovery")
+	if err := service.Parse(fs, args); err != nil {
+		return err
+	}
+	out := os.Stdout
+	start := time.Now()
+	s, err := openStore(ctx, cfg, 15*time.Second)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	version, _ := s.Conn().ServerVersion()
+	fmt.Fprintf(out, "medic: ClickHouse %v at %s, database %s\n", version, cfg.Addr, cfg.Database)
+	_ = os.RemoveAll(filepath.Join(workDir, "nats"))
+	st, err := stack.Start(ctx, stack.Config{BinDir: binDir, WorkDir: workDir, ClickHouseAddr: cfg.Addr,
+		Database: cfg.Database, NATSURL: natsURL, Progress: out})
+	if err != nil {
+		return err
+	}
+	res, runErr := demo.Run(ctx, st, s.Conn(), demo.Options{Baseline: baseline, Timeout: timeout, Out: out})
+	fmt.Fprintln(out, "medic: stopping (each service drains its in-flight messages)...")
+	stopErr := st.Stop()
+	if runErr != nil {
+		return runErr
+	}
+	if stopErr != nil {
+		fmt.Fprintln(out, "medic: warning:", stopErr)
+	}
+	fmt.Fprintf(out, "medic: demo finished in %.1fs\n", time.Since(start).Seconds())
+	return verdict(res)
+}
+
+// verdict turns the scenario's result into the exit status.
+func verdict(res demo.Result) error {
+	switch {
+	case res.IncidentID == "":
+		return fmt.Errorf("%w: no incident was opened for the fault", ErrNotRecovered)
+	case res.RemediationOutcome != "succeeded":
+		return fmt.Errorf("%w: remediation %q for incident %s", ErrNotRecovered, res.RemediationOutcome, res.IncidentID)
+	case !res.Resolved:
+		return fmt.Errorf("%w: incident %s is still open", ErrNotRecovered, res.IncidentID)
+	}
+	fmt.Printf("medic: recovered: incident %s resolved, MTTD %.2fs, MTTR %.2fs\n", res.IncidentID, res.Durations.MTTD, res.Durations.MTTR)
+	return nil
+}

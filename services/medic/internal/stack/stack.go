@@ -1,0 +1,141 @@
+// Package stack runs the whole of Medic on one machine: an embedded NATS
+// JetStream server in this process, and the simulator and the five services
+// as separate processes, all pointed at one ClickHouse database.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/natsembed"
+)
+
+// Services are Medic's five services, in start order.
+var Services = []string{"correlator", "detector", "rca", "remediator", "notifier"}
+
+// Config says where the binaries are and where state and logs go.
+type Config struct {
+	BinDir         string
+	WorkDir        string
+	ClickHouseAddr string
+	Database       string
+	// NATSURL uses an external NATS server instead of an embedded one.
+	NATSURL string
+	// Env is added to every process's environment (e.g. SIM_RPS=200).
+	Env      []string
+	Progress io.Writer
+}
+
+// Stack is a running Medic.
+type Stack struct {
+	cfg       Config
+	nats      *natsembed.Server
+	NATSURL   string
+	Simulator *Process
+	// ControlURL is the simulator's control API (faults, model actions).
+	ControlURL string
+	Procs      map[string]*Process
+	order      []*Process
+}
+
+// Start brings everything up and waits until every process is ready.
+func Start(ctx context.Context, cfg Config) (*Stack, error) {
+	s := &Stack{cfg: cfg, Procs: map[string]*Process{}, NATSURL: cfg.NATSURL}
+	if err := os.MkdirAll(filepath.Join(cfg.WorkDir, "logs"), 0o755); err != nil {
+		return nil, err
+	}
+	if s.NATSURL == "" {
+		s.progress("starting embedded NATS JetStream (store in %s)", filepath.Join(cfg.WorkDir, "nats"))
+		srv, err := natsembed.Start(filepath.Join(cfg.WorkDir, "nats"), 0)
+		if err != nil {
+			return nil, err
+		}
+		s.nats, s.NATSURL = srv, srv.URL()
+	}
+	if err := s.startAll(ctx); err != nil {
+		_ = s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Stack) startAll(ctx context.Context) error {
+	control, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	s.ControlURL = "http://" + control
+	sim, err := s.start("simulator", "SIM_CONTROL_ADDR="+control)
+	if err != nil {
+		return err
+	}
+	s.Simulator = sim
+	for _, name := range Services {
+		var extra []string
+		switch name {
+		case "remediator":
+			extra = append(extra, "SERVING_URL="+s.ControlURL)
+		case "notifier":
+			extra = append(extra, "WEBHOOK_URL="+s.ControlURL+"/v1/webhook")
+		}
+		if _, err := s.start(name, extra...); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	rctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	for _, p := range s.order {
+		if err := p.WaitReady(rctx); err != nil {
+			return err
+		}
+	}
+	s.progress("all %d processes ready in %.1fs (logs in %s)", len(s.order), time.Since(start).Seconds(), filepath.Join(s.cfg.WorkDir, "logs"))
+	return nil
+}
+
+func (s *Stack) start(name string, extra ...string) (*Process, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	env := append([]string{
+		"NATS_URL=" + s.NATSURL,
+		"CLICKHOUSE_ADDR=" + s.cfg.ClickHouseAddr,
+		"CLICKHOUSE_DATABASE=" + s.cfg.Database,
+		"HTTP_ADDR=" + addr,
+	}, s.cfg.Env...)
+	env = append(env, extra...)
+	p, err := startProcess(name, binPath(s.cfg.BinDir, name), filepath.Join(s.cfg.WorkDir, "logs", name+".log"), "http://"+addr, env)
+	if err != nil {
+		return nil, err
+	}
+	s.progress("started %-10s pid %-7d http://%s", name, p.cmd.Process.Pid, addr)
+	s.Procs[name] = p
+	s.order = append(s.order, p)
+	return p, nil
+}
+
+// Stop stops the processes in reverse start order (each drains its
+// in-flight messages), then the embedded NATS server.
+func (s *Stack) Stop() error {
+	var errs []error
+	for i := len(s.order) - 1; i >= 0; i-- {
+		errs = append(errs, s.order[i].Stop(20*time.Second))
+	}
+	if s.nats != nil {
+		s.nats.Shutdown()
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Stack) progress(format string, args ...any) {
+	if s.cfg.Progress != nil {
+		fmt.Fprintf(s.cfg.Progress, "medic: "+format+"\n", args...)
+	}
+}

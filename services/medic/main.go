@@ -1,0 +1,51 @@
+// Command medic is the operator's CLI: `medic demo` runs the whole stack on
+// one machine and recovers a bad model deploy end to end; `medic sql`,
+// `medic incidents` and `medic timeline` query incident history.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/medic-sre/medic/services/medic/internal/cli"
+)
+
+const usage = `medic: cut the MTTR of ML systems
+
+usage:
+  medic demo       run Medic and the simulator, inject a bad model version, recover it
+  medic sql QUERY  run an SQL query against Medic's ClickHouse database
+  medic incidents  list recent incidents with MTTD, MTTA and MTTR
+  medic timeline ID  show one incident's timeline
+
+Every command takes --clickhouse-addr (env CLICKHOUSE_ADDR) and
+--clickhouse-database (env CLICKHOUSE_DATABASE); "medic CMD -h" lists the rest.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	cmds := map[string]func(context.Context, []string) error{
+		"demo": cli.Demo, "sql": cli.SQL, "incidents": cli.Incidents, "timeline": cli.Timeline,
+	}
+	run, ok := cmds[os.Args[1]]
+	if !ok {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	if err := run(ctx, os.Args[2:]); err != nil {
+		if err == flag.ErrHelp {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "medic:", err)
+		os.Exit(cli.ExitCode(err))
+	}
+}
