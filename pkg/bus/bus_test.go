@@ -17,7 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-func newBus(t *testing.T) *bus.Bus {
+func newBus(t testing.TB) *bus.Bus {
 	t.Helper()
 	srv, err := natsembed.Start(t.TempDir(), 0)
 	if err != nil {
