@@ -1,0 +1,43 @@
+// Package analysis ranks the root-cause candidates of an incident. It is pure:
+// the queries that fill its inputs live in package query, so the scoring can
+// be tested on hand-made series.
+//
+// # Method
+//
+// Time is cut into 1-second buckets. The symptom is the incident's first
+// anomaly (a metric of one service); its series y holds the metric's mean per
+// bucket over the baseline B = [S-lead-baseline, S-lead) and the incident
+// window W = [S-lead, analyzedAt], where S is when the symptom started.
+//
+// Each candidate carries one or more signals: series x, in the symptom's
+// units, of how bad that candidate was per bucket. A model version's signal
+// is the symptom's "bad mass" it served (the sum of the symptom metric over
+// the requests it served, divided by all requests), so the versions' signals
+// add up to y. A service's signals are its self errors (error spans whose
+// children did not fail, so errors that merely propagate up the call chain do
+// not count), its self latency for latency symptoms, and the share of its
+// responses with missing data (its *_ratio metrics above zero).
+//
+// For each signal, four numbers become evidence:
+//   - corr: Pearson correlation of x and y over the buckets of B and W;
+//   - lift: (mean x in W - mean x in B) / (stddev x in B + eps);
+//   - explained: the share of the symptom's excess in W (mean in W minus
+//     mean in B) that the candidate's own excess accounts for, in [0, 1];
+//   - proximity: exp(-|S - t| / 60s) for the nearest change touching the
+//     candidate (same service, or same model and version) made at or before
+//     S + slack.
+//
+// A signal scores max(corr, 0) * explained * weight * specificity, and a
+// candidate takes its best signal, times (1 + 0.5 * proximity). Weights
+// encode how precisely a candidate points at the fault: a model version 1.0,
+// a service's missing data 1.0 (bad data is where downstream errors start,
+// so the service that served it outranks the service that choked on it), a
+// service's self errors or latency 0.8. Specificity is 1 - min(share of
+// requests the version served in B, share in W): a version that served all
+// traffic before and during the incident singles nothing out.
+//
+// A change is a candidate too: proximity times the best score of the
+// candidates it touches, times 0.9, so it ranks just below what it broke.
+// The nearest change touching the rank-1 cause is attached to it, and its
+// time is the fault's start.
+package analysis

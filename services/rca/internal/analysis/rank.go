@@ -1,0 +1,139 @@
+package analysis
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/medic-sre/medic/pkg/events"
+)
+
+// Input is everything one analysis needs.
+type Input struct {
+	// Symptom is the symptom's metric name, for summaries.
+	Symptom string
+	// SymptomStart is S, in unix nanoseconds.
+	SymptomStart     int64
+	Baseline, Window Range
+	// Y is the symptom's series.
+	Y          Series
+	Candidates []Candidate
+	Changes    []Change
+	// MaxCauses bounds the causes returned; 0 means no bound.
+	MaxCauses int
+}
+
+// Result is the ranked causes and, where known, when the fault started.
+type Result struct {
+	Causes               []events.Cause
+	FaultStartedUnixNano int64
+}
+
+// scored is a candidate's cause with the change nearest to it, if any.
+type scored struct {
+	cause  events.Cause
+	change *Change
+}
+
+// Analyze scores every candidate and change and ranks them, best first.
+// Candidates that score 0 are left out: they explain none of the symptom.
+func Analyze(in Input) Result {
+	frame := NewFrame(in.Y, in.Baseline, in.Window)
+	if len(frame.Window) == 0 {
+		return Result{}
+	}
+	all := make([]scored, 0, len(in.Candidates)+len(in.Changes))
+	for _, c := range in.Candidates {
+		all = append(all, scoreCandidate(in, frame, c))
+	}
+	all = append(all, scoreChanges(in, all)...)
+	all = slices.DeleteFunc(all, func(s scored) bool { return s.cause.Score <= 0 })
+	slices.SortFunc(all, func(a, b scored) int {
+		if c := cmp.Compare(b.cause.Score, a.cause.Score); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.cause.ID, b.cause.ID)
+	})
+	if in.MaxCauses > 0 && len(all) > in.MaxCauses {
+		all = all[:in.MaxCauses]
+	}
+	return finish(all)
+}
+
+// finish numbers the causes and attaches the top cause's change.
+func finish(all []scored) Result {
+	var res Result
+	for i := range all {
+		all[i].cause.Rank = i + 1
+		res.Causes = append(res.Causes, all[i].cause)
+	}
+	if len(all) == 0 {
+		return res
+	}
+	top := &res.Causes[0]
+	switch {
+	case top.Kind == events.CauseChange:
+		res.FaultStartedUnixNano = all[0].change.TimeUnixNano
+	case all[0].change != nil:
+		top.ChangeID = all[0].change.ID
+		res.FaultStartedUnixNano = all[0].change.TimeUnixNano
+	}
+	return res
+}
+
+// scoreCandidate scores a candidate by its best signal.
+func scoreCandidate(in Input, f Frame, c Candidate) scored {
+	best, bestScore := Components{}, -1.0
+	var bestSignal Signal
+	ev := map[string]float64{}
+	for _, sig := range c.Signals {
+		comp := Measure(sig.X, in.Y, f)
+		s := signalScore(comp, sig.Weight, c.Specificity)
+		ev["signal_"+sig.Name] = s
+		if s > bestScore {
+			best, bestScore, bestSignal = comp, s, sig
+		}
+	}
+	bestScore = max(bestScore, 0)
+	out := scored{cause: events.Cause{Kind: c.Kind, ID: c.ID, Service: c.Service, Model: c.Model, ModelVersion: c.ModelVersion}}
+	prox := 0.0
+	if ch, p, ok := nearestChange(c, in.Changes, in.SymptomStart); ok {
+		out.change, prox = &ch, p
+		ev["change_seconds_before_symptom"] = secondsBefore(in.SymptomStart, ch.TimeUnixNano)
+	}
+	out.cause.Score = bestScore * (1 + 0.5*prox)
+	for k, v := range c.Evidence {
+		ev[k] = v
+	}
+	ev["corr"], ev["lift"], ev["explained"] = best.Corr, best.Lift, best.Explained
+	ev["mean_baseline"], ev["mean_window"] = best.MeanBaseline, best.MeanWindow
+	ev["weight"], ev["specificity"], ev["proximity"] = bestSignal.Weight, c.Specificity, prox
+	out.cause.Evidence = ev
+	out.cause.Summary = candidateSummary(c, bestSignal.Name, best.Explained, in, out.change)
+	return out
+}
+
+// scoreChanges turns each change into a cause scored from the best
+// candidate it touches.
+func scoreChanges(in Input, cands []scored) []scored {
+	out := make([]scored, 0, len(in.Changes))
+	for i, ch := range in.Changes {
+		prox := Proximity(in.SymptomStart, ch.TimeUnixNano)
+		touched := 0.0
+		for j, c := range in.Candidates {
+			if ch.Touches(c) {
+				touched = max(touched, cands[j].cause.Score)
+			}
+		}
+		out = append(out, scored{change: &in.Changes[i], cause: events.Cause{
+			Kind: events.CauseChange, ID: "change:" + ch.ID, ChangeID: ch.ID,
+			Score:   prox * touched * changeFactor,
+			Service: ch.Service, Model: ch.Model, ModelVersion: ch.ModelVersion,
+			Summary: changeSummary(ch, in.SymptomStart),
+			Evidence: map[string]float64{"proximity": prox, "touched_score": touched,
+				"change_seconds_before_symptom": secondsBefore(in.SymptomStart, ch.TimeUnixNano)},
+		}})
+	}
+	return out
+}
+
+func secondsBefore(s, t int64) float64 { return float64(s-t) / float64(BucketNanos) }

@@ -1,0 +1,61 @@
+package analysis
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/events"
+)
+
+// signalPhrases say in words what a service's signal measured.
+var signalPhrases = map[string]string{
+	"self_errors":  "its own errors, not its callees'",
+	"self_latency": "its own latency, not its callees'",
+	"missing_data": "responses with missing data",
+}
+
+// candidateSummary is one line a person reads in a notification.
+func candidateSummary(c Candidate, signal string, explained float64, in Input, ch *Change) string {
+	subject := "service " + c.Service
+	if c.Kind == events.CauseModelVersion {
+		subject = "model " + c.Model + "@" + c.ModelVersion
+	}
+	s := fmt.Sprintf("%s explains %.0f%% of the excess %s", subject, math.Round(explained*100), in.Symptom)
+	if p, ok := signalPhrases[signal]; ok && c.Kind == events.CauseService {
+		s += " (" + p + ")"
+	}
+	if ch != nil {
+		s += "; " + changeVerb(ch.Kind) + " " + relativeTime(in.SymptomStart, ch.TimeUnixNano)
+	}
+	return s
+}
+
+// changeSummary describes a change cause.
+func changeSummary(ch Change, symptomStart int64) string {
+	what := ch.Service
+	if ch.ModelVersion != "" {
+		what = ch.Model + "@" + ch.ModelVersion + " on " + ch.Service
+	}
+	return fmt.Sprintf("%s %s of %s, %s", ch.Kind, ch.ID, what, relativeTime(symptomStart, ch.TimeUnixNano))
+}
+
+func changeVerb(kind string) string {
+	switch kind {
+	case "deploy":
+		return "deployed"
+	case "rollback":
+		return "rolled back"
+	default:
+		return "changed (" + kind + ")"
+	}
+}
+
+// relativeTime says how long before (or after) the symptom t was.
+func relativeTime(symptomStart, t int64) string {
+	d := time.Duration(symptomStart - t).Round(time.Second)
+	if d < 0 {
+		return (-d).String() + " after the symptom started"
+	}
+	return d.String() + " before the symptom"
+}

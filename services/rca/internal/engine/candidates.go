@@ -1,0 +1,138 @@
+package engine
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/services/rca/internal/analysis"
+	"github.com/medic-sre/medic/services/rca/internal/query"
+)
+
+// symptomSeries is the symptom's mean per bucket over all versions.
+func symptomSeries(rows []query.VersionBucket) analysis.Series {
+	sum, n := analysis.Series{}, map[int64]uint64{}
+	for _, r := range rows {
+		sum[r.Bucket] += r.Sum
+		n[r.Bucket] += r.Count
+	}
+	for b := range sum {
+		sum[b] /= float64(n[b])
+	}
+	return sum
+}
+
+// ModelVersions proposes each model version that served the symptom metric.
+// Its signal is the symptom's mass it served over all requests of the
+// bucket, so the versions' signals add up to the symptom.
+func ModelVersions(_ context.Context, _ *query.Reader, sc *Scope) ([]analysis.Candidate, error) {
+	total := map[int64]uint64{}
+	var totalB, totalW float64
+	for _, r := range sc.SymptomRows {
+		total[r.Bucket] += r.Count
+		totalB, totalW = totalB+inRange(sc.Baseline, r), totalW+inRange(sc.Window, r)
+	}
+	type key struct{ model, version string }
+	byVersion := map[key]*analysis.Candidate{}
+	shares := map[key][2]float64{}
+	var order []key
+	for _, r := range sc.SymptomRows {
+		k := key{r.Model, r.ModelVersion}
+		if k.model == "" || k.version == "" {
+			continue
+		}
+		c, ok := byVersion[k]
+		if !ok {
+			c = &analysis.Candidate{Kind: events.CauseModelVersion, ID: "model_version:" + k.model + "@" + k.version,
+				Model: k.model, ModelVersion: k.version,
+				Signals: []analysis.Signal{{Name: "served", X: analysis.Series{}, Weight: analysis.WeightModelVersion}}}
+			byVersion[k] = c
+			order = append(order, k)
+		}
+		c.Signals[0].X[r.Bucket] += r.Sum / float64(total[r.Bucket])
+		s := shares[k]
+		shares[k] = [2]float64{s[0] + inRange(sc.Baseline, r), s[1] + inRange(sc.Window, r)}
+	}
+	out := make([]analysis.Candidate, 0, len(order))
+	for _, k := range order {
+		c := byVersion[k]
+		shareB, shareW := ratio(shares[k][0], totalB), ratio(shares[k][1], totalW)
+		c.Specificity = 1 - min(shareB, shareW)
+		c.Evidence = map[string]float64{"share_baseline": shareB, "share_window": shareW}
+		out = append(out, *c)
+	}
+	return out, nil
+}
+
+// Services proposes each service seen in spans or *_ratio metrics, with its
+// self errors (self latency for a latency symptom) and its missing data.
+func Services(ctx context.Context, r *query.Reader, sc *Scope) ([]analysis.Candidate, error) {
+	self, err := r.SelfBehaviour(ctx, sc.Symptom.Model, sc.span())
+	if err != nil {
+		return nil, err
+	}
+	latency := strings.Contains(sc.Symptom.Metric, "latency")
+	signals := map[string]map[string]analysis.Series{}
+	add := func(service, signal string, b int64, v float64) {
+		if signals[service] == nil {
+			signals[service] = map[string]analysis.Series{}
+		}
+		if signals[service][signal] == nil {
+			signals[service][signal] = analysis.Series{}
+		}
+		signals[service][signal][b] = max(signals[service][signal][b], v)
+	}
+	for _, s := range self {
+		if latency {
+			add(s.Service, "self_latency", s.Bucket, s.SelfLatencyMs)
+		} else {
+			add(s.Service, "self_errors", s.Bucket, float64(s.SelfErrors)/float64(s.Spans))
+		}
+	}
+	if !latency {
+		missing, err := r.MissingData(ctx, sc.Symptom.Model, sc.span())
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range missing {
+			add(m.Service, "missing_data", m.Bucket, m.Share)
+		}
+	}
+	return serviceCandidates(signals), nil
+}
+
+// signalWeights are the weights of the services' signals.
+var signalWeights = map[string]float64{
+	"self_errors": analysis.WeightService, "self_latency": analysis.WeightService,
+	"missing_data": analysis.WeightServiceData,
+}
+
+func serviceCandidates(signals map[string]map[string]analysis.Series) []analysis.Candidate {
+	out := make([]analysis.Candidate, 0, len(signals))
+	for service, bySignal := range signals {
+		c := analysis.Candidate{Kind: events.CauseService, ID: "service:" + service, Service: service, Specificity: 1}
+		for name, x := range bySignal {
+			c.Signals = append(c.Signals, analysis.Signal{Name: name, X: x, Weight: signalWeights[name]})
+		}
+		// Signals in name order keep ties between them deterministic.
+		slices.SortFunc(c.Signals, func(a, b analysis.Signal) int { return strings.Compare(a.Name, b.Name) })
+		out = append(out, c)
+	}
+	return out
+}
+
+// inRange is the row's point count when its bucket is in rg, else 0.
+func inRange(rg analysis.Range, r query.VersionBucket) float64 {
+	if rg.Contains(r.Bucket) {
+		return float64(r.Count)
+	}
+	return 0
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}

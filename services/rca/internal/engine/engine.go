@@ -1,0 +1,145 @@
+// Package engine runs one root-cause analysis: it turns an incident into a
+// symptom and time windows, reads the symptom, candidates and changes
+// through package query, and ranks them with package analysis.
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/services/rca/internal/analysis"
+	"github.com/medic-sre/medic/services/rca/internal/query"
+)
+
+// ErrNoSymptom means the incident names no anomaly to analyse; no retry can
+// change that.
+var ErrNoSymptom = errors.New("incident has no anomaly with a metric and service")
+
+// Config shapes the windows of an analysis.
+type Config struct {
+	// Lead is how long before the symptom's start the incident window
+	// opens, so that a cause slightly ahead of the symptom is inside it.
+	Lead time.Duration
+	// Baseline is the length of the healthy period before the window.
+	Baseline time.Duration
+	// ChangeLookback is how long before the symptom changes are considered.
+	ChangeLookback time.Duration
+	// MaxCauses bounds the ranked causes.
+	MaxCauses int
+}
+
+// DefaultConfig is the configuration the service starts with.
+var DefaultConfig = Config{Lead: 30 * time.Second, Baseline: 5 * time.Minute, ChangeLookback: 10 * time.Minute, MaxCauses: 10}
+
+// Symptom is what the analysis explains: a metric of one service.
+type Symptom struct {
+	Metric, Service, Model string
+	// StartUnixNano is when the symptom started (S).
+	StartUnixNano int64
+}
+
+// Scope is what candidate generators see of one analysis.
+type Scope struct {
+	Symptom          Symptom
+	Baseline, Window analysis.Range
+	// SymptomRows is the symptom per bucket and model version.
+	SymptomRows []query.VersionBucket
+}
+
+// span is the whole period analysed: baseline and window.
+func (sc *Scope) span() query.Range { return query.Range{From: sc.Baseline.From, To: sc.Window.To} }
+
+// Generator proposes candidates with their signals. New kinds of evidence
+// (a random walk over the call graph, log templates) plug in as generators.
+type Generator func(ctx context.Context, r *query.Reader, sc *Scope) ([]analysis.Candidate, error)
+
+// Engine analyses incidents against ClickHouse.
+type Engine struct {
+	r          *query.Reader
+	cfg        Config
+	generators []Generator
+}
+
+// New returns an engine with the standard candidate generators.
+func New(r *query.Reader, cfg Config) *Engine {
+	return &Engine{r: r, cfg: cfg, generators: []Generator{ModelVersions, Services}}
+}
+
+// Analyze ranks the causes of inc as of now. No data is not an error: the
+// result then has no causes. Query errors are returned for a retry.
+func (e *Engine) Analyze(ctx context.Context, inc events.IncidentOpened, now time.Time) (events.RCACompleted, error) {
+	sym, err := SymptomOf(inc)
+	if err != nil {
+		return events.RCACompleted{}, err
+	}
+	sc := e.scope(sym, now)
+	out := events.RCACompleted{IncidentID: inc.IncidentID, Symptom: sym.Metric + "@" + sym.Service,
+		BaselineStartUnixNano: sc.Baseline.From, BaselineEndUnixNano: sc.Baseline.To,
+		WindowStartUnixNano: sc.Window.From, WindowEndUnixNano: sc.Window.To,
+		AnalyzedUnixNano: now.UnixNano(), Causes: []events.Cause{}}
+	if sc.SymptomRows, err = e.r.SymptomByVersion(ctx, sym.Metric, sym.Service, sc.span()); err != nil {
+		return out, err
+	}
+	if len(sc.SymptomRows) == 0 {
+		return out, nil
+	}
+	in, err := e.input(ctx, sc)
+	if err != nil {
+		return out, err
+	}
+	res := analysis.Analyze(in)
+	if len(res.Causes) > 0 {
+		out.Causes = res.Causes
+	}
+	out.FaultStartedUnixNano = res.FaultStartedUnixNano
+	return out, nil
+}
+
+// input gathers the candidates and changes of an analysis.
+func (e *Engine) input(ctx context.Context, sc *Scope) (analysis.Input, error) {
+	in := analysis.Input{Symptom: sc.Symptom.Metric, SymptomStart: sc.Symptom.StartUnixNano,
+		Baseline: sc.Baseline, Window: sc.Window, Y: symptomSeries(sc.SymptomRows), MaxCauses: e.cfg.MaxCauses}
+	for _, gen := range e.generators {
+		cands, err := gen(ctx, e.r, sc)
+		if err != nil {
+			return in, err
+		}
+		in.Candidates = append(in.Candidates, cands...)
+	}
+	changes, err := e.r.Changes(ctx, query.Range{From: sc.Symptom.StartUnixNano - int64(e.cfg.ChangeLookback), To: sc.Window.To})
+	if err != nil {
+		return in, err
+	}
+	for _, c := range changes {
+		in.Changes = append(in.Changes, analysis.Change{ID: c.ChangeID, Kind: c.Kind, Service: c.Service,
+			Model: c.Model, ModelVersion: c.ModelVersion, TimeUnixNano: c.TimeUnixNano})
+	}
+	return in, nil
+}
+
+// scope lays out the baseline and window around the symptom's start.
+func (e *Engine) scope(sym Symptom, now time.Time) *Scope {
+	windowStart := max(sym.StartUnixNano-int64(e.cfg.Lead), 0)
+	end := max(now.UnixNano(), windowStart)
+	return &Scope{Symptom: sym,
+		Baseline: analysis.Range{From: max(windowStart-int64(e.cfg.Baseline), 0), To: windowStart},
+		Window:   analysis.Range{From: windowStart, To: end + 1}}
+}
+
+// SymptomOf is the incident's first anomaly, started when the incident says.
+func SymptomOf(inc events.IncidentOpened) (Symptom, error) {
+	if len(inc.Anomalies) == 0 || inc.Anomalies[0].Metric == "" || inc.Anomalies[0].Service == "" {
+		return Symptom{}, ErrNoSymptom
+	}
+	a := inc.Anomalies[0]
+	s := Symptom{Metric: a.Metric, Service: a.Service, Model: a.Model, StartUnixNano: inc.StartedUnixNano}
+	if s.Model == "" {
+		s.Model = inc.Model
+	}
+	if s.StartUnixNano == 0 {
+		s.StartUnixNano = max(a.StartedUnixNano, a.DetectedUnixNano, inc.DetectedUnixNano)
+	}
+	return s, nil
+}

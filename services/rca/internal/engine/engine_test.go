@@ -1,0 +1,129 @@
+package engine_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/store"
+	"github.com/medic-sre/medic/pkg/storetest"
+	"github.com/medic-sre/medic/services/rca/internal/engine"
+	"github.com/medic-sre/medic/services/rca/internal/query"
+	"github.com/medic-sre/medic/services/rca/internal/synth"
+	"gopkg.in/yaml.v3"
+)
+
+type scenario struct {
+	Name       string `yaml:"name"`
+	Fault      string `yaml:"fault"`
+	Metric     string `yaml:"metric"`
+	Service    string `yaml:"service"`
+	WantTop    string `yaml:"want_top"`
+	WantChange string `yaml:"want_change"`
+}
+
+func loadScenarios(t *testing.T) []scenario {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/scenarios.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []scenario
+	if err := yaml.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("testdata/scenarios.yaml: %v", err)
+	}
+	return out
+}
+
+// simulate fills a fresh database with a fault that began 30 s before now.
+func simulate(tb testing.TB, fault string) (*store.Store, synth.Scenario, synth.Data) {
+	tb.Helper()
+	sc := synth.Scenario{Fault: fault, FaultAt: time.Now().Add(-30 * time.Second), Baseline: 3 * time.Minute,
+		FaultFor: 30 * time.Second, RPS: 50, Seed: 7, NullProb: 0.4}
+	data, err := synth.Generate(sc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	st := storetest.New(tb)
+	if err := data.Insert(context.Background(), st); err != nil {
+		tb.Fatal(err)
+	}
+	return st, sc, data
+}
+
+func TestAnalyzeSimulatedFaults(t *testing.T) {
+	type world struct {
+		st   *store.Store
+		sc   synth.Scenario
+		data synth.Data
+	}
+	worlds := map[string]world{}
+	for _, tt := range loadScenarios(t) {
+		w, ok := worlds[tt.Fault]
+		if !ok {
+			// One database per fault, owned by the parent test, serves
+			// every scenario of that fault.
+			w.st, w.sc, w.data = simulate(t, tt.Fault)
+			worlds[tt.Fault] = w
+		}
+		t.Run(tt.Name, func(t *testing.T) {
+			eng := engine.New(query.New(w.st.Conn()), engine.DefaultConfig)
+			inc := synth.Incident(w.sc, "inc-1", tt.Metric, tt.Service)
+			got, err := eng.Analyze(context.Background(), inc, w.sc.FaultAt.Add(w.sc.FaultFor))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := events.NewWithID("x", "test", got); err != nil {
+				t.Fatalf("result does not validate against its schema: %v", err)
+			}
+			for _, c := range got.Causes {
+				t.Logf("#%d %-28s %.3f %s", c.Rank, c.ID, c.Score, c.Summary)
+			}
+			checkTop(t, got, tt, w.data)
+		})
+	}
+}
+
+func checkTop(t *testing.T, got events.RCACompleted, tt scenario, data synth.Data) {
+	t.Helper()
+	if tt.WantTop == "" {
+		if len(got.Causes) != 0 {
+			t.Fatalf("causes = %v, want none", got.Causes)
+		}
+		return
+	}
+	if len(got.Causes) == 0 || got.Causes[0].ID != tt.WantTop {
+		t.Fatalf("top cause = %+v, want %s", got.Causes, tt.WantTop)
+	}
+	top := got.Causes[0]
+	for _, k := range []string{"corr", "lift", "explained", "proximity"} {
+		if _, ok := top.Evidence[k]; !ok {
+			t.Errorf("evidence lacks %q: %v", k, top.Evidence)
+		}
+	}
+	if top.ChangeID != tt.WantChange {
+		t.Errorf("top change = %q, want %q", top.ChangeID, tt.WantChange)
+	}
+	wantFault := int64(0)
+	if tt.WantChange != "" {
+		wantFault = data.Change.TimeUnixNano
+	}
+	if got.FaultStartedUnixNano != wantFault {
+		t.Errorf("fault started = %d, want %d", got.FaultStartedUnixNano, wantFault)
+	}
+}
+
+func BenchmarkAnalyze(b *testing.B) {
+	st, sc, _ := simulate(b, synth.BadModelVersion)
+	eng := engine.New(query.New(st.Conn()), engine.DefaultConfig)
+	inc := synth.Incident(sc, "inc-bench", "prediction.error", "model-server")
+	now := sc.FaultAt.Add(sc.FaultFor)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := eng.Analyze(context.Background(), inc, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,177 @@
+// Package query reads what root-cause analysis needs from ClickHouse, per
+// 1-second bucket. Every value is a bound parameter, and the SQL stays in the
+// subset that ClickHouse 18.16 and modern servers share.
+package query
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/medic-sre/medic/pkg/events"
+)
+
+// Range is the half-open interval [From, To) of unix nanoseconds.
+type Range struct{ From, To int64 }
+
+// Reader runs the analysis queries on one connection.
+type Reader struct{ conn driver.Conn }
+
+// New returns a Reader over conn.
+func New(conn driver.Conn) *Reader { return &Reader{conn: conn} }
+
+// VersionBucket is the symptom metric as served by one model version in one
+// bucket: the sum of its values and the number of points.
+type VersionBucket struct {
+	Bucket              int64
+	Model, ModelVersion string
+	Sum                 float64
+	Count               uint64
+}
+
+// SymptomByVersion returns the symptom metric of one service per bucket and
+// model version; the rows of a bucket add up to the whole symptom.
+func (r *Reader) SymptomByVersion(ctx context.Context, metric, service string, rg Range) ([]VersionBucket, error) {
+	const q = `SELECT intDiv(time_unix_nano, 1000000000) AS b, model, model_version, sum(value), count()
+FROM metrics
+WHERE name = ? AND service = ? AND time >= toDateTime(?) AND time <= toDateTime(?)
+  AND time_unix_nano >= ? AND time_unix_nano < ?
+GROUP BY b, model, model_version`
+	var out []VersionBucket
+	err := r.each(ctx, "symptom series", q, func(rows driver.Rows) error {
+		var v VersionBucket
+		if err := rows.Scan(&v.Bucket, &v.Model, &v.ModelVersion, &v.Sum, &v.Count); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	}, metric, service, seconds(rg.From), seconds(rg.To), rg.From, rg.To)
+	return out, err
+}
+
+// ServiceBucket is one service's own behaviour in one bucket: its spans, how
+// many of them failed while none of their children did, and its mean self
+// latency (duration minus the children's) in milliseconds.
+type ServiceBucket struct {
+	Service       string
+	Bucket        int64
+	Spans         uint64
+	SelfErrors    uint64
+	SelfLatencyMs float64
+}
+
+// SelfBehaviour returns each service's self errors and latency per bucket,
+// from spans of model (all spans when model is empty).
+func (r *Reader) SelfBehaviour(ctx context.Context, model string, rg Range) ([]ServiceBucket, error) {
+	// Children are joined to their parent by (trace_id, span_id); a parent
+	// whose failing child explains its failure does not count as a self
+	// error, so errors that propagate up the call chain are not blamed on
+	// every caller.
+	const q = `SELECT s.service, intDiv(s.start_unix_nano, 1000000000) AS b, count(),
+  sum(s.status_code = 2 AND c.child_errors = 0),
+  avg(greatest(s.duration_ns - c.child_ns, 0)) / 1000000
+FROM (
+  SELECT service, trace_id, span_id, status_code, duration_ns, start_unix_nano FROM spans
+  WHERE (? = '' OR model = ?) AND time >= toDateTime(?) AND time <= toDateTime(?)
+    AND start_unix_nano >= ? AND start_unix_nano < ?
+) AS s
+ANY LEFT JOIN (
+  SELECT trace_id, parent_span_id AS span_id, sum(status_code = 2) AS child_errors, sum(duration_ns) AS child_ns
+  FROM spans
+  WHERE parent_span_id != '' AND time >= toDateTime(?) AND time <= toDateTime(?)
+  GROUP BY trace_id, span_id
+) AS c USING (trace_id, span_id)
+GROUP BY s.service, b`
+	var out []ServiceBucket
+	err := r.each(ctx, "span self behaviour", q, func(rows driver.Rows) error {
+		var v ServiceBucket
+		if err := rows.Scan(&v.Service, &v.Bucket, &v.Spans, &v.SelfErrors, &v.SelfLatencyMs); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	}, model, model, seconds(rg.From), seconds(rg.To), rg.From, rg.To, seconds(rg.From), seconds(rg.To)+1)
+	return out, err
+}
+
+// MissingBucket is the share of a service's points of one *_ratio metric
+// that were above zero in one bucket: the share of its responses with
+// missing data.
+type MissingBucket struct {
+	Service, Name string
+	Bucket        int64
+	Share         float64
+}
+
+// MissingData returns, per service, *_ratio metric and bucket, the share of
+// points above zero, from metrics of model (all when model is empty).
+func (r *Reader) MissingData(ctx context.Context, model string, rg Range) ([]MissingBucket, error) {
+	const q = `SELECT service, name, intDiv(time_unix_nano, 1000000000) AS b, avg(value > 0)
+FROM metrics
+WHERE endsWith(name, '_ratio') AND (? = '' OR model = ?)
+  AND time >= toDateTime(?) AND time <= toDateTime(?)
+  AND time_unix_nano >= ? AND time_unix_nano < ?
+GROUP BY service, name, b`
+	var out []MissingBucket
+	err := r.each(ctx, "missing data", q, func(rows driver.Rows) error {
+		var v MissingBucket
+		if err := rows.Scan(&v.Service, &v.Name, &v.Bucket, &v.Share); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	}, model, model, seconds(rg.From), seconds(rg.To), rg.From, rg.To)
+	return out, err
+}
+
+// Change is a recorded change event.
+type Change struct {
+	ChangeID, Kind               string
+	Service, Model, ModelVersion string
+	TimeUnixNano                 int64
+}
+
+// Changes returns the change events whose own time is in rg, once each
+// (a redelivered event may have been archived twice).
+func (r *Reader) Changes(ctx context.Context, rg Range) ([]Change, error) {
+	const q = `SELECT visitParamExtractString(data, 'change_id') AS cid,
+  any(visitParamExtractString(data, 'kind')), any(service), any(model), any(model_version),
+  any(visitParamExtractInt(data, 'time_unix_nano')) AS t
+FROM events
+WHERE type = ? AND visitParamExtractInt(data, 'time_unix_nano') >= ?
+  AND visitParamExtractInt(data, 'time_unix_nano') < ?
+GROUP BY cid
+ORDER BY t`
+	var out []Change
+	err := r.each(ctx, "changes", q, func(rows driver.Rows) error {
+		var v Change
+		if err := rows.Scan(&v.ChangeID, &v.Kind, &v.Service, &v.Model, &v.ModelVersion, &v.TimeUnixNano); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	}, events.TypeChangeRecorded, rg.From, rg.To)
+	return out, err
+}
+
+// each runs q and calls scan for every row.
+func (r *Reader) each(ctx context.Context, what, q string, scan func(driver.Rows) error, args ...any) error {
+	rows, err := r.conn.Query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("query %s: %w", what, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return fmt.Errorf("read %s: %w", what, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read %s: %w", what, err)
+	}
+	return nil
+}
+
+// seconds is a unix-nanosecond time in whole seconds, for the DateTime
+// columns that prune partitions and the primary key.
+func seconds(ns int64) int64 { return ns / 1_000_000_000 }

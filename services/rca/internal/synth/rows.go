@@ -1,0 +1,86 @@
+package synth
+
+import (
+	"time"
+
+	"github.com/medic-sre/medic/pkg/archive"
+	"github.com/medic-sre/medic/pkg/events"
+)
+
+// Column lists of the tables the rows are for.
+var (
+	MetricColumns = []string{"time", "time_unix_nano", "name", "value", "service", "model", "model_version",
+		"attr_keys", "attr_values", "event_id", "point_index"}
+	SpanColumns = []string{"time", "start_unix_nano", "end_unix_nano", "duration_ns", "trace_id", "span_id",
+		"parent_span_id", "service", "name", "kind", "status_code", "status_message", "model", "model_version",
+		"attr_keys", "attr_values"}
+	EventColumns = []string{"time", "time_unix_nano", "id", "type", "source", "subject", "incident_id",
+		"service", "model", "model_version", "trace_id", "data"}
+)
+
+func ms(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+
+// spans writes the request's chain: gateway -> feature-service -> model-server.
+// A failed prediction fails every span above it too, as errors propagate.
+func (g *generator) spans(r req) {
+	gw, fs, ml := g.hex(8), g.hex(8), g.hex(8)
+	modelStart := r.t.Add(time.Millisecond + ms(r.featureMs))
+	featureDur := ms(r.featureMs) + ms(r.modelMs) + time.Millisecond
+	g.span(r, ml, fs, "model-server", "predict", modelStart, ms(r.modelMs))
+	g.span(r, fs, gw, "feature-service", "GET /features", r.t.Add(time.Millisecond), featureDur)
+	g.span(r, gw, "", "gateway", "POST /predict", r.t, featureDur+2*time.Millisecond)
+}
+
+func (g *generator) span(r req, id, parent, service, name string, start time.Time, d time.Duration) {
+	status, msg := uint8(1), ""
+	if r.failed {
+		status, msg = 2, "prediction failed"
+	}
+	g.data.Spans = append(g.data.Spans, []any{start.UTC(), start.UnixNano(), start.Add(d).UnixNano(), int64(d),
+		r.trace, id, parent, service, name, "server", status, msg, Model, r.version, []string{}, []string{}})
+}
+
+// metrics writes the points each service reports for the request.
+func (g *generator) metrics(r req) {
+	failed := 0.0
+	if r.failed {
+		failed = 1
+	}
+	points := []events.Point{
+		{Name: "request.latency_ms", Value: r.featureMs + r.modelMs + 3, Service: "gateway"},
+		{Name: "request.error", Value: failed, Service: "gateway"},
+		{Name: "feature.latency_ms", Value: r.featureMs, Service: "feature-service"},
+		{Name: "feature.missing_ratio", Value: r.missing, Service: "feature-service"},
+		{Name: "prediction.latency_ms", Value: r.modelMs, Service: "model-server"},
+		{Name: "prediction.error", Value: failed, Service: "model-server"},
+	}
+	if !r.failed {
+		points = append(points, events.Point{Name: "prediction.score", Value: g.rng.Float64() * 0.2, Service: "model-server"})
+	}
+	for i, p := range points {
+		p.TimeUnixNano, p.Model, p.ModelVersion = r.t.UnixNano(), Model, r.version
+		g.data.Metrics = append(g.data.Metrics, archive.PointRow("ev-"+r.trace, i, p))
+	}
+}
+
+// changes records a gateway config change long before the fault, which must
+// not be blamed, and the deploy of v2 for bad_model_version.
+func (g *generator) changes() error {
+	old := events.ChangeRecorded{ChangeID: "chg-gateway-config", Kind: "config", Service: "gateway",
+		TimeUnixNano: g.s.FaultAt.Add(-8 * time.Minute).UnixNano()}
+	all := []events.ChangeRecorded{old}
+	if g.s.Fault == BadModelVersion {
+		g.data.Change = events.ChangeRecorded{ChangeID: "chg-deploy-v2", Kind: "deploy", Service: "model-server",
+			Model: Model, ModelVersion: "v2", PreviousVersion: "v1", TimeUnixNano: g.s.FaultAt.UnixNano()}
+		all = append(all, g.data.Change)
+	}
+	for _, c := range all {
+		ev, err := events.NewWithID(events.DerivedID("change", c.ChangeID), "simulator", c)
+		if err != nil {
+			return err
+		}
+		ev.SetTime(time.Unix(0, c.TimeUnixNano))
+		g.data.Events = append(g.data.Events, archive.EventRow(ev))
+	}
+	return nil
+}

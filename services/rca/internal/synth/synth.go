@@ -1,0 +1,131 @@
+// Package synth generates telemetry shaped like the simulator's (gateway ->
+// feature-service -> model-server serving model "fraud") with one fault
+// injected, for tests and benchmarks of the analysis. It writes the rows
+// the archiver and the telemetry exporter would have written.
+package synth
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/events"
+)
+
+// Faults the simulator can inject.
+const (
+	BadModelVersion = "bad_model_version"
+	FeatureNulls    = "feature_nulls"
+)
+
+// Model is the simulated model's name.
+const Model = "fraud"
+
+// Scenario is a run of the simulator: healthy traffic for Baseline, then the
+// fault from FaultAt for FaultFor.
+type Scenario struct {
+	Fault    string
+	FaultAt  time.Time
+	Baseline time.Duration
+	FaultFor time.Duration
+	RPS      int
+	Seed     uint64
+	// NullProb is the share of requests whose features come back null
+	// during feature_nulls.
+	NullProb float64
+}
+
+// Data is the rows of one scenario, per table, in the column order of
+// MetricColumns, SpanColumns and EventColumns.
+type Data struct {
+	Metrics, Spans, Events [][]any
+	// Change is the change that caused the fault, zero when none did.
+	Change events.ChangeRecorded
+	// Requests is how many requests were simulated.
+	Requests int
+}
+
+// errorProb is each version's failure rate on complete features.
+var errorProb = map[string]float64{"v1": 0.005, "v2": 0.35}
+
+// Generate simulates every request of the scenario.
+func Generate(s Scenario) (Data, error) {
+	if s.Fault != BadModelVersion && s.Fault != FeatureNulls {
+		return Data{}, fmt.Errorf("unknown fault %q: want %s or %s", s.Fault, BadModelVersion, FeatureNulls)
+	}
+	if s.RPS <= 0 {
+		return Data{}, fmt.Errorf("rps %d: want > 0", s.RPS)
+	}
+	g := &generator{s: s, rng: rand.New(rand.NewPCG(s.Seed, s.Seed^0x9e3779b97f4a7c15))}
+	start := s.FaultAt.Add(-s.Baseline)
+	step := time.Second / time.Duration(s.RPS)
+	for t := start; t.Before(s.FaultAt.Add(s.FaultFor)); t = t.Add(step) {
+		jitter := time.Duration(g.rng.Int64N(int64(step)))
+		g.request(t.Add(jitter))
+		g.data.Requests++
+	}
+	if err := g.changes(); err != nil {
+		return Data{}, err
+	}
+	return g.data, nil
+}
+
+// Incident is the incident the correlator would open for the scenario, on
+// the given symptom, detected a few seconds after the fault began.
+func Incident(s Scenario, id, metric, service string) events.IncidentOpened {
+	started := s.FaultAt.Add(3 * time.Second).UnixNano()
+	detected := s.FaultAt.Add(8 * time.Second).UnixNano()
+	return events.IncidentOpened{
+		IncidentID: id, GroupKey: service + "/" + Model, Title: metric + " high on " + service,
+		Severity: events.SeverityCritical, Service: service, Model: Model,
+		StartedUnixNano: started, DetectedUnixNano: detected, OpenedUnixNano: detected,
+		Anomalies: []events.AnomalyRef{{AnomalyID: "a-" + id, Rule: metric + "-high", Metric: metric,
+			Value: 0.3, StartedUnixNano: started, DetectedUnixNano: detected, Service: service, Model: Model}},
+	}
+}
+
+type generator struct {
+	s    Scenario
+	rng  *rand.Rand
+	data Data
+}
+
+// request simulates one request through the three services.
+func (g *generator) request(t time.Time) {
+	faulty := !t.Before(g.s.FaultAt)
+	version := "v1"
+	if faulty && g.s.Fault == BadModelVersion {
+		version = "v2"
+	}
+	null := faulty && g.s.Fault == FeatureNulls && g.rng.Float64() < g.s.NullProb
+	failed := null || g.rng.Float64() < errorProb[version]
+	r := req{t: t, version: version, trace: g.hex(16), failed: failed,
+		modelMs: g.lognormal(20, 0.35), featureMs: g.lognormal(5, 0.3)}
+	if null {
+		r.missing = 1.0 / 3
+	}
+	g.spans(r)
+	g.metrics(r)
+}
+
+type req struct {
+	t                  time.Time
+	version, trace     string
+	failed             bool
+	missing            float64
+	modelMs, featureMs float64
+}
+
+func (g *generator) hex(n int) string {
+	const digits = "0123456789abcdef"
+	b := make([]byte, n*2)
+	for i := range b {
+		b[i] = digits[g.rng.IntN(16)]
+	}
+	return string(b)
+}
+
+func (g *generator) lognormal(p50, sigma float64) float64 {
+	return p50 * math.Exp(g.rng.NormFloat64()*sigma)
+}
