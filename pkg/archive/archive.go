@@ -15,10 +15,12 @@ import (
 	"github.com/medic-sre/medic/pkg/store"
 )
 
-var eventColumns = []string{"time", "time_unix_nano", "id", "type", "source", "subject", "incident_id",
+// EventColumns are the columns of the events table, in EventRow order.
+var EventColumns = []string{"time", "time_unix_nano", "id", "type", "source", "subject", "incident_id",
 	"service", "model", "model_version", "trace_id", "data"}
 
-var metricColumns = []string{"time", "time_unix_nano", "name", "value", "service", "model", "model_version",
+// MetricColumns are the columns of the metrics table, in PointRow order.
+var MetricColumns = []string{"time", "time_unix_nano", "name", "value", "service", "model", "model_version",
 	"attr_keys", "attr_values", "event_id", "point_index"}
 
 // Consumers returns the durable consumers that archive both streams.
@@ -37,7 +39,7 @@ func Events(s *store.Store) bus.BatchHandler {
 		for _, ev := range evs {
 			rows = append(rows, EventRow(ev))
 		}
-		return s.Insert(ctx, "events", eventColumns, rows)
+		return s.Insert(ctx, "events", EventColumns, rows)
 	}
 }
 
@@ -50,7 +52,7 @@ type scope struct {
 	Source       string `json:"source"`
 }
 
-// EventRow is an event as a row of the events table, in eventColumns order.
+// EventRow is an event as a row of the events table, in EventColumns order.
 func EventRow(ev cloudevents.Event) []any {
 	var sc scope
 	_ = json.Unmarshal(ev.Data(), &sc)
@@ -81,7 +83,7 @@ func WritePoints(ctx context.Context, s *store.Store, evs []cloudevents.Event) e
 			rows = append(rows, PointRow(ev.ID(), i, p))
 		}
 	}
-	return s.Insert(ctx, "metrics", metricColumns, rows)
+	return s.Insert(ctx, "metrics", MetricColumns, rows)
 }
 
 // PointRow is a point as a row of the metrics table.

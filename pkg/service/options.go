@@ -70,6 +70,19 @@ func FloatVar(fs *flag.FlagSet, p *float64, name, env string, def float64, usage
 	fs.Float64Var(p, name, def, fmt.Sprintf("%s (env %s)", usage, env))
 }
 
+// IntVar declares an int flag whose default comes from env when set.
+func IntVar(fs *flag.FlagSet, p *int, name, env string, def int, usage string) {
+	if v, ok := os.LookupEnv(env); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			envErrors = append(envErrors, fmt.Errorf("env %s=%q: %w", env, v, err))
+		} else {
+			def = n
+		}
+	}
+	fs.IntVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, env))
+}
+
 // envErrors collects environment values that did not parse; Parse reports them.
 var envErrors []error
 
