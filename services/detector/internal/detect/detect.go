@@ -1,0 +1,122 @@
+// Package detect is the detector's batch handler: it makes telemetry
+// durable in ClickHouse, runs it through the rule engine, and publishes the
+// anomalies that start or end.
+package detect
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/medic-sre/medic/pkg/archive"
+	"github.com/medic-sre/medic/pkg/bus"
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/store"
+	"github.com/medic-sre/medic/services/detector/internal/engine"
+)
+
+// Consumer is the detector's durable consumer of telemetry.
+func Consumer() bus.ConsumerSpec {
+	return bus.ConsumerSpec{
+		Stream: bus.StreamTelemetry, Durable: "detector", BatchSize: 500,
+		FilterSubjects: []string{events.Subject(events.TypeTelemetryPoints)},
+	}
+}
+
+// Publisher publishes an event with a stable id (bus.Bus.Emit).
+type Publisher interface {
+	Emit(ctx context.Context, id string, data events.Data) (cloudevents.Event, error)
+}
+
+// Detector owns the engine. Its state is in memory only: a restarted
+// detector starts with empty windows and rebuilds them from new telemetry.
+type Detector struct {
+	log    *slog.Logger
+	store  *store.Store
+	pub    Publisher
+	now    func() time.Time
+	mu     sync.Mutex
+	engine *engine.Engine
+	fed    *recent
+	// outbox holds emissions not yet published: a batch whose publish
+	// failed is redelivered, but its points are already in the engine, so
+	// the engine would not emit them again.
+	outbox []engine.Emission
+}
+
+// New makes a detector over an engine.
+func New(log *slog.Logger, st *store.Store, pub Publisher, e *engine.Engine) *Detector {
+	return &Detector{log: log, store: st, pub: pub, now: time.Now, engine: e, fed: newRecent(100_000)}
+}
+
+// Handle processes one batch: (1) write the points to ClickHouse, (2) feed
+// them to the engine, (3) publish what the engine emits. Any error leaves
+// the batch unacked, to be redelivered.
+func (d *Detector) Handle(ctx context.Context, evs []cloudevents.Event) error {
+	evs = d.telemetryOnly(evs)
+	if err := archive.WritePoints(ctx, d.store, evs); err != nil {
+		return fmt.Errorf("write %d telemetry events to the metrics table: %w", len(evs), err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.feed(evs)
+	d.outbox = append(d.outbox, d.engine.Evaluate(d.now())...)
+	seriesGauge.Set(float64(d.engine.Series()))
+	return d.flush(ctx)
+}
+
+// telemetryOnly drops events of other types. The consumer filters on the
+// telemetry subject, so only a misbehaving publisher sends them; they would
+// otherwise make the whole batch fail for good.
+func (d *Detector) telemetryOnly(evs []cloudevents.Event) []cloudevents.Event {
+	out := evs[:0:0]
+	for _, ev := range evs {
+		if ev.Type() != events.TypeTelemetryPoints {
+			d.log.Warn("skipping an event that is not telemetry", "event_id", ev.ID(), "type", ev.Type())
+			continue
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// feed gives the engine the points of events it has not seen yet, so that a
+// redelivered batch does not count its points twice.
+func (d *Detector) feed(evs []cloudevents.Event) {
+	for _, ev := range evs {
+		if !d.fed.add(ev.ID()) {
+			continue
+		}
+		tp, err := events.As[events.TelemetryPoints](ev)
+		if err != nil {
+			d.log.Warn("telemetry event does not decode; its points are archived but not evaluated", "event_id", ev.ID(), "err", err)
+			continue
+		}
+		d.engine.Observe(tp.Points)
+		pointsTotal.Add(float64(len(tp.Points)))
+	}
+}
+
+// flush publishes the outbox in order. Ids are derived, so an emission
+// published before a failure is dropped by JetStream when retried.
+func (d *Detector) flush(ctx context.Context) error {
+	for len(d.outbox) > 0 {
+		em := d.outbox[0]
+		if _, err := d.pub.Emit(ctx, em.ID, em.Data); err != nil {
+			if !bus.IsPermanent(err) {
+				return fmt.Errorf("publish %s: %w (the batch will be retried)", em.Data.EventType(), err)
+			}
+			// An event that breaks its schema is a detector bug; keeping it
+			// would block every later batch.
+			d.log.Error("dropping an anomaly event that cannot be published", "event_id", em.ID, "err", err)
+		} else {
+			countEmission(em)
+			d.log.Info("anomaly event published", "type", em.Data.EventType(), "event_id", em.ID, "subject", em.Data.EventSubject())
+		}
+		d.outbox = d.outbox[1:]
+	}
+	return nil
+}

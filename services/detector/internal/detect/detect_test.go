@@ -1,0 +1,146 @@
+package detect
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/medic-sre/medic/pkg/bus"
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/natsembed"
+	"github.com/medic-sre/medic/pkg/storetest"
+	"github.com/medic-sre/medic/services/detector/internal/engine"
+	"github.com/medic-sre/medic/services/detector/internal/rules"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// flakyBus fails the first publishes with err, then publishes on the real bus.
+type flakyBus struct {
+	real      *bus.Bus
+	failures  int
+	err       error
+	published []string
+}
+
+func (f *flakyBus) Emit(ctx context.Context, id string, data events.Data) (cloudevents.Event, error) {
+	if f.failures > 0 {
+		f.failures--
+		return cloudevents.Event{}, f.err
+	}
+	ev, err := f.real.Emit(ctx, id, data)
+	if err == nil {
+		f.published = append(f.published, id)
+	}
+	return ev, err
+}
+
+// A batch whose publish fails is redelivered: the anomaly is then published
+// once, and the batch's points are not counted twice. A publish that can
+// never succeed is dropped rather than blocking every later batch.
+func TestPublishFailures(t *testing.T) {
+	nats, err := natsembed.Start(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nats.Shutdown)
+	st := storetest.New(t)
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	b, err := bus.Connect(nats.URL(), "medic/detector-test", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	ctx := context.Background()
+	if err := b.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f, err := rules.Load("testdata/rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name          string
+		err           error
+		wantFirstErr  bool
+		wantPublished int
+	}{
+		{name: "transient failure is retried on redelivery", err: errors.New("nats: timeout"), wantFirstErr: true, wantPublished: 1},
+		{name: "permanent failure is dropped", err: bus.Permanent(errors.New("schema")), wantPublished: 0},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := f.Rules[0]
+			r.Name += string(rune('a' + i)) // its own fingerprint, so JetStream does not fold across cases
+			eng, err := engine.New([]rules.Rule{r}, 100*time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pub := &flakyBus{real: b, failures: 1, err: tc.err}
+			d := New(log, st, pub, eng)
+			batch := telemetry(t, tc.name)
+			before := testutil.ToFloat64(pointsTotal)
+			if err := d.Handle(ctx, batch); (err != nil) != tc.wantFirstErr {
+				t.Fatalf("first delivery: err %v, want error: %v", err, tc.wantFirstErr)
+			}
+			if err := d.Handle(ctx, batch); err != nil {
+				t.Fatalf("redelivery: %v", err)
+			}
+			if len(pub.published) != tc.wantPublished {
+				t.Errorf("published %d events, want %d", len(pub.published), tc.wantPublished)
+			}
+			if got, want := testutil.ToFloat64(pointsTotal)-before, float64(pointCount(t, batch)); got != want {
+				t.Errorf("engine saw %v points, want %v (each once)", got, want)
+			}
+		})
+	}
+}
+
+// telemetry is one event with 2s of model-server errors, enough to fire the
+// test rule.
+func telemetry(t *testing.T, id string) []cloudevents.Event {
+	t.Helper()
+	base := time.Now().Truncate(time.Second)
+	var points []events.Point
+	for at := time.Duration(0); at < 2*time.Second; at += 20 * time.Millisecond {
+		points = append(points, events.Point{Name: "prediction.error", Value: 1, TimeUnixNano: base.Add(at).UnixNano(),
+			Service: "model-server", Model: "fraud"})
+	}
+	ev, err := events.NewWithID(id, "test", events.TelemetryPoints{Source: "test", Points: points})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []cloudevents.Event{ev}
+}
+
+func pointCount(t *testing.T, evs []cloudevents.Event) int {
+	n := 0
+	for _, ev := range evs {
+		tp, err := events.As[events.TelemetryPoints](ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(tp.Points)
+	}
+	return n
+}
+
+func TestRecentForgetsOldest(t *testing.T) {
+	r := newRecent(2)
+	tests := []struct {
+		id   string
+		want bool
+	}{
+		{"a", true}, {"a", false}, {"b", true}, {"c", true}, {"b", false}, {"a", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.id, func(t *testing.T) {
+			if got := r.add(tc.id); got != tc.want {
+				t.Fatalf("add(%q) = %v, want %v", tc.id, got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,88 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/services/detector/internal/rules"
+)
+
+// t0 is an arbitrary, step-aligned event time that tests count from.
+const t0 = int64(1_700_000_000) * int64(time.Second)
+
+const step = 100 * time.Millisecond
+
+var wallClock = time.Unix(1_800_000_000, 0)
+
+func ms(n int) int64 { return int64(n) * int64(time.Millisecond) }
+
+// pts makes points of one metric every `every` ms in [from, to) ms after
+// t0, all with value v, for service s and model m.
+func pts(name, svc, model string, from, to, every int, v float64) []events.Point {
+	var out []events.Point
+	for at := from; at < to; at += every {
+		out = append(out, events.Point{Name: name, Value: v, TimeUnixNano: t0 + ms(at), Service: svc, Model: model, ModelVersion: "v1"})
+	}
+	return out
+}
+
+func cat(batches ...[]events.Point) []events.Point {
+	var out []events.Point
+	for _, b := range batches {
+		out = append(out, b...)
+	}
+	return out
+}
+
+// errorRule fires when prediction.error averages above 0.5 over 100ms for
+// 500ms, and resolves after 500ms below.
+func errorRule() rules.Rule {
+	resolve := 500 * time.Millisecond
+	return rules.Rule{Name: "errors", Metric: "prediction.error", GroupBy: []string{"service", "model"},
+		Aggregate: "avg", Window: 100 * time.Millisecond, Op: ">", Threshold: 0.5, For: 500 * time.Millisecond,
+		ResolveFor: &resolve, MinPoints: 5, Severity: "critical", Summary: "{{.Labels.service}} at {{.Value}}"}
+}
+
+func newEngine(t testing.TB, rs ...rules.Rule) *Engine {
+	t.Helper()
+	e, err := New(rs, step)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// run feeds each batch then evaluates, as the detector does per batch.
+func run(e *Engine, batches ...[]events.Point) []Emission {
+	var out []Emission
+	for _, b := range batches {
+		e.Observe(b)
+		out = append(out, e.Evaluate(wallClock)...)
+	}
+	return out
+}
+
+// describe renders emissions as "detected errors{svc} +since ms" so that
+// tests compare readable timelines.
+func describe(out []Emission) []string {
+	var s []string
+	for _, em := range out {
+		switch d := em.Data.(type) {
+		case events.AnomalyDetected:
+			s = append(s, fmt.Sprintf("detected %s{%s} +%dms", d.Rule, d.Service, (d.StartedUnixNano-t0)/ms(1)))
+		case events.AnomalyResolved:
+			s = append(s, fmt.Sprintf("resolved %s{%s}", d.Rule, d.Service))
+		}
+	}
+	return s
+}
+
+func sameTimeline(t *testing.T, got, want []string) {
+	t.Helper()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got timeline\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}

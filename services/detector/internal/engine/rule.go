@@ -1,0 +1,136 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"text/template"
+
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/services/detector/internal/rules"
+)
+
+// field reads one label of a point: a point field or an attribute.
+type field func(p *events.Point) string
+
+func fieldFor(name string) field {
+	switch name {
+	case "service":
+		return func(p *events.Point) string { return p.Service }
+	case "model":
+		return func(p *events.Point) string { return p.Model }
+	case "model_version":
+		return func(p *events.Point) string { return p.ModelVersion }
+	}
+	return func(p *events.Point) string { return p.Attributes[name] }
+}
+
+type matcher struct {
+	get  field
+	want string
+}
+
+// rule is a compiled rules.Rule with its series, by group key.
+type rule struct {
+	spec      rules.Rule
+	window    int64
+	forNs     int64
+	resolveNs int64
+	agg       aggregator
+	cond      func(v float64) bool
+	match     []matcher
+	groupBy   []field
+	summary   *template.Template
+	series    map[string]*series
+}
+
+func compile(spec rules.Rule) (*rule, error) {
+	agg, err := aggregatorFor(spec.Aggregate, spec.Window)
+	if err != nil {
+		return nil, err
+	}
+	cond, err := condition(spec.Op, spec.Threshold)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := spec.Template()
+	if err != nil {
+		return nil, fmt.Errorf("summary: %w", err)
+	}
+	r := &rule{spec: spec, window: int64(spec.Window), forNs: int64(spec.For), resolveNs: int64(spec.ResolveAfter()),
+		agg: agg, cond: cond, summary: tmpl, series: map[string]*series{}}
+	for k, v := range spec.Match {
+		r.match = append(r.match, matcher{get: fieldFor(k), want: v})
+	}
+	for _, g := range spec.GroupBy {
+		r.groupBy = append(r.groupBy, fieldFor(g))
+	}
+	return r, nil
+}
+
+func condition(op string, threshold float64) (func(float64) bool, error) {
+	switch op {
+	case ">":
+		return func(v float64) bool { return v > threshold }, nil
+	case ">=":
+		return func(v float64) bool { return v >= threshold }, nil
+	case "<":
+		return func(v float64) bool { return v < threshold }, nil
+	case "<=":
+		return func(v float64) bool { return v <= threshold }, nil
+	}
+	return nil, fmt.Errorf("unknown op %q", op)
+}
+
+func (r *rule) matches(p *events.Point) bool {
+	for _, m := range r.match {
+		if m.get(p) != m.want {
+			return false
+		}
+	}
+	return true
+}
+
+// groupKey appends the point's group label values to buf, each followed by
+// a separator that cannot occur in a label.
+func (r *rule) groupKey(buf []byte, p *events.Point) []byte {
+	for _, g := range r.groupBy {
+		buf = append(buf, g(p)...)
+		buf = append(buf, 0xff)
+	}
+	return buf
+}
+
+// seriesFor finds or creates the series of a group key. The map lookup with
+// string(key) does not allocate; only a new series copies the key.
+func (r *rule) seriesFor(key []byte, p *events.Point) *series {
+	if s, ok := r.series[string(key)]; ok {
+		return s
+	}
+	labels := make(map[string]string, len(r.groupBy))
+	for i, name := range r.spec.GroupBy {
+		labels[name] = r.groupBy[i](p)
+	}
+	s := &series{labels: labels, fingerprint: fingerprint(r.spec.Name, labels)}
+	r.series[string(key)] = s
+	return s
+}
+
+// fingerprint identifies a rule's series stably across restarts: a hash of
+// the rule name and the sorted group labels.
+func fingerprint(rule string, labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.WriteString(rule)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "\x00%s=%s", k, labels[k])
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:16])
+}

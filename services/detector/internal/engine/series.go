@@ -1,0 +1,76 @@
+package engine
+
+import (
+	"slices"
+	"sort"
+
+	"github.com/medic-sre/medic/pkg/events"
+)
+
+// sample is one point of a series window.
+type sample struct {
+	t int64
+	v float64
+}
+
+type state uint8
+
+const (
+	inactive state = iota
+	pending
+	firing
+)
+
+// series is one alert series: the time-ordered window of a rule's points
+// for one group, and its alert state.
+type series struct {
+	labels      map[string]string
+	fingerprint string
+	pts         []sample
+
+	// The newest point's scope, for the anomaly's service, model and version.
+	newest                  int64
+	service, model, version string
+
+	state state
+	// since is when the condition became true (pending, firing);
+	// falseSince when it became false while firing (0 = it has not).
+	since, falseSince int64
+	value             float64
+}
+
+// add inserts a point in time order. Points mostly arrive in order, so the
+// common case is an append.
+func (s *series) add(p *events.Point) {
+	smp := sample{t: p.TimeUnixNano, v: p.Value}
+	if n := len(s.pts); n == 0 || s.pts[n-1].t <= smp.t {
+		s.pts = append(s.pts, smp)
+	} else {
+		i := sort.Search(n, func(i int) bool { return s.pts[i].t > smp.t })
+		s.pts = slices.Insert(s.pts, i, smp)
+	}
+	if p.TimeUnixNano >= s.newest {
+		s.newest, s.service, s.model, s.version = p.TimeUnixNano, p.Service, p.Model, p.ModelVersion
+	}
+}
+
+// in returns the points of the window (from, to].
+func (s *series) in(from, to int64) []sample {
+	lo := sort.Search(len(s.pts), func(i int) bool { return s.pts[i].t > from })
+	hi := len(s.pts)
+	if hi > 0 && s.pts[hi-1].t > to {
+		hi = lo + sort.Search(hi-lo, func(i int) bool { return s.pts[lo+i].t > to })
+	}
+	return s.pts[lo:hi]
+}
+
+// evictBefore drops points at or before t. Re-slicing leaves the dropped
+// prefix to be freed when append next reallocates.
+func (s *series) evictBefore(t int64) {
+	i := sort.Search(len(s.pts), func(i int) bool { return s.pts[i].t > t })
+	if i == len(s.pts) {
+		s.pts = s.pts[:0]
+		return
+	}
+	s.pts = s.pts[i:]
+}

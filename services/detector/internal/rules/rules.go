@@ -1,0 +1,82 @@
+// Package rules declares the detector's alerting rules: what metric to watch,
+// how to aggregate it over a sliding window, and when its value is anomalous.
+// Rules are YAML, shaped like Prometheus alerting rules, and are checked
+// strictly at start so that a bad file fails with its file, line and field.
+package rules
+
+import (
+	_ "embed"
+	"fmt"
+	"text/template"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/config"
+)
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// DefaultName labels errors in the embedded default rules.
+const DefaultName = "embedded default rules"
+
+// File is a rules file.
+type File struct {
+	Rules []Rule `yaml:"rules"`
+}
+
+// Rule is one alerting rule. One alert series exists per distinct value of
+// the GroupBy labels among the points that pass Match.
+type Rule struct {
+	Name   string            `yaml:"name"`
+	Metric string            `yaml:"metric"`
+	Match  map[string]string `yaml:"match"`
+	// GroupBy names point fields (service, model, model_version) or
+	// attribute keys; each distinct combination is its own series.
+	GroupBy   []string      `yaml:"group_by"`
+	Aggregate string        `yaml:"aggregate"`
+	Window    time.Duration `yaml:"window"`
+	Op        string        `yaml:"op"`
+	Threshold float64       `yaml:"threshold"`
+	For       time.Duration `yaml:"for"`
+	// ResolveFor is a pointer so that "unset" (default: For) differs from 0.
+	ResolveFor *time.Duration `yaml:"resolve_for"`
+	MinPoints  int            `yaml:"min_points"`
+	Severity   string         `yaml:"severity"`
+	Summary    string         `yaml:"summary"`
+}
+
+// ResolveAfter is how long the condition must be false before a firing
+// series resolves: resolve_for, or for when resolve_for is unset.
+func (r Rule) ResolveAfter() time.Duration {
+	if r.ResolveFor != nil {
+		return *r.ResolveFor
+	}
+	return r.For
+}
+
+// SummaryData is what a rule's summary template can use.
+type SummaryData struct {
+	Rule      string
+	Metric    string
+	Severity  string
+	Value     float64
+	Threshold float64
+	Labels    map[string]string
+}
+
+// Template parses the rule's summary template.
+func (r Rule) Template() (*template.Template, error) {
+	return template.New(r.Name).Option("missingkey=zero").Parse(r.Summary)
+}
+
+// Load reads rules from path, or the embedded defaults when path is empty.
+func Load(path string) (*File, error) {
+	var f File
+	if path == "" {
+		return &f, config.Load(DefaultName, defaultYAML, &f)
+	}
+	if err := config.LoadFile(path, &f); err != nil {
+		return nil, fmt.Errorf("%w\n(fix the rules file named by --rules / RULES_FILE)", err)
+	}
+	return &f, nil
+}

@@ -1,0 +1,119 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadReportsFileLineAndField(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		want []string
+	}{
+		{name: "valid", file: "testdata/valid.yaml"},
+		{name: "unknown field", file: "testdata/unknown_field.yaml", want: []string{"testdata/unknown_field.yaml:7: field treshold: unknown field"}},
+		{name: "bad aggregate", file: "testdata/bad_values.yaml", want: []string{"bad_values.yaml:4: field rules[0].aggregate: \"mean\" is not one of"}},
+		{name: "bad op", file: "testdata/bad_values.yaml", want: []string{"bad_values.yaml:6: field rules[0].op:"}},
+		{name: "bad severity", file: "testdata/bad_values.yaml", want: []string{"bad_values.yaml:8: field rules[0].severity:"}},
+		{name: "duplicate name", file: "testdata/bad_values.yaml", want: []string{"bad_values.yaml:9: field rules[1].name: duplicate rule name"}},
+		{name: "empty metric", file: "testdata/bad_values.yaml", want: []string{"bad_values.yaml:10: field rules[1].metric: is empty"}},
+		{name: "group_by twice and bad label", file: "testdata/bad_values.yaml", want: []string{
+			"field rules[1].group_by[1]: \"service\" is listed twice", "field rules[1].group_by[2]: \"bad label\""}},
+		{name: "zero window", file: "testdata/bad_values.yaml", want: []string{"bad_values.yaml:13: field rules[1].window: must be a positive"}},
+		{name: "negative for", file: "testdata/bad_values.yaml", want: []string{"bad_values.yaml:14: field rules[1].for: must not be negative"}},
+		{name: "bad template", file: "testdata/bad_values.yaml", want: []string{"bad_values.yaml:17: field rules[1].summary: bad template"}},
+		{name: "bad duration", file: "testdata/bad_duration.yaml", want: []string{"bad_duration.yaml:5:", "into time.Duration"}},
+		{name: "no rules", file: "testdata/empty.yaml", want: []string{"empty.yaml:1: field rules: no rules"}},
+		{name: "missing file", file: "testdata/nope.yaml", want: []string{"nope.yaml", "RULES_FILE"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(tc.file)
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("want no error, got %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("want an error, got none")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not contain %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestValidFileDecodesEveryField(t *testing.T) {
+	f, err := Load("testdata/valid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{name: "window", got: f.Rules[0].Window, want: 30 * time.Second},
+		{name: "match", got: f.Rules[0].Match["region"], want: "eu"},
+		{name: "group_by", got: strings.Join(f.Rules[0].GroupBy, ","), want: "service,model,http.route"},
+		{name: "resolve_for defaults to for", got: f.Rules[0].ResolveAfter(), want: time.Duration(0)},
+		{name: "explicit for", got: f.Rules[1].For, want: 5 * time.Second},
+		{name: "explicit zero resolve_for", got: f.Rules[1].ResolveAfter(), want: time.Duration(0)},
+		{name: "window in minutes", got: f.Rules[1].Window, want: time.Minute},
+		{name: "min_points", got: f.Rules[0].MinPoints, want: 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.got != tc.want {
+				t.Fatalf("got %v, want %v", tc.got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDefaultRules(t *testing.T) {
+	f, err := Load("")
+	if err != nil {
+		t.Fatalf("embedded rules do not load: %v", err)
+	}
+	byName := map[string]Rule{}
+	for _, r := range f.Rules {
+		byName[r.Name] = r
+	}
+	tests := []struct {
+		name   string
+		metric string
+		agg    string
+	}{
+		{name: "model_error_rate", metric: "prediction.error", agg: "avg"},
+		{name: "gateway_error_rate", metric: "request.error", agg: "avg"},
+		{name: "prediction_latency_p95", metric: "prediction.latency_ms", agg: "p95"},
+		{name: "feature_missing_ratio", metric: "feature.missing_ratio", agg: "avg"},
+		{name: "feature_latency_p95", metric: "feature.latency_ms", agg: "p95"},
+	}
+	if len(f.Rules) != len(tests) {
+		t.Errorf("got %d default rules, want %d", len(f.Rules), len(tests))
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, ok := byName[tc.name]
+			if !ok {
+				t.Fatal("missing")
+			}
+			if r.Metric != tc.metric || r.Aggregate != tc.agg {
+				t.Errorf("got %s/%s, want %s/%s", r.Metric, r.Aggregate, tc.metric, tc.agg)
+			}
+			// A rollback must let the same series recover, so no default rule
+			// may split series by model version.
+			if strings.Join(r.GroupBy, ",") != "service,model" {
+				t.Errorf("group_by %v, want [service model]", r.GroupBy)
+			}
+		})
+	}
+}

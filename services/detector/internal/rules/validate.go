@@ -1,0 +1,96 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/medic-sre/medic/pkg/config"
+	"github.com/medic-sre/medic/pkg/events"
+)
+
+// Aggregates, operators and severities a rule may name.
+var (
+	Aggregates = []string{"avg", "sum", "count", "max", "min", "p50", "p95", "p99", "rate"}
+	Ops        = []string{">", ">=", "<", "<="}
+	Severities = []string{events.SeverityInfo, events.SeverityWarning, events.SeverityCritical}
+)
+
+// labelName accepts point fields and OpenTelemetry-style attribute keys,
+// which may contain dots ("http.route").
+var labelName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-]*$`)
+
+// Validate checks every rule; each error names the rule's index and field.
+func (f *File) Validate() error {
+	if len(f.Rules) == 0 {
+		return config.Field("no rules: add at least one", "rules")
+	}
+	var errs []error
+	seen := map[string]int{}
+	for i, r := range f.Rules {
+		errs = append(errs, r.validate(i)...)
+		if j, dup := seen[r.Name]; dup && r.Name != "" {
+			errs = append(errs, config.Field(fmt.Sprintf("duplicate rule name %q (also rules[%d])", r.Name, j), "rules", i, "name"))
+		}
+		seen[r.Name] = i
+	}
+	return errors.Join(errs...)
+}
+
+func (r Rule) validate(i int) []error {
+	var errs []error
+	bad := func(field any, format string, args ...any) {
+		errs = append(errs, config.Field(fmt.Sprintf(format, args...), "rules", i, field))
+	}
+	if r.Name == "" {
+		bad("name", "is empty")
+	}
+	if r.Metric == "" {
+		bad("metric", "is empty: name the point to watch, e.g. prediction.error")
+	}
+	oneOf := func(field, v string, allowed []string) {
+		if !slices.Contains(allowed, v) {
+			bad(field, "%q is not one of %s", v, strings.Join(allowed, ", "))
+		}
+	}
+	oneOf("aggregate", r.Aggregate, Aggregates)
+	oneOf("op", r.Op, Ops)
+	oneOf("severity", r.Severity, Severities)
+	if r.Window <= 0 {
+		bad("window", "must be a positive duration such as 30s")
+	}
+	if r.For < 0 {
+		bad("for", "must not be negative")
+	}
+	if r.ResolveFor != nil && *r.ResolveFor < 0 {
+		bad("resolve_for", "must not be negative")
+	}
+	if r.MinPoints < 0 {
+		bad("min_points", "must not be negative")
+	}
+	errs = append(errs, r.validateLabels(i)...)
+	if _, err := r.Template(); err != nil {
+		bad("summary", "bad template: %v", err)
+	}
+	return errs
+}
+
+func (r Rule) validateLabels(i int) []error {
+	var errs []error
+	for k := range r.Match {
+		if !labelName.MatchString(k) {
+			errs = append(errs, config.Field(fmt.Sprintf("%q is not a field or attribute name", k), "rules", i, "match"))
+		}
+	}
+	for j, g := range r.GroupBy {
+		switch {
+		case !labelName.MatchString(g):
+			errs = append(errs, config.Field(fmt.Sprintf("%q is not service, model, model_version or an attribute key", g), "rules", i, "group_by", j))
+		case slices.Index(r.GroupBy, g) != j:
+			errs = append(errs, config.Field(fmt.Sprintf("%q is listed twice", g), "rules", i, "group_by", j))
+		}
+	}
+	return errs
+}
