@@ -247,3 +247,35 @@ func TestBatchAndDrainFinishesInFlight(t *testing.T) {
 		t.Fatalf("handled %d but ack floor %d pending %d", seen.Load(), info.AckFloor.Consumer, info.NumAckPending)
 	}
 }
+
+func TestBatchRejectDeadLettersOnlyTheNamedEvents(t *testing.T) {
+	b := newBus(t)
+	ctx := context.Background()
+	for _, id := range []string{"keep-1", "bad", "keep-2"} {
+		if _, err := b.Emit(ctx, id, change("c")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var handled atomic.Int32
+	c, err := b.ConsumeBatch(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t5", BatchSize: 10},
+		func(ctx context.Context, evs []cloudevents.Event) error {
+			handled.Add(int32(len(evs)))
+			return bus.Reject(map[string]error{"bad": errors.New("wrong kind of event")})
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "dead letter", func() bool { return len(dlqMessages(t, b)) == 1 })
+	cons, _ := b.JetStream().Consumer(ctx, bus.StreamEvents, "t5")
+	waitFor(t, "settled", func() bool {
+		info, err := cons.Info(ctx)
+		return err == nil && info.NumAckPending == 0 && info.NumPending == 0
+	})
+	_ = c.Drain(ctx)
+	if r := dlqMessages(t, b)[0].Header.Get(bus.HeaderDLQReason); r != "wrong kind of event" {
+		t.Fatalf("reason %q", r)
+	}
+	if handled.Load() != 3 {
+		t.Fatalf("handled %d events, want 3 in one batch", handled.Load())
+	}
+}

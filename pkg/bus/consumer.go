@@ -22,7 +22,8 @@ import (
 type Handler func(ctx context.Context, ev cloudevents.Event) error
 
 // BatchHandler processes a batch of valid events as one unit: all are acked
-// when it returns nil, and all are retried or dead-lettered otherwise.
+// when it returns nil, and all are retried or dead-lettered otherwise. To
+// dead-letter only some events and ack the rest, return Reject(reasons).
 type BatchHandler func(ctx context.Context, evs []cloudevents.Event) error
 
 // ConsumerSpec configures a durable consumer. Zero values take defaults.
@@ -101,8 +102,14 @@ func (b *Bus) ConsumeBatch(ctx context.Context, spec ConsumerSpec, h BatchHandle
 			evs[i] = d.ev
 		}
 		err := r.traced(ctx, msgs[0], func(ctx context.Context) error { return h(ctx, evs) })
+		var rejected *RejectedError
 		for _, d := range msgs {
-			r.settle(d, err)
+			switch {
+			case errors.As(err, &rejected):
+				r.settle(d, Permanent(rejected.Reasons[d.ev.ID()]))
+			default:
+				r.settle(d, err)
+			}
 		}
 	})
 }

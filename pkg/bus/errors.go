@@ -2,6 +2,7 @@ package bus
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -37,4 +38,22 @@ func Backoff(numDelivered uint64, base, max time.Duration) time.Duration {
 		d = max
 	}
 	return d
+}
+
+// RejectedError names the events of a batch that no retry can fix, by
+// event id. The consumer dead-letters those and acks the rest of the batch.
+type RejectedError struct {
+	Reasons map[string]error
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("%d event(s) of the batch rejected", len(e.Reasons))
+}
+
+// Reject returns a RejectedError, or nil when reasons is empty.
+func Reject(reasons map[string]error) error {
+	if len(reasons) == 0 {
+		return nil
+	}
+	return &RejectedError{Reasons: reasons}
 }
