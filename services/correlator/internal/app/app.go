@@ -1,0 +1,68 @@
+// Package app wires the correlator: the archivers that copy every event into
+// ClickHouse, and the incident lifecycle consumer.
+package app
+
+import (
+	"context"
+	"flag"
+	"net"
+
+	"github.com/medic-sre/medic/pkg/archive"
+	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/services/correlator/internal/correlate"
+	"github.com/medic-sre/medic/services/correlator/internal/grouping"
+	"github.com/medic-sre/medic/services/correlator/internal/history"
+	"github.com/medic-sre/medic/services/correlator/internal/state"
+)
+
+// Name is the service's name, in logs, metrics and its CloudEvent source.
+const Name = "correlator"
+
+// Options is the correlator's configuration.
+type Options struct {
+	Service service.Options
+	// ConfigPath is the grouping configuration file; empty uses the
+	// embedded defaults.
+	ConfigPath string
+}
+
+// RegisterFlags declares the correlator's flags, each with an env twin.
+func (o *Options) RegisterFlags(fs *flag.FlagSet) {
+	o.Service.Name = Name
+	o.Service.RegisterFlags(fs)
+	service.StringVar(fs, &o.ConfigPath, "config", "CORRELATOR_CONFIG", "", "grouping config YAML (empty: group by model)")
+}
+
+// Run runs the correlator until ctx ends.
+func Run(ctx context.Context, o Options) error {
+	return RunWithListener(ctx, o, nil)
+}
+
+// RunWithListener is Run with the HTTP server on ln (tests pass port 0).
+// The configuration is loaded first, so a bad file fails before anything
+// connects.
+func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
+	groups, err := grouping.Load(o.ConfigPath)
+	if err != nil {
+		return err
+	}
+	return service.RunWithListener(ctx, o.Service, ln, func(ctx context.Context, rt *service.Runtime) error {
+		return start(ctx, rt, groups)
+	})
+}
+
+// start begins archiving both streams, then the lifecycle consumer.
+func start(ctx context.Context, rt *service.Runtime, groups *grouping.Config) error {
+	for _, spec := range archive.Consumers() {
+		if err := rt.ConsumeBatch(ctx, spec, archive.Events(rt.Store)); err != nil {
+			return err
+		}
+	}
+	st, err := state.Open(ctx, rt.Bus.JetStream())
+	if err != nil {
+		return err
+	}
+	h := correlate.New(rt.Log, groups, st, history.NewWriter(rt.Store), rt.Bus)
+	rt.Log.Info("correlating", "group_by", groups.GroupBy)
+	return rt.Consume(ctx, correlate.Spec(), h.Handle)
+}

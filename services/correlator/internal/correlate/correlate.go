@@ -1,0 +1,134 @@
+// Package correlate is the correlator's event handler: it turns anomaly,
+// RCA and remediation events into incident transitions and makes each one
+// durable in order (incidents row, then published events, then stored
+// state), so that the message is acked only once all three happened.
+package correlate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/medic-sre/medic/pkg/bus"
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/services/correlator/internal/grouping"
+	"github.com/medic-sre/medic/services/correlator/internal/history"
+	"github.com/medic-sre/medic/services/correlator/internal/incident"
+	"github.com/medic-sre/medic/services/correlator/internal/state"
+)
+
+// Durable is the correlator's consumer name on MEDIC_EVENTS.
+const Durable = "correlator"
+
+// Types are the event types the correlator handles.
+var Types = []string{
+	events.TypeAnomalyDetected, events.TypeAnomalyResolved, events.TypeRCACompleted,
+	events.TypeRemediationStarted, events.TypeRemediationSucceeded, events.TypeRemediationFailed,
+}
+
+// Spec is the correlator's durable consumer.
+func Spec() bus.ConsumerSpec {
+	subjects := make([]string, len(Types))
+	for i, t := range Types {
+		subjects[i] = events.Subject(t)
+	}
+	return bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: Durable, FilterSubjects: subjects}
+}
+
+// Emitter publishes an event with a given id; *bus.Bus is one.
+type Emitter interface {
+	Emit(ctx context.Context, id string, data events.Data) (cloudevents.Event, error)
+}
+
+// Handler handles the correlator's events one at a time.
+type Handler struct {
+	log     *slog.Logger
+	groups  *grouping.Config
+	state   *state.Store
+	history *history.Writer
+	bus     Emitter
+	now     func() time.Time
+	unknown *retryBudget
+}
+
+// New returns a Handler.
+func New(log *slog.Logger, groups *grouping.Config, st *state.Store, hist *history.Writer, b Emitter) *Handler {
+	return &Handler{log: log, groups: groups, state: st, history: hist, bus: b, now: time.Now,
+		unknown: newRetryBudget(UnknownIncidentRetries)}
+}
+
+// Handle is the bus.Handler of the correlator's consumer.
+func (h *Handler) Handle(ctx context.Context, ev cloudevents.Event) error {
+	err := h.dispatch(ctx, ev)
+	if err == nil {
+		h.unknown.forget(ev.ID())
+	}
+	return err
+}
+
+func (h *Handler) dispatch(ctx context.Context, ev cloudevents.Event) error {
+	switch ev.Type() {
+	case events.TypeAnomalyDetected:
+		return h.detected(ctx, ev)
+	case events.TypeAnomalyResolved:
+		return h.resolved(ctx, ev)
+	case events.TypeRCACompleted:
+		return h.analyzed(ctx, ev)
+	case events.TypeRemediationStarted, events.TypeRemediationSucceeded, events.TypeRemediationFailed:
+		return h.remediated(ctx, ev)
+	}
+	return bus.Permanent(fmt.Errorf("correlator does not handle %s (check the consumer's filter subjects)", ev.Type()))
+}
+
+// commit makes a step durable: the incidents row, then the events, then the
+// stored state and its pointers. A failure anywhere retries the whole event;
+// redone steps are harmless because rows fold by version and events by id.
+func (h *Handler) commit(ctx context.Context, ev cloudevents.Event, st *incident.State, rev uint64, res incident.Result) error {
+	if res.Changed {
+		if err := h.history.Write(ctx, st); err != nil {
+			return err
+		}
+	}
+	for _, d := range res.Emit {
+		if _, err := h.bus.Emit(ctx, events.DerivedID(d.EventType(), ev.ID()), d); err != nil {
+			return err
+		}
+		h.log.Info("incident transition", "incident", st.ID, "type", d.EventType(), "status", st.Status(), "cause_event", ev.ID())
+	}
+	if res.Changed {
+		if err := h.state.Save(ctx, st, rev); err != nil {
+			return err
+		}
+	}
+	return h.state.Link(ctx, st)
+}
+
+// load fetches an incident that an event names. A missing one may only be
+// late (its events arrived out of order, or state is being rebuilt), so the
+// event is retried a few times before it is dead-lettered.
+func (h *Handler) load(ctx context.Context, ev cloudevents.Event, id string) (*incident.State, uint64, error) {
+	st, rev, err := h.state.Incident(ctx, id)
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, 0, h.unknownIncident(ev, err)
+	}
+	return st, rev, err
+}
+
+func (h *Handler) unknownIncident(ev cloudevents.Event, err error) error {
+	if n, ok := h.unknown.spend(ev.ID()); ok {
+		return fmt.Errorf("%s %s: %w (attempt %d; retrying in case its incident is created late)", ev.Type(), ev.ID(), err, n)
+	}
+	return bus.Permanent(fmt.Errorf("%s %s: %w after %d attempts: its incident is unknown; replay it from %s once the incident exists",
+		ev.Type(), ev.ID(), err, h.unknown.limit+1, bus.StreamDLQ))
+}
+
+func decode[T events.Data](ev cloudevents.Event) (T, error) {
+	d, err := events.As[T](ev)
+	if err != nil {
+		return d, bus.Permanent(err)
+	}
+	return d, nil
+}

@@ -1,0 +1,153 @@
+package correlate
+
+import (
+	"context"
+	"errors"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/services/correlator/internal/incident"
+	"github.com/medic-sre/medic/services/correlator/internal/state"
+)
+
+// detected lets an anomaly join its group's open incident, or opens one.
+// An anomaly already known (a redelivery, or a detector re-sending it under
+// a new event id) changes nothing.
+func (h *Handler) detected(ctx context.Context, ev cloudevents.Event) error {
+	a, err := decode[events.AnomalyDetected](ev)
+	if err != nil {
+		return err
+	}
+	st, rev, err := h.incidentOfAnomaly(ctx, a.AnomalyID)
+	if err != nil {
+		return err
+	}
+	if st != nil {
+		return h.commit(ctx, ev, st, rev, st.Redelivered(ev.ID()))
+	}
+	key := h.groups.Key(a)
+	if st, rev, err = h.openIncident(ctx, key); err != nil {
+		return err
+	}
+	if st != nil {
+		return h.commit(ctx, ev, st, rev, st.AddAnomaly(a, ev.ID()))
+	}
+	// The id derives from the opening anomaly, so if this anomaly opened an
+	// incident before the index was written, it is found again here.
+	id := events.DerivedID("incident", key, a.AnomalyID)
+	st, rev, err = h.state.Incident(ctx, id)
+	switch {
+	case err == nil:
+		return h.commit(ctx, ev, st, rev, st.Redelivered(ev.ID()))
+	case !errors.Is(err, state.ErrNotFound):
+		return err
+	}
+	st, res := incident.Open(id, key, a, ev.ID(), h.now().UnixNano())
+	return h.commit(ctx, ev, st, 0, res)
+}
+
+// incidentOfAnomaly finds the incident that already holds an anomaly; a nil
+// state means none does.
+func (h *Handler) incidentOfAnomaly(ctx context.Context, anomalyID string) (*incident.State, uint64, error) {
+	id, err := h.state.IncidentOf(ctx, anomalyID)
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	return h.existing(ctx, id)
+}
+
+// openIncident is the group's open incident, or nil.
+func (h *Handler) openIncident(ctx context.Context, groupKey string) (*incident.State, uint64, error) {
+	id, err := h.state.OpenIncident(ctx, groupKey)
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	st, rev, err := h.existing(ctx, id)
+	if st != nil && st.Resolved() {
+		return nil, 0, nil // a stale pointer left by a crash before Link
+	}
+	return st, rev, err
+}
+
+// existing loads an incident a pointer names; a pointer to state that aged
+// out counts as no incident.
+func (h *Handler) existing(ctx context.Context, id string) (*incident.State, uint64, error) {
+	st, rev, err := h.state.Incident(ctx, id)
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, 0, nil
+	}
+	return st, rev, err
+}
+
+// resolved marks an anomaly cleared; the last one resolves the incident.
+func (h *Handler) resolved(ctx context.Context, ev cloudevents.Event) error {
+	r, err := decode[events.AnomalyResolved](ev)
+	if err != nil {
+		return err
+	}
+	id, err := h.state.IncidentOf(ctx, r.AnomalyID)
+	if errors.Is(err, state.ErrNotFound) {
+		return h.unknownIncident(ev, err)
+	} else if err != nil {
+		return err
+	}
+	st, rev, err := h.load(ctx, ev, id)
+	if err != nil {
+		return err
+	}
+	res, err := st.ResolveAnomaly(r, ev.ID())
+	if err != nil {
+		return h.unknownIncident(ev, err)
+	}
+	return h.commit(ctx, ev, st, rev, res)
+}
+
+// analyzed records the RCA's top cause and fault start.
+func (h *Handler) analyzed(ctx context.Context, ev cloudevents.Event) error {
+	r, err := decode[events.RCACompleted](ev)
+	if err != nil {
+		return err
+	}
+	st, rev, err := h.load(ctx, ev, r.IncidentID)
+	if err != nil {
+		return err
+	}
+	return h.commit(ctx, ev, st, rev, st.ApplyRCA(r))
+}
+
+// remediated records a remediation's start, success or failure.
+func (h *Handler) remediated(ctx context.Context, ev cloudevents.Event) error {
+	rem, err := remediationOf(ev)
+	if err != nil {
+		return err
+	}
+	st, rev, err := h.load(ctx, ev, rem.IncidentID)
+	if err != nil {
+		return err
+	}
+	res, err := st.ApplyRemediation(ev.Type(), rem, ev.ID(), h.now().UnixNano())
+	if err != nil {
+		return err
+	}
+	return h.commit(ctx, ev, st, rev, res)
+}
+
+// remediationOf decodes the shape the three remediation types share.
+func remediationOf(ev cloudevents.Event) (events.Remediation, error) {
+	switch ev.Type() {
+	case events.TypeRemediationStarted:
+		d, err := decode[events.RemediationStarted](ev)
+		return d.Remediation, err
+	case events.TypeRemediationSucceeded:
+		d, err := decode[events.RemediationSucceeded](ev)
+		return d.Remediation, err
+	}
+	d, err := decode[events.RemediationFailed](ev)
+	return d.Remediation, err
+}

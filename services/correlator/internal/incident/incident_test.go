@@ -1,0 +1,195 @@
+package incident
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/medic-sre/medic/pkg/events"
+)
+
+const now = int64(5_000)
+
+func detected(id, rule, severity string, started, detectedAt int64) events.AnomalyDetected {
+	return events.AnomalyDetected{AnomalyID: id, Rule: rule, Fingerprint: "fp-" + id, Metric: "latency_p99",
+		Value: 2, Threshold: 1, Severity: severity, Summary: rule + " is high", StartedUnixNano: started,
+		DetectedUnixNano: detectedAt, Service: "model-server", Model: "fraud", ModelVersion: "v2"}
+}
+
+func resolved(id string, at int64) events.AnomalyResolved {
+	return events.AnomalyResolved{AnomalyID: id, Rule: "r", Fingerprint: "fp-" + id, Metric: "latency_p99",
+		ResolvedUnixNano: at, Service: "model-server", Model: "fraud"}
+}
+
+func remediation(exec string, started, finished int64) events.Remediation {
+	return events.Remediation{ExecutionID: exec, IncidentID: "inc", Runbook: "rollback_model",
+		StartedUnixNano: started, FinishedUnixNano: finished}
+}
+
+var rca = events.RCACompleted{IncidentID: "inc", Symptom: "latency", FaultStartedUnixNano: 900,
+	Causes: []events.Cause{
+		{Rank: 1, Kind: events.CauseModelVersion, ID: "fraud@v2", Score: 0.9, ChangeID: "deploy-7"},
+		{Rank: 2, Kind: events.CauseService, ID: "feature-service", Score: 0.2},
+	}}
+
+// step is one input to the state machine, named by its input event id, with
+// the result it must have.
+type step struct {
+	event       string
+	apply       func(s *State) (Result, error)
+	wantChanged bool
+	wantEmit    []string
+}
+
+func add(a events.AnomalyDetected, eventID string) step {
+	return step{event: eventID, apply: func(s *State) (Result, error) { return s.AddAnomaly(a, eventID), nil }}
+}
+
+func resolve(r events.AnomalyResolved, eventID string) step {
+	return step{event: eventID, apply: func(s *State) (Result, error) { return s.ResolveAnomaly(r, eventID) }}
+}
+
+func remediate(typ string, rem events.Remediation, eventID string) step {
+	return step{event: eventID, apply: func(s *State) (Result, error) { return s.ApplyRemediation(typ, rem, eventID, now) }}
+}
+
+func analyze(r events.RCACompleted, eventID string) step {
+	return step{event: eventID, apply: func(s *State) (Result, error) { return s.ApplyRCA(r), nil }}
+}
+
+func (s step) want(changed bool, emit ...string) step {
+	s.wantChanged, s.wantEmit = changed, emit
+	return s
+}
+
+func TestLifecycle(t *testing.T) {
+	first := detected("a1", "latency", events.SeverityWarning, 1_000, 1_100)
+	tests := []struct {
+		name  string
+		steps []step
+		check func(t *testing.T, s *State)
+	}{
+		{
+			name: "a second anomaly joins; the incident resolves with the last one",
+			steps: []step{
+				add(detected("a2", "errors", events.SeverityCritical, 800, 1_200), "e2").want(true),
+				resolve(resolved("a1", 3_000), "e3").want(true),
+				resolve(resolved("a2", 2_500), "e4").want(true, events.TypeIncidentResolved),
+			},
+			check: func(t *testing.T, s *State) {
+				got := [...]any{s.Severity, s.StartedUnixNano, s.DetectedUnixNano, s.ResolvedUnixNano, s.Status(), s.Version, s.ResolvedBy}
+				want := [...]any{events.SeverityCritical, int64(800), int64(1_100), int64(3_000), StatusResolved, uint64(4), "e4"}
+				if got != want {
+					t.Fatalf("severity, started, detected, resolved, status, version, resolved_by = %v, want %v", got, want)
+				}
+			},
+		},
+		{
+			name: "rca, remediation and resolution carry their findings",
+			steps: []step{
+				analyze(rca, "e2").want(true),
+				remediate(events.TypeRemediationStarted, remediation("x1", 2_000, 0), "e3").want(true, events.TypeIncidentAcknowledged),
+				remediate(events.TypeRemediationSucceeded, remediation("x1", 2_000, 2_400), "e4").want(true, events.TypeIncidentMitigated),
+				resolve(resolved("a1", 3_000), "e5").want(true, events.TypeIncidentResolved),
+			},
+			check: func(t *testing.T, s *State) {
+				ev := s.resolvedEvent()
+				got := [...]any{ev.FaultStartedUnixNano, ev.AcknowledgedUnixNano, ev.MitigatedUnixNano, ev.ResolvedUnixNano, ev.TopCause.ID, *ev.Remediation}
+				want := [...]any{int64(900), int64(2_000), int64(2_400), int64(3_000), "fraud@v2",
+					events.RemediationSummary{ExecutionID: "x1", Runbook: "rollback_model", Outcome: OutcomeSucceeded}}
+				if got != want {
+					t.Fatalf("resolved event = %v, want %v", got, want)
+				}
+			},
+		},
+		{
+			name: "redeliveries change nothing and republish only their own output",
+			steps: []step{
+				add(first, "e1").want(false, events.TypeIncidentOpened),
+				add(first, "e1-copy").want(false),
+				remediate(events.TypeRemediationStarted, remediation("x1", 2_000, 0), "e2").want(true, events.TypeIncidentAcknowledged),
+				remediate(events.TypeRemediationStarted, remediation("x1", 2_000, 0), "e2").want(false, events.TypeIncidentAcknowledged),
+				remediate(events.TypeRemediationStarted, remediation("x1", 2_100, 0), "e2-copy").want(false),
+				analyze(rca, "e3").want(true),
+				analyze(rca, "e3").want(false),
+				resolve(resolved("a1", 3_000), "e4").want(true, events.TypeIncidentResolved),
+				resolve(resolved("a1", 3_000), "e4").want(false, events.TypeIncidentResolved),
+				resolve(resolved("a1", 3_100), "e4-copy").want(false),
+			},
+			check: func(t *testing.T, s *State) {
+				if s.Version != 4 || s.AcknowledgedUnixNano != 2_000 || s.ResolvedUnixNano != 3_000 {
+					t.Fatalf("version, acknowledged, resolved = %d, %d, %d; want 4, 2000, 3000", s.Version, s.AcknowledgedUnixNano, s.ResolvedUnixNano)
+				}
+			},
+		},
+		{
+			name: "a failed remediation is recorded and the incident stays open",
+			steps: []step{
+				remediate(events.TypeRemediationFailed, remediation("x1", 2_000, 2_100), "e2").want(true),
+			},
+			check: func(t *testing.T, s *State) {
+				if s.Status() != StatusOpen || s.Remediation.Outcome != OutcomeFailed || s.AcknowledgedUnixNano != 0 {
+					t.Fatalf("status %s, remediation %+v, acknowledged %d; want open, failed, 0", s.Status(), s.Remediation, s.AcknowledgedUnixNano)
+				}
+			},
+		},
+		{
+			name: "a success whose start was missed acknowledges and mitigates; a late start undoes nothing",
+			steps: []step{
+				remediate(events.TypeRemediationSucceeded, remediation("x1", 0, 0), "e2").want(true, events.TypeIncidentAcknowledged, events.TypeIncidentMitigated),
+				remediate(events.TypeRemediationStarted, remediation("x1", 0, 0), "e3").want(false),
+			},
+			check: func(t *testing.T, s *State) {
+				if s.Status() != StatusMitigated || s.Remediation.Outcome != OutcomeSucceeded || s.AcknowledgedUnixNano != now || s.MitigatedUnixNano != now {
+					t.Fatalf("status %s, remediation %+v, times %d/%d; want mitigated, succeeded, now/now", s.Status(), s.Remediation, s.AcknowledgedUnixNano, s.MitigatedUnixNano)
+				}
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, res := Open("inc", "model=fraud", first, "e1", now)
+			checkResult(t, "e1", res, true, []string{events.TypeIncidentOpened})
+			for _, st := range tc.steps {
+				res, err := st.apply(s)
+				if err != nil {
+					t.Fatalf("%s: %v", st.event, err)
+				}
+				checkResult(t, st.event, res, st.wantChanged, st.wantEmit)
+			}
+			tc.check(t, s)
+		})
+	}
+}
+
+// checkResult compares a step's result and checks that every event it
+// emits is valid against its JSON Schema.
+func checkResult(t *testing.T, event string, res Result, changed bool, emit []string) {
+	t.Helper()
+	var got []string
+	for _, d := range res.Emit {
+		got = append(got, d.EventType())
+		if _, err := events.NewWithID("id", "test", d); err != nil {
+			t.Fatalf("%s: emitted %s is invalid: %v", event, d.EventType(), err)
+		}
+	}
+	if res.Changed != changed || !reflect.DeepEqual(got, emit) {
+		t.Fatalf("%s: changed=%v emit=%v, want changed=%v emit=%v", event, res.Changed, got, changed, emit)
+	}
+}
+
+func TestOpened(t *testing.T) {
+	s, _ := Open("inc", "model=fraud", detected("a1", "latency", events.SeverityWarning, 1_000, 1_100), "e1", now)
+	got := s.Opened()
+	if got.Title != "latency: latency is high" || got.StartedUnixNano != 1_000 || got.DetectedUnixNano != 1_100 ||
+		got.OpenedUnixNano != now || len(got.Anomalies) != 1 || got.Anomalies[0].AnomalyID != "a1" {
+		t.Fatalf("opened = %+v", got)
+	}
+}
+
+func TestResolveUnknownAnomaly(t *testing.T) {
+	s, _ := Open("inc", "model=fraud", detected("a1", "latency", events.SeverityWarning, 1_000, 1_100), "e1", now)
+	if _, err := s.ResolveAnomaly(resolved("other", 2_000), "e2"); !errors.Is(err, ErrUnknownAnomaly) {
+		t.Fatalf("err = %v, want ErrUnknownAnomaly", err)
+	}
+}

@@ -1,0 +1,147 @@
+// Package state keeps the correlator's memory in JetStream KV buckets, so
+// that it survives restarts and is shared by every correlator replica:
+// incidents by id, the open incident of each group, and the incident of each
+// anomaly.
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/medic-sre/medic/services/correlator/internal/incident"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Bucket names.
+const (
+	BucketIncidents = "medic_correlator_incidents"
+	BucketGroups    = "medic_correlator_groups"
+	BucketAnomalies = "medic_correlator_anomalies"
+)
+
+// Retention of an incident's state and of its anomalies' index. A group's
+// open-incident pointer is deleted when the incident resolves instead.
+const Retention = 30 * 24 * time.Hour
+
+// ErrNotFound means the key holds nothing (never written, deleted, or aged
+// out).
+var ErrNotFound = errors.New("not found")
+
+// Store is the correlator's state in JetStream KV.
+type Store struct {
+	incidents, groups, anomalies jetstream.KeyValue
+}
+
+// Open creates the buckets if needed and binds to them.
+func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
+	var s Store
+	for _, b := range []struct {
+		kv  *jetstream.KeyValue
+		cfg jetstream.KeyValueConfig
+	}{
+		{&s.incidents, jetstream.KeyValueConfig{Bucket: BucketIncidents, TTL: Retention, Storage: jetstream.FileStorage}},
+		{&s.groups, jetstream.KeyValueConfig{Bucket: BucketGroups, Storage: jetstream.FileStorage}},
+		{&s.anomalies, jetstream.KeyValueConfig{Bucket: BucketAnomalies, TTL: Retention, Storage: jetstream.FileStorage}},
+	} {
+		kv, err := js.CreateOrUpdateKeyValue(ctx, b.cfg)
+		if err != nil {
+			return nil, fmt.Errorf("kv bucket %s: %w (check that JetStream is enabled on the NATS server)", b.cfg.Bucket, err)
+		}
+		*b.kv = kv
+	}
+	return &s, nil
+}
+
+// Incident loads an incident and the revision to pass to Save.
+func (s *Store) Incident(ctx context.Context, id string) (*incident.State, uint64, error) {
+	e, err := s.incidents.Get(ctx, Key(id))
+	if err != nil {
+		return nil, 0, notFound("incident "+id, err)
+	}
+	var st incident.State
+	if err := json.Unmarshal(e.Value(), &st); err != nil {
+		return nil, 0, fmt.Errorf("incident %s: stored state is not valid JSON: %w", id, err)
+	}
+	return &st, e.Revision(), nil
+}
+
+// Save stores an incident. rev is the revision it was loaded at (0 for a new
+// one): if another writer saved it since, Save fails and the caller's event
+// is retried on the fresh state.
+func (s *Store) Save(ctx context.Context, st *incident.State, rev uint64) error {
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("incident %s: %w", st.ID, err)
+	}
+	if rev == 0 {
+		_, err = s.incidents.Create(ctx, Key(st.ID), raw)
+	} else {
+		_, err = s.incidents.Update(ctx, Key(st.ID), raw, rev)
+	}
+	if err != nil {
+		return fmt.Errorf("save incident %s (revision %d): %w", st.ID, rev, err)
+	}
+	return nil
+}
+
+// OpenIncident is the id of the group's open incident, or ErrNotFound.
+func (s *Store) OpenIncident(ctx context.Context, groupKey string) (string, error) {
+	e, err := s.groups.Get(ctx, Key(groupKey))
+	if err != nil {
+		return "", notFound("group "+groupKey, err)
+	}
+	return string(e.Value()), nil
+}
+
+// IncidentOf is the id of the incident an anomaly belongs to, or ErrNotFound.
+func (s *Store) IncidentOf(ctx context.Context, anomalyID string) (string, error) {
+	e, err := s.anomalies.Get(ctx, Key(anomalyID))
+	if err != nil {
+		return "", notFound("anomaly "+anomalyID, err)
+	}
+	return string(e.Value()), nil
+}
+
+// Link points the incident's anomalies at it, and its group at it while it
+// is open (the pointer goes once it resolves, so the group's next anomaly
+// opens a new incident). Every write is idempotent, so Link also repairs the
+// pointers after a crash between Save and Link.
+func (s *Store) Link(ctx context.Context, st *incident.State) error {
+	for _, a := range st.Anomalies {
+		if _, err := s.anomalies.PutString(ctx, Key(a.AnomalyID), st.ID); err != nil {
+			return fmt.Errorf("index anomaly %s: %w", a.AnomalyID, err)
+		}
+	}
+	if !st.Resolved() {
+		if _, err := s.groups.PutString(ctx, Key(st.GroupKey), st.ID); err != nil {
+			return fmt.Errorf("point group %s at incident %s: %w", st.GroupKey, st.ID, err)
+		}
+		return nil
+	}
+	return s.unlinkGroup(ctx, st)
+}
+
+// unlinkGroup deletes the group's pointer if it still names this incident.
+func (s *Store) unlinkGroup(ctx context.Context, st *incident.State) error {
+	e, err := s.groups.Get(ctx, Key(st.GroupKey))
+	if errors.Is(err, jetstream.ErrKeyNotFound) || (err == nil && string(e.Value()) != st.ID) {
+		return nil
+	}
+	if err == nil {
+		err = s.groups.Delete(ctx, Key(st.GroupKey), jetstream.LastRevision(e.Revision()))
+	}
+	if err != nil {
+		return fmt.Errorf("close group %s: %w", st.GroupKey, err)
+	}
+	return nil
+}
+
+func notFound(what string, err error) error {
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

@@ -1,0 +1,110 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/natsembed"
+	"github.com/medic-sre/medic/services/correlator/internal/incident"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func TestKey(t *testing.T) {
+	valid := regexp.MustCompile(`^[-/_=a-zA-Z0-9]+$`)
+	tests := []struct{ name, in, want string }{
+		{name: "readable group key", in: "model=fraud", want: "model=fraud"},
+		{name: "comma and dot escaped", in: "service=a.b,model=x", want: "service=a_2Eb_2Cmodel=x"},
+		{name: "escape character escaped", in: "a_b", want: "a_5Fb"},
+		{name: "empty", in: "", want: "_"},
+		{name: "unicode", in: "é", want: "_C3_A9"},
+	}
+	seen := map[string]string{}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Key(tc.in)
+			if got != tc.want || !valid.MatchString(got) {
+				t.Fatalf("Key(%q) = %q, want %q (and a valid KV key)", tc.in, got, tc.want)
+			}
+			if other, dup := seen[got]; dup {
+				t.Fatalf("Key(%q) = Key(%q) = %q", tc.in, other, got)
+			}
+			seen[got] = tc.in
+		})
+	}
+}
+
+func openStore(t *testing.T) *Store {
+	t.Helper()
+	srv, err := natsembed.Start(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := Open(ctx, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Saving, linking and resolving an incident moves the pointers as the
+// correlator relies on; a stale revision is refused.
+func TestStoreRoundTrip(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	a := events.AnomalyDetected{AnomalyID: "a.1", Rule: "r", Metric: "m", Severity: events.SeverityWarning, Service: "svc", Model: "fraud"}
+	st, _ := incident.Open("inc-1", "model=fraud", a, "e1", 1)
+	if err := s.Save(ctx, st, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Link(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := s.OpenIncident(ctx, "model=fraud"); err != nil || id != "inc-1" {
+		t.Fatalf("OpenIncident = %q, %v; want inc-1", id, err)
+	}
+	if id, err := s.IncidentOf(ctx, "a.1"); err != nil || id != "inc-1" {
+		t.Fatalf("IncidentOf = %q, %v; want inc-1", id, err)
+	}
+	got, rev, err := s.Incident(ctx, "inc-1")
+	if err != nil || got.Title != st.Title || !got.Has("a.1") {
+		t.Fatalf("Incident = %+v, %v", got, err)
+	}
+	if err := s.Save(ctx, got, 0); err == nil {
+		t.Fatal("creating an incident twice succeeded")
+	}
+	if _, err := got.ResolveAnomaly(events.AnomalyResolved{AnomalyID: "a.1", ResolvedUnixNano: 5}, "e2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(ctx, got, rev); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(ctx, got, rev); err == nil {
+		t.Fatal("saving at a stale revision succeeded")
+	}
+	if err := s.Link(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.OpenIncident(ctx, "model=fraud"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("group still points at a resolved incident: %v", err)
+	}
+	if _, _, err := s.Incident(ctx, "absent"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Incident(absent) err = %v, want ErrNotFound", err)
+	}
+}
