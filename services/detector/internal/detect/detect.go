@@ -54,9 +54,10 @@ func New(log *slog.Logger, st *store.Store, pub Publisher, e *engine.Engine) *De
 
 // Handle processes one batch: (1) write the points to ClickHouse, (2) feed
 // them to the engine, (3) publish what the engine emits. Any error leaves
-// the batch unacked, to be redelivered.
+// the batch unacked, to be redelivered; events that are not telemetry are
+// dead-lettered and the rest acked.
 func (d *Detector) Handle(ctx context.Context, evs []cloudevents.Event) error {
-	evs = d.telemetryOnly(evs)
+	evs, rejected := telemetryOnly(evs)
 	if err := archive.WritePoints(ctx, d.store, evs); err != nil {
 		return fmt.Errorf("write %d telemetry events to the metrics table: %w", len(evs), err)
 	}
@@ -65,22 +66,26 @@ func (d *Detector) Handle(ctx context.Context, evs []cloudevents.Event) error {
 	d.feed(evs)
 	d.outbox = append(d.outbox, d.engine.Evaluate(d.now())...)
 	seriesGauge.Set(float64(d.engine.Series()))
-	return d.flush(ctx)
+	if err := d.flush(ctx); err != nil {
+		return err
+	}
+	return bus.Reject(rejected)
 }
 
-// telemetryOnly drops events of other types. The consumer filters on the
-// telemetry subject, so only a misbehaving publisher sends them; they would
-// otherwise make the whole batch fail for good.
-func (d *Detector) telemetryOnly(evs []cloudevents.Event) []cloudevents.Event {
+// telemetryOnly sets aside events of other types, with the reason to
+// dead-letter them. The consumer filters on the telemetry subject, so only
+// a misbehaving publisher sends them.
+func telemetryOnly(evs []cloudevents.Event) ([]cloudevents.Event, map[string]error) {
 	out := evs[:0:0]
+	rejected := map[string]error{}
 	for _, ev := range evs {
 		if ev.Type() != events.TypeTelemetryPoints {
-			d.log.Warn("skipping an event that is not telemetry", "event_id", ev.ID(), "type", ev.Type())
+			rejected[ev.ID()] = fmt.Errorf("the detector takes %s on the telemetry subject, not %s", events.TypeTelemetryPoints, ev.Type())
 			continue
 		}
 		out = append(out, ev)
 	}
-	return out
+	return out, rejected
 }
 
 // feed gives the engine the points of events it has not seen yet, so that a
