@@ -111,9 +111,9 @@ func (b *Bus) Close() error {
 func (b *Bus) Emit(ctx context.Context, id string, data events.Data) (cloudevents.Event, error) {
 	ev, err := events.NewWithID(id, b.source, data)
 	if err != nil {
-		return ev, err
+		return ev, Permanent(err)
 	}
-	return ev, b.Publish(ctx, ev)
+	return ev, b.publish(ctx, ev) // NewWithID has validated it
 }
 
 // Publish validates ev and publishes it on its type's subject, waiting for
@@ -124,6 +124,10 @@ func (b *Bus) Publish(ctx context.Context, ev cloudevents.Event) error {
 	if err := events.Validate(ev); err != nil {
 		return Permanent(fmt.Errorf("publish %s: %w", ev.Type(), err))
 	}
+	return b.publish(ctx, ev)
+}
+
+func (b *Bus) publish(ctx context.Context, ev cloudevents.Event) error {
 	subject := events.Subject(ev.Type())
 	ctx, span := b.tracer.Start(ctx, "publish "+ev.Type(), trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(attribute.String("messaging.destination.name", subject), attribute.String("messaging.message.id", ev.ID())))

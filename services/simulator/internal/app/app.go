@@ -1,0 +1,107 @@
+// Package app wires the simulator: the serving pipeline, the telemetry
+// publisher and the control API, on the shared service runtime.
+package app
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/services/simulator/internal/control"
+	"github.com/medic-sre/medic/services/simulator/internal/fault"
+	"github.com/medic-sre/medic/services/simulator/internal/model"
+	"github.com/medic-sre/medic/services/simulator/internal/points"
+	"github.com/medic-sre/medic/services/simulator/internal/serving"
+	"github.com/medic-sre/medic/services/simulator/internal/stats"
+)
+
+// Options configure the simulator.
+type Options struct {
+	Service service.Options
+	// ControlAddr serves the control API on a listener of its own as well
+	// as on the runtime's; empty serves it on the runtime's only.
+	ControlAddr string
+	// RPS is the synthetic traffic rate.
+	RPS  float64
+	Seed uint64
+	// FlushInterval is how often telemetry points are published.
+	FlushInterval time.Duration
+	// LabelDelay is how long ground-truth labels take to arrive.
+	LabelDelay time.Duration
+	// MaxBufferedPoints bounds the points kept while NATS is unreachable.
+	MaxBufferedPoints int
+	// StatsKeep is the longest window /v1/stats answers for.
+	StatsKeep time.Duration
+}
+
+// Validate checks the simulator's own options.
+func (o Options) Validate() error {
+	switch {
+	case o.RPS <= 0:
+		return fmt.Errorf("--rps (SIM_RPS) must be above 0, got %v", o.RPS)
+	case o.FlushInterval <= 0:
+		return fmt.Errorf("--flush-interval (SIM_FLUSH_INTERVAL) must be above 0")
+	case o.MaxBufferedPoints < points.MaxBatch:
+		return fmt.Errorf("--max-buffered-points (SIM_MAX_BUFFERED_POINTS) must be at least %d", points.MaxBatch)
+	case o.StatsKeep <= 0:
+		return fmt.Errorf("--stats-keep (SIM_STATS_KEEP) must be above 0")
+	}
+	return nil
+}
+
+// Run runs the simulator until ctx ends.
+func Run(ctx context.Context, o Options) error {
+	return RunWithListeners(ctx, o, nil, nil)
+}
+
+// RunWithListeners is Run on existing listeners (tests pass ones on port
+// 0): ln for the runtime, controlLn for the control API (nil listens on
+// ControlAddr, when set).
+func RunWithListeners(ctx context.Context, o Options, ln, controlLn net.Listener) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	o.Service.Name = "simulator"
+	return service.RunWithListener(ctx, o.Service, ln, func(ctx context.Context, rt *service.Runtime) error {
+		return start(ctx, rt, o, controlLn)
+	})
+}
+
+func start(ctx context.Context, rt *service.Runtime, o Options, controlLn net.Listener) error {
+	registry := model.NewRegistry([]string{model.V1, model.V2}, model.Backup, model.V1)
+	faults, window := fault.NewSet(), stats.NewWindow(o.StatsKeep)
+	buf := points.NewBuffer(o.MaxBufferedPoints)
+	pipe := &serving.Pipeline{Registry: registry, Faults: faults, Points: buf, Stats: window, LabelDelay: o.LabelDelay,
+		Log: rt.Log.With("service", serving.ModelServer),
+		Tracers: serving.Tracers{
+			Gateway:  rt.Tel.TracerProvider(serving.Gateway).Tracer("simulator"),
+			Features: rt.Tel.TracerProvider(serving.FeatureService).Tracer("simulator"),
+			Model:    rt.Tel.TracerProvider(serving.ModelServer).Tracer("simulator"),
+		}}
+	pipe.Seed(o.Seed)
+	ctrl := &control.Controller{Models: map[string]*model.Registry{model.Name: registry}, Faults: faults, Stats: window,
+		Log: rt.Log, Now: time.Now, Changes: func(ctx context.Context, c events.ChangeRecorded) error {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			_, err := rt.Bus.Emit(ctx, c.ChangeID, c)
+			return err
+		}}
+	api := control.Handler(ctrl, control.NewSink(1000))
+	rt.Handle("/v1/", api)
+	if err := serveControl(rt, o.ControlAddr, controlLn, api); err != nil {
+		return err
+	}
+	pub := &points.Publisher{Buffer: buf, Source: "simulator", Timeout: 5 * time.Second, Log: rt.Log,
+		Publish: func(ctx context.Context, b events.TelemetryPoints) error {
+			_, err := rt.Bus.Emit(ctx, uuid.NewString(), b)
+			return err
+		}}
+	runLoops(ctx, rt, o, pipe, pub)
+	rt.Log.Info("simulating traffic", "rps", o.RPS, "seed", o.Seed, "model", model.Name, "model_version", registry.Serving())
+	return nil
+}

@@ -1,0 +1,92 @@
+package app
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/bus"
+	"github.com/medic-sre/medic/pkg/events"
+)
+
+type modelAnswer struct {
+	ActiveVersion   string `json:"active_version"`
+	PreviousVersion string `json:"previous_version"`
+	ChangeID        string `json:"change_id"`
+	Warning         string `json:"warning"`
+}
+
+type statsAnswer struct {
+	Requests      int     `json:"requests"`
+	ErrorRate     float64 `json:"error_rate"`
+	ActiveVersion string  `json:"active_version"`
+}
+
+// The incident Medic exists for, end to end through the real service: a bad
+// deploy is recorded on the bus, shows in telemetry, spans and logs, and a
+// rollback over HTTP brings the error rate back down.
+func TestBadDeployAndRollback(t *testing.T) {
+	s := startSim(t)
+	changes := consumer(t, s.js, bus.StreamEvents, "test-changes", events.TypeChangeRecorded)
+	points := consumer(t, s.js, bus.StreamTelemetry, "test-points", events.TypeTelemetryPoints)
+
+	var injected struct {
+		Kind             string `json:"kind"`
+		InjectedUnixNano int64  `json:"injected_unix_nano"`
+	}
+	if code := call(t, "POST", s.control+"/v1/faults", "integration-test", `{"kind":"bad_model_version"}`, &injected); code != 200 || injected.Kind != "bad_model_version" || injected.InjectedUnixNano == 0 {
+		t.Fatalf("inject: %d %+v", code, injected)
+	}
+	deploy := nextChange(t, changes)
+	if deploy.Kind != "deploy" || deploy.ModelVersion != "v2" || deploy.PreviousVersion != "v1" || deploy.Actor != "integration-test" ||
+		deploy.Service != "model-server" || deploy.Model != "fraud" {
+		t.Fatalf("deploy change %+v", deploy)
+	}
+
+	t.Run("telemetry shows v2 failing", func(t *testing.T) { checkTelemetry(t, points) })
+	t.Run("one trace spans three services in ClickHouse", func(t *testing.T) { checkTrace(t, s) })
+
+	var rolled modelAnswer
+	if code := call(t, "POST", s.base+"/v1/models/fraud/rollback", "remediator", "", &rolled); code != 200 ||
+		rolled.ActiveVersion != "v1" || rolled.ChangeID == "" || rolled.Warning != "" {
+		t.Fatalf("rollback: %d %+v", code, rolled)
+	}
+	if rb := nextChange(t, changes); rb.Kind != "rollback" || rb.ModelVersion != "v1" || rb.PreviousVersion != "v2" ||
+		rb.Actor != "remediator" || rb.ChangeID != rolled.ChangeID {
+		t.Fatalf("rollback change %+v, answer %+v", rb, rolled)
+	}
+	var st statsAnswer
+	poll(t, "error rate under 2% after the rollback", 15*time.Second, func() bool {
+		call(t, "GET", s.control+"/v1/stats?window=1s", "", "", &st)
+		return st.Requests > 100 && st.ErrorRate < 0.02 && st.ActiveVersion == "v1"
+	})
+	if code := call(t, "POST", s.control+"/v1/models/fraud/rollback", "remediator", "", &map[string]any{}); code != http.StatusConflict {
+		t.Fatalf("second rollback: %d, want 409", code)
+	}
+}
+
+// The control API answers on both listeners, and the webhook sink gives
+// back what was posted, in order.
+func TestControlListenersAndWebhook(t *testing.T) {
+	s := startSim(t)
+	for i, url := range []string{s.control, s.base} {
+		body := fmt.Sprintf(`{"n":%d}`, i)
+		if code := call(t, "POST", url+"/v1/webhook", "", body, nil); code != 200 {
+			t.Fatalf("post webhook to %s: %d", url, code)
+		}
+	}
+	for _, url := range []string{s.control, s.base} {
+		var got []map[string]int
+		if code := call(t, "GET", url+"/v1/webhook", "", "", &got); code != 200 || len(got) != 2 || got[0]["n"] != 0 || got[1]["n"] != 1 {
+			t.Fatalf("webhooks from %s: %d %v", url, code, got)
+		}
+		var state struct {
+			Models map[string]modelAnswer `json:"models"`
+			Faults []string               `json:"faults"`
+		}
+		if code := call(t, "GET", url+"/v1/state", "", "", &state); code != 200 || state.Models["fraud"].ActiveVersion != "v1" {
+			t.Fatalf("state from %s: %d %+v", url, code, state)
+		}
+	}
+}

@@ -1,0 +1,149 @@
+// Package control is the simulator's control API: fault injection and the
+// model actions (rollback, deploy, failover) that Medic's runbooks call,
+// plus a small webhook sink. Every model switch is recorded as a
+// change.recorded event before the caller gets its answer.
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/services/simulator/internal/fault"
+	"github.com/medic-sre/medic/services/simulator/internal/model"
+	"github.com/medic-sre/medic/services/simulator/internal/serving"
+	"github.com/medic-sre/medic/services/simulator/internal/stats"
+)
+
+// ErrUnknownModel is returned for a model the simulator does not serve.
+var ErrUnknownModel = errors.New("unknown model")
+
+// ChangeSink publishes a change event (rt.Bus.Emit in the service).
+type ChangeSink func(ctx context.Context, c events.ChangeRecorded) error
+
+// Controller applies control actions to the simulated system.
+type Controller struct {
+	Models  map[string]*model.Registry
+	Faults  *fault.Set
+	Stats   *stats.Window
+	Changes ChangeSink
+	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+// Outcome is the answer to a model action.
+type Outcome struct {
+	model.State
+	ChangeID string `json:"change_id,omitempty"`
+	// Warning says the switch happened but its change event was not
+	// published, so Medic will not see it as a root-cause candidate.
+	Warning string `json:"warning,omitempty"`
+}
+
+func (c *Controller) registry(name string) (*model.Registry, error) {
+	r, ok := c.Models[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q: the simulator serves %q", ErrUnknownModel, name, model.Name)
+	}
+	return r, nil
+}
+
+// record publishes a switch; a failure is logged and returned as a warning,
+// because the switch itself already happened.
+func (c *Controller) record(ctx context.Context, name, actor string, s model.Switch) (string, string) {
+	ev := events.ChangeRecorded{ChangeID: uuid.NewString(), Kind: s.Kind, Description: s.Description, Actor: actor,
+		PreviousVersion: s.Previous, TimeUnixNano: c.Now().UnixNano(), Service: serving.ModelServer,
+		Model: name, ModelVersion: s.Version}
+	if err := c.Changes(ctx, ev); err != nil {
+		c.Log.ErrorContext(ctx, "change applied but its change.recorded event was not published; check NATS",
+			"err", err, "change_id", ev.ChangeID, "kind", s.Kind, "model", name, "model_version", s.Version)
+		return ev.ChangeID, "change applied but not recorded on the bus: " + err.Error()
+	}
+	c.Log.InfoContext(ctx, "model switched", "kind", s.Kind, "model", name, "model_version", s.Version,
+		"previous_version", s.Previous, "actor", actor, "change_id", ev.ChangeID)
+	return ev.ChangeID, ""
+}
+
+// apply runs a registry action and records its switch when one happened.
+func (c *Controller) apply(ctx context.Context, name, actor string, act func(*model.Registry) (model.Switch, bool, error)) (Outcome, error) {
+	r, err := c.registry(name)
+	if err != nil {
+		return Outcome{}, err
+	}
+	s, changed, err := act(r)
+	if err != nil {
+		return Outcome{State: r.State()}, err
+	}
+	out := Outcome{State: r.State()}
+	if changed {
+		out.ChangeID, out.Warning = c.record(ctx, name, actor, s)
+	}
+	return out, nil
+}
+
+// Rollback makes the previous version active.
+func (c *Controller) Rollback(ctx context.Context, name, actor string) (Outcome, error) {
+	return c.apply(ctx, name, actor, func(r *model.Registry) (model.Switch, bool, error) {
+		s, err := r.Rollback()
+		return s, err == nil, err
+	})
+}
+
+// Deploy makes version active.
+func (c *Controller) Deploy(ctx context.Context, name, version, actor string) (Outcome, error) {
+	return c.apply(ctx, name, actor, func(r *model.Registry) (model.Switch, bool, error) { return r.Deploy(version) })
+}
+
+// Failover routes traffic to the backup version, or back.
+func (c *Controller) Failover(ctx context.Context, name string, on bool, actor string) (Outcome, error) {
+	return c.apply(ctx, name, actor, func(r *model.Registry) (model.Switch, bool, error) {
+		s, changed := r.SetFailover(on)
+		return s, changed, nil
+	})
+}
+
+// Injected is the answer to a fault injection.
+type Injected struct {
+	Kind             string `json:"kind"`
+	InjectedUnixNano int64  `json:"injected_unix_nano"`
+	ChangeID         string `json:"change_id,omitempty"`
+	Warning          string `json:"warning,omitempty"`
+}
+
+// Inject turns a fault on. bad_model_version deploys v2, which is a change
+// Medic sees on the bus like any other deploy.
+func (c *Controller) Inject(ctx context.Context, kind, actor string) (Injected, error) {
+	at, err := c.Faults.Inject(kind, c.Now())
+	if err != nil {
+		return Injected{}, err
+	}
+	out := Injected{Kind: kind, InjectedUnixNano: at.UnixNano()}
+	if kind == fault.BadModelVersion {
+		o, err := c.Deploy(ctx, model.Name, model.V2, actor)
+		if err != nil {
+			return out, err
+		}
+		out.ChangeID, out.Warning = o.ChangeID, o.Warning
+	}
+	c.Log.InfoContext(ctx, "fault injected", "kind", kind, "actor", actor)
+	return out, nil
+}
+
+// Clear turns a fault off. Clearing bad_model_version does not roll back:
+// that is Medic's job.
+func (c *Controller) Clear(ctx context.Context, kind string) error {
+	if err := c.Faults.Clear(kind); err != nil {
+		return err
+	}
+	c.Log.InfoContext(ctx, "fault cleared", "kind", kind)
+	return nil
+}
+
+// StatsSummary summarises the gateway's requests over window.
+func (c *Controller) StatsSummary(window time.Duration) stats.Summary {
+	return c.Stats.Summary(c.Now(), window)
+}

@@ -1,0 +1,89 @@
+package control
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+func (h *handlers) inject(w http.ResponseWriter, r *http.Request) {
+	req, err := decode(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	out, err := h.c.Inject(r.Context(), req.Kind, actor(r, req, "fault-injection"))
+	if err != nil {
+		writeFailure(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *handlers) clear(w http.ResponseWriter, r *http.Request) {
+	kind := r.PathValue("kind")
+	if err := h.c.Clear(r.Context(), kind); err != nil {
+		writeFailure(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"kind": kind, "cleared": true, "faults": h.c.Faults.List()})
+}
+
+func (h *handlers) rollback(w http.ResponseWriter, r *http.Request) {
+	req, err := decode(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	h.answer(w)(h.c.Rollback(r.Context(), r.PathValue("model"), actor(r, req, "api")))
+}
+
+func (h *handlers) deploy(w http.ResponseWriter, r *http.Request) {
+	req, err := decode(r)
+	if err == nil && req.Version == "" {
+		err = fmt.Errorf(`body needs {"version": "..."}`)
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	h.answer(w)(h.c.Deploy(r.Context(), r.PathValue("model"), req.Version, actor(r, req, "api")))
+}
+
+func (h *handlers) failover(w http.ResponseWriter, r *http.Request) {
+	req, err := decode(r)
+	if err == nil && req.Enabled == nil {
+		err = fmt.Errorf(`body needs {"enabled": true} or {"enabled": false}`)
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	h.answer(w)(h.c.Failover(r.Context(), r.PathValue("model"), *req.Enabled, actor(r, req, "api")))
+}
+
+// answer writes a model action's outcome or its failure.
+func (h *handlers) answer(w http.ResponseWriter) func(Outcome, error) {
+	return func(out Outcome, err error) {
+		if err != nil {
+			writeFailure(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+func (h *handlers) webhookPost(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	if err != nil || !json.Valid(body) {
+		writeError(w, http.StatusBadRequest, "webhook body must be JSON")
+		return
+	}
+	h.sink.Add(json.RawMessage(body))
+	writeJSON(w, http.StatusOK, map[string]any{"received": h.sink.Len()})
+}
+
+func (h *handlers) webhookList(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, h.sink.List())
+}

@@ -1,0 +1,66 @@
+package serving
+
+import (
+	"context"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/telemetry"
+	"github.com/medic-sre/medic/services/simulator/internal/model"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Fixed overheads of the simulated hops, in milliseconds.
+const (
+	gatewayOverheadMs = 1.0
+	hopMs             = 0.5
+)
+
+func ms(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
+
+// trace runs one request through the three tiers, giving each span the
+// simulated start and end times, so the trace looks like the real thing.
+func (p *Pipeline) trace(ctx context.Context, at time.Time) Result {
+	r := Result{At: at, Version: p.Registry.Serving()}
+	attrs := trace.WithAttributes(attribute.String(telemetry.AttrModel, model.Name), attribute.String(telemetry.AttrModelVersion, r.Version))
+	gctx, gw := p.Tracers.Gateway.Start(ctx, "POST /predict", trace.WithTimestamp(at), trace.WithSpanKind(trace.SpanKindServer), attrs)
+
+	truth := model.SampleFeatures(p.rng)
+	r.Fraud = p.rng.Float64() < model.FraudProbability(truth)
+	fAt := at.Add(ms(gatewayOverheadMs))
+	_, fs := p.Tracers.Features.Start(gctx, "GET /features", trace.WithTimestamp(fAt), trace.WithSpanKind(trace.SpanKindServer), attrs)
+	r.Features, r.FeatureMs = p.fetchFeatures(truth)
+	fEnd := fAt.Add(ms(r.FeatureMs))
+	fs.SetAttributes(attribute.Float64("feature.missing_ratio", r.Features.MissingRatio()))
+	fs.End(trace.WithTimestamp(fEnd))
+
+	mAt := fEnd.Add(ms(hopMs))
+	mctx, ps := p.Tracers.Model.Start(gctx, "predict", trace.WithTimestamp(mAt), trace.WithSpanKind(trace.SpanKindServer), attrs)
+	r.Prediction = p.predict(r.Version, r.Features)
+	if err := r.Prediction.Err; err != nil {
+		ps.SetStatus(codes.Error, err.Error())
+		p.Log.WarnContext(mctx, "prediction failed", telemetry.AttrModel, model.Name, telemetry.AttrModelVersion, r.Version, "err", err)
+	}
+	mEnd := mAt.Add(ms(r.Prediction.LatencyMs))
+	ps.End(trace.WithTimestamp(mEnd))
+
+	end := mEnd.Add(ms(hopMs))
+	r.LatencyMs = float64(end.Sub(at)) / float64(time.Millisecond)
+	code := 200
+	if r.Failed() {
+		code = 500
+		gw.SetStatus(codes.Error, "model-server: "+r.Prediction.Err.Error())
+	}
+	gw.SetAttributes(attribute.Int("http.response.status_code", code))
+	gw.End(trace.WithTimestamp(end))
+	return r
+}
+
+func (p *Pipeline) predict(version string, f model.Features) model.Prediction {
+	spec, err := model.Lookup(version)
+	if err != nil {
+		return model.Prediction{Err: err}
+	}
+	return spec.Predict(p.rng, f)
+}
