@@ -1,0 +1,56 @@
+// Package app wires the notifier: a durable consumer of incident events, a
+// KV ledger of delivered notifications, and the webhook receiver.
+package app
+
+import (
+	"context"
+	"net"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/bus"
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/services/notifier/internal/notify"
+	"github.com/medic-sre/medic/services/notifier/internal/notify/webhook"
+)
+
+// Options configure the notifier.
+type Options struct {
+	Service service.Options
+	Webhook webhook.Config
+	// RetryBase is the first redelivery delay after a failed delivery.
+	RetryBase time.Duration
+}
+
+// Run runs the notifier until ctx ends.
+func Run(ctx context.Context, o Options) error { return RunWithListener(ctx, o, nil) }
+
+// RunWithListener is Run on a given HTTP listener (tests pass port 0).
+func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
+	if o.Service.Name == "" {
+		o.Service.Name = "notifier"
+	}
+	// The receiver is checked before anything dials, so a missing URL stops
+	// the service at once.
+	recv, err := webhook.New(o.Webhook)
+	if err != nil {
+		return err
+	}
+	return service.RunWithListener(ctx, o.Service, ln, func(ctx context.Context, rt *service.Runtime) error {
+		ledger, err := notify.OpenKVLedger(ctx, rt.Bus.JetStream())
+		if err != nil {
+			return err
+		}
+		n := &notify.Notifier{Receiver: recv, Ledger: ledger, Bus: rt.Bus, Log: rt.Log}
+		rt.Log.Info("notifying", "receiver", recv.Name(), "signed", o.Webhook.Secret != "")
+		return rt.Consume(ctx, bus.ConsumerSpec{
+			Stream:  bus.StreamEvents,
+			Durable: "notifier",
+			FilterSubjects: []string{
+				events.Subject(events.TypeIncidentOpened),
+				events.Subject(events.TypeIncidentResolved),
+			},
+			RetryBase: o.RetryBase,
+		}, n.Handle)
+	})
+}

@@ -1,0 +1,173 @@
+package app_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/medic-sre/medic/pkg/bus"
+	"github.com/medic-sre/medic/pkg/events"
+)
+
+var sentSubject = events.Subject(events.TypeNotificationSent)
+
+func incidentOpened(id string) events.IncidentOpened {
+	now := time.Now().UnixNano()
+	return events.IncidentOpened{IncidentID: id, GroupKey: "model=fraud", Title: "prediction.error high", Severity: events.SeverityCritical,
+		StartedUnixNano: now - 2e9, DetectedUnixNano: now - 1e9, OpenedUnixNano: now,
+		Anomalies: []events.AnomalyRef{{AnomalyID: "a1", Rule: "error-rate", Metric: "prediction.error", Service: "model-server"}}}
+}
+
+func incidentResolved(id string) events.IncidentResolved {
+	now := time.Now().UnixNano()
+	return events.IncidentResolved{IncidentTransition: events.IncidentTransition{IncidentID: id, Title: "prediction.error high",
+		AtUnixNano: now, DetectedUnixNano: now - 30e9, ResolvedUnixNano: now,
+		TopCause:    &events.Cause{Rank: 1, Kind: events.CauseModelVersion, ID: "fraud@v2", Score: 0.9},
+		Remediation: &events.RemediationSummary{ExecutionID: "x1", Runbook: "rollback-bad-model-version", Outcome: "succeeded"}}}
+}
+
+func TestNotifications(t *testing.T) {
+	tests := []struct {
+		name         string
+		data         func(incident string) events.Data
+		codes        []int
+		secret       string
+		wantPosts    int
+		wantAttempts int // of the successful delivery; 0: none succeeds
+	}{
+		{name: "opened", data: func(i string) events.Data { return incidentOpened(i) }, codes: []int{200}, wantPosts: 1, wantAttempts: 1},
+		{name: "resolved", data: func(i string) events.Data { return incidentResolved(i) }, codes: []int{202}, wantPosts: 1, wantAttempts: 1},
+		{name: "signed", data: func(i string) events.Data { return incidentOpened(i) }, codes: []int{200}, secret: "hush", wantPosts: 1, wantAttempts: 1},
+		{name: "5xx retried in the handler", data: func(i string) events.Data { return incidentOpened(i) }, codes: []int{500, 200}, wantPosts: 2, wantAttempts: 2},
+		{name: "5xx retried by the bus", data: func(i string) events.Data { return incidentOpened(i) }, codes: []int{500, 503, 200}, wantPosts: 3, wantAttempts: 1},
+		{name: "4xx dead-lettered", data: func(i string) events.Data { return incidentOpened(i) }, codes: []int{400}, wantPosts: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.secret, tc.codes)
+			h.run(t)
+			incident := "inc-" + uuid.NewString()
+			ev, err := h.pub.Emit(context.Background(), uuid.NewString(), tc.data(incident))
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitDrained(t, h.js, "notifier")
+			posts := h.recv.Posts()
+			if len(posts) != tc.wantPosts {
+				t.Fatalf("%d posts, want %d", len(posts), tc.wantPosts)
+			}
+			id := events.DerivedID("notification", ev.ID())
+			for _, p := range posts {
+				checkPost(t, p, ev.Type(), incident, id, tc.secret)
+			}
+			if tc.wantAttempts == 0 {
+				checkDeadLettered(t, h, incident)
+				return
+			}
+			checkSent(t, h, ev.Type(), incident, id, posts[len(posts)-1].Code, tc.wantAttempts)
+		})
+	}
+}
+
+// checkPost checks one webhook request as a receiver would.
+func checkPost(t *testing.T, p post, eventType, incident, id, secret string) {
+	t.Helper()
+	if p.Header.Get("Idempotency-Key") != id || p.Header.Get("User-Agent") != "medic-notifier" ||
+		!strings.HasPrefix(p.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("headers %v", p.Header)
+	}
+	body := decode(t, p.Body)
+	about := strings.TrimSuffix(strings.TrimPrefix(eventType, "dev.medic."), ".v1")
+	if body["version"] != "1" || body["about"] != about || body["incident_id"] != incident || body["summary"] == "" {
+		t.Fatalf("body %s", p.Body)
+	}
+	if about == "incident.resolved" {
+		cause, _ := body["top_cause"].(map[string]any)
+		if body["status"] != "resolved" || body["resolved_at"] == nil || cause["id"] != "fraud@v2" || body["remediation"] == nil {
+			t.Fatalf("resolved body %s", p.Body)
+		}
+	} else if body["status"] != "open" || body["severity"] != "critical" || body["title"] != "prediction.error high" {
+		t.Fatalf("opened body %s", p.Body)
+	}
+	if at, _ := body["detected_at"].(string); at != "" {
+		if _, err := time.Parse(time.RFC3339Nano, at); err != nil {
+			t.Fatalf("detected_at %q: %v", at, err)
+		}
+	}
+	sig := p.Header.Get("X-Medic-Signature")
+	if secret == "" {
+		if sig != "" {
+			t.Fatalf("unsigned delivery carries signature %q", sig)
+		}
+		return
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(p.Body)
+	if !hmac.Equal([]byte(sig), []byte("sha256="+hex.EncodeToString(mac.Sum(nil)))) {
+		t.Fatalf("signature %q does not verify", sig)
+	}
+}
+
+// checkSent checks that exactly one notification.sent describes the delivery.
+func checkSent(t *testing.T, h *harness, eventType, incident, id string, code, attempts int) {
+	t.Helper()
+	msgs := readStream(t, h.js, bus.StreamEvents, sentSubject)
+	if len(msgs) != 1 {
+		t.Fatalf("%d notification.sent events, want 1", len(msgs))
+	}
+	ev, err := events.Decode(msgs[0].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, err := events.As[events.NotificationSent](ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := events.NotificationSent{NotificationID: id, IncidentID: incident, Receiver: "webhook", About: eventType,
+		StatusCode: code, Attempts: attempts, SentUnixNano: sent.SentUnixNano}
+	if ev.ID() != id || sent != want || sent.SentUnixNano == 0 {
+		t.Fatalf("notification.sent %s %+v, want %s %+v", ev.ID(), sent, id, want)
+	}
+}
+
+func checkDeadLettered(t *testing.T, h *harness, incident string) {
+	t.Helper()
+	if n := len(readStream(t, h.js, bus.StreamEvents, sentSubject)); n != 0 {
+		t.Fatalf("%d notification.sent events for a refused notification", n)
+	}
+	dead := readStream(t, h.js, bus.StreamDLQ, "medic.dlq.>")
+	if len(dead) != 1 {
+		t.Fatalf("%d dead letters, want 1", len(dead))
+	}
+	reason := strings.Join(dead[0].Header[bus.HeaderDLQReason], " ")
+	if !strings.Contains(reason, "400") || !strings.Contains(string(dead[0].Data), incident) {
+		t.Fatalf("dead letter reason %q data %s", reason, dead[0].Data)
+	}
+}
+
+// A notifier that restarts and is handed the same event again (its consumer
+// lost, say) must not post again: the KV ledger remembers the delivery.
+func TestRedeliveryAfterRestartDoesNotPostAgain(t *testing.T) {
+	h := newHarness(t, "", []int{200})
+	stop := h.run(t)
+	ev, err := h.pub.Emit(context.Background(), uuid.NewString(), incidentOpened("inc-restart"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDrained(t, h.js, "notifier")
+	stop()
+	if err := h.js.DeleteConsumer(context.Background(), bus.StreamEvents, "notifier"); err != nil {
+		t.Fatal(err)
+	}
+	h.run(t)
+	waitDrained(t, h.js, "notifier")
+	if n := len(h.recv.Posts()); n != 1 {
+		t.Fatalf("%d posts after a redelivery, want 1", n)
+	}
+	checkSent(t, h, ev.Type(), "inc-restart", events.DerivedID("notification", ev.ID()), 200, 1)
+}

@@ -1,0 +1,79 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Bucket is the JetStream KV bucket that remembers delivered notifications.
+const Bucket = "medic_notifications"
+
+// ledgerTTL outlives the events stream's retention, so a redelivered event
+// always finds its record.
+const ledgerTTL = 7 * 24 * time.Hour
+
+// Record is what the ledger keeps about a delivered notification, enough
+// to publish notification.sent again unchanged.
+type Record struct {
+	Receiver     string `json:"receiver"`
+	StatusCode   int    `json:"status_code"`
+	Attempts     int    `json:"attempts"`
+	SentUnixNano int64  `json:"sent_unix_nano"`
+}
+
+// Ledger remembers which notifications were delivered.
+type Ledger interface {
+	Delivered(ctx context.Context, id string) (Record, bool, error)
+	MarkDelivered(ctx context.Context, id string, r Record) error
+}
+
+// KVLedger is a Ledger on a JetStream KV bucket, so that it survives
+// restarts and is shared by every notifier replica.
+type KVLedger struct {
+	kv jetstream.KeyValue
+}
+
+// OpenKVLedger creates the bucket when missing.
+func OpenKVLedger(ctx context.Context, js jetstream.JetStream) (*KVLedger, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      Bucket,
+		Description: "delivered notifications",
+		TTL:         ledgerTTL,
+		Storage:     jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kv bucket %s: %w (check that NATS has JetStream enabled)", Bucket, err)
+	}
+	return &KVLedger{kv: kv}, nil
+}
+
+// Delivered implements Ledger.
+func (l *KVLedger) Delivered(ctx context.Context, id string) (Record, bool, error) {
+	entry, err := l.kv.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Record{}, false, nil
+	}
+	if err != nil {
+		return Record{}, false, fmt.Errorf("ledger %s: %w", id, err)
+	}
+	var r Record
+	if err := json.Unmarshal(entry.Value(), &r); err != nil {
+		return Record{}, false, fmt.Errorf("ledger %s: unreadable record: %w", id, err)
+	}
+	return r, true, nil
+}
+
+// MarkDelivered implements Ledger. Create keeps the first record when two
+// replicas delivered at once, so notification.sent stays the same.
+func (l *KVLedger) MarkDelivered(ctx context.Context, id string, r Record) error {
+	raw, _ := json.Marshal(r)
+	if _, err := l.kv.Create(ctx, id, raw); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return fmt.Errorf("ledger %s: %w", id, err)
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+// Package webhook delivers notifications as JSON POSTs to an HTTP endpoint,
+// signed with HMAC-SHA256 when a secret is configured.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/medic-sre/medic/services/notifier/internal/notify"
+)
+
+// Header names the receiver sees.
+const (
+	HeaderSignature   = "X-Medic-Signature"
+	HeaderIdempotency = "Idempotency-Key"
+	UserAgent         = "medic-notifier"
+)
+
+// Config configures a webhook receiver.
+type Config struct {
+	URL string
+	// Secret signs bodies when set; it is never logged.
+	Secret string
+	// Timeout bounds each attempt.
+	Timeout time.Duration
+	// Attempts and Backoff shape the retries inside one delivery.
+	Attempts int
+	Backoff  time.Duration
+}
+
+// Receiver posts to one URL.
+type Receiver struct {
+	cfg    Config
+	client *http.Client
+}
+
+// New checks the URL and builds a receiver.
+func New(cfg Config) (*Receiver, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// The URL itself is not echoed: hook URLs often carry a token.
+		return nil, fmt.Errorf("webhook URL is missing or not an http(s) URL: set --webhook-url or WEBHOOK_URL")
+	}
+	cfg.Attempts = max(cfg.Attempts, 1)
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	return &Receiver{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}}, nil
+}
+
+// Name implements notify.Receiver.
+func (r *Receiver) Name() string { return "webhook" }
+
+// Sign is the signature header value for body: "sha256=" and the hex
+// HMAC-SHA256 of the body under secret.
+func Sign(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Send implements notify.Receiver: 5xx answers, timeouts and connection
+// errors are retried with backoff; a 4xx answer is a refusal.
+func (r *Receiver) Send(ctx context.Context, m notify.Message) (notify.Delivery, error) {
+	delay := r.cfg.Backoff
+	var lastErr error
+	for attempt := 1; attempt <= r.cfg.Attempts; attempt++ {
+		code, err := r.post(ctx, m)
+		switch {
+		case err == nil && code < 300:
+			return notify.Delivery{StatusCode: code, Attempts: attempt}, nil
+		case err == nil && code < 500:
+			return notify.Delivery{}, fmt.Errorf("%w: webhook answered %d (fix the receiver or the payload; the event is in MEDIC_DLQ)", notify.ErrRejected, code)
+		case err == nil:
+			err = fmt.Errorf("webhook answered %d", code)
+		}
+		lastErr = err
+		if attempt == r.cfg.Attempts {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return notify.Delivery{}, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
+	return notify.Delivery{}, fmt.Errorf("after %d attempts: %w", r.cfg.Attempts, lastErr)
+}
+
+func (r *Receiver) post(ctx context.Context, m notify.Message) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.cfg.URL, bytes.NewReader(m.Body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", UserAgent)
+	req.Header.Set(HeaderIdempotency, m.ID)
+	if r.cfg.Secret != "" {
+		req.Header.Set(HeaderSignature, Sign(r.cfg.Secret, m.Body))
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, nil
+}

@@ -1,0 +1,46 @@
+// Command notifier tells people about incidents: it posts a JSON message to
+// a webhook when an incident opens and when it is resolved, once per event
+// however often the event is delivered.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/services/notifier/internal/app"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "notifier:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	o := app.Options{Service: service.Options{Name: "notifier"}}
+	fs := flag.NewFlagSet("notifier", flag.ContinueOnError)
+	o.Service.RegisterFlags(fs)
+	service.StringVar(fs, &o.Webhook.URL, "webhook-url", "WEBHOOK_URL", "", "URL the notifications are POSTed to")
+	service.StringVar(fs, &o.Webhook.Secret, "webhook-secret", "WEBHOOK_SECRET", "", "secret to sign bodies with (HMAC-SHA256 in X-Medic-Signature); empty: unsigned")
+	service.DurationVar(fs, &o.Webhook.Timeout, "webhook-timeout", "WEBHOOK_TIMEOUT", 10*time.Second, "timeout of each webhook attempt")
+	service.DurationVar(fs, &o.Webhook.Backoff, "webhook-backoff", "WEBHOOK_BACKOFF", 500*time.Millisecond, "first delay between webhook attempts; it doubles")
+	var attempts float64
+	service.FloatVar(fs, &attempts, "webhook-attempts", "WEBHOOK_ATTEMPTS", 3, "webhook attempts per delivery before the bus redelivers later")
+	if err := service.Parse(fs, args); err != nil {
+		return err
+	}
+	if attempts < 1 || attempts != float64(int(attempts)) {
+		return fmt.Errorf("--webhook-attempts must be a whole number >= 1, got %v", attempts)
+	}
+	o.Webhook.Attempts = int(attempts)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return app.Run(ctx, o)
+}

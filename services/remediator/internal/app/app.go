@@ -1,0 +1,78 @@
+// Package app wires the remediator: runbooks, actions and the recovery
+// check, behind a durable consumer of rca.completed.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/bus"
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/services/remediator/internal/action"
+	"github.com/medic-sre/medic/services/remediator/internal/remediate"
+	"github.com/medic-sre/medic/services/remediator/internal/runbook"
+	"github.com/medic-sre/medic/services/remediator/internal/verify"
+)
+
+// Options configure the remediator.
+type Options struct {
+	Service service.Options
+	// RunbooksFile replaces the embedded default runbooks when set.
+	RunbooksFile string
+	// ServingURL is the base URL of the watched serving system's control API.
+	ServingURL string
+	// DryRun logs and publishes what would be done without calling actions.
+	DryRun bool
+	// ActionTimeout bounds each HTTP attempt of an action.
+	ActionTimeout time.Duration
+	// VerifyInterval is how often the recovery check queries ClickHouse.
+	VerifyInterval time.Duration
+}
+
+// AckWait is how long the bus waits before redelivering; handlers send
+// progress signals, so it only bounds a remediator that died mid-run.
+const AckWait = 2 * time.Minute
+
+// Run runs the remediator until ctx ends.
+func Run(ctx context.Context, o Options) error { return RunWithListener(ctx, o, nil) }
+
+// RunWithListener is Run on a given HTTP listener (tests pass port 0).
+func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
+	if o.Service.Name == "" {
+		o.Service.Name = "remediator"
+	}
+	if o.ActionTimeout <= 0 {
+		o.ActionTimeout = 10 * time.Second
+	}
+	if o.VerifyInterval <= 0 {
+		o.VerifyInterval = time.Second
+	}
+	actions := action.Default(o.ServingURL, action.NewClient(o.ActionTimeout))
+	// Runbooks load before anything dials, so a bad file stops the service
+	// at once with its file:line.
+	books, err := runbook.Load(o.RunbooksFile, actions.Check)
+	if err != nil {
+		return err
+	}
+	if o.ServingURL == "" && !o.DryRun {
+		return errors.New("no serving system to act on: set --serving-url (SERVING_URL), or use --dry-run")
+	}
+	return service.RunWithListener(ctx, o.Service, ln, func(ctx context.Context, rt *service.Runtime) error {
+		x := &remediate.Executor{Runbooks: books, Actions: actions, Bus: rt.Bus, Log: rt.Log, DryRun: o.DryRun,
+			Verifier: &verify.Verifier{Conn: rt.Store.Conn(), Interval: o.VerifyInterval}}
+		if err := x.Open(ctx, rt.Bus); err != nil {
+			return fmt.Errorf("%w (check that NATS has JetStream enabled)", err)
+		}
+		rt.Log.Info("runbooks loaded", "count", len(books.Runbooks), "file", o.RunbooksFile, "dry_run", o.DryRun)
+		return rt.Consume(ctx, bus.ConsumerSpec{
+			Stream:         bus.StreamEvents,
+			Durable:        "remediator",
+			FilterSubjects: []string{events.Subject(events.TypeRCACompleted)},
+			AckWait:        AckWait,
+		}, x.Handle)
+	})
+}

@@ -1,0 +1,164 @@
+package app_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/store"
+	"github.com/medic-sre/medic/services/remediator/internal/action"
+)
+
+var metricColumns = []string{"time", "time_unix_nano", "name", "value", "service", "model", "model_version",
+	"attr_keys", "attr_values", "event_id", "point_index"}
+
+// emit writes prediction.error points of value v, as the watched system
+// would, until stop is called.
+func emit(t *testing.T, st *store.Store, v float64) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			insertPoints(ctx, t, st, v, 5)
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	})
+	return func() { cancel(); wg.Wait() }
+}
+
+func insertPoints(ctx context.Context, t *testing.T, st *store.Store, v float64, n int) {
+	now := time.Now()
+	id := uuid.NewString()
+	rows := make([][]any, n)
+	for i := range rows {
+		rows[i] = []any{now, now.UnixNano() + int64(i), "prediction.error", v, "model-server", "fraud", "v1",
+			[]string{}, []string{}, id, uint32(i)}
+	}
+	if err := st.Insert(ctx, "metrics", metricColumns, rows); err != nil && ctx.Err() == nil {
+		t.Errorf("insert points: %v", err)
+	}
+}
+
+func rcaCompleted(incident string, cause events.Cause) events.RCACompleted {
+	now := time.Now().UnixNano()
+	return events.RCACompleted{IncidentID: incident, Symptom: "prediction.error", Causes: []events.Cause{cause},
+		WindowStartUnixNano: now - 1e10, WindowEndUnixNano: now, AnalyzedUnixNano: now}
+}
+
+var badVersion = events.Cause{Rank: 1, Kind: events.CauseModelVersion, ID: "fraud@v2", Score: 0.9,
+	Service: "model-server", Model: "fraud", ModelVersion: "v2"}
+
+func TestRemediation(t *testing.T) {
+	tests := []struct {
+		name      string
+		cause     events.Cause
+		dryRun    bool
+		recovers  bool
+		want      string // outcome event type; empty: nothing published
+		wantCalls int
+		wantError string
+	}{
+		{name: "rollback and recovery", cause: badVersion, recovers: true, want: events.TypeRemediationSucceeded, wantCalls: 1},
+		{name: "no recovery", cause: badVersion, want: events.TypeRemediationFailed, wantCalls: 1, wantError: "did not recover"},
+		{name: "dry run calls nothing", cause: badVersion, dryRun: true, want: events.TypeRemediationSucceeded},
+		{name: "no runbook fits", cause: events.Cause{Rank: 1, Kind: events.CauseFeature, ID: "amount", Score: 0.8}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := start(t, tc.dryRun)
+			ctx := context.Background()
+			// Bad points before the rollback must not count towards recovery.
+			insertPoints(ctx, t, h.st, 1, 20)
+			value := 0.5
+			if tc.recovers {
+				value = 0.01
+			}
+			incident := "inc-" + uuid.NewString()
+			rca := rcaCompleted(incident, tc.cause)
+			if _, err := h.pub.Emit(ctx, uuid.NewString(), rca); err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantCalls > 0 {
+				select {
+				case <-h.serving.first:
+				case <-time.After(30 * time.Second):
+					t.Fatal("the serving system got no call")
+				}
+				stop := emit(t, h.st, value)
+				defer stop()
+			}
+			execID := events.DerivedID("remediation", incident)
+			checkOutcome(t, h, tc.want, execID, tc.wantError, tc.dryRun)
+			checkCalls(t, h.serving.Calls(), tc.wantCalls, execID)
+
+			// The same analysis again, under a new event id, must not run
+			// the runbook again.
+			if _, err := h.pub.Emit(ctx, uuid.NewString(), rca); err != nil {
+				t.Fatal(err)
+			}
+			waitDrained(t, h.js, "remediator")
+			checkCalls(t, h.serving.Calls(), tc.wantCalls, execID)
+			if n := len(readEvents(t, h.js, "medic.events.remediation.>")); (tc.want == "" && n != 0) || (tc.want != "" && n != 2) {
+				t.Fatalf("%d remediation events after a repeat, want started + outcome only", n)
+			}
+		})
+	}
+}
+
+// checkOutcome waits for the outcome and checks remediation.started came
+// first, both for execID.
+func checkOutcome(t *testing.T, h *harness, want, execID, wantError string, dryRun bool) {
+	t.Helper()
+	if want == "" {
+		waitDrained(t, h.js, "remediator")
+		if evs := readEvents(t, h.js, "medic.events.remediation.>"); len(evs) != 0 {
+			t.Fatalf("published %d remediation events, want none", len(evs))
+		}
+		return
+	}
+	var evs []string
+	poll(t, "a remediation outcome", func() bool {
+		evs = nil
+		for _, ev := range readEvents(t, h.js, "medic.events.remediation.>") {
+			evs = append(evs, ev.Type())
+		}
+		return len(evs) >= 2
+	})
+	if evs[0] != events.TypeRemediationStarted || evs[1] != want {
+		t.Fatalf("events %v, want started then %s", evs, want)
+	}
+	outcome := readEvents(t, h.js, events.Subject(want))[0]
+	var rem events.Remediation
+	if err := outcome.DataAs(&rem); err != nil {
+		t.Fatal(err)
+	}
+	if rem.ExecutionID != execID || rem.Runbook != "rollback-bad-model-version" || rem.DryRun != dryRun || len(rem.Steps) != 1 {
+		t.Fatalf("outcome %+v", rem)
+	}
+	if !strings.Contains(rem.Error, wantError) || (wantError == "" && rem.Error != "") {
+		t.Fatalf("error %q, want it to contain %q", rem.Error, wantError)
+	}
+	if outcome.ID() != events.DerivedID(want, execID) {
+		t.Fatalf("outcome id %s is not derived from the execution", outcome.ID())
+	}
+}
+
+func checkCalls(t *testing.T, calls []call, want int, execID string) {
+	t.Helper()
+	if len(calls) != want {
+		t.Fatalf("serving system got %d calls (%+v), want %d", len(calls), calls, want)
+	}
+	for _, c := range calls {
+		w := call{Method: "POST", Path: "/v1/models/fraud/rollback", Actor: action.Actor, Key: execID}
+		if c != w {
+			t.Fatalf("call %+v, want %+v", c, w)
+		}
+	}
+}

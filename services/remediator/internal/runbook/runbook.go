@@ -1,0 +1,146 @@
+// Package runbook loads the remediator's runbooks: which incidents each one
+// fits, the steps it takes, and how recovery is verified afterwards.
+package runbook
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"text/template"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/config"
+)
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// DefaultName labels errors in the embedded runbooks.
+const DefaultName = "embedded default runbooks"
+
+// File is a runbooks document.
+type File struct {
+	Runbooks []Runbook `yaml:"runbooks"`
+
+	// check validates a step's action and raw parameters; Load sets it.
+	check CheckFunc
+}
+
+// CheckFunc says whether an action exists and its parameters suffice.
+type CheckFunc func(action string, with map[string]string) error
+
+// Runbook is one remediation: when it applies, what it does, and how to
+// tell that it worked.
+type Runbook struct {
+	Name   string  `yaml:"name"`
+	Match  Match   `yaml:"match"`
+	Steps  []Step  `yaml:"steps"`
+	Verify *Verify `yaml:"verify"`
+}
+
+// Match selects the rank-1 causes a runbook applies to; empty fields match
+// anything.
+type Match struct {
+	CauseKind    string  `yaml:"cause_kind"`
+	Service      string  `yaml:"service"`
+	Model        string  `yaml:"model"`
+	ModelVersion string  `yaml:"model_version"`
+	MinScore     float64 `yaml:"min_score"`
+}
+
+// Step is one action with its parameters, each a text/template.
+type Step struct {
+	Name   string            `yaml:"name"`
+	Action string            `yaml:"action"`
+	With   map[string]string `yaml:"with"`
+
+	templates map[string]*template.Template
+}
+
+// Verify is the recovery check: an aggregate of a metric over recent points
+// must drop below a threshold before the timeout.
+type Verify struct {
+	Metric    string        `yaml:"metric"`
+	Service   string        `yaml:"service"`
+	Aggregate string        `yaml:"aggregate"`
+	Below     float64       `yaml:"below"`
+	Window    time.Duration `yaml:"window"`
+	MinPoints int           `yaml:"min_points"`
+	Timeout   time.Duration `yaml:"timeout"`
+}
+
+// Aggregates lists the aggregate functions a verify block may name.
+var Aggregates = []string{"avg", "max", "min"}
+
+// Load reads runbooks from path, or the embedded defaults when path is
+// empty, strictly: an unknown field, an unknown action or a bad template is
+// an error naming file, line and field.
+func Load(path string, check CheckFunc) (*File, error) {
+	f := &File{check: check}
+	if path == "" {
+		return f, config.Load(DefaultName, defaultYAML, f)
+	}
+	return f, config.LoadFile(path, f)
+}
+
+// Parse reads runbooks from raw YAML; name labels errors.
+func Parse(name string, raw []byte, check CheckFunc) (*File, error) {
+	f := &File{check: check}
+	return f, config.Load(name, raw, f)
+}
+
+// Validate checks every runbook and compiles its templates.
+func (f *File) Validate() error {
+	var errs []error
+	seen := map[string]bool{}
+	for i := range f.Runbooks {
+		rb := &f.Runbooks[i]
+		if rb.Name == "" {
+			errs = append(errs, config.Field("is required", "runbooks", i, "name"))
+		} else if seen[rb.Name] {
+			errs = append(errs, config.Field(fmt.Sprintf("runbook %q is defined twice", rb.Name), "runbooks", i, "name"))
+		}
+		seen[rb.Name] = true
+		errs = append(errs, f.validateRunbook(i, rb)...)
+	}
+	return errors.Join(errs...)
+}
+
+func (f *File) validateRunbook(i int, rb *Runbook) []error {
+	var errs []error
+	if len(rb.Steps) == 0 {
+		errs = append(errs, config.Field("needs at least one step", "runbooks", i, "steps"))
+	}
+	if rb.Match.MinScore < 0 {
+		errs = append(errs, config.Field("must be 0 or more", "runbooks", i, "match", "min_score"))
+	}
+	for j := range rb.Steps {
+		errs = append(errs, f.validateStep(i, j, &rb.Steps[j])...)
+	}
+	if rb.Verify != nil {
+		errs = append(errs, rb.Verify.validate(i)...)
+	}
+	return errs
+}
+
+func (f *File) validateStep(i, j int, s *Step) []error {
+	var errs []error
+	if s.Name == "" {
+		errs = append(errs, config.Field("is required", "runbooks", i, "steps", j, "name"))
+	}
+	if f.check != nil {
+		if err := f.check(s.Action, s.With); err != nil {
+			errs = append(errs, config.Field(err.Error(), "runbooks", i, "steps", j, "action"))
+		}
+	}
+	s.templates = map[string]*template.Template{}
+	for k, v := range s.With {
+		t, err := template.New(k).Option("missingkey=error").Parse(v)
+		if err != nil {
+			errs = append(errs, config.Field(fmt.Sprintf("bad template: %v", err), "runbooks", i, "steps", j, "with", k))
+			continue
+		}
+		s.templates[k] = t
+	}
+	return errs
+}

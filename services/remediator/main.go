@@ -1,0 +1,58 @@
+// Command remediator runs a runbook when root-cause analysis names an
+// incident's cause: it acts on the watched serving system, checks in
+// ClickHouse that the system recovered, and reports the outcome on the bus.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/services/remediator/internal/app"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "remediator:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	o := app.Options{Service: service.Options{Name: "remediator"}}
+	fs := flag.NewFlagSet("remediator", flag.ContinueOnError)
+	o.Service.RegisterFlags(fs)
+	service.StringVar(fs, &o.RunbooksFile, "runbooks", "RUNBOOKS_FILE", "", "runbooks YAML file (empty: the embedded defaults)")
+	service.StringVar(fs, &o.ServingURL, "serving-url", "SERVING_URL", "", "base URL of the serving system's control API")
+	service.DurationVar(fs, &o.ActionTimeout, "action-timeout", "ACTION_TIMEOUT", 10*time.Second, "timeout of each HTTP attempt of an action")
+	service.DurationVar(fs, &o.VerifyInterval, "verify-interval", "VERIFY_INTERVAL", time.Second, "how often recovery is checked in ClickHouse")
+	if err := boolVar(fs, &o.DryRun, "dry-run", "DRY_RUN", "log and publish what would be done, without calling any action"); err != nil {
+		return err
+	}
+	if err := service.Parse(fs, args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return app.Run(ctx, o)
+}
+
+// boolVar declares a bool flag with an env twin; the runtime offers none.
+func boolVar(fs *flag.FlagSet, p *bool, name, env, usage string) error {
+	def := false
+	if v, ok := os.LookupEnv(env); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("env %s=%q: want true or false", env, v)
+		}
+		def = b
+	}
+	fs.BoolVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, env))
+	return nil
+}
