@@ -10,7 +10,7 @@ PROGRAMS := correlator detector rca remediator notifier simulator medic
 MODULE_PATTERNS = $(shell $(GO) list -m -f '{{.Dir}}/...')
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build test test-short demo bench lint fmt vet precommit clickhouse clean $(PROGRAMS:%=build-%)
+.PHONY: all build test test-short demo bench lint fmt vet precommit clickhouse clean
 
 all: build
 

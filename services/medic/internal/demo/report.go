@@ -21,7 +21,7 @@ func report(ctx context.Context, conn driver.Conn, res *Result, out io.Writer) e
 	if res.Durations, err = history.GetDurations(ctx, conn, in.ID); err != nil {
 		return err
 	}
-	timeline, err := history.Timeline(ctx, conn, in)
+	timeline, err := waitTimeline(ctx, conn, in)
 	if err != nil {
 		return err
 	}
@@ -60,6 +60,35 @@ func waitRow(ctx context.Context, conn driver.Conn, id string, resolved bool) (h
 		select {
 		case <-ctx.Done():
 			return in, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// waitTimeline reads the timeline, waiting briefly until the archive holds
+// the incident's last transition (it is written in batches).
+func waitTimeline(ctx context.Context, conn driver.Conn, in history.Incident) ([]history.Entry, error) {
+	last := "dev.medic.incident.opened.v1"
+	if in.Resolved > 0 {
+		last = "dev.medic.incident.resolved.v1"
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		entries, err := history.Timeline(ctx, conn, in)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			if e.Type == last || time.Now().After(deadline) {
+				return entries, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return entries, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

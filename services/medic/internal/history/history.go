@@ -11,11 +11,11 @@ import (
 
 // Incident is the newest version of one incidents row.
 type Incident struct {
-	ID, Title, Status, Severity       string
-	TopCause, TopCauseKind            string
-	Runbook, RemediationOutcome       string
-	FaultStarted, Detected, Opened    int64
-	Acknowledged, Mitigated, Resolved int64
+	ID, Title, Status, Severity, Model string
+	TopCause, TopCauseKind             string
+	Runbook, RemediationOutcome        string
+	FaultStarted, Detected, Opened     int64
+	Acknowledged, Mitigated, Resolved  int64
 }
 
 // Durations are seconds computed by ClickHouse; -1 means not yet known.
@@ -37,10 +37,10 @@ WHERE incident_id = ?`
 // Get reads one incident.
 func Get(ctx context.Context, conn driver.Conn, id string) (Incident, error) {
 	var in Incident
-	err := conn.QueryRow(ctx, `SELECT incident_id, title, toString(status), severity, top_cause, top_cause_kind, runbook,
+	err := conn.QueryRow(ctx, `SELECT incident_id, title, toString(status), severity, model, top_cause, top_cause_kind, runbook,
 		remediation_outcome, fault_started_unix_nano, detected_unix_nano, opened_unix_nano, acknowledged_unix_nano,
 		mitigated_unix_nano, resolved_unix_nano FROM incidents FINAL WHERE incident_id = ?`, id).Scan(
-		&in.ID, &in.Title, &in.Status, &in.Severity, &in.TopCause, &in.TopCauseKind, &in.Runbook,
+		&in.ID, &in.Title, &in.Status, &in.Severity, &in.Model, &in.TopCause, &in.TopCauseKind, &in.Runbook,
 		&in.RemediationOutcome, &in.FaultStarted, &in.Detected, &in.Opened, &in.Acknowledged, &in.Mitigated, &in.Resolved)
 	if err != nil {
 		return in, fmt.Errorf("incident %s: %w", id, err)
@@ -66,15 +66,18 @@ type Entry struct {
 }
 
 // Timeline lists the events of an incident in time order, with the changes
-// recorded from a minute before it was detected until it resolved.
+// and the anomalies of its model from a minute before it was detected until
+// it resolved.
 func Timeline(ctx context.Context, conn driver.Conn, in Incident) ([]Entry, error) {
 	end := in.Resolved
 	if end == 0 {
 		end = 1<<63 - 1
 	}
 	rows, err := conn.Query(ctx, `SELECT time_unix_nano, type, source, data FROM events FINAL
-		WHERE incident_id = ? OR (type = 'dev.medic.change.recorded.v1' AND time_unix_nano BETWEEN ? AND ?)
-		ORDER BY time_unix_nano`, in.ID, in.Detected-60e9, end)
+		WHERE incident_id = ?
+		   OR (type IN ('dev.medic.change.recorded.v1', 'dev.medic.anomaly.detected.v1', 'dev.medic.anomaly.resolved.v1')
+		       AND model = ? AND time_unix_nano BETWEEN ? AND ?)
+		ORDER BY time_unix_nano`, in.ID, in.Model, in.Detected-60e9, end+1e9)
 	if err != nil {
 		return nil, fmt.Errorf("timeline of %s: %w", in.ID, err)
 	}
