@@ -15,8 +15,9 @@
 // the requests it served, divided by all requests), so the versions' signals
 // add up to y. A service's signals are its self errors (error spans whose
 // children did not fail, so errors that merely propagate up the call chain do
-// not count), its self latency for latency symptoms, and the share of its
-// responses with missing data (its *_ratio metrics above zero).
+// not count), its self latency for latency symptoms, its WARN and ERROR log records
+// per span, and the share of its responses with missing data (its *_ratio
+// metrics above zero).
 //
 // For each signal, four numbers become evidence:
 //   - corr: Pearson correlation of x and y over the buckets of B and W;
@@ -32,7 +33,7 @@
 // encode how precisely a candidate points at the fault: a model version 1.0,
 // a service's missing data 1.0 (bad data is where downstream errors start,
 // so the service that served it outranks the service that choked on it), a
-// service's self errors or latency 0.8. Specificity is 1 - min(share of
+// service's self errors, error logs or latency 0.8. Specificity is 1 - min(share of
 // requests the version served in B, share in W): a version that served all
 // traffic before and during the incident singles nothing out.
 //

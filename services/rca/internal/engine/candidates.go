@@ -66,7 +66,8 @@ func ModelVersions(_ context.Context, _ *query.Reader, sc *Scope) ([]analysis.Ca
 }
 
 // Services proposes each service seen in spans or *_ratio metrics, with its
-// self errors (self latency for a latency symptom) and its missing data.
+// self errors (self latency for a latency symptom), its error logs per span
+// and its missing data.
 func Services(ctx context.Context, r *query.Reader, sc *Scope) ([]analysis.Candidate, error) {
 	self, err := r.SelfBehaviour(ctx, sc.Symptom.Model, sc.span())
 	if err != nil {
@@ -83,7 +84,12 @@ func Services(ctx context.Context, r *query.Reader, sc *Scope) ([]analysis.Candi
 		}
 		signals[service][signal][b] = max(signals[service][signal][b], v)
 	}
+	spans := map[string]map[int64]uint64{}
 	for _, s := range self {
+		if spans[s.Service] == nil {
+			spans[s.Service] = map[int64]uint64{}
+		}
+		spans[s.Service][s.Bucket] = s.Spans
 		if latency {
 			add(s.Service, "self_latency", s.Bucket, s.SelfLatencyMs)
 		} else {
@@ -91,6 +97,17 @@ func Services(ctx context.Context, r *query.Reader, sc *Scope) ([]analysis.Candi
 		}
 	}
 	if !latency {
+		logs, err := r.ErrorLogs(ctx, sc.Symptom.Model, sc.span())
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range logs {
+			// Per span, so that the signal is a rate like the symptom; logs
+			// of a service with no spans in the bucket say nothing here.
+			if n := spans[l.Service][l.Bucket]; n > 0 {
+				add(l.Service, "error_logs", l.Bucket, float64(l.Errors)/float64(n))
+			}
+		}
 		missing, err := r.MissingData(ctx, sc.Symptom.Model, sc.span())
 		if err != nil {
 			return nil, err
@@ -104,7 +121,7 @@ func Services(ctx context.Context, r *query.Reader, sc *Scope) ([]analysis.Candi
 
 // signalWeights are the weights of the services' signals.
 var signalWeights = map[string]float64{
-	"self_errors": analysis.WeightService, "self_latency": analysis.WeightService,
+	"self_errors": analysis.WeightService, "self_latency": analysis.WeightService, "error_logs": analysis.WeightService,
 	"missing_data": analysis.WeightServiceData,
 }
 

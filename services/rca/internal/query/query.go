@@ -124,6 +124,35 @@ GROUP BY service, name, b`
 	return out, err
 }
 
+// LogBucket counts one service's warning and error log records in one
+// bucket.
+type LogBucket struct {
+	Service string
+	Bucket  int64
+	Errors  uint64
+}
+
+// ErrorLogs returns, per service and bucket, the WARN and ERROR log records
+// about model (all when model is empty).
+func (r *Reader) ErrorLogs(ctx context.Context, model string, rg Range) ([]LogBucket, error) {
+	const q = `SELECT service, intDiv(time_unix_nano, 1000000000) AS b, count()
+FROM logs
+WHERE severity IN ('WARN', 'ERROR') AND (? = '' OR model = ?)
+  AND time >= toDateTime(?) AND time <= toDateTime(?)
+  AND time_unix_nano >= ? AND time_unix_nano < ?
+GROUP BY service, b`
+	var out []LogBucket
+	err := r.each(ctx, "error logs", q, func(rows driver.Rows) error {
+		var v LogBucket
+		if err := rows.Scan(&v.Service, &v.Bucket, &v.Errors); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	}, model, model, seconds(rg.From), seconds(rg.To), rg.From, rg.To)
+	return out, err
+}
+
 // Change is a recorded change event.
 type Change struct {
 	ChangeID, Kind               string
