@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/servicetest"
 )
 
 // BenchmarkPublishTelemetry publishes 100-point telemetry batches to an
 // embedded JetStream (file store), waiting for each ack.
 func BenchmarkPublishTelemetry(b *testing.B) {
-	bus := newBus(b)
+	bus := servicetest.Bus(b)
 	points := make([]events.Point, 100)
 	for i := range points {
 		points[i] = events.Point{Name: "prediction.error", Value: 0, TimeUnixNano: int64(i), Service: "model-server", Model: "fraud", ModelVersion: "v1"}

@@ -3,8 +3,6 @@ package bus_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,71 +10,22 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
-	"github.com/medic-sre/medic/pkg/natsembed"
+	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
 )
-
-func newBus(t testing.TB) *bus.Bus {
-	t.Helper()
-	srv, err := natsembed.Start(t.TempDir(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	b, err := bus.Connect(srv.URL(), "medic/test", slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := b.Setup(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func change(id string) events.ChangeRecorded {
 	return events.ChangeRecorded{ChangeID: id, Kind: "deploy", Service: "model-server", TimeUnixNano: 1}
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func dlqMessages(t *testing.T, b *bus.Bus) []jetstream.RawStreamMsg {
 	t.Helper()
-	ctx := context.Background()
-	s, err := b.JetStream().Stream(ctx, bus.StreamDLQ)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []jetstream.RawStreamMsg
-	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, *m)
-	}
-	return out
+	return servicetest.ReadStream(t, b.JetStream(), bus.StreamDLQ, bus.SubjectsDLQ)
 }
 
 func TestPublishConsumeCarriesTraceAndDedups(t *testing.T) {
-	b := newBus(t)
+	b := servicetest.Bus(t)
 	ctx := context.Background()
 	traceID, _ := trace.TraceIDFromHex("0af7651916cd43dd8448eb211c80319c")
 	spanID, _ := trace.SpanIDFromHex("b7ad6b7169203331")
@@ -101,7 +50,7 @@ func TestPublishConsumeCarriesTraceAndDedups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "delivery", func() bool { return got.Load() >= 1 })
+	servicetest.Poll(t, "delivery", func() bool { return got.Load() >= 1 })
 	if err := c.Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +63,7 @@ func TestPublishConsumeCarriesTraceAndDedups(t *testing.T) {
 }
 
 func TestInvalidEventGoesToDLQAndProcessingContinues(t *testing.T) {
-	b := newBus(t)
+	b := servicetest.Bus(t)
 	ctx := context.Background()
 	// A malformed message, then a good one behind it.
 	if _, err := b.JetStream().Publish(ctx, "medic.events.change.recorded.v1", []byte(`{"specversion":"1.0","id":"bad","type":"dev.medic.change.recorded.v1","source":"x","datacontenttype":"application/json","data":{"kind":"teleport"}}`)); err != nil {
@@ -143,7 +92,7 @@ func TestInvalidEventGoesToDLQAndProcessingContinues(t *testing.T) {
 		t.Fatalf("handled %v", ids)
 	}
 	var dl []jetstream.RawStreamMsg
-	waitFor(t, "dead letter", func() bool { dl = dlqMessages(t, b); return len(dl) == 1 })
+	servicetest.Poll(t, "dead letter", func() bool { dl = dlqMessages(t, b); return len(dl) == 1 })
 	h := dl[0].Header
 	if dl[0].Subject != "medic.dlq.medic.events.change.recorded.v1" || h.Get(bus.HeaderDLQConsumer) != "t2" || h.Get(bus.HeaderDLQReason) == "" {
 		t.Fatalf("dead letter %s %v", dl[0].Subject, h)
@@ -170,7 +119,7 @@ func TestRetryThenSucceedAndPermanentAndExhausted(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b := newBus(t)
+			b := servicetest.Bus(t)
 			ctx := context.Background()
 			if _, err := b.Emit(ctx, "e", change("c")); err != nil {
 				t.Fatal(err)
@@ -181,19 +130,15 @@ func TestRetryThenSucceedAndPermanentAndExhausted(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "calls", func() bool { return calls.Load() >= tc.wantCalls })
+			servicetest.Poll(t, "calls", func() bool { return calls.Load() >= tc.wantCalls })
 			if tc.wantDLQ > 0 {
-				waitFor(t, "dead letter", func() bool { return len(dlqMessages(t, b)) == tc.wantDLQ })
+				servicetest.Poll(t, "dead letter", func() bool { return len(dlqMessages(t, b)) == tc.wantDLQ })
 				if r := dlqMessages(t, b)[0].Header.Get(bus.HeaderDLQReason); r != tc.wantReason {
 					t.Fatalf("reason %q", r)
 				}
 			}
 			// The consumer must have nothing left pending.
-			cons, _ := b.JetStream().Consumer(ctx, bus.StreamEvents, "t3")
-			waitFor(t, "settled", func() bool {
-				info, err := cons.Info(ctx)
-				return err == nil && info.NumAckPending == 0 && info.NumPending == 0
-			})
+			servicetest.WaitConsumed(t, b.JetStream(), bus.StreamEvents, "t3")
 			_ = c.Drain(ctx)
 			if calls.Load() != tc.wantCalls {
 				t.Fatalf("calls %d, want %d", calls.Load(), tc.wantCalls)
@@ -203,7 +148,7 @@ func TestRetryThenSucceedAndPermanentAndExhausted(t *testing.T) {
 }
 
 func TestBatchAndDrainFinishesInFlight(t *testing.T) {
-	b := newBus(t)
+	b := servicetest.Bus(t)
 	ctx := context.Background()
 	for i := range 50 {
 		if _, err := b.Emit(ctx, events.DerivedID("batch", string(rune('a'+i))), change("c")); err != nil {
@@ -249,7 +194,7 @@ func TestBatchAndDrainFinishesInFlight(t *testing.T) {
 }
 
 func TestBatchRejectDeadLettersOnlyTheNamedEvents(t *testing.T) {
-	b := newBus(t)
+	b := servicetest.Bus(t)
 	ctx := context.Background()
 	for _, id := range []string{"keep-1", "bad", "keep-2"} {
 		if _, err := b.Emit(ctx, id, change("c")); err != nil {
@@ -265,12 +210,8 @@ func TestBatchRejectDeadLettersOnlyTheNamedEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "dead letter", func() bool { return len(dlqMessages(t, b)) == 1 })
-	cons, _ := b.JetStream().Consumer(ctx, bus.StreamEvents, "t5")
-	waitFor(t, "settled", func() bool {
-		info, err := cons.Info(ctx)
-		return err == nil && info.NumAckPending == 0 && info.NumPending == 0
-	})
+	servicetest.Poll(t, "dead letter", func() bool { return len(dlqMessages(t, b)) == 1 })
+	servicetest.WaitConsumed(t, b.JetStream(), bus.StreamEvents, "t5")
 	_ = c.Drain(ctx)
 	if r := dlqMessages(t, b)[0].Header.Get(bus.HeaderDLQReason); r != "wrong kind of event" {
 		t.Fatalf("reason %q", r)

@@ -12,10 +12,9 @@ import (
 	"time"
 
 	"github.com/medic-sre/medic/pkg/archive"
-	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
-	"github.com/medic-sre/medic/pkg/natsembed"
 	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/pkg/store"
 	"github.com/medic-sre/medic/pkg/storetest"
 )
@@ -69,54 +68,24 @@ func readyz(t *testing.T, base string) (int, map[string]any) {
 	return resp.StatusCode, body
 }
 
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // A service started while ClickHouse is down says so on /readyz, keeps
 // retrying, becomes ready when ClickHouse comes up, and loses nothing that
 // was published meanwhile.
 func TestStartsWhileClickHouseDownAndLosesNothing(t *testing.T) {
-	nats, err := natsembed.Start(t.TempDir(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nats.Shutdown()
+	nats := servicetest.StartNATS(t)
 	chAddr, openClickHouse := lateProxy(t, storetest.Addr())
 	cfg := storetest.Config()
 	cfg.Addr = chAddr
 	opts := service.Options{Name: "archiver-test", NATSURL: nats.URL(), ClickHouse: cfg, LogLevel: "error", ShutdownTimeout: 10 * time.Second}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- service.RunWithListener(ctx, opts, ln, func(ctx context.Context, rt *service.Runtime) error {
+	svc := servicetest.Run(t, "archiver", func(ctx context.Context, ln net.Listener) error {
+		return service.RunWithListener(ctx, opts, ln, func(ctx context.Context, rt *service.Runtime) error {
 			spec := archive.Consumers()[0]
 			return rt.ConsumeBatch(ctx, spec, archive.Events(rt.Store))
 		})
-	}()
-
-	pub, err := bus.Connect(nats.URL(), "medic/test", slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
-	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
-	defer scancel()
-	if err := pub.Setup(sctx); err != nil {
-		t.Fatal(err)
-	}
+	})
+	base := svc.URL
+	ctx := context.Background()
+	pub := servicetest.Connect(t, nats.URL())
 	const n = 20
 	for i := range n {
 		if _, err := pub.Emit(ctx, fmt.Sprintf("e-%d", i), events.ChangeRecorded{ChangeID: "c", Kind: "deploy", Service: "s", TimeUnixNano: 1}); err != nil {
@@ -125,7 +94,7 @@ func TestStartsWhileClickHouseDownAndLosesNothing(t *testing.T) {
 	}
 
 	var body map[string]any
-	poll(t, "a not-ready answer naming clickhouse", func() bool {
+	servicetest.Poll(t, "a not-ready answer naming clickhouse", func() bool {
 		code, b := readyz(t, base)
 		body = b
 		failing, _ := b["failing"].(map[string]any)
@@ -134,21 +103,18 @@ func TestStartsWhileClickHouseDownAndLosesNothing(t *testing.T) {
 	t.Logf("while down: %v", body)
 
 	openClickHouse()
-	poll(t, "ready", func() bool { code, _ := readyz(t, base); return code == http.StatusOK })
+	servicetest.Poll(t, "ready", func() bool { code, _ := readyz(t, base); return code == http.StatusOK })
 
 	direct, err := store.Open(store.Config{Addr: storetest.Addr(), Database: "default"}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got uint64
-	poll(t, "all events archived", func() bool {
+	servicetest.Poll(t, "all events archived", func() bool {
 		err := direct.Conn().QueryRow(ctx, "SELECT uniq(id) FROM "+cfg.Database+".events").Scan(&got)
 		return err == nil && got == n
 	})
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	svc.Stop()
 	_ = direct.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+cfg.Database)
 	_ = direct.Close()
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/servicetest"
 )
 
 // base is a fixed point in the past that the scenario's times hang off.
@@ -127,7 +128,7 @@ func checkEventsArchived(t *testing.T, e *env) {
 		want[subject] = n
 	}
 	var got map[string]uint64
-	poll(t, "every event archived", func() bool {
+	servicetest.Poll(t, "every event archived", func() bool {
 		rows, err := e.db.Conn().Query(context.Background(), "SELECT type, uniq(id) FROM events GROUP BY type")
 		if err != nil {
 			return false
@@ -194,7 +195,7 @@ func TestUnknownIncidentIsDeadLettered(t *testing.T) {
 	e.emit(t, "rca-orphan", events.RCACompleted{IncidentID: "no-such-incident", Symptom: "latency",
 		Causes: []events.Cause{{Rank: 1, Kind: events.CauseService, ID: "gateway", Score: 1}}, AnalyzedUnixNano: at(0)})
 	dlq := "medic.dlq." + events.Subject(events.TypeRCACompleted)
-	poll(t, "the event in the dead-letter stream", func() bool {
+	servicetest.Poll(t, "the event in the dead-letter stream", func() bool {
 		return e.counts(t, bus.StreamDLQ, dlq)[dlq] == 1
 	})
 	s, err := e.pub.JetStream().Stream(context.Background(), bus.StreamDLQ)

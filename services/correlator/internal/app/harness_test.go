@@ -2,22 +2,18 @@ package app
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/natsembed"
 	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/pkg/store"
 	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/medic-sre/medic/services/correlator/internal/correlate"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // env is what a user of the correlator sees: the bus it listens on and the
@@ -30,22 +26,9 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	srv, err := natsembed.Start(t.TempDir(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
+	srv := servicetest.StartNATS(t)
 	e := &env{nats: srv, db: storetest.New(t)}
-	e.pub, err = bus.Connect(srv.URL(), "medic/test", slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.pub.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := e.pub.Setup(ctx); err != nil {
-		t.Fatal(err)
-	}
+	e.pub = servicetest.Connect(t, srv.URL())
 	return e
 }
 
@@ -53,37 +36,13 @@ func newEnv(t *testing.T) *env {
 // waits until /readyz says it is ready.
 func (e *env) start(t *testing.T) (stop func()) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	opts := Options{Service: service.Options{Name: Name, NATSURL: e.nats.URL(), LogLevel: "error",
 		ClickHouse: store.Config{Addr: storetest.Addr(), Database: e.db.Database()}, ShutdownTimeout: 10 * time.Second}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- RunWithListener(ctx, opts, ln) }()
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("correlator Run: %v", err)
-		}
-	}
-	t.Cleanup(stop)
-	url := "http://" + ln.Addr().String() + "/readyz"
-	poll(t, "correlator ready", func() bool {
-		resp, err := http.Get(url)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
+	svc := servicetest.Run(t, "correlator", func(ctx context.Context, ln net.Listener) error {
+		return RunWithListener(ctx, opts, ln)
 	})
-	return stop
+	svc.WaitReady(t)
+	return svc.Stop
 }
 
 func (e *env) emit(t *testing.T, id string, d events.Data) {
@@ -94,50 +53,21 @@ func (e *env) emit(t *testing.T, id string, d events.Data) {
 }
 
 // waitIdle waits until the correlator has acked the newest event on its
-// subjects (and everything before it), so that the test can check outcomes
-// without sleeping. Consumer pending counts lag behind the stream, so the
-// check compares stream sequences instead.
+// subjects (and everything before it).
 func (e *env) waitIdle(t *testing.T) {
 	t.Helper()
-	ctx := context.Background()
-	js := e.pub.JetStream()
-	stream, err := js.Stream(ctx, bus.StreamEvents)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var newest uint64
-	for _, subject := range correlate.Spec().FilterSubjects {
-		if msg, err := stream.GetLastMsgForSubject(ctx, subject); err == nil {
-			newest = max(newest, msg.Sequence)
-		}
-	}
-	poll(t, "correlator consumer idle", func() bool {
-		c, err := js.Consumer(ctx, bus.StreamEvents, correlate.Durable)
-		if err != nil {
-			return false
-		}
-		info, err := c.Info(ctx)
-		return err == nil && info.AckFloor.Stream >= newest && info.NumAckPending == 0
-	})
+	servicetest.WaitConsumed(t, e.pub.JetStream(), bus.StreamEvents, correlate.Durable)
 }
 
 // counts is the number of stored messages per subject in a stream.
 func (e *env) counts(t *testing.T, stream, filter string) map[string]uint64 {
 	t.Helper()
-	s, err := e.pub.JetStream().Stream(context.Background(), stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(context.Background(), jetstream.WithSubjectFilter(filter))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.State.Subjects
+	return servicetest.Counts(t, e.pub.JetStream(), stream, filter)
 }
 
 func (e *env) count(t *testing.T, eventType string) uint64 {
 	t.Helper()
-	return e.counts(t, bus.StreamEvents, events.Subject(eventType))[events.Subject(eventType)]
+	return servicetest.Count(t, e.pub.JetStream(), bus.StreamEvents, events.Subject(eventType))
 }
 
 // last is the newest event of a type on the bus.
@@ -156,25 +86,5 @@ func last[T events.Data](t *testing.T, e *env) T {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return as[T](t, ev)
-}
-
-func as[T events.Data](t *testing.T, ev cloudevents.Event) T {
-	t.Helper()
-	d, err := events.As[T](ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	return servicetest.As[T](t, ev)
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
-	"github.com/medic-sre/medic/pkg/natsembed"
+	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/services/correlator/internal/incident"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -40,12 +40,7 @@ func TestKey(t *testing.T) {
 
 func openStore(t *testing.T) *Store {
 	t.Helper()
-	srv, err := natsembed.Start(t.TempDir(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := nats.Connect(srv.URL())
+	nc, err := nats.Connect(servicetest.StartNATS(t).URL())
 	if err != nil {
 		t.Fatal(err)
 	}

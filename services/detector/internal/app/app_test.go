@@ -12,6 +12,7 @@ import (
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/pkg/servicetest"
 )
 
 // Telemetry with a clean baseline, then a burst of model-server errors, then
@@ -31,17 +32,17 @@ func TestDetectsAndResolvesAnAnomaly(t *testing.T) {
 	firedBefore := h.metric(t, firedSeries)
 	h.publish(t, "baseline", baseline)
 	h.publish(t, "burst", burst)
-	poll(t, "anomaly.detected", func() bool { return len(h.ofType(events.TypeAnomalyDetected)) > 0 })
+	servicetest.Poll(t, "anomaly.detected", func() bool { return len(h.ofType(events.TypeAnomalyDetected)) > 0 })
 	h.publish(t, "burst-again", burst) // same points, new id: the series is already firing
 	h.publish(t, "clean", clean)
-	poll(t, "anomaly.resolved", func() bool { return len(h.ofType(events.TypeAnomalyResolved)) > 0 })
+	servicetest.Poll(t, "anomaly.resolved", func() bool { return len(h.ofType(events.TypeAnomalyResolved)) > 0 })
 
 	detected, resolved := h.ofType(events.TypeAnomalyDetected), h.ofType(events.TypeAnomalyResolved)
 	if len(detected) != 1 || len(resolved) != 1 {
 		t.Fatalf("got %d detected and %d resolved, want exactly one each", len(detected), len(resolved))
 	}
-	d := mustAs[events.AnomalyDetected](t, detected[0])
-	r := mustAs[events.AnomalyResolved](t, resolved[0])
+	d := servicetest.As[events.AnomalyDetected](t, detected[0])
+	r := servicetest.As[events.AnomalyResolved](t, resolved[0])
 	burstStart := base.Add(3 * time.Second).UnixNano()
 	checks := []struct {
 		name      string
@@ -69,7 +70,7 @@ func TestDetectsAndResolvesAnAnomaly(t *testing.T) {
 		})
 	}
 	wantRows := uint64(len(baseline) + 2*len(burst) + len(clean))
-	poll(t, "every point in the metrics table", func() bool { return h.metricRows(t) == wantRows })
+	servicetest.Poll(t, "every point in the metrics table", func() bool { return h.metricRows(t) == wantRows })
 	if fired := h.metric(t, firedSeries) - firedBefore; fired != 1 {
 		t.Errorf("/metrics counts %v fired anomalies, want 1", fired)
 	}
@@ -91,7 +92,7 @@ func TestMalformedTelemetryIsDeadLettered(t *testing.T) {
 		t.Fatal(err)
 	}
 	var reason, consumer string
-	poll(t, "the message in MEDIC_DLQ", func() bool {
+	servicetest.Poll(t, "the message in MEDIC_DLQ", func() bool {
 		msg, err := dlq.GetLastMsgForSubject(h.ctx, "medic.dlq."+subject)
 		if err != nil {
 			return false
@@ -102,7 +103,7 @@ func TestMalformedTelemetryIsDeadLettered(t *testing.T) {
 	if reason == "" || consumer != "detector" {
 		t.Errorf("dead letter has reason %q and consumer %q; want a reason from the detector", reason, consumer)
 	}
-	poll(t, "the good batch archived", func() bool { return h.metricRows(t) == uint64(len(good)) })
+	servicetest.Poll(t, "the good batch archived", func() bool { return h.metricRows(t) == uint64(len(good)) })
 }
 
 // A rules file with a mistake stops the detector at start, naming the file,

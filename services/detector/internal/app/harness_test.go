@@ -2,18 +2,15 @@ package app
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
-	"github.com/medic-sre/medic/pkg/natsembed"
 	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/pkg/store"
 	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/nats-io/nats.go/jetstream"
@@ -36,50 +33,27 @@ type harness struct {
 
 func start(t *testing.T, rulesFile string) *harness {
 	t.Helper()
-	nats, err := natsembed.Start(t.TempDir(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nats.Shutdown)
+	nats := servicetest.StartNATS(t)
 	st := storetest.New(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	opts := Options{
 		Service: service.Options{Name: "detector", NATSURL: nats.URL(), LogLevel: "error", ShutdownTimeout: 10 * time.Second,
 			ClickHouse: store.Config{Addr: storetest.Addr(), Database: st.Database()}},
 		RulesFile: rulesFile, EvalInterval: 100 * time.Millisecond,
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- RunWithListener(ctx, opts, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("detector stopped with: %v", err)
-		}
+	svc := servicetest.Run(t, "detector", func(ctx context.Context, ln net.Listener) error {
+		return RunWithListener(ctx, opts, ln)
 	})
-	h := &harness{ctx: ctx, store: st, http: "http://" + ln.Addr().String()}
+	h := &harness{ctx: context.Background(), store: st, http: svc.URL}
 	h.connect(t, nats.URL())
-	poll(t, "detector ready", func() bool { return h.get(t, "/readyz") == http.StatusOK })
+	svc.WaitReady(t)
 	return h
 }
 
 // connect sets up the test's own bus client and records every anomaly event.
 func (h *harness) connect(t *testing.T, url string) {
 	t.Helper()
-	pub, err := bus.Connect(url, "medic/test", slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pub.Close() })
-	sctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
-	defer cancel()
-	if err := pub.Setup(sctx); err != nil {
-		t.Fatal(err)
-	}
-	h.pub, h.js = pub, pub.JetStream()
+	h.pub = servicetest.Connect(t, url)
+	h.js = h.pub.JetStream()
 	cons, err := h.js.OrderedConsumer(h.ctx, bus.StreamEvents, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{"medic.events.anomaly.>"},
 	})
@@ -130,27 +104,6 @@ func (h *harness) metricRows(t *testing.T) uint64 {
 		t.Logf("count metrics: %v", err)
 	}
 	return n
-}
-
-func (h *harness) get(t *testing.T, path string) int {
-	t.Helper()
-	resp, err := http.Get(h.http + path)
-	if err != nil {
-		return 0
-	}
-	_ = resp.Body.Close()
-	return resp.StatusCode
-}
-
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
 }
 
 // series makes points of one metric every 20ms in [from, to) ms after base.

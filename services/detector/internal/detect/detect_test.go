@@ -11,7 +11,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
-	"github.com/medic-sre/medic/pkg/natsembed"
+	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/medic-sre/medic/services/detector/internal/engine"
 	"github.com/medic-sre/medic/services/detector/internal/rules"
@@ -42,22 +42,10 @@ func (f *flakyBus) Emit(ctx context.Context, id string, data events.Data) (cloud
 // once, and the batch's points are not counted twice. A publish that can
 // never succeed is dropped rather than blocking every later batch.
 func TestPublishFailures(t *testing.T) {
-	nats, err := natsembed.Start(t.TempDir(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nats.Shutdown)
+	b := servicetest.Bus(t)
 	st := storetest.New(t)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	b, err := bus.Connect(nats.URL(), "medic/detector-test", log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
 	ctx := context.Background()
-	if err := b.Setup(ctx); err != nil {
-		t.Fatal(err)
-	}
 	f, err := rules.Load("testdata/rules.yaml")
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/servicetest"
 )
 
 var sentSubject = events.Subject(events.TypeNotificationSent)
@@ -56,7 +57,7 @@ func TestNotifications(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			waitDrained(t, h.js, "notifier")
+			h.waitDrained(t)
 			posts := h.recv.Posts()
 			if len(posts) != tc.wantPosts {
 				t.Fatalf("%d posts, want %d", len(posts), tc.wantPosts)
@@ -116,7 +117,7 @@ func checkPost(t *testing.T, p post, eventType, incident, id, secret string) {
 // checkSent checks that exactly one notification.sent describes the delivery.
 func checkSent(t *testing.T, h *harness, eventType, incident, id string, code, attempts int) {
 	t.Helper()
-	msgs := readStream(t, h.js, bus.StreamEvents, sentSubject)
+	msgs := servicetest.ReadStream(t, h.js, bus.StreamEvents, sentSubject)
 	if len(msgs) != 1 {
 		t.Fatalf("%d notification.sent events, want 1", len(msgs))
 	}
@@ -137,10 +138,10 @@ func checkSent(t *testing.T, h *harness, eventType, incident, id string, code, a
 
 func checkDeadLettered(t *testing.T, h *harness, incident string) {
 	t.Helper()
-	if n := len(readStream(t, h.js, bus.StreamEvents, sentSubject)); n != 0 {
+	if n := len(servicetest.ReadStream(t, h.js, bus.StreamEvents, sentSubject)); n != 0 {
 		t.Fatalf("%d notification.sent events for a refused notification", n)
 	}
-	dead := readStream(t, h.js, bus.StreamDLQ, "medic.dlq.>")
+	dead := servicetest.ReadStream(t, h.js, bus.StreamDLQ, "medic.dlq.>")
 	if len(dead) != 1 {
 		t.Fatalf("%d dead letters, want 1", len(dead))
 	}
@@ -159,13 +160,13 @@ func TestRedeliveryAfterRestartDoesNotPostAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitDrained(t, h.js, "notifier")
+	h.waitDrained(t)
 	stop()
 	if err := h.js.DeleteConsumer(context.Background(), bus.StreamEvents, "notifier"); err != nil {
 		t.Fatal(err)
 	}
 	h.run(t)
-	waitDrained(t, h.js, "notifier")
+	h.waitDrained(t)
 	if n := len(h.recv.Posts()); n != 1 {
 		t.Fatalf("%d posts after a redelivery, want 1", n)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,8 +12,8 @@ import (
 	"time"
 
 	"github.com/medic-sre/medic/pkg/bus"
-	"github.com/medic-sre/medic/pkg/natsembed"
 	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/pkg/store"
 	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/medic-sre/medic/services/notifier/internal/app"
@@ -63,15 +62,11 @@ type harness struct {
 func newHarness(t *testing.T, secret string, codes []int) *harness {
 	t.Helper()
 	st := storetest.New(t)
-	nats, err := natsembed.Start(t.TempDir(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nats.Shutdown)
+	nats := servicetest.StartNATS(t)
 	h := &harness{recv: &receiver{codes: codes}}
 	srv := httptest.NewServer(h.recv)
 	t.Cleanup(srv.Close)
-	h.pub = connect(t, nats.URL())
+	h.pub = servicetest.Connect(t, nats.URL())
 	h.js = h.pub.JetStream()
 	h.opts = app.Options{
 		Service: service.Options{Name: "notifier-test", NATSURL: nats.URL(), LogLevel: "error", ShutdownTimeout: 5 * time.Second,
@@ -85,95 +80,15 @@ func newHarness(t *testing.T, secret string, codes []int) *harness {
 // run starts the notifier; stop shuts it down and waits for it.
 func (h *harness) run(t *testing.T) (stop func()) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.RunWithListener(ctx, h.opts, ln) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("notifier stopped with: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	return servicetest.Run(t, "notifier", func(ctx context.Context, ln net.Listener) error {
+		return app.RunWithListener(ctx, h.opts, ln)
+	}).Stop
 }
 
-func connect(t *testing.T, url string) *bus.Bus {
+// waitDrained waits until the notifier has handled every incident event.
+func (h *harness) waitDrained(t *testing.T) {
 	t.Helper()
-	b, err := bus.Connect(url, "medic/test", slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := b.Setup(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// msg is a stored message's headers and data.
-type msg struct {
-	Header map[string][]string
-	Data   []byte
-}
-
-// readStream returns the messages stored in stream under subject.
-func readStream(t *testing.T, js jetstream.JetStream, stream, subject string) []msg {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []msg
-	for {
-		batch, err := c.FetchNoWait(100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for m := range batch.Messages() {
-			out = append(out, msg{Header: m.Headers(), Data: m.Data()})
-			n++
-		}
-		if n == 0 {
-			return out
-		}
-	}
-}
-
-// waitDrained polls until the durable consumer has nothing pending or unacked.
-func waitDrained(t *testing.T, js jetstream.JetStream, durable string) {
-	t.Helper()
-	poll(t, "consumer "+durable+" to drain", func() bool {
-		c, err := js.Consumer(context.Background(), bus.StreamEvents, durable)
-		if err != nil {
-			return false
-		}
-		info, err := c.Info(context.Background())
-		return err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Consumer > 0
-	})
-}
-
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	servicetest.WaitConsumed(t, h.js, bus.StreamEvents, "notifier")
 }
 
 func decode(t *testing.T, raw []byte) map[string]any {

@@ -2,11 +2,11 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -35,44 +35,34 @@ type Ledger interface {
 // KVLedger is a Ledger on a JetStream KV bucket, so that it survives
 // restarts and is shared by every notifier replica.
 type KVLedger struct {
-	kv jetstream.KeyValue
+	claims *bus.Claims[Record]
 }
 
 // OpenKVLedger creates the bucket when missing.
 func OpenKVLedger(ctx context.Context, js jetstream.JetStream) (*KVLedger, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      Bucket,
-		Description: "delivered notifications",
-		TTL:         ledgerTTL,
-		Storage:     jetstream.FileStorage,
-	})
+	claims, err := bus.OpenClaims[Record](ctx, js, Bucket, "delivered notifications", ledgerTTL)
 	if err != nil {
-		return nil, fmt.Errorf("kv bucket %s: %w (check that NATS has JetStream enabled)", Bucket, err)
+		return nil, fmt.Errorf("%w (check that NATS has JetStream enabled)", err)
 	}
-	return &KVLedger{kv: kv}, nil
+	return &KVLedger{claims: claims}, nil
 }
 
 // Delivered implements Ledger.
 func (l *KVLedger) Delivered(ctx context.Context, id string) (Record, bool, error) {
-	entry, err := l.kv.Get(ctx, id)
+	r, _, err := l.claims.Get(ctx, id)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return Record{}, false, nil
 	}
 	if err != nil {
 		return Record{}, false, fmt.Errorf("ledger %s: %w", id, err)
 	}
-	var r Record
-	if err := json.Unmarshal(entry.Value(), &r); err != nil {
-		return Record{}, false, fmt.Errorf("ledger %s: unreadable record: %w", id, err)
-	}
 	return r, true, nil
 }
 
-// MarkDelivered implements Ledger. Create keeps the first record when two
+// MarkDelivered implements Ledger. A claim keeps the first record when two
 // replicas delivered at once, so notification.sent stays the same.
 func (l *KVLedger) MarkDelivered(ctx context.Context, id string, r Record) error {
-	raw, _ := json.Marshal(r)
-	if _, err := l.kv.Create(ctx, id, raw); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+	if _, err := l.claims.Claim(ctx, id, r); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
 		return fmt.Errorf("ledger %s: %w", id, err)
 	}
 	return nil

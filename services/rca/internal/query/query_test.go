@@ -97,7 +97,7 @@ func TestChanges(t *testing.T) {
 		}
 		rows = append(rows, archive.EventRow(ev))
 	}
-	if err := st.Insert(ctx, "events", synth.EventColumns, rows); err != nil {
+	if err := st.Insert(ctx, "events", archive.EventColumns, rows); err != nil {
 		t.Fatal(err)
 	}
 	got, err := query.New(st.Conn()).Changes(ctx, query.Range{From: now.Add(-10 * time.Minute).UnixNano(), To: now.Add(time.Minute).UnixNano()})

@@ -3,6 +3,7 @@ package synth
 import (
 	"context"
 
+	"github.com/medic-sre/medic/pkg/archive"
 	"github.com/medic-sre/medic/pkg/store"
 )
 
@@ -13,7 +14,7 @@ func (d Data) Insert(ctx context.Context, st *store.Store) error {
 		table   string
 		columns []string
 		rows    [][]any
-	}{{"metrics", MetricColumns, d.Metrics}, {"spans", SpanColumns, d.Spans}, {"events", EventColumns, d.Events}} {
+	}{{"metrics", archive.MetricColumns, d.Metrics}, {"spans", SpanColumns, d.Spans}, {"events", archive.EventColumns, d.Events}} {
 		for i := 0; i < len(t.rows); i += chunk {
 			if err := st.Insert(ctx, t.table, t.columns, t.rows[i:min(i+chunk, len(t.rows))]); err != nil {
 				return err

@@ -7,16 +7,12 @@ import (
 	"github.com/medic-sre/medic/pkg/events"
 )
 
-// Column lists of the tables the rows are for.
-var (
-	MetricColumns = []string{"time", "time_unix_nano", "name", "value", "service", "model", "model_version",
-		"attr_keys", "attr_values", "event_id", "point_index"}
-	SpanColumns = []string{"time", "start_unix_nano", "end_unix_nano", "duration_ns", "trace_id", "span_id",
-		"parent_span_id", "service", "name", "kind", "status_code", "status_message", "model", "model_version",
-		"attr_keys", "attr_values"}
-	EventColumns = []string{"time", "time_unix_nano", "id", "type", "source", "subject", "incident_id",
-		"service", "model", "model_version", "trace_id", "data"}
-)
+// SpanColumns are the columns of the spans table, in the order of Data.Spans.
+// The metrics and events tables' columns are archive.MetricColumns and
+// archive.EventColumns.
+var SpanColumns = []string{"time", "start_unix_nano", "end_unix_nano", "duration_ns", "trace_id", "span_id",
+	"parent_span_id", "service", "name", "kind", "status_code", "status_message", "model", "model_version",
+	"attr_keys", "attr_values"}
 
 func ms(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
 

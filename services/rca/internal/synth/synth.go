@@ -37,7 +37,7 @@ type Scenario struct {
 }
 
 // Data is the rows of one scenario, per table, in the column order of
-// MetricColumns, SpanColumns and EventColumns.
+// archive.MetricColumns, SpanColumns and archive.EventColumns.
 type Data struct {
 	Metrics, Spans, Events [][]any
 	// Change is the change that caused the fault, zero when none did.

@@ -8,13 +8,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/medic-sre/medic/pkg/archive"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/pkg/store"
 	"github.com/medic-sre/medic/services/remediator/internal/action"
 )
-
-var metricColumns = []string{"time", "time_unix_nano", "name", "value", "service", "model", "model_version",
-	"attr_keys", "attr_values", "event_id", "point_index"}
 
 // emit writes prediction.error points of value v, as the watched system
 // would, until stop is called.
@@ -41,7 +40,7 @@ func insertPoints(ctx context.Context, t *testing.T, st *store.Store, v float64,
 		rows[i] = []any{now, now.UnixNano() + int64(i), "prediction.error", v, "model-server", "fraud", "v1",
 			[]string{}, []string{}, id, uint32(i)}
 	}
-	if err := st.Insert(ctx, "metrics", metricColumns, rows); err != nil && ctx.Err() == nil {
+	if err := st.Insert(ctx, "metrics", archive.MetricColumns, rows); err != nil && ctx.Err() == nil {
 		t.Errorf("insert points: %v", err)
 	}
 }
@@ -103,9 +102,9 @@ func TestRemediation(t *testing.T) {
 			if _, err := h.pub.Emit(ctx, uuid.NewString(), rca); err != nil {
 				t.Fatal(err)
 			}
-			waitDrained(t, h.js, "remediator")
+			h.waitDrained(t)
 			checkCalls(t, h.serving.Calls(), tc.wantCalls, execID)
-			if n := len(readEvents(t, h.js, "medic.events.remediation.>")); (tc.want == "" && n != 0) || (tc.want != "" && n != 2) {
+			if n := len(h.readEvents(t, "medic.events.remediation.>")); (tc.want == "" && n != 0) || (tc.want != "" && n != 2) {
 				t.Fatalf("%d remediation events after a repeat, want started + outcome only", n)
 			}
 		})
@@ -117,16 +116,16 @@ func TestRemediation(t *testing.T) {
 func checkOutcome(t *testing.T, h *harness, want, execID, wantError string, dryRun bool) {
 	t.Helper()
 	if want == "" {
-		waitDrained(t, h.js, "remediator")
-		if evs := readEvents(t, h.js, "medic.events.remediation.>"); len(evs) != 0 {
+		h.waitDrained(t)
+		if evs := h.readEvents(t, "medic.events.remediation.>"); len(evs) != 0 {
 			t.Fatalf("published %d remediation events, want none", len(evs))
 		}
 		return
 	}
 	var evs []string
-	poll(t, "a remediation outcome", func() bool {
+	servicetest.Poll(t, "a remediation outcome", func() bool {
 		evs = nil
-		for _, ev := range readEvents(t, h.js, "medic.events.remediation.>") {
+		for _, ev := range h.readEvents(t, "medic.events.remediation.>") {
 			evs = append(evs, ev.Type())
 		}
 		return len(evs) >= 2
@@ -134,7 +133,7 @@ func checkOutcome(t *testing.T, h *harness, want, execID, wantError string, dryR
 	if evs[0] != events.TypeRemediationStarted || evs[1] != want {
 		t.Fatalf("events %v, want started then %s", evs, want)
 	}
-	outcome := readEvents(t, h.js, events.Subject(want))[0]
+	outcome := h.readEvents(t, events.Subject(want))[0]
 	var rem events.Remediation
 	if err := outcome.DataAs(&rem); err != nil {
 		t.Fatal(err)

@@ -2,8 +2,6 @@ package app_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,9 +11,8 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/bus"
-	"github.com/medic-sre/medic/pkg/events"
-	"github.com/medic-sre/medic/pkg/natsembed"
 	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/pkg/store"
 	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/medic-sre/medic/services/remediator/internal/app"
@@ -62,15 +59,11 @@ type harness struct {
 func start(t *testing.T, dryRun bool) *harness {
 	t.Helper()
 	st := storetest.New(t)
-	nats, err := natsembed.Start(t.TempDir(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nats.Shutdown)
+	nats := servicetest.StartNATS(t)
 	h := &harness{st: st, serving: &fakeServing{first: make(chan struct{})}}
 	srv := httptest.NewServer(h.serving)
 	t.Cleanup(srv.Close)
-	h.pub = connect(t, nats.URL())
+	h.pub = servicetest.Connect(t, nats.URL())
 	h.js = h.pub.JetStream()
 	opts := app.Options{
 		Service: service.Options{Name: "remediator-test", NATSURL: nats.URL(), LogLevel: "error", ShutdownTimeout: 5 * time.Second,
@@ -78,92 +71,20 @@ func start(t *testing.T, dryRun bool) *harness {
 		RunbooksFile: "testdata/runbooks.yaml", ServingURL: srv.URL, DryRun: dryRun,
 		ActionTimeout: 2 * time.Second, VerifyInterval: 100 * time.Millisecond,
 	}
-	runService(t, opts)
+	servicetest.Run(t, "remediator", func(ctx context.Context, ln net.Listener) error {
+		return app.RunWithListener(ctx, opts, ln)
+	})
 	return h
 }
 
-func runService(t *testing.T, opts app.Options) {
+// readEvents returns the events MEDIC_EVENTS holds under subject.
+func (h *harness) readEvents(t *testing.T, subject string) []cloudevents.Event {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.RunWithListener(ctx, opts, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("remediator stopped with: %v", err)
-		}
-	})
+	return servicetest.ReadEvents(t, h.js, bus.StreamEvents, subject)
 }
 
-func connect(t *testing.T, url string) *bus.Bus {
+// waitDrained waits until the remediator has handled every rca.completed.
+func (h *harness) waitDrained(t *testing.T) {
 	t.Helper()
-	b, err := bus.Connect(url, "medic/test", slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := b.Setup(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// readEvents returns the events stored on the stream under subject.
-func readEvents(t *testing.T, js jetstream.JetStream, subject string) []cloudevents.Event {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := js.OrderedConsumer(ctx, bus.StreamEvents, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []cloudevents.Event
-	for {
-		batch, err := c.FetchNoWait(100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for m := range batch.Messages() {
-			ev, err := events.Decode(m.Data())
-			if err != nil {
-				t.Fatalf("bad event on %s: %v", subject, err)
-			}
-			out = append(out, ev)
-			n++
-		}
-		if n == 0 {
-			return out
-		}
-	}
-}
-
-// waitDrained polls until the durable consumer has nothing pending or unacked.
-func waitDrained(t *testing.T, js jetstream.JetStream, durable string) {
-	t.Helper()
-	poll(t, "consumer "+durable+" to drain", func() bool {
-		c, err := js.Consumer(context.Background(), bus.StreamEvents, durable)
-		if err != nil {
-			return false
-		}
-		info, err := c.Info(context.Background())
-		return err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Consumer > 0
-	})
-}
-
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	servicetest.WaitConsumed(t, h.js, bus.StreamEvents, "remediator")
 }

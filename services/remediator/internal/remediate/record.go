@@ -2,11 +2,11 @@ package remediate
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -36,54 +36,44 @@ type record struct {
 
 // guard wraps the KV bucket.
 type guard struct {
-	kv jetstream.KeyValue
+	claims *bus.Claims[record]
 }
 
 // openGuard creates the bucket when missing.
 func openGuard(ctx context.Context, js jetstream.JetStream) (*guard, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      Bucket,
-		Description: "remediation executions, one per incident",
-		TTL:         bucketTTL,
-		Storage:     jetstream.FileStorage,
-	})
+	claims, err := bus.OpenClaims[record](ctx, js, Bucket, "remediation executions, one per incident", bucketTTL)
 	if err != nil {
-		return nil, fmt.Errorf("kv bucket %s: %w", Bucket, err)
+		return nil, err
 	}
-	return &guard{kv: kv}, nil
+	return &guard{claims: claims}, nil
 }
 
 // claim creates the execution's key. taken is true, with the existing
 // record, when another delivery created it first.
 func (g *guard) claim(ctx context.Context, id string, r record) (rev uint64, existing record, taken bool, err error) {
-	raw, _ := json.Marshal(r)
-	rev, err = g.kv.Create(ctx, id, raw)
+	rev, err = g.claims.Claim(ctx, id, r)
 	if err == nil {
 		return rev, record{}, false, nil
 	}
 	if !errors.Is(err, jetstream.ErrKeyExists) {
 		return 0, record{}, false, fmt.Errorf("claim execution %s: %w", id, err)
 	}
-	entry, err := g.kv.Get(ctx, id)
+	existing, rev, err = g.claims.Get(ctx, id)
 	if err != nil {
 		return 0, record{}, true, fmt.Errorf("read execution %s: %w", id, err)
 	}
-	if err := json.Unmarshal(entry.Value(), &existing); err != nil {
-		return 0, record{}, true, fmt.Errorf("execution %s: unreadable record: %w", id, err)
-	}
-	return entry.Revision(), existing, true, nil
+	return rev, existing, true, nil
 }
 
 // release deletes a claim that never got to run a step, so a redelivery
 // can try again.
 func (g *guard) release(ctx context.Context, id string, rev uint64) error {
-	return g.kv.Delete(ctx, id, jetstream.LastRevision(rev))
+	return g.claims.Release(ctx, id, rev)
 }
 
 // finish stores the outcome.
 func (g *guard) finish(ctx context.Context, id string, rev uint64, r record) error {
-	raw, _ := json.Marshal(r)
-	if _, err := g.kv.Update(ctx, id, raw, rev); err != nil {
+	if err := g.claims.Update(ctx, id, rev, r); err != nil {
 		return fmt.Errorf("record outcome of execution %s: %w", id, err)
 	}
 	return nil

@@ -3,13 +3,12 @@ package app
 import (
 	"context"
 	"net"
-	"net/http"
 	"testing"
 	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
-	"github.com/medic-sre/medic/pkg/natsembed"
 	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/pkg/store"
 	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/nats-io/nats.go"
@@ -23,24 +22,11 @@ type sim struct {
 	store         *store.Store
 }
 
-func listen(t *testing.T) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ln
-}
-
 // startSim runs the real service and waits until /readyz says ready; the
 // service stops, and must stop cleanly, when the test ends.
 func startSim(t *testing.T) *sim {
 	t.Helper()
-	ns, err := natsembed.Start(t.TempDir(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
+	ns := servicetest.StartNATS(t)
 	st := storetest.New(t)
 	o := Options{
 		Service: service.Options{NATSURL: ns.URL(), LogLevel: "warn", ShutdownTimeout: 10 * time.Second,
@@ -48,30 +34,12 @@ func startSim(t *testing.T) *sim {
 		RPS: 200, Seed: 7, FlushInterval: 100 * time.Millisecond, LabelDelay: 300 * time.Millisecond,
 		MaxBufferedPoints: 100000, StatsKeep: time.Minute,
 	}
-	ln, cln := listen(t), listen(t)
-	s := &sim{base: "http://" + ln.Addr().String(), control: "http://" + cln.Addr().String(), store: st}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- RunWithListeners(ctx, o, ln, cln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("simulator did not stop within 20s")
-		}
+	cln := servicetest.Listen(t)
+	svc := servicetest.Run(t, "simulator", func(ctx context.Context, ln net.Listener) error {
+		return RunWithListeners(ctx, o, ln, cln)
 	})
-	poll(t, "simulator ready", 30*time.Second, func() bool {
-		resp, err := http.Get(s.base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	s := &sim{base: svc.URL, control: "http://" + cln.Addr().String(), store: st}
+	svc.WaitReady(t)
 	nc, err := nats.Connect(ns.URL())
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -43,14 +44,14 @@ func checkTelemetry(t *testing.T, c jetstream.Consumer) {
 func checkTrace(t *testing.T, s *sim) {
 	ctx := context.Background()
 	var traceID string
-	poll(t, "a failed v2 prediction span in ClickHouse", 15*time.Second, func() bool {
+	servicetest.PollFor(t, "a failed v2 prediction span in ClickHouse", 15*time.Second, func() bool {
 		err := s.store.Conn().QueryRow(ctx, `SELECT trace_id FROM spans
 			WHERE service = 'model-server' AND model_version = 'v2' AND status_code = 2 LIMIT 1`).Scan(&traceID)
 		return err == nil && traceID != ""
 	})
 	type span struct{ service, name, id, parent string }
 	var spans map[string]span
-	poll(t, "all three spans of trace "+traceID, 10*time.Second, func() bool {
+	servicetest.PollFor(t, "all three spans of trace "+traceID, 10*time.Second, func() bool {
 		rows, err := s.store.Conn().Query(ctx, "SELECT service, name, span_id, parent_span_id FROM spans WHERE trace_id = ?", traceID)
 		if err != nil {
 			t.Fatal(err)
@@ -73,7 +74,7 @@ func checkTrace(t *testing.T, s *sim) {
 		t.Errorf("trace %s: %+v", traceID, spans)
 	}
 	var n uint64
-	poll(t, "the failure's warning in the logs table", 10*time.Second, func() bool {
+	servicetest.PollFor(t, "the failure's warning in the logs table", 10*time.Second, func() bool {
 		err := s.store.Conn().QueryRow(ctx, `SELECT count() FROM logs WHERE trace_id = ? AND severity = 'WARN'
 			AND service = 'model-server' AND model = 'fraud' AND model_version = 'v2'`, traceID).Scan(&n)
 		return err == nil && n == 1

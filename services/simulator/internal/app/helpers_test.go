@@ -14,18 +14,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// poll calls cond until it holds or the deadline passes.
-func poll(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // call does one HTTP request and decodes the JSON answer into out.
 func call(t *testing.T, method, url, actor, body string, out any) int {
 	t.Helper()

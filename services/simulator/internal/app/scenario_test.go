@@ -8,6 +8,7 @@ import (
 
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/servicetest"
 )
 
 type modelAnswer struct {
@@ -57,7 +58,7 @@ func TestBadDeployAndRollback(t *testing.T) {
 		t.Fatalf("rollback change %+v, answer %+v", rb, rolled)
 	}
 	var st statsAnswer
-	poll(t, "error rate under 2% after the rollback", 15*time.Second, func() bool {
+	servicetest.PollFor(t, "error rate under 2% after the rollback", 15*time.Second, func() bool {
 		call(t, "GET", s.control+"/v1/stats?window=1s", "", "", &st)
 		return st.Requests > 100 && st.ErrorRate < 0.02 && st.ActiveVersion == "v1"
 	})
