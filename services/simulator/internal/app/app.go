@@ -8,8 +8,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/services/simulator/internal/control"
@@ -97,8 +95,8 @@ func start(ctx context.Context, rt *service.Runtime, o Options, controlLn net.Li
 		return err
 	}
 	pub := &points.Publisher{Buffer: buf, Source: "simulator", Timeout: 5 * time.Second, Log: rt.Log,
-		Publish: func(ctx context.Context, b events.TelemetryPoints) error {
-			_, err := rt.Bus.Emit(ctx, uuid.NewString(), b)
+		Publish: func(ctx context.Context, id string, b events.TelemetryPoints) error {
+			_, err := rt.Bus.Emit(ctx, id, b)
 			return err
 		}}
 	runLoops(ctx, rt, o, pipe, pub)

@@ -69,13 +69,13 @@ func (b *Buffer) Take(now time.Time) []events.Point {
 	return out
 }
 
-// Requeue puts back points that could not be published, ahead of newer
-// ones, dropping the oldest past the bound.
-func (b *Buffer) Requeue(pts []events.Point) {
+// drop counts points dropped outside the buffer (unsent batches past the
+// bound).
+func (b *Buffer) drop(n int) {
 	b.mu.Lock()
-	b.points = append(pts, b.points...)
-	b.trim()
+	b.dropped += uint64(n)
 	b.mu.Unlock()
+	droppedTotal.Add(float64(n))
 }
 
 // Len is the number of points waiting to be published.

@@ -19,7 +19,7 @@ func pts(n int, from int64) []events.Point {
 	return out
 }
 
-func TestFlushSplitsAndRequeues(t *testing.T) {
+func TestFlushSplitsAndRetriesUnderTheSameIDs(t *testing.T) {
 	tests := []struct {
 		name      string
 		queued    int
@@ -38,11 +38,13 @@ func TestFlushSplitsAndRequeues(t *testing.T) {
 			b := NewBuffer(100000)
 			b.Add(pts(tc.queued, 0)...)
 			var sizes []int
+			var failedID string
 			calls := 0
 			p := &Publisher{Buffer: b, Source: "simulator", Timeout: time.Second, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-				Publish: func(_ context.Context, batch events.TelemetryPoints) error {
+				Publish: func(_ context.Context, id string, batch events.TelemetryPoints) error {
 					calls++
 					if calls == tc.failAt {
+						failedID = id
 						return errors.New("nats down")
 					}
 					if batch.Source != "simulator" {
@@ -63,11 +65,27 @@ func TestFlushSplitsAndRequeues(t *testing.T) {
 					t.Fatalf("batches %v, want %v", sizes, tc.wantSizes)
 				}
 			}
-			if b.Len() != tc.wantLeft {
-				t.Fatalf("left %d, want %d", b.Len(), tc.wantLeft)
+			if p.Unsent() != tc.wantLeft {
+				t.Fatalf("left %d, want %d", p.Unsent(), tc.wantLeft)
 			}
-			if left := b.Take(time.Now()); tc.wantLeft > 0 && left[0].TimeUnixNano != 5000 {
-				t.Fatalf("requeued points start at %d, want the oldest unpublished (5000)", left[0].TimeUnixNano)
+			if tc.wantLeft == 0 {
+				return
+			}
+			// The retry sends the failed batch first, under its first id.
+			var retried []string
+			var first int64
+			p.Publish = func(_ context.Context, id string, batch events.TelemetryPoints) error {
+				if len(retried) == 0 {
+					first = batch.Points[0].TimeUnixNano
+				}
+				retried = append(retried, id)
+				return nil
+			}
+			if err := p.Flush(context.Background(), time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if retried[0] != failedID || first != 5000 || p.Unsent() != 0 {
+				t.Fatalf("retry sent %v starting at point %d, want id %s first, starting at 5000", retried, first, failedID)
 			}
 		})
 	}
@@ -76,13 +94,26 @@ func TestFlushSplitsAndRequeues(t *testing.T) {
 func TestBoundDropsOldest(t *testing.T) {
 	b := NewBuffer(100)
 	b.Add(pts(80, 0)...)
-	b.Requeue(pts(50, 1000)) // failed publish of older points, put in front
+	b.Add(pts(50, 1000)...)
 	got := b.Take(time.Now())
 	if len(got) != 100 || b.Dropped() != 30 {
 		t.Fatalf("kept %d dropped %d, want 100 and 30", len(got), b.Dropped())
 	}
-	if got[0].TimeUnixNano != 1030 || got[99].TimeUnixNano != 79 {
+	if got[0].TimeUnixNano != 30 || got[99].TimeUnixNano != 1049 {
 		t.Fatalf("kept %d..%d, want the newest 100", got[0].TimeUnixNano, got[99].TimeUnixNano)
+	}
+}
+
+func TestUnsentBatchesAreBounded(t *testing.T) {
+	b := NewBuffer(100)
+	p := &Publisher{Buffer: b, Source: "simulator", Timeout: time.Second, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Publish: func(context.Context, string, events.TelemetryPoints) error { return errors.New("nats down") }}
+	for i := range 5 {
+		b.Add(pts(60, int64(i*100))...)
+		_ = p.Flush(context.Background(), time.Now())
+	}
+	if p.Unsent() > 100 || b.Dropped() != uint64(300-p.Unsent()) {
+		t.Fatalf("unsent %d dropped %d, want at most 100 kept and the rest counted", p.Unsent(), b.Dropped())
 	}
 }
 

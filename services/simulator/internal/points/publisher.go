@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -18,8 +19,8 @@ var droppedTotal = promauto.NewCounter(prometheus.CounterOpts{
 	Help: "Telemetry points dropped because they could not be published in time.",
 })
 
-// PublishFunc publishes one batch.
-type PublishFunc func(ctx context.Context, batch events.TelemetryPoints) error
+// PublishFunc publishes one batch as the event with the given id.
+type PublishFunc func(ctx context.Context, id string, batch events.TelemetryPoints) error
 
 // Publisher turns the buffer into telemetry.points events.
 type Publisher struct {
@@ -29,23 +30,60 @@ type Publisher struct {
 	// Timeout bounds one publish, so a dead NATS holds up only this loop.
 	Timeout time.Duration
 	Log     *slog.Logger
+
+	// unsent holds batches whose publish failed, with their ids: a retry
+	// under the same id is dropped by JetStream if the failed publish had
+	// in fact landed, so a timeout never duplicates points.
+	unsent []batch
 }
 
-// Flush publishes everything queued, in batches of at most MaxBatch. What
-// fails to publish goes back into the buffer for the next flush.
+type batch struct {
+	id     string
+	points []events.Point
+}
+
+// Flush publishes the batches that failed before, then everything queued,
+// in batches of at most MaxBatch. It stops at the first failure; what is
+// left is retried, in order, on the next flush.
 func (p *Publisher) Flush(ctx context.Context, now time.Time) error {
 	pts := p.Buffer.Take(now)
 	for start := 0; start < len(pts); start += MaxBatch {
-		end := min(start+MaxBatch, len(pts))
+		p.unsent = append(p.unsent, batch{id: uuid.NewString(), points: pts[start:min(start+MaxBatch, len(pts))]})
+	}
+	for len(p.unsent) > 0 {
+		b := p.unsent[0]
 		pctx, cancel := context.WithTimeout(ctx, p.Timeout)
-		err := p.Publish(pctx, events.TelemetryPoints{Source: p.Source, Points: pts[start:end]})
+		err := p.Publish(pctx, b.id, events.TelemetryPoints{Source: p.Source, Points: b.points})
 		cancel()
 		if err != nil {
-			p.Buffer.Requeue(pts[start:])
+			p.bound()
 			return err
 		}
+		p.unsent = p.unsent[1:]
 	}
 	return nil
+}
+
+// bound drops the oldest unsent batches past the buffer's bound.
+func (p *Publisher) bound() {
+	total := 0
+	for _, b := range p.unsent {
+		total += len(b.points)
+	}
+	for total > p.Buffer.max && len(p.unsent) > 1 {
+		total -= len(p.unsent[0].points)
+		p.Buffer.drop(len(p.unsent[0].points))
+		p.unsent = p.unsent[1:]
+	}
+}
+
+// Unsent is the number of points in batches waiting for a retry.
+func (p *Publisher) Unsent() int {
+	n := 0
+	for _, b := range p.unsent {
+		n += len(b.points)
+	}
+	return n
 }
 
 // Run flushes every interval until ctx ends. The caller flushes once more
@@ -61,7 +99,7 @@ func (p *Publisher) Run(ctx context.Context, interval time.Duration) {
 		case now := <-t.C:
 			err := p.Flush(ctx, now)
 			if ctx.Err() != nil {
-				return // stopping: the points went back to the buffer for the last flush
+				return // stopping: unsent batches wait for the last flush
 			}
 			if err != nil && !failing {
 				p.Log.Warn("publishing telemetry failed; buffering points (oldest dropped past the bound)",
