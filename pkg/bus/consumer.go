@@ -42,6 +42,10 @@ type ConsumerSpec struct {
 	BatchLinger time.Duration
 	// RetryBase and RetryMax bound the redelivery backoff.
 	RetryBase, RetryMax time.Duration
+	// Prefetch is how many messages are pulled ahead of the handler. A
+	// handler that runs long (a remediation) sets 1, so that a shutdown
+	// does not start work that was merely buffered.
+	Prefetch int
 }
 
 func (s *ConsumerSpec) defaults() {
@@ -62,6 +66,9 @@ func (s *ConsumerSpec) defaults() {
 	}
 	if s.RetryMax == 0 {
 		s.RetryMax = 15 * time.Second
+	}
+	if s.Prefetch == 0 {
+		s.Prefetch = max(64, s.BatchSize*2)
 	}
 }
 
@@ -138,7 +145,7 @@ func (b *Bus) consume(ctx context.Context, spec ConsumerSpec, handle func(contex
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s on %s: %w", spec.Durable, spec.Stream, err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(max(64, spec.BatchSize*2)))
+	it, err := cons.Messages(jetstream.PullMaxMessages(spec.Prefetch))
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", spec.Durable, err)
 	}
