@@ -220,3 +220,63 @@ func TestBatchRejectDeadLettersOnlyTheNamedEvents(t *testing.T) {
 		t.Fatalf("handled %d events, want 3 in one batch", handled.Load())
 	}
 }
+
+// While a dependency is down, failures are retried past MaxDeliver and
+// never dead-lettered; once it is back, the event goes through.
+func TestOutageIsRetriedNotDeadLettered(t *testing.T) {
+	b := servicetest.Bus(t)
+	ctx := context.Background()
+	if _, err := b.Emit(ctx, "during-outage", change("c")); err != nil {
+		t.Fatal(err)
+	}
+	var down atomic.Bool
+	down.Store(true)
+	var calls atomic.Int32
+	c, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t6", MaxDeliver: 2,
+		RetryBase: 5 * time.Millisecond, RetryMax: 20 * time.Millisecond,
+		Healthy: func() error {
+			if down.Load() {
+				return errors.New("clickhouse: connection refused")
+			}
+			return nil
+		}},
+		func(ctx context.Context, ev cloudevents.Event) error {
+			calls.Add(1)
+			if down.Load() {
+				return errors.New("insert: connection refused")
+			}
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	servicetest.Poll(t, "several failed deliveries", func() bool { return calls.Load() >= 5 })
+	if n := len(dlqMessages(t, b)); n != 0 {
+		t.Fatalf("%d dead letters during an outage", n)
+	}
+	down.Store(false)
+	servicetest.WaitConsumed(t, b.JetStream(), bus.StreamEvents, "t6")
+	_ = c.Drain(ctx)
+	if n := len(dlqMessages(t, b)); n != 0 {
+		t.Fatalf("%d dead letters", n)
+	}
+}
+
+// A consumer that the server deletes stops by itself, and says so.
+func TestConsumerReportsWhenItStopsByItself(t *testing.T) {
+	b := servicetest.Bus(t)
+	ctx := context.Background()
+	c, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t7"},
+		func(context.Context, cloudevents.Event) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Err(); err != nil {
+		t.Fatalf("running consumer: %v", err)
+	}
+	if err := b.JetStream().DeleteConsumer(ctx, bus.StreamEvents, "t7"); err != nil {
+		t.Fatal(err)
+	}
+	servicetest.Poll(t, "the consumer to report it stopped", func() bool { return c.Err() != nil })
+	t.Log(c.Err())
+}

@@ -4,16 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
+	"sync/atomic"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/trace"
 )
 
 // Handler processes one event. It returns nil once the event's effect is
@@ -31,8 +28,14 @@ type ConsumerSpec struct {
 	Stream         string
 	Durable        string
 	FilterSubjects []string
-	// MaxDeliver bounds deliveries; the last failed one is dead-lettered.
+	// MaxDeliver bounds the deliveries of a failing message while the
+	// service is healthy; the last one is dead-lettered.
 	MaxDeliver int
+	// Healthy reports whether the service's dependencies (ClickHouse, NATS)
+	// answer. While it fails, a transient error is retried without limit and
+	// never dead-lettered: an outage must not empty the streams into the
+	// dead-letter stream. Nil means always healthy.
+	Healthy func() error
 	// AckWait is how long the server waits for an ack before redelivering;
 	// a long handler keeps its message with progress signals.
 	AckWait time.Duration
@@ -74,13 +77,30 @@ func (s *ConsumerSpec) defaults() {
 
 // Consumer is a running durable consumer.
 type Consumer struct {
-	it   jetstream.MessagesContext
-	done chan struct{}
+	name     string
+	it       jetstream.MessagesContext
+	done     chan struct{}
+	draining atomic.Bool
+}
+
+// Err reports nil while the consumer runs or drains on request, and an
+// error once it stopped by itself (its consumer was deleted, the
+// connection closed for good): a service in that state processes nothing.
+func (c *Consumer) Err() error {
+	select {
+	case <-c.done:
+		if !c.draining.Load() {
+			return fmt.Errorf("consumer %s stopped; restart the service", c.name)
+		}
+	default:
+	}
+	return nil
 }
 
 // Drain stops taking new messages, lets the ones already delivered finish,
 // and waits for that (or for ctx).
 func (c *Consumer) Drain(ctx context.Context) error {
+	c.draining.Store(true)
 	c.it.Drain()
 	select {
 	case <-c.done:
@@ -96,7 +116,7 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) (*Consu
 	spec.BatchSize = 1
 	return b.consume(ctx, spec, func(ctx context.Context, msgs []delivery, r *runner) {
 		for _, d := range msgs {
-			r.settle(d, r.traced(ctx, d, func(ctx context.Context) error { return h(ctx, d.ev) }))
+			r.settle(d, r.traced(ctx, []delivery{d}, func(ctx context.Context) error { return h(ctx, d.ev) }))
 		}
 	})
 }
@@ -108,7 +128,7 @@ func (b *Bus) ConsumeBatch(ctx context.Context, spec ConsumerSpec, h BatchHandle
 		for i, d := range msgs {
 			evs[i] = d.ev
 		}
-		err := r.traced(ctx, msgs[0], func(ctx context.Context) error { return h(ctx, evs) })
+		err := r.traced(ctx, msgs, func(ctx context.Context) error { return h(ctx, evs) })
 		var rejected *RejectedError
 		for _, d := range msgs {
 			switch {
@@ -138,9 +158,11 @@ func (b *Bus) consume(ctx context.Context, spec ConsumerSpec, handle func(contex
 		FilterSubjects: spec.FilterSubjects,
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
-		MaxDeliver:     spec.MaxDeliver,
-		AckWait:        spec.AckWait,
-		MaxAckPending:  max(1000, spec.BatchSize*4),
+		// The server redelivers without limit; settle decides when a
+		// message is dead-lettered, so that an outage does not count.
+		MaxDeliver:    -1,
+		AckWait:       spec.AckWait,
+		MaxAckPending: max(1000, spec.BatchSize*4),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s on %s: %w", spec.Durable, spec.Stream, err)
@@ -150,7 +172,7 @@ func (b *Bus) consume(ctx context.Context, spec ConsumerSpec, handle func(contex
 		return nil, fmt.Errorf("consumer %s: %w", spec.Durable, err)
 	}
 	r := &runner{b: b, spec: spec}
-	c := &Consumer{it: it, done: make(chan struct{})}
+	c := &Consumer{name: spec.Durable, it: it, done: make(chan struct{})}
 	// Handlers run on a context that shutdown does not cancel: a message
 	// already taken is finished, then acked, before Drain returns.
 	hctx := context.WithoutCancel(ctx)
@@ -215,109 +237,4 @@ func (r *runner) validate(msgs []jetstream.Msg) []delivery {
 		out = append(out, delivery{msg: m, ev: ev})
 	}
 	return out
-}
-
-// traced runs fn under a consumer span whose parent is the publisher's trace,
-// sending progress signals so a long handler keeps its message.
-func (r *runner) traced(ctx context.Context, d delivery, fn func(context.Context) error) error {
-	ctx = propagator.Extract(ctx, headerCarrier(d.msg.Headers()))
-	ctx, span := r.b.tracer.Start(ctx, "process "+d.ev.Type(), trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(attribute.String("messaging.consumer.group.name", r.spec.Durable),
-			attribute.String("messaging.message.id", d.ev.ID())))
-	defer span.End()
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		t := time.NewTicker(r.spec.AckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				_ = d.msg.InProgress()
-			}
-		}
-	}()
-	err := fn(ctx)
-	if err != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, err.Error())
-	}
-	return err
-}
-
-// settle maps a handler result to the message's fate: ack, a delayed
-// redelivery, or the dead-letter stream.
-func (r *runner) settle(d delivery, err error) {
-	log := r.b.log.With("consumer", r.spec.Durable, "event_id", d.ev.ID(), "type", d.ev.Type())
-	if err == nil {
-		if aerr := d.msg.Ack(); aerr != nil {
-			log.Warn("ack failed; the event will be redelivered and handled idempotently", "err", aerr)
-		}
-		handledTotal.WithLabelValues(r.spec.Durable, "ack").Inc()
-		return
-	}
-	if IsPermanent(err) {
-		log.Error("event cannot be processed; dead-lettering it", "err", err)
-		r.deadLetter(d.msg, err.Error())
-		return
-	}
-	n := numDelivered(d.msg)
-	if n >= uint64(r.spec.MaxDeliver) {
-		log.Error("event failed on its last delivery; dead-lettering it", "err", err, "deliveries", n)
-		r.deadLetter(d.msg, fmt.Sprintf("failed after %d deliveries: %v", n, err))
-		return
-	}
-	delay := Backoff(n, r.spec.RetryBase, r.spec.RetryMax)
-	log.Warn("event handling failed; will retry", "err", err, "deliveries", n, "retry_in", delay.String())
-	_ = d.msg.NakWithDelay(delay)
-	handledTotal.WithLabelValues(r.spec.Durable, "retry").Inc()
-}
-
-func numDelivered(m jetstream.Msg) uint64 {
-	md, err := m.Metadata()
-	if err != nil {
-		return 1
-	}
-	return md.NumDelivered
-}
-
-// deadLetter copies the message, with the reason in its headers, to the
-// dead-letter stream and then terminates it. If the copy cannot be stored
-// the message is redelivered instead, so nothing is lost.
-func (r *runner) deadLetter(m jetstream.Msg, reason string) {
-	out := nats.NewMsg("medic.dlq." + m.Subject())
-	out.Data = m.Data()
-	for k, v := range m.Headers() {
-		if k != HeaderMsgID {
-			out.Header[k] = v
-		}
-	}
-	var seq uint64
-	if md, err := m.Metadata(); err == nil {
-		seq = md.Sequence.Stream
-	}
-	out.Header.Set(HeaderMsgID, fmt.Sprintf("dlq:%s:%s:%d", r.spec.Stream, r.spec.Durable, seq))
-	out.Header.Set(HeaderDLQReason, reason)
-	out.Header.Set(HeaderDLQStream, r.spec.Stream)
-	out.Header.Set(HeaderDLQConsumer, r.spec.Durable)
-	out.Header.Set(HeaderDLQSubject, m.Subject())
-	out.Header.Set(HeaderDLQDeliveries, strconv.FormatUint(numDelivered(m), 10))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := r.b.js.PublishMsg(ctx, out); err != nil {
-		r.b.log.Error("dead-letter publish failed; message will be redelivered", "consumer", r.spec.Durable, "err", err)
-		_ = m.NakWithDelay(r.spec.RetryMax)
-		return
-	}
-	_ = m.TermWithReason(truncate(reason, 200))
-	handledTotal.WithLabelValues(r.spec.Durable, "dead_letter").Inc()
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

@@ -3,13 +3,12 @@ package service
 import (
 	"encoding/json"
 	"net/http"
-	"sort"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // mux serves the operational endpoints. /healthz says the process is alive;
-// /readyz really checks NATS, ClickHouse and the service's own checks.
+// /readyz really checks NATS, ClickHouse and the consumers.
 func (rt *Runtime) newMux() *http.ServeMux {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -37,24 +36,18 @@ func (rt *Runtime) readiness() map[string]string {
 		failing["clickhouse"] = err.Error()
 	}
 	rt.mu.Lock()
-	started := rt.started
-	checks := make([]string, 0, len(rt.checks))
-	for name := range rt.checks {
-		checks = append(checks, name)
-	}
-	sort.Strings(checks)
-	fns := make(map[string]func() error, len(rt.checks))
-	for name, fn := range rt.checks {
-		fns[name] = fn
+	started, stopping := rt.started, rt.stopping
+	for _, c := range rt.consumers {
+		if err := c.Err(); err != nil {
+			failing["consumer"] = err.Error()
+		}
 	}
 	rt.mu.Unlock()
-	if !started {
+	switch {
+	case stopping:
+		failing["service"] = "shutting down"
+	case !started:
 		failing["service"] = "starting"
-	}
-	for _, name := range checks {
-		if err := fns[name](); err != nil {
-			failing[name] = err.Error()
-		}
 	}
 	return failing
 }

@@ -29,8 +29,8 @@ type Runtime struct {
 	mu        sync.Mutex
 	consumers []*bus.Consumer
 	cleanups  []func(context.Context) error
-	checks    map[string]func() error
 	started   bool
+	stopping  bool
 	addr      net.Addr
 	mux       *http.ServeMux
 }
@@ -67,7 +67,7 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener, start Star
 	if err != nil {
 		return err
 	}
-	rt := &Runtime{Name: o.Name, Log: log, Bus: b, Store: st, Tel: tel, checks: map[string]func() error{}}
+	rt := &Runtime{Name: o.Name, Log: log, Bus: b, Store: st, Tel: tel}
 	if ln == nil {
 		if ln, err = net.Listen("tcp", o.HTTPAddr); err != nil {
 			return fmt.Errorf("listen on %s (--http-addr): %w", o.HTTPAddr, err)
@@ -118,8 +118,11 @@ func (rt *Runtime) bringUp(ctx context.Context, start StartFunc) error {
 }
 
 // Consume starts a durable consumer whose in-flight messages are drained
-// first on shutdown.
+// first on shutdown. Unless the spec says otherwise, its failures while
+// NATS or ClickHouse is down are retried without limit (see
+// bus.ConsumerSpec.Healthy).
 func (rt *Runtime) Consume(ctx context.Context, spec bus.ConsumerSpec, h bus.Handler) error {
+	rt.defaultHealth(&spec)
 	c, err := rt.Bus.Consume(ctx, spec, h)
 	if err != nil {
 		return err
@@ -132,6 +135,7 @@ func (rt *Runtime) Consume(ctx context.Context, spec bus.ConsumerSpec, h bus.Han
 
 // ConsumeBatch is Consume for a BatchHandler.
 func (rt *Runtime) ConsumeBatch(ctx context.Context, spec bus.ConsumerSpec, h bus.BatchHandler) error {
+	rt.defaultHealth(&spec)
 	c, err := rt.Bus.ConsumeBatch(ctx, spec, h)
 	if err != nil {
 		return err
@@ -142,18 +146,25 @@ func (rt *Runtime) ConsumeBatch(ctx context.Context, spec bus.ConsumerSpec, h bu
 	return nil
 }
 
+func (rt *Runtime) defaultHealth(spec *bus.ConsumerSpec) {
+	if spec.Healthy == nil {
+		spec.Healthy = rt.dependencies
+	}
+}
+
+// dependencies reports the first of NATS and ClickHouse that does not answer.
+func (rt *Runtime) dependencies() error {
+	if err := rt.Bus.Ready(); err != nil {
+		return err
+	}
+	return rt.Store.Ready()
+}
+
 // OnShutdown registers a cleanup; cleanups run in reverse order, after the
 // consumers have drained.
 func (rt *Runtime) OnShutdown(fn func(context.Context) error) {
 	rt.mu.Lock()
 	rt.cleanups = append(rt.cleanups, fn)
-	rt.mu.Unlock()
-}
-
-// AddReadyCheck adds a named check to /readyz.
-func (rt *Runtime) AddReadyCheck(name string, fn func() error) {
-	rt.mu.Lock()
-	rt.checks[name] = fn
 	rt.mu.Unlock()
 }
 
@@ -166,6 +177,9 @@ func (rt *Runtime) Addr() net.Addr { return rt.addr }
 
 func (rt *Runtime) shutdown(ctx context.Context) error {
 	rt.mu.Lock()
+	// Not ready from now on, so that a load balancer stops sending work
+	// while the consumers drain.
+	rt.stopping = true
 	consumers, cleanups := rt.consumers, rt.cleanups
 	rt.mu.Unlock()
 	var errs []error

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,41 +20,69 @@ import (
 	"github.com/medic-sre/medic/pkg/storetest"
 )
 
-// lateProxy forwards a port to ClickHouse, but only once opened: until then
-// the port refuses connections, as a ClickHouse that is down would.
-func lateProxy(t *testing.T, target string) (addr string, open func()) {
+// switchProxy forwards a port to ClickHouse while it is on; while it is
+// off the port refuses connections and open ones are cut, as a ClickHouse
+// that is down would.
+type switchProxy struct {
+	t      *testing.T
+	addr   string
+	target string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  []net.Conn
+}
+
+func newSwitchProxy(t *testing.T, target string) *switchProxy {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr = l.Addr().String()
+	p := &switchProxy{t: t, addr: l.Addr().String(), target: target}
 	_ = l.Close()
-	return addr, func() {
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			t.Fatalf("reopen %s: %v", addr, err)
-		}
-		t.Cleanup(func() { _ = l.Close() })
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					defer c.Close()
-					up, err := net.Dial("tcp", target)
-					if err != nil {
-						return
-					}
-					defer up.Close()
-					go func() { _, _ = io.Copy(up, c) }()
-					_, _ = io.Copy(c, up)
-				}()
-			}
-		}()
+	t.Cleanup(p.off)
+	return p
+}
+
+func (p *switchProxy) on() {
+	l, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		p.t.Fatalf("reopen %s: %v", p.addr, err)
 	}
+	p.mu.Lock()
+	p.ln = l
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+}
+
+func (p *switchProxy) off() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		_ = p.ln.Close()
+		p.ln = nil
+	}
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
 }
 
 func readyz(t *testing.T, base string) (int, map[string]any) {
@@ -73,9 +102,9 @@ func readyz(t *testing.T, base string) (int, map[string]any) {
 // was published meanwhile.
 func TestStartsWhileClickHouseDownAndLosesNothing(t *testing.T) {
 	nats := servicetest.StartNATS(t)
-	chAddr, openClickHouse := lateProxy(t, storetest.Addr())
+	proxy := newSwitchProxy(t, storetest.Addr())
 	cfg := storetest.Config()
-	cfg.Addr = chAddr
+	cfg.Addr = proxy.addr
 	opts := service.Options{Name: "archiver-test", NATSURL: nats.URL(), ClickHouse: cfg, LogLevel: "error", ShutdownTimeout: 10 * time.Second}
 	svc := servicetest.Run(t, "archiver", func(ctx context.Context, ln net.Listener) error {
 		return service.RunWithListener(ctx, opts, ln, func(ctx context.Context, rt *service.Runtime) error {
@@ -102,7 +131,7 @@ func TestStartsWhileClickHouseDownAndLosesNothing(t *testing.T) {
 	})
 	t.Logf("while down: %v", body)
 
-	openClickHouse()
+	proxy.on()
 	servicetest.Poll(t, "ready", func() bool { code, _ := readyz(t, base); return code == http.StatusOK })
 
 	direct, err := store.Open(store.Config{Addr: storetest.Addr(), Database: "default"}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
@@ -117,4 +146,65 @@ func TestStartsWhileClickHouseDownAndLosesNothing(t *testing.T) {
 	svc.Stop()
 	_ = direct.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+cfg.Database)
 	_ = direct.Close()
+}
+
+// A ClickHouse outage while the service runs makes it not ready and holds
+// the events back, however many times they are redelivered; none is
+// dead-lettered, and all land once ClickHouse is back.
+func TestClickHouseOutageWhileRunningLosesNothing(t *testing.T) {
+	nats := servicetest.StartNATS(t)
+	proxy := newSwitchProxy(t, storetest.Addr())
+	proxy.on()
+	cfg := storetest.Config()
+	cfg.Addr = proxy.addr
+	opts := service.Options{Name: "archiver-test", NATSURL: nats.URL(), ClickHouse: cfg, LogLevel: "error", ShutdownTimeout: 10 * time.Second}
+	spec := archive.Consumers()[0]
+	spec.MaxDeliver, spec.RetryBase, spec.RetryMax = 2, 10*time.Millisecond, 50*time.Millisecond
+	svc := servicetest.Run(t, "archiver", func(ctx context.Context, ln net.Listener) error {
+		return service.RunWithListener(ctx, opts, ln, func(ctx context.Context, rt *service.Runtime) error {
+			return rt.ConsumeBatch(ctx, spec, archive.Events(rt.Store))
+		})
+	})
+	defer svc.Stop()
+	svc.WaitReady(t)
+
+	proxy.off()
+	servicetest.Poll(t, "not ready while ClickHouse is down", func() bool {
+		code, _ := readyz(t, svc.URL)
+		return code == http.StatusServiceUnavailable
+	})
+	ctx := context.Background()
+	pub := servicetest.Connect(t, nats.URL())
+	const n = 10
+	for i := range n {
+		if _, err := pub.Emit(ctx, fmt.Sprintf("o-%d", i), events.ChangeRecorded{ChangeID: "c", Kind: "deploy", Service: "s", TimeUnixNano: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cons, err := pub.JetStream().Consumer(ctx, spec.Stream, spec.Durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	servicetest.Poll(t, "redeliveries well past MaxDeliver", func() bool {
+		info, err := cons.Info(ctx)
+		return err == nil && info.NumRedelivered > 0 && info.Delivered.Consumer >= uint64(n*(spec.MaxDeliver+2))
+	})
+	if dl := servicetest.Count(t, pub.JetStream(), "MEDIC_DLQ", "medic.dlq.>"); dl != 0 {
+		t.Fatalf("%d events dead-lettered during the outage", dl)
+	}
+
+	proxy.on()
+	direct, err := store.Open(store.Config{Addr: storetest.Addr(), Database: "default"}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	servicetest.Poll(t, "every event archived after the outage", func() bool {
+		var got uint64
+		err := direct.Conn().QueryRow(ctx, "SELECT uniq(id) FROM "+cfg.Database+".events WHERE id LIKE 'o-%'").Scan(&got)
+		return err == nil && got == n
+	})
+	servicetest.Poll(t, "ready again", func() bool { code, _ := readyz(t, svc.URL); return code == http.StatusOK })
+	svc.Stop()
+	_ = direct.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+cfg.Database)
 }

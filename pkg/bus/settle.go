@@ -1,0 +1,96 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// traced runs fn under a consumer span whose parent is the trace of the
+// first message, sending progress signals for every message so that a long
+// handler keeps them all.
+func (r *runner) traced(ctx context.Context, ds []delivery, fn func(context.Context) error) error {
+	d := ds[0]
+	ctx = propagator.Extract(ctx, headerCarrier(d.msg.Headers()))
+	ctx, span := r.b.tracer.Start(ctx, "process "+d.ev.Type(), trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("messaging.consumer.group.name", r.spec.Durable),
+			attribute.String("messaging.message.id", d.ev.ID())))
+	defer span.End()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		t := time.NewTicker(r.spec.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				for _, d := range ds {
+					_ = d.msg.InProgress()
+				}
+			}
+		}
+	}()
+	err := fn(ctx)
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
+}
+
+// settle maps a handler result to the message's fate: ack, a delayed
+// redelivery, or the dead-letter stream.
+func (r *runner) settle(d delivery, err error) {
+	log := r.b.log.With("consumer", r.spec.Durable, "event_id", d.ev.ID(), "type", d.ev.Type())
+	if err == nil {
+		if aerr := d.msg.Ack(); aerr != nil {
+			log.Warn("ack failed; the event will be redelivered and handled idempotently", "err", aerr)
+		}
+		handledTotal.WithLabelValues(r.spec.Durable, "ack").Inc()
+		return
+	}
+	if IsPermanent(err) {
+		log.Error("event cannot be processed; dead-lettering it", "err", err)
+		r.deadLetter(d.msg, err.Error())
+		return
+	}
+	n := numDelivered(d.msg)
+	if herr := r.healthy(); herr != nil {
+		delay := Backoff(n, r.spec.RetryBase, r.spec.RetryMax)
+		log.Warn("event handling failed while a dependency is down; will retry until it is back", "err", err, "dependency", herr, "retry_in", delay.String())
+		_ = d.msg.NakWithDelay(delay)
+		handledTotal.WithLabelValues(r.spec.Durable, "retry").Inc()
+		return
+	}
+	if n >= uint64(r.spec.MaxDeliver) {
+		log.Error("event failed on its last delivery; dead-lettering it", "err", err, "deliveries", n)
+		r.deadLetter(d.msg, fmt.Sprintf("failed after %d deliveries: %v", n, err))
+		return
+	}
+	delay := Backoff(n, r.spec.RetryBase, r.spec.RetryMax)
+	log.Warn("event handling failed; will retry", "err", err, "deliveries", n, "retry_in", delay.String())
+	_ = d.msg.NakWithDelay(delay)
+	handledTotal.WithLabelValues(r.spec.Durable, "retry").Inc()
+}
+
+func numDelivered(m jetstream.Msg) uint64 {
+	md, err := m.Metadata()
+	if err != nil {
+		return 1
+	}
+	return md.NumDelivered
+}
+
+func (r *runner) healthy() error {
+	if r.spec.Healthy == nil {
+		return nil
+	}
+	return r.spec.Healthy()
+}
