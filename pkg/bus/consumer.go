@@ -167,7 +167,10 @@ func (b *Bus) consume(ctx context.Context, spec ConsumerSpec, handle func(contex
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s on %s: %w", spec.Durable, spec.Stream, err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(spec.Prefetch))
+	// A short expiry and heartbeat make a lost consumer (deleted, or its
+	// server gone) show within seconds rather than a minute.
+	it, err := cons.Messages(jetstream.PullMaxMessages(spec.Prefetch),
+		jetstream.PullExpiry(10*time.Second), jetstream.PullHeartbeat(3*time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", spec.Durable, err)
 	}
@@ -210,6 +213,10 @@ func (r *runner) next(it jetstream.MessagesContext) (batch []jetstream.Msg, open
 		case err == nil:
 			batch = append(batch, msg)
 		case errors.Is(err, jetstream.ErrMsgIteratorClosed):
+			return batch, false
+		case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound):
+			r.b.log.Error("consumer is gone; restart the service to recreate it", "consumer", r.spec.Durable, "err", err)
+			it.Stop()
 			return batch, false
 		case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 			return batch, true
