@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -78,23 +79,41 @@ func (s *ConsumerSpec) defaults() {
 // Consumer is a running durable consumer.
 type Consumer struct {
 	name     string
+	cons     jetstream.Consumer
 	it       jetstream.MessagesContext
 	done     chan struct{}
 	draining atomic.Bool
+
+	mu      sync.Mutex
+	checked time.Time
+	lost    error
 }
 
 // Err reports nil while the consumer runs or drains on request, and an
-// error once it stopped by itself (its consumer was deleted, the
-// connection closed for good): a service in that state processes nothing.
+// error once it stopped by itself or the server no longer has it (deleted
+// by an operator): a service in that state processes nothing. The server
+// is asked at most every two seconds.
 func (c *Consumer) Err() error {
 	select {
 	case <-c.done:
 		if !c.draining.Load() {
 			return fmt.Errorf("consumer %s stopped; restart the service", c.name)
 		}
+		return nil
 	default:
 	}
-	return nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.checked) > 2*time.Second {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := c.cons.Info(ctx)
+		cancel()
+		c.checked, c.lost = time.Now(), nil
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			c.lost = fmt.Errorf("consumer %s no longer exists on the server; restart the service to recreate it", c.name)
+		}
+	}
+	return c.lost
 }
 
 // Drain stops taking new messages, lets the ones already delivered finish,
@@ -175,7 +194,7 @@ func (b *Bus) consume(ctx context.Context, spec ConsumerSpec, handle func(contex
 		return nil, fmt.Errorf("consumer %s: %w", spec.Durable, err)
 	}
 	r := &runner{b: b, spec: spec}
-	c := &Consumer{name: spec.Durable, it: it, done: make(chan struct{})}
+	c := &Consumer{name: spec.Durable, cons: cons, it: it, done: make(chan struct{})}
 	// Handlers run on a context that shutdown does not cancel: a message
 	// already taken is finished, then acked, before Drain returns.
 	hctx := context.WithoutCancel(ctx)
