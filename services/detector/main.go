@@ -13,6 +13,7 @@ import (
 
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/services/detector/internal/app"
+	"github.com/medic-sre/medic/services/detector/internal/detect"
 	"github.com/medic-sre/medic/services/detector/internal/engine"
 )
 
@@ -22,6 +23,8 @@ func main() {
 	opts.Service.RegisterFlags(fs)
 	service.StringVar(fs, &opts.RulesFile, "rules", "RULES_FILE", "", "alerting rules YAML file (default: the embedded rules)")
 	service.DurationVar(fs, &opts.EvalInterval, "eval-interval", "EVAL_INTERVAL", engine.DefaultStep, "rule evaluation step, on event time")
+	service.DurationVar(fs, &opts.MaxClockSkew, "max-clock-skew", "MAX_CLOCK_SKEW", detect.DefaultMaxClockSkew,
+		"points stamped later than now plus this are archived but not evaluated")
 	if err := service.Parse(fs, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "detector:", err)
 		os.Exit(2)

@@ -11,6 +11,7 @@ import (
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/services/detector/internal/detect"
 	"github.com/medic-sre/medic/services/detector/internal/engine"
+	"github.com/medic-sre/medic/services/detector/internal/firing"
 	"github.com/medic-sre/medic/services/detector/internal/rules"
 )
 
@@ -21,6 +22,9 @@ type Options struct {
 	RulesFile string
 	// EvalInterval is the evaluation step on event time.
 	EvalInterval time.Duration
+	// MaxClockSkew is how far past the detector's clock a point may be
+	// stamped and still be evaluated.
+	MaxClockSkew time.Duration
 }
 
 // Run runs the detector until ctx ends.
@@ -44,7 +48,31 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 			source = rules.DefaultName
 		}
 		rt.Log.Info("rules loaded", "rules", len(f.Rules), "from", source, "eval_interval", o.EvalInterval.String())
-		d := detect.New(rt.Log, rt.Store, rt.Bus, eng)
+		d, err := restored(ctx, rt, eng, o)
+		if err != nil {
+			return err
+		}
 		return rt.ConsumeBatch(ctx, detect.Consumer(), d.Handle)
 	})
+}
+
+// restored makes the detector and gives it the alerts that were firing when
+// the previous one stopped, before it takes any telemetry.
+func restored(ctx context.Context, rt *service.Runtime, eng *engine.Engine, o Options) (*detect.Detector, error) {
+	fs, err := firing.Open(ctx, rt.Bus.JetStream())
+	if err != nil {
+		return nil, err
+	}
+	alerts, unreadable, err := fs.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(unreadable) > 0 {
+		rt.Log.Error("firing alerts that do not decode were skipped; their anomalies will not resolve",
+			"bucket", firing.Bucket, "keys", unreadable)
+	}
+	d := detect.New(rt.Log, rt.Store, rt.Bus, eng, detect.Options{Firing: fs, MaxClockSkew: o.MaxClockSkew})
+	d.Restore(alerts)
+	rt.Log.Info("firing alerts restored", "alerts", len(alerts))
+	return d, nil
 }

@@ -26,12 +26,23 @@ type harness struct {
 	js    jetstream.JetStream
 	store *store.Store
 	http  string
+	opts  Options
 
 	mu        sync.Mutex
 	anomalies []cloudevents.Event
 }
 
+// start runs a detector with rulesFile on its own NATS and database.
 func start(t *testing.T, rulesFile string) *harness {
+	t.Helper()
+	h := newHarness(t, rulesFile)
+	h.run(t)
+	return h
+}
+
+// newHarness sets up NATS, a database and the test's bus client, with no
+// detector yet.
+func newHarness(t *testing.T, rulesFile string) *harness {
 	t.Helper()
 	nats := servicetest.StartNATS(t)
 	st := storetest.New(t)
@@ -40,13 +51,21 @@ func start(t *testing.T, rulesFile string) *harness {
 			ClickHouse: store.Config{Addr: storetest.Addr(), Database: st.Database()}},
 		RulesFile: rulesFile, EvalInterval: 100 * time.Millisecond,
 	}
-	svc := servicetest.Run(t, "detector", func(ctx context.Context, ln net.Listener) error {
-		return RunWithListener(ctx, opts, ln)
-	})
-	h := &harness{ctx: context.Background(), store: st, http: svc.URL}
+	h := &harness{ctx: context.Background(), store: st, opts: opts}
 	h.connect(t, nats.URL())
-	svc.WaitReady(t)
 	return h
+}
+
+// run starts a detector on the harness's NATS and database and waits until
+// it is ready; a test may stop it and run another.
+func (h *harness) run(t *testing.T) *servicetest.Service {
+	t.Helper()
+	svc := servicetest.Run(t, "detector", func(ctx context.Context, ln net.Listener) error {
+		return RunWithListener(ctx, h.opts, ln)
+	})
+	h.http = svc.URL
+	svc.WaitReady(t)
+	return svc
 }
 
 // connect sets up the test's own bus client and records every anomaly event.

@@ -31,25 +31,60 @@ type Publisher interface {
 	Emit(ctx context.Context, id string, data events.Data) (cloudevents.Event, error)
 }
 
-// Detector owns the engine. Its state is in memory only: a restarted
-// detector starts with empty windows and rebuilds them from new telemetry.
+// Firing keeps the alerts that are firing across restarts (firing.Store).
+type Firing interface {
+	Put(ctx context.Context, a events.AnomalyDetected) error
+	Delete(ctx context.Context, fingerprint string) error
+}
+
+// Options are the detector's settings beyond its connections.
+type Options struct {
+	// Firing (required) records each alert when it fires and forgets it
+	// when it resolves.
+	Firing Firing
+	// MaxClockSkew is how far past the detector's clock a point may be
+	// stamped and still be evaluated (DefaultMaxClockSkew if 0).
+	MaxClockSkew time.Duration
+}
+
+// DefaultMaxClockSkew is the default of Options.MaxClockSkew.
+const DefaultMaxClockSkew = time.Minute
+
+// Detector owns the engine. Its windows are in memory only: a restarted
+// detector starts them empty and rebuilds them from new telemetry. Its
+// firing alerts are kept in Options.Firing, and Restore puts them back.
 type Detector struct {
-	log    *slog.Logger
-	store  *store.Store
-	pub    Publisher
-	now    func() time.Time
-	mu     sync.Mutex
-	engine *engine.Engine
-	fed    *recent
-	// outbox holds emissions not yet published: a batch whose publish
-	// failed is redelivered, but its points are already in the engine, so
-	// the engine would not emit them again.
+	log     *slog.Logger
+	store   *store.Store
+	pub     Publisher
+	firing  Firing
+	maxSkew time.Duration
+	now     func() time.Time
+	mu      sync.Mutex
+	engine  *engine.Engine
+	fed     *recent
+	// outbox holds emissions not yet published and recorded: a batch whose
+	// publish failed is redelivered, but its points are already in the
+	// engine, so the engine would not emit them again.
 	outbox []engine.Emission
 }
 
 // New makes a detector over an engine.
-func New(log *slog.Logger, st *store.Store, pub Publisher, e *engine.Engine) *Detector {
-	return &Detector{log: log, store: st, pub: pub, now: time.Now, engine: e, fed: newRecent(100_000)}
+func New(log *slog.Logger, st *store.Store, pub Publisher, e *engine.Engine, o Options) *Detector {
+	if o.MaxClockSkew <= 0 {
+		o.MaxClockSkew = DefaultMaxClockSkew
+	}
+	return &Detector{log: log, store: st, pub: pub, firing: o.Firing, maxSkew: o.MaxClockSkew, now: time.Now,
+		engine: e, fed: newRecent(100_000)}
+}
+
+// Restore hands the engine the alerts that were firing when the previous
+// detector stopped. What it emits at once (alerts no rule can hold any
+// more) is published with the next batch.
+func (d *Detector) Restore(firing []events.AnomalyDetected) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.outbox = append(d.outbox, d.engine.Restore(firing, d.now())...)
 }
 
 // Handle processes one batch: (1) write the points to ClickHouse, (2) feed
@@ -89,8 +124,11 @@ func telemetryOnly(evs []cloudevents.Event) ([]cloudevents.Event, map[string]err
 }
 
 // feed gives the engine the points of events it has not seen yet, so that a
-// redelivered batch does not count its points twice.
+// redelivered batch does not count its points twice. Points stamped too far
+// ahead of the detector's clock are archived but not evaluated.
 func (d *Detector) feed(evs []cloudevents.Event) {
+	notAfter := d.now().Add(d.maxSkew).UnixNano()
+	rejected := 0
 	for _, ev := range evs {
 		if !d.fed.add(ev.ID()) {
 			continue
@@ -100,13 +138,23 @@ func (d *Detector) feed(evs []cloudevents.Event) {
 			d.log.Warn("telemetry event does not decode; its points are archived but not evaluated", "event_id", ev.ID(), "err", err)
 			continue
 		}
-		d.engine.Observe(tp.Points)
-		pointsTotal.Add(float64(len(tp.Points)))
+		n := d.engine.Observe(tp.Points, notAfter)
+		rejected += n
+		pointsTotal.Add(float64(len(tp.Points) - n))
+	}
+	if rejected > 0 {
+		// Once per batch: a sender whose clock runs ahead would otherwise
+		// log a line per point.
+		rejectedTotal.WithLabelValues("future").Add(float64(rejected))
+		d.log.Warn("points stamped after the detector's clock plus --max-clock-skew were archived but not evaluated",
+			"points", rejected, "max_clock_skew", d.maxSkew.String())
 	}
 }
 
-// flush publishes the outbox in order. Ids are derived, so an emission
-// published before a failure is dropped by JetStream when retried.
+// flush publishes the outbox in order, and records each firing alert (or
+// forgets a resolved one) once its event is out, before the batch is acked.
+// Ids are derived, so an emission published before a failure is dropped by
+// JetStream when retried.
 func (d *Detector) flush(ctx context.Context) error {
 	for len(d.outbox) > 0 {
 		em := d.outbox[0]
@@ -118,10 +166,24 @@ func (d *Detector) flush(ctx context.Context) error {
 			// would block every later batch.
 			d.log.Error("dropping an anomaly event that cannot be published", "event_id", em.ID, "err", err)
 		} else {
+			if err := d.remember(ctx, em); err != nil {
+				return fmt.Errorf("%w (the batch will be retried)", err)
+			}
 			countEmission(em)
 			d.log.Info("anomaly event published", "type", em.Data.EventType(), "event_id", em.ID, "subject", em.Data.EventSubject())
 		}
 		d.outbox = d.outbox[1:]
+	}
+	return nil
+}
+
+// remember keeps a fired alert and forgets a resolved one.
+func (d *Detector) remember(ctx context.Context, em engine.Emission) error {
+	switch a := em.Data.(type) {
+	case events.AnomalyDetected:
+		return d.firing.Put(ctx, a)
+	case events.AnomalyResolved:
+		return d.firing.Delete(ctx, a.Fingerprint)
 	}
 	return nil
 }

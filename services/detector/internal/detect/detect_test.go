@@ -14,6 +14,7 @@ import (
 	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/medic-sre/medic/services/detector/internal/engine"
+	"github.com/medic-sre/medic/services/detector/internal/firing"
 	"github.com/medic-sre/medic/services/detector/internal/rules"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -50,6 +51,10 @@ func TestPublishFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fs, err := firing.Open(ctx, b.JetStream())
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name          string
 		err           error
@@ -68,7 +73,7 @@ func TestPublishFailures(t *testing.T) {
 				t.Fatal(err)
 			}
 			pub := &flakyBus{real: b, failures: 1, err: tc.err}
-			d := New(log, st, pub, eng)
+			d := New(log, st, pub, eng, Options{Firing: fs})
 			batch := telemetry(t, tc.name)
 			before := testutil.ToFloat64(pointsTotal)
 			if err := d.Handle(ctx, batch); (err != nil) != tc.wantFirstErr {
@@ -87,9 +92,54 @@ func TestPublishFailures(t *testing.T) {
 	}
 }
 
+// A point stamped far ahead of the detector's clock is archived, counted
+// and not evaluated; the fault in the same batch is still detected.
+func TestFuturePointsAreNotEvaluated(t *testing.T) {
+	b := servicetest.Bus(t)
+	ctx := context.Background()
+	f, err := rules.Load("testdata/rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := firing.Open(ctx, b.JetStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name         string
+		ahead        time.Duration
+		wantRejected float64
+	}{
+		{name: "an hour ahead is rejected", ahead: time.Hour, wantRejected: 1},
+		{name: "within the skew is evaluated", ahead: 30 * time.Second, wantRejected: 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			eng, err := engine.New(f.Rules, 100*time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pub := &flakyBus{real: b}
+			d := New(slog.New(slog.NewJSONHandler(io.Discard, nil)), storetest.New(t), pub, eng, Options{Firing: fs})
+			batch := telemetry(t, tc.name, events.Point{Name: "prediction.error", Value: 0,
+				TimeUnixNano: time.Now().Add(tc.ahead).UnixNano(), Service: "model-server", Model: "other"})
+			before := testutil.ToFloat64(rejectedTotal.WithLabelValues("future"))
+			if err := d.Handle(ctx, batch); err != nil {
+				t.Fatal(err)
+			}
+			if got := testutil.ToFloat64(rejectedTotal.WithLabelValues("future")) - before; got != tc.wantRejected {
+				t.Errorf("%s counts %v rejected points, want %v", "medic_detector_points_rejected_total", got, tc.wantRejected)
+			}
+			if tc.wantRejected > 0 && len(pub.published) != 1 {
+				t.Errorf("published %d anomaly events, want the fault's anomaly.detected", len(pub.published))
+			}
+		})
+	}
+}
+
 // telemetry is one event with 2s of model-server errors, enough to fire the
-// test rule.
-func telemetry(t *testing.T, id string) []cloudevents.Event {
+// test rule, and any extra points after them.
+func telemetry(t *testing.T, id string, extra ...events.Point) []cloudevents.Event {
 	t.Helper()
 	base := time.Now().Truncate(time.Second)
 	var points []events.Point
@@ -97,6 +147,7 @@ func telemetry(t *testing.T, id string) []cloudevents.Event {
 		points = append(points, events.Point{Name: "prediction.error", Value: 1, TimeUnixNano: base.Add(at).UnixNano(),
 			Service: "model-server", Model: "fraud"})
 	}
+	points = append(points, extra...)
 	ev, err := events.NewWithID(id, "test", events.TelemetryPoints{Source: "test", Points: points})
 	if err != nil {
 		t.Fatal(err)

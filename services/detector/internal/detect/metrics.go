@@ -17,6 +17,9 @@ var (
 	resolvedTotal = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "medic_detector_anomalies_resolved_total", Help: "anomaly.resolved events published, by rule.",
 	}, []string{"rule"})
+	rejectedTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "medic_detector_points_rejected_total", Help: "Telemetry points archived but not evaluated, by reason (future: stamped past the clock plus --max-clock-skew).",
+	}, []string{"reason"})
 	seriesGauge = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "medic_detector_series", Help: "Alert series (rule x group) held in memory.",
 	})

@@ -3,10 +3,13 @@
 // clock of its own (the caller passes wall-clock time for detection stamps),
 // and it is not safe for concurrent use.
 //
-// State lives in memory only. A restarted detector starts empty and rebuilds
-// its windows from the telemetry that arrives next; since evaluation times
+// Windows live in memory only. A restarted detector starts them empty and
+// rebuilds them from the telemetry that arrives next; since evaluation times
 // are aligned to the step, replaying the same points yields the same anomaly
-// ids, which the bus de-duplicates.
+// ids, which the bus de-duplicates. Firing alerts are different: the caller
+// keeps them (the anomaly.detected each one emitted) and hands them to
+// Restore, so that an anomaly that was firing still resolves under its
+// original id.
 package engine
 
 import (
@@ -64,21 +67,33 @@ func New(rs []rules.Rule, step time.Duration) (*Engine, error) {
 }
 
 // Observe adds points to the windows of the rules that match them and
-// advances the watermark.
-func (e *Engine) Observe(points []events.Point) {
+// advances the watermark. Points stamped after notAfter (unix nanoseconds;
+// the caller's clock plus the skew it tolerates) are left out and counted:
+// one point from a clock running ahead would otherwise move the watermark
+// into the future, and every real point after it would be too late.
+func (e *Engine) Observe(points []events.Point, notAfter int64) (rejected int) {
 	for i := range points {
 		p := &points[i]
-		if p.TimeUnixNano > e.watermark {
-			e.watermark = p.TimeUnixNano
+		if p.TimeUnixNano > notAfter {
+			rejected++
+			continue
 		}
-		if e.lastTick == 0 && (e.earliest == 0 || p.TimeUnixNano < e.earliest) {
-			e.earliest = p.TimeUnixNano
-		}
-		for _, r := range e.byMetric[p.Name] {
-			if r.matches(p) && !e.tooLate(r, p.TimeUnixNano) {
-				e.key = r.groupKey(e.key[:0], p)
-				r.seriesFor(e.key, p).add(p)
-			}
+		e.observe(p)
+	}
+	return rejected
+}
+
+func (e *Engine) observe(p *events.Point) {
+	if p.TimeUnixNano > e.watermark {
+		e.watermark = p.TimeUnixNano
+	}
+	if e.lastTick == 0 && (e.earliest == 0 || p.TimeUnixNano < e.earliest) {
+		e.earliest = p.TimeUnixNano
+	}
+	for _, r := range e.byMetric[p.Name] {
+		if r.matches(p) && !e.tooLate(r, p.TimeUnixNano) {
+			e.key = r.groupKey(e.key[:0], p)
+			r.seriesFor(e.key, p).add(p)
 		}
 	}
 }
@@ -139,6 +154,3 @@ func (e *Engine) Series() int {
 	}
 	return n
 }
-
-// Watermark is the newest point time seen, in unix nanoseconds.
-func (e *Engine) Watermark() int64 { return e.watermark }

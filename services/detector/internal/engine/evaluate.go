@@ -73,7 +73,7 @@ func (r *rule) detected(s *series, now time.Time) Emission {
 	since := strconv.FormatInt(s.since, 10)
 	service, model := r.scope(s)
 	d := events.AnomalyDetected{
-		AnomalyID: events.DerivedID(s.fingerprint, since), Rule: r.spec.Name, Fingerprint: s.fingerprint,
+		AnomalyID: r.idOf(s.fingerprint, s.since), Rule: r.spec.Name, Fingerprint: s.fingerprint,
 		Metric: r.spec.Metric, Value: s.value, Threshold: r.spec.Threshold, Severity: r.spec.Severity,
 		Summary: r.render(s), Labels: s.labels, StartedUnixNano: s.since, DetectedUnixNano: now.UnixNano(),
 		Service: service, Model: model, ModelVersion: s.version,
@@ -85,7 +85,7 @@ func (r *rule) resolved(s *series, now time.Time) Emission {
 	since := strconv.FormatInt(s.since, 10)
 	service, model := r.scope(s)
 	d := events.AnomalyResolved{
-		AnomalyID: events.DerivedID(s.fingerprint, since), Rule: r.spec.Name, Fingerprint: s.fingerprint,
+		AnomalyID: r.idOf(s.fingerprint, s.since), Rule: r.spec.Name, Fingerprint: s.fingerprint,
 		Metric: r.spec.Metric, Value: s.value, ResolvedUnixNano: now.UnixNano(),
 		Service: service, Model: model, ModelVersion: s.version,
 	}

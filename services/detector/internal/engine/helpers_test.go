@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,9 @@ import (
 const t0 = int64(1_700_000_000) * int64(time.Second)
 
 const step = 100 * time.Millisecond
+
+// noLimit lets every point in, whatever its time.
+const noLimit = math.MaxInt64
 
 var wallClock = time.Unix(1_800_000_000, 0)
 
@@ -59,7 +63,7 @@ func newEngine(t testing.TB, rs ...rules.Rule) *Engine {
 func run(e *Engine, batches ...[]events.Point) []Emission {
 	var out []Emission
 	for _, b := range batches {
-		e.Observe(b)
+		e.Observe(b, noLimit)
 		out = append(out, e.Evaluate(wallClock)...)
 	}
 	return out

@@ -1,0 +1,82 @@
+package engine
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/events"
+)
+
+// Restore puts back, into a new engine before its first Observe, series that were firing when a previous engine stopped,
+// each given by the anomaly.detected it emitted. A restored series is
+// firing with its original start, so it emits no second anomaly.detected
+// while its condition holds, and it resolves under the original anomaly id
+// once its condition has been false (or its data absent) for resolve_for.
+//
+// An anomaly that no series of the current rules can hold (its rule is gone,
+// or groups by other labels now) could never resolve, and would keep its
+// incident open for good; Restore resolves it at once instead, stamped now.
+func (e *Engine) Restore(firing []events.AnomalyDetected, now time.Time) []Emission {
+	var out []Emission
+	for _, a := range firing {
+		r := e.ruleNamed(a.Rule)
+		if r == nil || !r.holds(a) {
+			out = append(out, orphanResolved(a, now))
+			continue
+		}
+		r.restore(a)
+	}
+	return out
+}
+
+func (e *Engine) ruleNamed(name string) *rule {
+	for _, r := range e.rules {
+		if r.spec.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// holds reports whether a is an alert of one of r's series as the rule
+// stands now: grouped by the same labels, under the same fingerprint and id.
+func (r *rule) holds(a events.AnomalyDetected) bool {
+	if len(a.Labels) != len(r.spec.GroupBy) {
+		return false
+	}
+	for _, name := range r.spec.GroupBy {
+		if _, ok := a.Labels[name]; !ok {
+			return false
+		}
+	}
+	return fingerprint(a.Rule, a.Labels) == a.Fingerprint && r.idOf(a.Fingerprint, a.StartedUnixNano) == a.AnomalyID
+}
+
+// idOf is the anomaly id of a series' alert that started at since.
+func (r *rule) idOf(fingerprint string, since int64) string {
+	return events.DerivedID(fingerprint, strconv.FormatInt(since, 10))
+}
+
+// restore makes the firing series of a's group; holds(a) has checked that
+// its labels are exactly the rule's group_by.
+func (r *rule) restore(a events.AnomalyDetected) {
+	var key []byte
+	for _, name := range r.spec.GroupBy {
+		key = append(key, a.Labels[name]...)
+		key = append(key, 0xff)
+	}
+	r.series[string(key)] = &series{
+		labels: a.Labels, fingerprint: a.Fingerprint, state: firing, since: a.StartedUnixNano, value: a.Value,
+		service: a.Service, model: a.Model, version: a.ModelVersion,
+	}
+}
+
+// orphanResolved resolves an anomaly that no rule can evaluate any more.
+func orphanResolved(a events.AnomalyDetected, now time.Time) Emission {
+	d := events.AnomalyResolved{
+		AnomalyID: a.AnomalyID, Rule: a.Rule, Fingerprint: a.Fingerprint, Metric: a.Metric, Value: a.Value,
+		ResolvedUnixNano: now.UnixNano(), Service: a.Service, Model: a.Model, ModelVersion: a.ModelVersion,
+	}
+	since := strconv.FormatInt(a.StartedUnixNano, 10)
+	return Emission{ID: events.DerivedID("anomaly.resolved", a.Fingerprint, since), Data: d}
+}
