@@ -3,6 +3,7 @@ package correlate
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/events"
@@ -25,25 +26,21 @@ func (h *Handler) detected(ctx context.Context, ev cloudevents.Event) error {
 	if st != nil {
 		return h.commit(ctx, ev, st, rev, st.Redelivered(ev.ID()))
 	}
-	key := h.groups.Key(a)
-	if st, rev, err = h.openIncident(ctx, key); err != nil {
-		return err
-	}
-	if st != nil {
-		return h.commit(ctx, ev, st, rev, st.AddAnomaly(a, ev.ID()))
-	}
 	// The id derives from the opening anomaly, so if this anomaly opened an
-	// incident before the index was written, it is found again here.
+	// incident before the index was written, it is found again.
+	key := h.groups.Key(a)
 	id := events.DerivedID("incident", key, a.AnomalyID)
-	st, rev, err = h.state.Incident(ctx, id)
-	switch {
-	case err == nil:
-		return h.commit(ctx, ev, st, rev, st.Redelivered(ev.ID()))
-	case !errors.Is(err, state.ErrNotFound):
+	if st, rev, err = h.groupIncident(ctx, ev, key, id); err != nil {
 		return err
 	}
-	st, res := incident.Open(id, key, a, ev.ID(), h.now().UnixNano())
-	return h.commit(ctx, ev, st, 0, res)
+	switch {
+	case st == nil:
+		st, res := incident.Open(id, key, a, ev.ID(), h.now().UnixNano())
+		return h.commit(ctx, ev, st, 0, res)
+	case st.ID == id:
+		return h.commit(ctx, ev, st, rev, st.Redelivered(ev.ID()))
+	}
+	return h.commit(ctx, ev, st, rev, st.AddAnomaly(a, ev.ID()))
 }
 
 // incidentOfAnomaly finds the incident that already holds an anomaly; a nil
@@ -59,20 +56,40 @@ func (h *Handler) incidentOfAnomaly(ctx context.Context, anomalyID string) (*inc
 	return h.existing(ctx, id)
 }
 
-// openIncident is the group's open incident, or nil.
-func (h *Handler) openIncident(ctx context.Context, groupKey string) (*incident.State, uint64, error) {
-	id, err := h.state.OpenIncident(ctx, groupKey)
-	if errors.Is(err, state.ErrNotFound) {
-		return nil, 0, nil
-	}
+// groupIncident claims the group for a new incident id, or returns the
+// incident that holds the group. A nil state means id holds the claim and
+// is to be opened.
+func (h *Handler) groupIncident(ctx context.Context, ev cloudevents.Event, key, id string) (*incident.State, uint64, error) {
+	holder, hrev, err := h.state.ClaimGroup(ctx, key, id)
 	if err != nil {
 		return nil, 0, err
 	}
-	st, rev, err := h.existing(ctx, id)
-	if st != nil && st.Resolved() {
-		return nil, 0, nil // a stale pointer left by a crash before Link
+	st, rev, err := h.state.Incident(ctx, holder)
+	switch {
+	case errors.Is(err, state.ErrNotFound) && holder == id:
+		return nil, 0, nil
+	case errors.Is(err, state.ErrNotFound):
+		return nil, 0, h.unsavedHolder(ctx, ev, key, id, holder, hrev)
+	case err != nil:
+		return nil, 0, err
+	case st.Resolved() && holder != id:
+		// A stale pointer left by a crash before Link unlinked it.
+		return nil, 0, h.state.TakeGroup(ctx, key, id, hrev)
 	}
-	return st, rev, err
+	return st, rev, nil
+}
+
+// unsavedHolder handles a group claimed by an incident not saved yet: most
+// likely another replica is opening it this moment, so the event is retried
+// to join it once saved. If it never shows up (its opener's event was
+// dead-lettered, or its state aged out), the group would refuse every new
+// incident for good; once the retries are spent, the claim is taken over.
+func (h *Handler) unsavedHolder(ctx context.Context, ev cloudevents.Event, key, id, holder string, rev uint64) error {
+	if n, ok := h.unknown.spend(ev.ID()); ok {
+		return fmt.Errorf("group %s is held by incident %s, not saved yet (attempt %d; retrying to join it)", key, holder, n)
+	}
+	h.log.Warn("taking over a group held by an incident that never appeared", "group", key, "holder", holder, "incident", id)
+	return h.state.TakeGroup(ctx, key, id, rev)
 }
 
 // existing loads an incident a pointer names; a pointer to state that aged

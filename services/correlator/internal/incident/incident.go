@@ -134,11 +134,17 @@ func (s *State) find(anomalyID string) int {
 // transition is the incident's times and findings so far, as carried by
 // incident.acknowledged, mitigated and resolved.
 func (s *State) transition(reason string, at int64) events.IncidentTransition {
+	rem := s.Remediation
+	if rem != nil && rem.Outcome == OutcomeDryRun {
+		// The v1 transition schemas know no dry_run outcome, and a dry run
+		// did nothing to report: it shows in the incidents table only.
+		rem = nil
+	}
 	return events.IncidentTransition{
 		IncidentID: s.ID, GroupKey: s.GroupKey, Title: s.Title, AtUnixNano: at, Reason: reason,
 		FaultStartedUnixNano: s.FaultStartedUnixNano, DetectedUnixNano: s.DetectedUnixNano,
 		AcknowledgedUnixNano: s.AcknowledgedUnixNano, MitigatedUnixNano: s.MitigatedUnixNano,
-		ResolvedUnixNano: s.ResolvedUnixNano, TopCause: s.TopCause, Remediation: s.Remediation,
+		ResolvedUnixNano: s.ResolvedUnixNano, TopCause: s.TopCause, Remediation: rem,
 	}
 }
 

@@ -26,6 +26,12 @@ func remediation(exec string, started, finished int64) events.Remediation {
 		StartedUnixNano: started, FinishedUnixNano: finished}
 }
 
+func dryRun(exec string, started, finished int64) events.Remediation {
+	r := remediation(exec, started, finished)
+	r.DryRun = true
+	return r
+}
+
 var rca = events.RCACompleted{IncidentID: "inc", Symptom: "latency", FaultStartedUnixNano: 900,
 	Causes: []events.Cause{
 		{Rank: 1, Kind: events.CauseModelVersion, ID: "fraud@v2", Score: 0.9, ChangeID: "deploy-7"},
@@ -130,6 +136,45 @@ func TestLifecycle(t *testing.T) {
 			check: func(t *testing.T, s *State) {
 				if s.Status() != StatusOpen || s.Remediation.Outcome != OutcomeFailed || s.AcknowledgedUnixNano != 0 {
 					t.Fatalf("status %s, remediation %+v, acknowledged %d; want open, failed, 0", s.Status(), s.Remediation, s.AcknowledgedUnixNano)
+				}
+			},
+		},
+		{
+			name: "a dry run is recorded and neither acknowledges nor mitigates",
+			steps: []step{
+				remediate(events.TypeRemediationStarted, dryRun("x1", 2_000, 0), "e2").want(true),
+				remediate(events.TypeRemediationSucceeded, dryRun("x1", 2_000, 2_400), "e3").want(false),
+				// The resolution is still valid against its schema, which has
+				// no dry_run outcome (checkResult validates it).
+				resolve(resolved("a1", 3_000), "e4").want(true, events.TypeIncidentResolved),
+			},
+			check: func(t *testing.T, s *State) {
+				if s.Remediation.Outcome != OutcomeDryRun || s.AcknowledgedUnixNano != 0 || s.MitigatedUnixNano != 0 || s.resolvedEvent().Remediation != nil {
+					t.Fatalf("remediation %+v, acknowledged %d, mitigated %d, resolved event's remediation %+v; want dry_run, 0, 0, none",
+						s.Remediation, s.AcknowledgedUnixNano, s.MitigatedUnixNano, s.resolvedEvent().Remediation)
+				}
+			},
+		},
+		{
+			name: "a failed dry run is recorded as a dry run",
+			steps: []step{
+				remediate(events.TypeRemediationFailed, dryRun("x1", 2_000, 2_100), "e2").want(true),
+			},
+			check: func(t *testing.T, s *State) {
+				if s.Status() != StatusOpen || s.Remediation.Outcome != OutcomeDryRun {
+					t.Fatalf("status %s, remediation %+v; want open, dry_run", s.Status(), s.Remediation)
+				}
+			},
+		},
+		{
+			name: "a dry run after a real remediation leaves its summary",
+			steps: []step{
+				remediate(events.TypeRemediationSucceeded, remediation("x1", 2_000, 2_400), "e2").want(true, events.TypeIncidentAcknowledged, events.TypeIncidentMitigated),
+				remediate(events.TypeRemediationStarted, dryRun("x2", 2_500, 0), "e3").want(false),
+			},
+			check: func(t *testing.T, s *State) {
+				if s.Status() != StatusMitigated || s.Remediation.ExecutionID != "x1" || s.Remediation.Outcome != OutcomeSucceeded {
+					t.Fatalf("status %s, remediation %+v; want mitigated by x1", s.Status(), s.Remediation)
 				}
 			},
 		},

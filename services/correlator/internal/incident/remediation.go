@@ -11,13 +11,17 @@ const (
 	OutcomeStarted   = "started"
 	OutcomeSucceeded = "succeeded"
 	OutcomeFailed    = "failed"
+	// OutcomeDryRun is any event of a remediation run with --dry-run, which
+	// acted on nothing.
+	OutcomeDryRun = "dry_run"
 )
 
 // ApplyRemediation records a remediation.started, succeeded or failed
 // (eventType). A start (or a success whose start was missed) acknowledges
 // the incident and a success mitigates it, each once, publishing
-// incident.acknowledged or incident.mitigated; a failure is only recorded. nowUnixNano stands in for
-// a time the remediation did not report.
+// incident.acknowledged or incident.mitigated; a failure is only recorded,
+// and so is any event of a dry run, which changed nothing in the system.
+// nowUnixNano stands in for a time the remediation did not report.
 func (s *State) ApplyRemediation(eventType string, rem events.Remediation, eventID string, nowUnixNano int64) (Result, error) {
 	outcome, ok := map[string]string{
 		events.TypeRemediationStarted:   OutcomeStarted,
@@ -27,11 +31,14 @@ func (s *State) ApplyRemediation(eventType string, rem events.Remediation, event
 	if !ok {
 		return Result{}, fmt.Errorf("%s is not a remediation event", eventType)
 	}
+	if rem.DryRun {
+		outcome = OutcomeDryRun
+	}
 	changed := s.summarize(rem, outcome)
 	var emit []events.Data
-	if outcome == OutcomeFailed {
-		// A failure neither acknowledges nor mitigates: the incident stays
-		// open for a person or another runbook.
+	if outcome == OutcomeFailed || outcome == OutcomeDryRun {
+		// Neither acknowledges nor mitigates: the incident stays open for a
+		// person or another runbook.
 		return s.result(changed, emit), nil
 	}
 	if s.AcknowledgedUnixNano == 0 {
@@ -60,10 +67,14 @@ func (s *State) result(changed bool, emit []events.Data) Result {
 
 // summarize keeps the latest execution's outcome. Within one execution the
 // outcome only moves forward, so a late or redelivered "started" does not
-// undo "succeeded".
+// undo "succeeded". A dry run does not hide a real remediation, which is
+// what acted on the system.
 func (s *State) summarize(rem events.Remediation, outcome string) bool {
 	cur := s.Remediation
 	if cur != nil && cur.ExecutionID == rem.ExecutionID && (cur.Outcome == outcome || outcome == OutcomeStarted) {
+		return false
+	}
+	if cur != nil && outcome == OutcomeDryRun && cur.Outcome != OutcomeDryRun {
 		return false
 	}
 	s.Remediation = &events.RemediationSummary{ExecutionID: rem.ExecutionID, Runbook: rem.Runbook, Outcome: outcome, Detail: rem.Error}

@@ -96,6 +96,37 @@ func (s *Store) OpenIncident(ctx context.Context, groupKey string) (string, erro
 	return string(e.Value()), nil
 }
 
+// ClaimGroup makes id the group's open incident unless the group already
+// has one, with a KV Create, so that of two replicas opening an incident for
+// one group at once only one succeeds. It returns the group's incident id
+// (id itself when the claim is new, or was made by an earlier attempt of the
+// same anomaly) and the pointer's revision, for TakeGroup.
+func (s *Store) ClaimGroup(ctx context.Context, groupKey, id string) (holder string, rev uint64, err error) {
+	rev, err = s.groups.Create(ctx, Key(groupKey), []byte(id))
+	if err == nil {
+		return id, rev, nil
+	}
+	if !errors.Is(err, jetstream.ErrKeyExists) {
+		return "", 0, fmt.Errorf("claim group %s: %w", groupKey, err)
+	}
+	e, err := s.groups.Get(ctx, Key(groupKey))
+	if err != nil {
+		// Deleted since the Create (its incident resolved): the retry claims it.
+		return "", 0, fmt.Errorf("claim group %s: %w", groupKey, err)
+	}
+	return string(e.Value()), e.Revision(), nil
+}
+
+// TakeGroup points the group at id in place of a stale pointer, if the
+// pointer is still at revision rev; otherwise another writer moved it first
+// and the caller retries.
+func (s *Store) TakeGroup(ctx context.Context, groupKey, id string, rev uint64) error {
+	if _, err := s.groups.Update(ctx, Key(groupKey), []byte(id), rev); err != nil {
+		return fmt.Errorf("take group %s for incident %s: %w", groupKey, id, err)
+	}
+	return nil
+}
+
 // IncidentOf is the id of the incident an anomaly belongs to, or ErrNotFound.
 func (s *Store) IncidentOf(ctx context.Context, anomalyID string) (string, error) {
 	e, err := s.anomalies.Get(ctx, Key(anomalyID))
@@ -106,8 +137,8 @@ func (s *Store) IncidentOf(ctx context.Context, anomalyID string) (string, error
 }
 
 // Link points the incident's anomalies at it, and its group at it while it
-// is open (the pointer goes once it resolves, so the group's next anomaly
-// opens a new incident). Every write is idempotent, so Link also repairs the
+// is open and the group has no other (the pointer goes once it resolves, so
+// the group's next anomaly opens a new incident). Every write is idempotent, so Link also repairs the
 // pointers after a crash between Save and Link.
 func (s *Store) Link(ctx context.Context, st *incident.State) error {
 	for _, a := range st.Anomalies {
@@ -116,7 +147,11 @@ func (s *Store) Link(ctx context.Context, st *incident.State) error {
 		}
 	}
 	if !st.Resolved() {
-		if _, err := s.groups.PutString(ctx, Key(st.GroupKey), st.ID); err != nil {
+		// The group was claimed before the incident opened (ClaimGroup):
+		// this only restores a missing pointer, and never moves one that
+		// names another incident.
+		_, err := s.groups.Create(ctx, Key(st.GroupKey), []byte(st.ID))
+		if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
 			return fmt.Errorf("point group %s at incident %s: %w", st.GroupKey, st.ID, err)
 		}
 		return nil

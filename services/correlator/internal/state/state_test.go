@@ -103,3 +103,37 @@ func TestStoreRoundTrip(t *testing.T) {
 		t.Fatalf("Incident(absent) err = %v, want ErrNotFound", err)
 	}
 }
+
+// The first claim of a group wins; a later one learns the holder, and can
+// replace it only at the revision it saw.
+func TestClaimGroup(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	holder, rev, err := s.ClaimGroup(ctx, "model=fraud", "inc-1")
+	if err != nil || holder != "inc-1" {
+		t.Fatalf("first claim: holder %q, %v; want inc-1", holder, err)
+	}
+	tests := []struct {
+		name, id, wantHolder string
+	}{
+		{name: "another incident finds the holder", id: "inc-2", wantHolder: "inc-1"},
+		{name: "the holder's own retry finds itself", id: "inc-1", wantHolder: "inc-1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, gotRev, err := s.ClaimGroup(ctx, "model=fraud", tc.id)
+			if err != nil || got != tc.wantHolder || gotRev != rev {
+				t.Fatalf("claim by %s: holder %q at %d, %v; want %s at %d", tc.id, got, gotRev, err, tc.wantHolder, rev)
+			}
+		})
+	}
+	if err := s.TakeGroup(ctx, "model=fraud", "inc-2", rev); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TakeGroup(ctx, "model=fraud", "inc-3", rev); err == nil {
+		t.Fatal("taking the group at a stale revision succeeded")
+	}
+	if id, err := s.OpenIncident(ctx, "model=fraud"); err != nil || id != "inc-2" {
+		t.Fatalf("group points at %q, %v; want inc-2", id, err)
+	}
+}
