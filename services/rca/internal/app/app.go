@@ -14,6 +14,7 @@ import (
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/services/rca/internal/analysis"
 	"github.com/medic-sre/medic/services/rca/internal/engine"
 	"github.com/medic-sre/medic/services/rca/internal/query"
 )
@@ -39,12 +40,36 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	service.DurationVar(fs, &o.Engine.ChangeLookback, "change-lookback", "RCA_CHANGE_LOOKBACK", d.ChangeLookback, "how long before the symptom changes are considered")
 }
 
-// Validate checks the options.
+// Validate checks the options. Each error names the flag, its env twin, the
+// value given and what is allowed, because the operator may have set either
+// and needs to know which one to fix.
 func (o *Options) Validate() error {
-	if o.Settle < 0 || o.Engine.Lead < 0 || o.Engine.Baseline <= 0 || o.Engine.ChangeLookback < 0 {
-		return errors.New("--settle, --window-lead and --change-lookback must be >= 0 and --baseline > 0")
+	var errs []error
+	for _, r := range o.durationRules() {
+		if r.value < r.min {
+			errs = append(errs, fmt.Errorf("--%s (env %s) is %v: must be %s", r.flag, r.env, r.value, r.allowed))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// durationRule is the least value a duration option accepts.
+type durationRule struct {
+	flag, env  string
+	value, min time.Duration
+	allowed    string
+}
+
+func (o *Options) durationRules() []durationRule {
+	// A baseline shorter than one bucket may hold no bucket start at all,
+	// which leaves the window nothing to be compared with.
+	bucket := time.Duration(analysis.BucketNanos)
+	return []durationRule{
+		{"settle", "RCA_SETTLE", o.Settle, 0, "0 (analyse at once) or more"},
+		{"window-lead", "RCA_WINDOW_LEAD", o.Engine.Lead, 0, "0 (the window opens at the symptom's start) or more"},
+		{"baseline", "RCA_BASELINE", o.Engine.Baseline, bucket, fmt.Sprintf("at least %v, one analysis bucket", bucket)},
+		{"change-lookback", "RCA_CHANGE_LOOKBACK", o.Engine.ChangeLookback, 0, "0 (only changes after the symptom's start) or more"},
+	}
 }
 
 // Run runs the service until ctx ends.

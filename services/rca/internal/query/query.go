@@ -20,6 +20,14 @@ type Reader struct{ conn driver.Conn }
 // New returns a Reader over conn.
 func New(conn driver.Conn) *Reader { return &Reader{conn: conn} }
 
+// onePerPoint keeps one row per metric point. The detector writes a batch's
+// points before it acks the batch, so a redelivered batch is written again,
+// and ReplacingMergeTree folds the copies only when it merges their parts,
+// which may be never. FINAL would fold them too, but it is a merge at read
+// time that older servers run in one thread; LIMIT BY folds only the rows
+// the WHERE kept, and both 18.16 and modern servers accept it.
+const onePerPoint = "LIMIT 1 BY event_id, point_index"
+
 // VersionBucket is the symptom metric as served by one model version in one
 // bucket: the sum of its values and the number of points.
 type VersionBucket struct {
@@ -33,9 +41,12 @@ type VersionBucket struct {
 // model version; the rows of a bucket add up to the whole symptom.
 func (r *Reader) SymptomByVersion(ctx context.Context, metric, service string, rg Range) ([]VersionBucket, error) {
 	const q = `SELECT intDiv(time_unix_nano, 1000000000) AS b, model, model_version, sum(value), count()
-FROM metrics
-WHERE name = ? AND service = ? AND time >= toDateTime(?) AND time <= toDateTime(?)
-  AND time_unix_nano >= ? AND time_unix_nano < ?
+FROM (
+  SELECT time_unix_nano, model, model_version, value, event_id, point_index FROM metrics
+  WHERE name = ? AND service = ? AND time >= toDateTime(?) AND time <= toDateTime(?)
+    AND time_unix_nano >= ? AND time_unix_nano < ?
+  ` + onePerPoint + `
+)
 GROUP BY b, model, model_version`
 	var out []VersionBucket
 	err := r.each(ctx, "symptom series", q, func(rows driver.Rows) error {
@@ -67,6 +78,12 @@ func (r *Reader) SelfBehaviour(ctx context.Context, model string, rg Range) ([]S
 	// whose failing child explains its failure does not count as a self
 	// error, so errors that propagate up the call chain are not blamed on
 	// every caller.
+	//
+	// Spans have no redelivery path (batch writers, not the bus), but a
+	// writer keeps and retries a batch whose insert failed, and an insert
+	// can fail after the server stored it. A copy would double the spans
+	// and the children's summed duration, so both sides read one row per
+	// (trace_id, span_id); the plain MergeTree never folds copies.
 	const q = `SELECT s.service, intDiv(s.start_unix_nano, 1000000000) AS b, count(),
   sum(s.status_code = 2 AND c.child_errors = 0),
   avg(greatest(s.duration_ns - c.child_ns, 0)) / 1000000
@@ -74,11 +91,15 @@ FROM (
   SELECT service, trace_id, span_id, status_code, duration_ns, start_unix_nano FROM spans
   WHERE (? = '' OR model = ?) AND time >= toDateTime(?) AND time <= toDateTime(?)
     AND start_unix_nano >= ? AND start_unix_nano < ?
+  LIMIT 1 BY trace_id, span_id
 ) AS s
 ANY LEFT JOIN (
   SELECT trace_id, parent_span_id AS span_id, sum(status_code = 2) AS child_errors, sum(duration_ns) AS child_ns
-  FROM spans
-  WHERE parent_span_id != '' AND time >= toDateTime(?) AND time <= toDateTime(?)
+  FROM (
+    SELECT trace_id, span_id AS child_span_id, parent_span_id, status_code, duration_ns FROM spans
+    WHERE parent_span_id != '' AND time >= toDateTime(?) AND time <= toDateTime(?)
+    LIMIT 1 BY trace_id, child_span_id
+  )
   GROUP BY trace_id, span_id
 ) AS c USING (trace_id, span_id)
 GROUP BY s.service, b`
@@ -107,10 +128,13 @@ type MissingBucket struct {
 // points above zero, from metrics of model (all when model is empty).
 func (r *Reader) MissingData(ctx context.Context, model string, rg Range) ([]MissingBucket, error) {
 	const q = `SELECT service, name, intDiv(time_unix_nano, 1000000000) AS b, avg(value > 0)
-FROM metrics
-WHERE endsWith(name, '_ratio') AND (? = '' OR model = ?)
-  AND time >= toDateTime(?) AND time <= toDateTime(?)
-  AND time_unix_nano >= ? AND time_unix_nano < ?
+FROM (
+  SELECT service, name, time_unix_nano, value, event_id, point_index FROM metrics
+  WHERE endsWith(name, '_ratio') AND (? = '' OR model = ?)
+    AND time >= toDateTime(?) AND time <= toDateTime(?)
+    AND time_unix_nano >= ? AND time_unix_nano < ?
+  ` + onePerPoint + `
+)
 GROUP BY service, name, b`
 	var out []MissingBucket
 	err := r.each(ctx, "missing data", q, func(rows driver.Rows) error {
@@ -135,6 +159,9 @@ type LogBucket struct {
 // ErrorLogs returns, per service and bucket, the WARN and ERROR log records
 // about model (all when model is empty).
 func (r *Reader) ErrorLogs(ctx context.Context, model string, rg Range) ([]LogBucket, error) {
+	// Log records carry no id to fold copies by, unlike spans: a batch that
+	// the writer retried after an insert that failed yet stored it is
+	// counted twice. Only that rare case leads here, so it is accepted.
 	const q = `SELECT service, intDiv(time_unix_nano, 1000000000) AS b, count()
 FROM logs
 WHERE severity IN ('WARN', 'ERROR') AND (? = '' OR model = ?)

@@ -44,12 +44,36 @@ func spanRows(t *testing.T, base time.Time) [][]any {
 	return rows
 }
 
+// Spans are counted once even when a batch writer retried an insert that
+// had stored them, whole or in part.
 func TestSelfBehaviour(t *testing.T) {
+	base := time.Now().Truncate(time.Second)
+	rows := spanRows(t, base)
+	writes := []struct {
+		name    string
+		inserts [][][]any
+	}{
+		{name: "each span written once", inserts: [][][]any{rows}},
+		{name: "batch written again", inserts: [][][]any{rows, rows}},
+		{name: "failing trace written again", inserts: [][][]any{rows, rows[:3]}},
+	}
+	for _, w := range writes {
+		t.Run(w.name, func(t *testing.T) {
+			checkSelfBehaviour(t, selfBehaviour(t, base, w.inserts), base.Unix())
+		})
+	}
+}
+
+// selfBehaviour inserts each group of span rows as its own insert into a
+// fresh database and returns SelfBehaviour by service.
+func selfBehaviour(t *testing.T, base time.Time, inserts [][][]any) map[string]query.ServiceBucket {
+	t.Helper()
 	st := storetest.New(t)
 	ctx := context.Background()
-	base := time.Now().Truncate(time.Second)
-	if err := st.Insert(ctx, "spans", synth.SpanColumns, spanRows(t, base)); err != nil {
-		t.Fatal(err)
+	for _, rows := range inserts {
+		if err := st.Insert(ctx, "spans", synth.SpanColumns, rows); err != nil {
+			t.Fatal(err)
+		}
 	}
 	rows, err := query.New(st.Conn()).SelfBehaviour(ctx, "fraud", query.Range{From: base.UnixNano(), To: base.Add(time.Second).UnixNano()})
 	if err != nil {
@@ -59,6 +83,10 @@ func TestSelfBehaviour(t *testing.T) {
 	for _, r := range rows {
 		got[r.Service] = r
 	}
+	return got
+}
+
+func checkSelfBehaviour(t *testing.T, got map[string]query.ServiceBucket, bucket int64) {
 	tests := []struct {
 		name, service     string
 		spans, selfErrors uint64
@@ -71,8 +99,8 @@ func TestSelfBehaviour(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := got[tt.service]
-			if r.Spans != tt.spans || r.SelfErrors != tt.selfErrors || r.Bucket != base.Unix() {
-				t.Fatalf("%s = %+v, want %d spans, %d self errors in bucket %d", tt.service, r, tt.spans, tt.selfErrors, base.Unix())
+			if r.Spans != tt.spans || r.SelfErrors != tt.selfErrors || r.Bucket != bucket {
+				t.Fatalf("%s = %+v, want %d spans, %d self errors in bucket %d", tt.service, r, tt.spans, tt.selfErrors, bucket)
 			}
 			if d := r.SelfLatencyMs - tt.selfLatencyMs; d > 1e-6 || d < -1e-6 {
 				t.Fatalf("self latency = %v ms, want %v", r.SelfLatencyMs, tt.selfLatencyMs)
