@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -63,6 +64,9 @@ func Load(name string, raw []byte, v Validator) error {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("%s: the file is empty (or only comments); see the embedded defaults in the service's documentation for its shape", name)
+		}
 		return decodeError(name, err)
 	}
 	var root yaml.Node

@@ -36,6 +36,7 @@ func TestLoadNamesFileLineAndField(t *testing.T) {
 		{name: "bad value", yaml: "rules:\n  - name: a\n    threshold: 1\n  - name: b\n    threshold: -1\n", want: "rules.yaml:5: field rules[1].threshold: must be above 0"},
 		{name: "bad type", yaml: "rules:\n  - name: a\n    threshold: high\n", want: "rules.yaml:3: cannot unmarshal"},
 		{name: "not yaml", yaml: "rules: [\n", want: "rules.yaml: yaml:"},
+		{name: "empty", yaml: "# nothing here\n", want: "rules.yaml: the file is empty"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

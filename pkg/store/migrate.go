@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -15,6 +16,10 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/medic-sre/medic/schemas"
 )
+
+// ErrMigrationChanged means an applied migration's file no longer matches
+// the checksum recorded when it ran.
+var ErrMigrationChanged = errors.New("migration changed")
 
 // Migration is one ordered DDL file from schemas/clickhouse.
 type Migration struct {
@@ -89,7 +94,11 @@ func Migrate(ctx context.Context, conn driver.Conn, log *slog.Logger) error {
 		return err
 	}
 	for _, m := range migrations {
-		if applied[m.Version] {
+		if sum, ok := applied[m.Version]; ok {
+			if sum != m.Checksum {
+				return fmt.Errorf("%w: %04d_%s.sql was edited after it was applied to this database; "+
+					"put the change in a new migration instead", ErrMigrationChanged, m.Version, m.Name)
+			}
 			continue
 		}
 		for _, stmt := range m.Statements {
@@ -112,19 +121,21 @@ func Migrate(ctx context.Context, conn driver.Conn, log *slog.Logger) error {
 	return nil
 }
 
-func appliedVersions(ctx context.Context, conn driver.Conn) (map[uint32]bool, error) {
-	rows, err := conn.Query(ctx, "SELECT DISTINCT version FROM schema_migrations")
+// appliedVersions maps each applied version to its recorded checksum.
+func appliedVersions(ctx context.Context, conn driver.Conn) (map[uint32]string, error) {
+	rows, err := conn.Query(ctx, "SELECT version, any(checksum) FROM schema_migrations GROUP BY version")
 	if err != nil {
 		return nil, fmt.Errorf("read schema_migrations: %w", err)
 	}
 	defer rows.Close()
-	out := map[uint32]bool{}
+	out := map[uint32]string{}
 	for rows.Next() {
 		var v uint32
-		if err := rows.Scan(&v); err != nil {
+		var sum string
+		if err := rows.Scan(&v, &sum); err != nil {
 			return nil, err
 		}
-		out[v] = true
+		out[v] = sum
 	}
 	return out, rows.Err()
 }

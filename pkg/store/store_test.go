@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"testing"
@@ -33,7 +34,7 @@ func TestMigrationsApplyOnceAndAreIdempotent(t *testing.T) {
 	if err := store.Migrate(context.Background(), s.Conn(), slog.New(slog.NewJSONHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
-	if got := count(t, s, "SELECT uniq(version) FROM schema_migrations"); got != uint64(len(ms)) {
+	if got := count(t, s, "SELECT count() FROM schema_migrations FINAL"); got != uint64(len(ms)) {
 		t.Fatalf("recorded %d versions, want %d", got, len(ms))
 	}
 	for _, table := range []string{"events", "metrics", "logs", "spans", "incidents"} {
@@ -94,4 +95,35 @@ func TestConfigValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestEditedMigrationIsRefused(t *testing.T) {
+	s := storetest.New(t)
+	ctx := context.Background()
+	if err := s.Conn().Exec(ctx, "ALTER TABLE schema_migrations DELETE WHERE version = 1"); err != nil {
+		t.Fatal(err)
+	}
+	batch, err := s.Conn().PrepareBatch(ctx, "INSERT INTO schema_migrations (version, name, checksum, applied_at)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := batch.Append(uint32(1), "events", "not-the-file", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := batch.Send(); err != nil {
+		t.Fatal(err)
+	}
+	// ALTER ... DELETE runs in the background; wait until only the forged record is left.
+	deadline := time.Now().Add(10 * time.Second)
+	for count(t, s, "SELECT count() FROM schema_migrations WHERE version = 1") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("old migration record not deleted")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	err = store.Migrate(ctx, s.Conn(), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if !errors.Is(err, store.ErrMigrationChanged) {
+		t.Fatalf("Migrate = %v, want ErrMigrationChanged", err)
+	}
+	t.Log(err)
 }
