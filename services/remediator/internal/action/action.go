@@ -17,9 +17,13 @@ var ErrRejected = errors.New("request rejected")
 
 // Request is one call of an action.
 type Request struct {
-	// ExecutionID identifies the remediation; targets get it as the
-	// Idempotency-Key, so a repeated call is recognised.
+	// ExecutionID identifies the remediation.
 	ExecutionID string
+	// Key identifies this call: one step of one execution. Targets get it
+	// as the Idempotency-Key, so a retried call is answered once; two
+	// steps of a runbook must not share a key, or the second would get
+	// the first one's answer.
+	Key string
 	// With holds the step's rendered parameters.
 	With map[string]string
 }

@@ -44,7 +44,7 @@ func (h *HTTP) Run(ctx context.Context, req Request) (string, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 		return "", fmt.Errorf("%w: url %q is not an http(s) URL", ErrRejected, req.With["url"])
 	}
-	code, text, err := h.client.Do(ctx, method, u.String(), []byte(req.With["body"]), req.ExecutionID)
+	code, text, err := h.client.Do(ctx, method, u.String(), []byte(req.With["body"]), req.Key)
 	if err != nil {
 		return "", err
 	}

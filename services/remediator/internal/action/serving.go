@@ -61,7 +61,7 @@ func (a *servingAction) Run(ctx context.Context, req Request) (string, error) {
 		return "", err
 	}
 	target := a.base + "/v1/models/" + url.PathEscape(model) + "/" + a.suffix
-	code, text, err := a.client.Do(ctx, a.method, target, body, req.ExecutionID)
+	code, text, err := a.client.Do(ctx, a.method, target, body, req.Key)
 	if err != nil {
 		return "", err
 	}

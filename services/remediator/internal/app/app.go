@@ -37,6 +37,16 @@ type Options struct {
 // progress signals, so it only bounds a remediator that died mid-run.
 const AckWait = 2 * time.Minute
 
+// RetryMax is the longest redelivery delay, which paces a delivery waiting
+// for a running execution to finish or pass its deadline.
+const RetryMax = 15 * time.Second
+
+// maxDeliver lets a delivery wait out the longest execution budget before
+// it is dead-lettered, plus the bus's usual eight tries.
+func maxDeliver(budget time.Duration) int {
+	return 8 + int(budget/RetryMax) + 1
+}
+
 // Run runs the remediator until ctx ends.
 func Run(ctx context.Context, o Options) error { return RunWithListener(ctx, o, nil) }
 
@@ -51,7 +61,8 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 	if o.VerifyInterval <= 0 {
 		o.VerifyInterval = time.Second
 	}
-	actions := action.Default(o.ServingURL, action.NewClient(o.ActionTimeout))
+	client := action.NewClient(o.ActionTimeout)
+	actions := action.Default(o.ServingURL, client)
 	// Runbooks load before anything dials, so a bad file stops the service
 	// at once with its file:line.
 	books, err := runbook.Load(o.RunbooksFile, actions.Check)
@@ -63,7 +74,8 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 	}
 	return service.RunWithListener(ctx, o.Service, ln, func(ctx context.Context, rt *service.Runtime) error {
 		x := &remediate.Executor{Runbooks: books, Actions: actions, Bus: rt.Bus, Log: rt.Log, DryRun: o.DryRun,
-			Verifier: &verify.Verifier{Conn: rt.Store.Conn(), Interval: o.VerifyInterval}}
+			Verifier:    &verify.Verifier{Conn: rt.Store.Conn(), Interval: o.VerifyInterval},
+			StepTimeout: client.MaxDuration()}
 		if err := x.Open(ctx, rt.Bus); err != nil {
 			return fmt.Errorf("%w (check that NATS has JetStream enabled)", err)
 		}
@@ -73,6 +85,11 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 			Durable:        "remediator",
 			FilterSubjects: []string{events.Subject(events.TypeRCACompleted)},
 			AckWait:        AckWait,
+			RetryMax:       RetryMax,
+			MaxDeliver:     maxDeliver(x.MaxBudget()),
+			// A remediation runs for a minute or more: none may start from
+			// a buffer while a shutdown drains the consumer.
+			Prefetch: 1,
 		}, x.Handle)
 	})
 }

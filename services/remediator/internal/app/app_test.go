@@ -13,6 +13,7 @@ import (
 	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/pkg/store"
 	"github.com/medic-sre/medic/services/remediator/internal/action"
+	"github.com/medic-sre/medic/services/remediator/internal/remediate"
 )
 
 // emit writes prediction.error points of value v, as the watched system
@@ -155,7 +156,7 @@ func checkCalls(t *testing.T, calls []call, want int, execID string) {
 		t.Fatalf("serving system got %d calls (%+v), want %d", len(calls), calls, want)
 	}
 	for _, c := range calls {
-		w := call{Method: "POST", Path: "/v1/models/fraud/rollback", Actor: action.Actor, Key: execID}
+		w := call{Method: "POST", Path: "/v1/models/fraud/rollback", Actor: action.Actor, Key: remediate.StepKey(execID, 0)}
 		if c != w {
 			t.Fatalf("call %+v, want %+v", c, w)
 		}

@@ -30,6 +30,14 @@ type Executor struct {
 	Bus      Emitter
 	Log      *slog.Logger
 	DryRun   bool
+	// StepTimeout bounds each step. With the verify timeout and Margin it
+	// makes an execution's deadline (see budget).
+	StepTimeout time.Duration
+	// Margin is added to an execution's deadline for the KV writes, the
+	// publishing and clock differences between replicas.
+	Margin time.Duration
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
 
 	guard *guard
 }
@@ -56,13 +64,15 @@ func (x *Executor) Handle(ctx context.Context, ev cloudevents.Event) error {
 	execID := events.DerivedID("remediation", rca.IncidentID)
 	rem := events.Remediation{ExecutionID: execID, IncidentID: rca.IncidentID, Runbook: rb.Name,
 		CauseID: cause.ID, DryRun: x.DryRun, StartedUnixNano: time.Now().UnixNano()}
-	rev, existing, taken, err := x.guard.claim(ctx, execID, record{State: stateRunning, Outcome: rem})
+	deadline := rem.StartedUnixNano + int64(x.budget(rb))
+	running := record{State: stateRunning, StartedUnixNano: rem.StartedUnixNano, DeadlineUnixNano: deadline, Outcome: rem}
+	rev, existing, taken, err := x.guard.claim(ctx, execID, running)
 	if err != nil {
 		return err
 	}
 	log = log.With("execution", execID, "runbook", rb.Name)
 	if taken {
-		return x.replay(ctx, log, execID, existing)
+		return x.resume(ctx, log, rb, rev, existing)
 	}
 	if _, err := x.Bus.Emit(ctx, events.DerivedID(events.TypeRemediationStarted, execID), events.RemediationStarted{Remediation: rem}); err != nil {
 		if rerr := x.guard.release(ctx, execID, rev); rerr != nil {
@@ -71,30 +81,30 @@ func (x *Executor) Handle(ctx context.Context, ev cloudevents.Event) error {
 		return err
 	}
 	log.Info("remediation started", "cause", cause.ID, "dry_run", x.DryRun)
-	outcome := x.execute(ctx, log, rb, runbook.Vars{Incident: runbook.Incident{ID: rca.IncidentID, Symptom: rca.Symptom}, Cause: cause}, rem)
-	return x.conclude(ctx, log, rev, outcome)
+	// The run gives up a margin before its deadline, so that no other
+	// delivery can take it over while it still acts.
+	ectx, cancel := context.WithDeadline(ctx, time.Unix(0, deadline).Add(-x.margin()))
+	defer cancel()
+	outcome := x.execute(ectx, log, rb, runbook.Vars{Incident: runbook.Incident{ID: rca.IncidentID, Symptom: rca.Symptom}, Cause: cause}, rem)
+	return x.conclude(ctx, log, rev, running, outcome)
 }
 
-// replay handles a delivery for an execution that already exists: a
-// finished one has its outcome published again (same id, so JetStream drops
-// the copy); a running one belongs to another delivery.
-func (x *Executor) replay(ctx context.Context, log *slog.Logger, execID string, r record) error {
-	if r.State != stateFinished {
-		log.Info("remediation already running for this incident; not starting another")
-		return nil
-	}
-	log.Info("remediation already finished for this incident; re-publishing its outcome", "outcome", r.OutcomeType)
-	return x.publishOutcome(ctx, execID, r)
-}
-
-// conclude stores the outcome before publishing it: if publishing fails, a
-// redelivery finds the finished record and publishes it then.
-func (x *Executor) conclude(ctx context.Context, log *slog.Logger, rev uint64, rem events.Remediation) error {
-	r := record{State: stateFinished, OutcomeType: events.TypeRemediationSucceeded, Outcome: rem}
+// conclude stores the outcome in the running record (at revision rev)
+// before publishing it: if publishing fails, a redelivery finds the
+// finished record and publishes it then.
+func (x *Executor) conclude(ctx context.Context, log *slog.Logger, rev uint64, running record, rem events.Remediation) error {
+	r := running
+	r.State, r.OutcomeType, r.Outcome = stateFinished, events.TypeRemediationSucceeded, rem
 	if rem.Error != "" {
 		r.OutcomeType = events.TypeRemediationFailed
 	}
 	if err := x.guard.finish(ctx, rem.ExecutionID, rev, r); err != nil {
+		if other, ok := x.finishedElsewhere(ctx, rem.ExecutionID); ok {
+			// Past its deadline, another delivery declared this run
+			// interrupted; one execution has one outcome, so its stays.
+			log.Error("the execution was taken over as interrupted before it finished; publishing that outcome", "err", err)
+			return x.publishOutcome(ctx, rem.ExecutionID, other)
+		}
 		// Publishing still matters more than the record: the outcome goes
 		// out now, only a later redelivery could not repeat it.
 		log.Error("could not record the outcome; publishing it anyway", "err", err)

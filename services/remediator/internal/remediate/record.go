@@ -28,6 +28,12 @@ const (
 // record is what the guard key holds.
 type record struct {
 	State string `json:"state"`
+	// StartedUnixNano and DeadlineUnixNano bound a running execution: a
+	// remediator that is still alive finishes (or gives up) before the
+	// deadline, so a record still running after it was left by one that
+	// died. Records written before these fields existed carry zeros.
+	StartedUnixNano  int64 `json:"started_unix_nano,omitempty"`
+	DeadlineUnixNano int64 `json:"deadline_unix_nano,omitempty"`
 	// OutcomeType and Outcome are set once finished, so a redelivery can
 	// publish the same outcome event again.
 	OutcomeType string             `json:"outcome_type,omitempty"`
@@ -58,11 +64,8 @@ func (g *guard) claim(ctx context.Context, id string, r record) (rev uint64, exi
 	if !errors.Is(err, jetstream.ErrKeyExists) {
 		return 0, record{}, false, fmt.Errorf("claim execution %s: %w", id, err)
 	}
-	existing, rev, err = g.claims.Get(ctx, id)
-	if err != nil {
-		return 0, record{}, true, fmt.Errorf("read execution %s: %w", id, err)
-	}
-	return rev, existing, true, nil
+	existing, rev, err = g.get(ctx, id)
+	return rev, existing, true, err
 }
 
 // release deletes a claim that never got to run a step, so a redelivery
@@ -71,7 +74,16 @@ func (g *guard) release(ctx context.Context, id string, rev uint64) error {
 	return g.claims.Release(ctx, id, rev)
 }
 
-// finish stores the outcome.
+// get reads the execution's record and its revision.
+func (g *guard) get(ctx context.Context, id string) (record, uint64, error) {
+	r, rev, err := g.claims.Get(ctx, id)
+	if err != nil {
+		return record{}, 0, fmt.Errorf("read execution %s: %w", id, err)
+	}
+	return r, rev, nil
+}
+
+// finish stores the outcome if the record is still at revision rev.
 func (g *guard) finish(ctx context.Context, id string, rev uint64, r record) error {
 	if err := g.claims.Update(ctx, id, rev, r); err != nil {
 		return fmt.Errorf("record outcome of execution %s: %w", id, err)

@@ -47,7 +47,7 @@ func (x *Executor) runSteps(ctx context.Context, log *slog.Logger, rb *runbook.R
 		s := &rb.Steps[i]
 		st := events.Step{Name: s.Name, Action: s.Action, Status: statusSkipped}
 		if failed == nil {
-			st, failed = x.runStep(ctx, s, vars, rem.ExecutionID)
+			st, failed = x.runStep(ctx, s, vars, action.Request{ExecutionID: rem.ExecutionID, Key: StepKey(rem.ExecutionID, i)})
 			lastEnd = st.FinishedUnixNano
 			log.Info("step finished", "step", s.Name, "action", s.Action, "status", st.Status, "detail", st.Detail)
 		}
@@ -56,9 +56,12 @@ func (x *Executor) runSteps(ctx context.Context, log *slog.Logger, rb *runbook.R
 	return lastEnd, failed
 }
 
-func (x *Executor) runStep(ctx context.Context, s *runbook.Step, vars runbook.Vars, execID string) (events.Step, error) {
+func (x *Executor) runStep(ctx context.Context, s *runbook.Step, vars runbook.Vars, req action.Request) (events.Step, error) {
+	// The step timeout is part of the execution's deadline; see budget.
+	ctx, cancel := context.WithTimeout(ctx, x.stepTimeout())
+	defer cancel()
 	st := events.Step{Name: s.Name, Action: s.Action, StartedUnixNano: time.Now().UnixNano()}
-	detail, err := x.callAction(ctx, s, vars, execID)
+	detail, err := x.callAction(ctx, s, vars, req)
 	st.FinishedUnixNano = time.Now().UnixNano()
 	st.Detail = detail
 	switch {
@@ -73,8 +76,11 @@ func (x *Executor) runStep(ctx context.Context, s *runbook.Step, vars runbook.Va
 	return st, nil
 }
 
+// StepKey is the Idempotency-Key of step i (from 0) of an execution.
+func StepKey(execID string, i int) string { return fmt.Sprintf("%s/%d", execID, i) }
+
 // callAction renders the step and calls its action, unless this is a dry run.
-func (x *Executor) callAction(ctx context.Context, s *runbook.Step, vars runbook.Vars, execID string) (string, error) {
+func (x *Executor) callAction(ctx context.Context, s *runbook.Step, vars runbook.Vars, req action.Request) (string, error) {
 	with, err := s.Render(vars)
 	if err != nil {
 		return "", err
@@ -86,5 +92,6 @@ func (x *Executor) callAction(ctx context.Context, s *runbook.Step, vars runbook
 	if x.DryRun {
 		return fmt.Sprintf("dry run: would call %s with %v", s.Action, with), nil
 	}
-	return a.Run(ctx, action.Request{ExecutionID: execID, With: with})
+	req.With = with
+	return a.Run(ctx, req)
 }

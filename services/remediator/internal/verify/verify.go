@@ -67,10 +67,17 @@ func (v *Verifier) measure(ctx context.Context, c runbook.Verify, since int64) (
 		now = v.Now
 	}
 	from := max(since, now().Add(-c.Window).UnixNano())
-	// The aggregate comes from a fixed list (checked at load), so it can be
-	// spliced in; every value is a bound parameter.
-	q := fmt.Sprintf(`SELECT count() AS n, %s(value) AS v FROM metrics
-		WHERE name = ? AND (? = '' OR service = ?) AND time_unix_nano > ?`, c.Aggregate)
+	// A redelivered telemetry batch writes its points again under the same
+	// (event_id, point_index), and metrics folds them only when parts
+	// merge: the subquery keeps one row per point, so copies neither count
+	// towards min_points nor weigh in the aggregate. LIMIT BY works on 18.16
+	// and costs less than FINAL. The aggregate comes from a fixed list
+	// (checked at load), so it can be spliced in; every value is a bound
+	// parameter.
+	q := fmt.Sprintf(`SELECT count() AS n, %s(value) AS v FROM (
+		SELECT event_id, point_index, value FROM metrics
+		WHERE name = ? AND (? = '' OR service = ?) AND time_unix_nano > ?
+		LIMIT 1 BY event_id, point_index)`, c.Aggregate)
 	var r Result
 	if err := v.Conn.QueryRow(ctx, q, c.Metric, c.Service, c.Service, from).Scan(&r.Points, &r.Value); err != nil {
 		return r, fmt.Errorf("verify query on metrics: %w", err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/medic-sre/medic/services/remediator/internal/runbook"
 	"github.com/medic-sre/medic/services/remediator/internal/verify"
@@ -66,3 +67,60 @@ func TestWaitJudgesOnlyRecentPointsAfterTheStep(t *testing.T) {
 		})
 	}
 }
+
+// A redelivered detector batch writes its points again; the copies must
+// neither count towards min_points nor weigh in the aggregate.
+func TestWaitCountsEachPointOnce(t *testing.T) {
+	now := time.Now()
+	point := func(batch string, i int, v float64) []any {
+		return []any{now, now.UnixNano() + int64(i), "prediction.error", v, "model-server", "", "", []string{}, []string{}, batch, uint32(i)}
+	}
+	// batch writes n points of value v under one event id, copies times.
+	batch := func(n int, v float64, copies int) [][]any {
+		id := uuid.NewString()
+		var rows [][]any
+		for range copies {
+			for i := range n {
+				rows = append(rows, point(id, i, v))
+			}
+		}
+		return rows
+	}
+	base := runbook.Verify{Metric: "prediction.error", Service: "model-server", Aggregate: "avg", Below: 0.05,
+		Window: time.Minute, Timeout: 200 * time.Millisecond}
+	tests := []struct {
+		name      string
+		inserts   [][][]any // each one insert, as a redelivery makes
+		minPoints int
+		wantErr   bool
+		wantN     uint64
+	}{
+		{name: "copies do not make min_points", inserts: twice(batch(10, 0.01, 1)), minPoints: 15, wantErr: true, wantN: 10},
+		{name: "copies of good points do not outweigh bad ones",
+			inserts: [][][]any{batch(10, 0.01, 3), batch(2, 0.5, 1)}, minPoints: 1, wantErr: true, wantN: 12},
+		{name: "distinct points still pass", inserts: [][][]any{batch(10, 0.01, 2), batch(10, 0.01, 1)}, minPoints: 20, wantN: 20},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := storetest.New(t)
+			for _, rows := range tc.inserts {
+				if err := st.Insert(context.Background(), "metrics", columns, rows); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c := base
+			c.MinPoints = tc.minPoints
+			v := &verify.Verifier{Conn: st.Conn(), Interval: 50 * time.Millisecond}
+			r, err := v.Wait(context.Background(), c, now.Add(-time.Second).UnixNano())
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err %v (value %v over %d points), want failure=%v", err, r.Value, r.Points, tc.wantErr)
+			}
+			if r.Points != tc.wantN {
+				t.Fatalf("judged %d points, want %d", r.Points, tc.wantN)
+			}
+		})
+	}
+}
+
+// twice is one batch inserted twice, as a redelivery does.
+func twice(rows [][]any) [][][]any { return [][][]any{rows, rows} }

@@ -1,0 +1,130 @@
+package remediate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/services/remediator/internal/runbook"
+)
+
+// Defaults of the execution deadline.
+const (
+	DefaultStepTimeout = 2 * time.Minute
+	DefaultMargin      = 30 * time.Second
+)
+
+// Interrupted is the error of an execution that a remediator left running
+// (it crashed, or was stopped during the run) and another delivery closed
+// after its deadline. The actions are not run again: one execution per
+// incident, and a half-done runbook is for people to judge.
+const Interrupted = "interrupted: the remediator stopped before the runbook finished; check the serving system"
+
+// ErrStillRunning is the transient error of a delivery that finds its
+// execution running before the deadline: the bus redelivers it later, when
+// the run has finished (its outcome is then re-published) or is overdue
+// (it is then taken over).
+var ErrStillRunning = errors.New("remediation still running")
+
+// budget is how long an execution of rb may take: every step's timeout,
+// the recovery check's and the margin.
+func (x *Executor) budget(rb *runbook.Runbook) time.Duration {
+	d := time.Duration(len(rb.Steps))*x.stepTimeout() + x.margin()
+	if rb.Verify != nil {
+		d += rb.Verify.Timeout
+	}
+	return d
+}
+
+// MaxBudget is the longest budget of any runbook: how long a delivery may
+// have to wait for a running execution.
+func (x *Executor) MaxBudget() time.Duration {
+	var d time.Duration
+	for i := range x.Runbooks.Runbooks {
+		d = max(d, x.budget(&x.Runbooks.Runbooks[i]))
+	}
+	return d
+}
+
+func (x *Executor) stepTimeout() time.Duration {
+	if x.StepTimeout <= 0 {
+		return DefaultStepTimeout
+	}
+	return x.StepTimeout
+}
+
+func (x *Executor) margin() time.Duration {
+	if x.Margin <= 0 {
+		return DefaultMargin
+	}
+	return x.Margin
+}
+
+func (x *Executor) now() time.Time {
+	if x.Now == nil {
+		return time.Now()
+	}
+	return x.Now()
+}
+
+// resume handles a delivery for an execution that already exists: a
+// finished one has its outcome published again (same id, so JetStream drops
+// the copy); a running one is waited for until its deadline, then closed
+// as interrupted.
+func (x *Executor) resume(ctx context.Context, log *slog.Logger, rb *runbook.Runbook, rev uint64, r record) error {
+	execID := r.Outcome.ExecutionID
+	if r.State == stateFinished {
+		log.Info("remediation already finished for this incident; re-publishing its outcome", "outcome", r.OutcomeType)
+		return x.publishOutcome(ctx, execID, r)
+	}
+	deadline := r.DeadlineUnixNano
+	if deadline == 0 {
+		// Written by a remediator that set no deadline: assume this one's.
+		deadline = r.Outcome.StartedUnixNano + int64(x.budget(rb))
+	}
+	if x.now().UnixNano() < deadline {
+		// Never ack here: if the running delivery's remediator dies, only
+		// this message is left to close the execution.
+		return fmt.Errorf("%w: execution %s has until %s", ErrStillRunning, execID, time.Unix(0, deadline).UTC().Format(time.RFC3339))
+	}
+	return x.takeOver(ctx, log, rb, rev, r)
+}
+
+// takeOver closes an overdue execution as failed, on the revision read, so
+// that of two deliveries (or a late original run) only one outcome wins.
+func (x *Executor) takeOver(ctx context.Context, log *slog.Logger, rb *runbook.Runbook, rev uint64, r record) error {
+	rem := r.Outcome
+	rem.Error = Interrupted
+	rem.Steps = interruptedSteps(rb)
+	rem.FinishedUnixNano = x.now().UnixNano()
+	fin := r
+	fin.State, fin.OutcomeType, fin.Outcome = stateFinished, events.TypeRemediationFailed, rem
+	if err := x.guard.finish(ctx, rem.ExecutionID, rev, fin); err != nil {
+		// Someone else moved the record on; the redelivery reads it again.
+		return err
+	}
+	log.Error("remediation was left running past its deadline; reporting it failed without running it again",
+		"started", time.Unix(0, r.StartedUnixNano).UTC(), "deadline", time.Unix(0, r.DeadlineUnixNano).UTC())
+	return x.publishOutcome(ctx, rem.ExecutionID, fin)
+}
+
+// interruptedSteps lists the runbook's steps as failed: whether each ran
+// is not known, and "skipped" would tell people nothing changed.
+func interruptedSteps(rb *runbook.Runbook) []events.Step {
+	steps := make([]events.Step, len(rb.Steps))
+	for i, s := range rb.Steps {
+		steps[i] = events.Step{Name: s.Name, Action: s.Action, Status: statusFailed,
+			Detail: "interrupted: not known whether this step ran"}
+	}
+	return steps
+}
+
+// finishedElsewhere returns the execution's record when another delivery
+// has finished it.
+func (x *Executor) finishedElsewhere(ctx context.Context, execID string) (record, bool) {
+	r, _, err := x.guard.get(ctx, execID)
+	return r, err == nil && r.State == stateFinished
+}
