@@ -1,6 +1,8 @@
 // Command notifier tells people about incidents: it posts a JSON message to
-// a webhook when an incident opens and when it is resolved, once per event
-// however often the event is delivered.
+// a webhook when an incident opens and when it is resolved. Delivery is at
+// least once, with an Idempotency-Key header equal to the notification id
+// so that receivers drop repeats; once a delivery is recorded, redeliveries
+// and restarts do not post it again.
 package main
 
 import (
@@ -31,6 +33,7 @@ func run(args []string) error {
 	service.StringVar(fs, &o.Webhook.Secret, "webhook-secret", "WEBHOOK_SECRET", "", "secret to sign bodies with (HMAC-SHA256 in X-Medic-Signature); empty: unsigned")
 	service.DurationVar(fs, &o.Webhook.Timeout, "webhook-timeout", "WEBHOOK_TIMEOUT", 10*time.Second, "timeout of each webhook attempt")
 	service.DurationVar(fs, &o.Webhook.Backoff, "webhook-backoff", "WEBHOOK_BACKOFF", 500*time.Millisecond, "first delay between webhook attempts; it doubles")
+	service.DurationVar(fs, &o.Webhook.MaxRetryAfter, "webhook-max-retry-after", "WEBHOOK_MAX_RETRY_AFTER", 30*time.Second, "longest wait a Retry-After answer can ask for between webhook attempts")
 	var attempts float64
 	service.FloatVar(fs, &attempts, "webhook-attempts", "WEBHOOK_ATTEMPTS", 3, "webhook attempts per delivery before the bus redelivers later")
 	if err := service.Parse(fs, args); err != nil {

@@ -47,6 +47,7 @@ func TestNotifications(t *testing.T) {
 		{name: "5xx retried in the handler", data: func(i string) events.Data { return incidentOpened(i) }, codes: []int{500, 200}, wantPosts: 2, wantAttempts: 2},
 		{name: "5xx retried by the bus", data: func(i string) events.Data { return incidentOpened(i) }, codes: []int{500, 503, 200}, wantPosts: 3, wantAttempts: 1},
 		{name: "4xx dead-lettered", data: func(i string) events.Data { return incidentOpened(i) }, codes: []int{400}, wantPosts: 1},
+		{name: "429 retried by the bus", data: func(i string) events.Data { return incidentOpened(i) }, codes: []int{429, 429, 200}, wantPosts: 3, wantAttempts: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -13,17 +14,43 @@ import (
 	"github.com/medic-sre/medic/pkg/events"
 )
 
+// Defaults of the ledger write retries.
+const (
+	DefaultMarkAttempts = 4
+	DefaultMarkBackoff  = 200 * time.Millisecond
+)
+
+// maxUnrecorded bounds the deliveries kept in memory while the ledger
+// cannot be written; past it a redelivery posts again, which receivers
+// drop by Idempotency-Key.
+const maxUnrecorded = 1000
+
 // Emitter publishes an event with a given id (bus.Bus does).
 type Emitter interface {
 	Emit(ctx context.Context, id string, data events.Data) (cloudevents.Event, error)
 }
 
 // Notifier handles incident events.
+//
+// Delivery is at least once, with an Idempotency-Key header equal to the
+// notification id so that receivers drop repeats. Handle checks the
+// ledger, sends, then records the delivery: a crash between the send and
+// the record posts again on redelivery. Once the delivery is recorded,
+// redeliveries and restarts do not post again. A ledger write that fails
+// after a 2xx is retried in the handler and then, from memory, on the next
+// delivery to this process, without posting again.
 type Notifier struct {
 	Receiver Receiver
 	Ledger   Ledger
 	Bus      Emitter
 	Log      *slog.Logger
+	// MarkAttempts and MarkBackoff shape the ledger write retries; zero
+	// values take the defaults.
+	MarkAttempts int
+	MarkBackoff  time.Duration
+
+	mu         sync.Mutex
+	unrecorded map[string]Record // sent, but not yet in the ledger
 }
 
 // Handle delivers one notification per event: a delivery already in the
@@ -41,7 +68,7 @@ func (n *Notifier) Handle(ctx context.Context, ev cloudevents.Event) error {
 		return err
 	}
 	if !done {
-		if rec, err = n.deliver(ctx, id, p); err != nil {
+		if rec, err = n.deliver(ctx, log, id, p); err != nil {
 			return err
 		}
 		log.Info("notification delivered", "receiver", rec.Receiver, "status", rec.StatusCode, "attempts", rec.Attempts)
@@ -54,9 +81,27 @@ func (n *Notifier) Handle(ctx context.Context, ev cloudevents.Event) error {
 	return err
 }
 
-// deliver sends and records the notification. A refusal is permanent; any
-// other failure is retried later by the bus.
-func (n *Notifier) deliver(ctx context.Context, id string, p Payload) (Record, error) {
+// deliver sends and records the notification; one this process sent but
+// could not record is only recorded. A refusal is permanent; any other
+// failure is retried later by the bus.
+func (n *Notifier) deliver(ctx context.Context, log *slog.Logger, id string, p Payload) (Record, error) {
+	rec, sent := n.takeUnrecorded(id)
+	if sent {
+		log.Info("notification was sent before but not recorded; recording it without sending again")
+	} else {
+		var err error
+		if rec, err = n.send(ctx, id, p); err != nil {
+			return Record{}, err
+		}
+	}
+	if err := n.mark(ctx, id, rec); err != nil {
+		n.keepUnrecorded(id, rec)
+		return Record{}, err
+	}
+	return rec, nil
+}
+
+func (n *Notifier) send(ctx context.Context, id string, p Payload) (Record, error) {
 	body, err := json.Marshal(p)
 	if err != nil {
 		return Record{}, bus.Permanent(err)
@@ -68,6 +113,53 @@ func (n *Notifier) deliver(ctx context.Context, id string, p Payload) (Record, e
 	if err != nil {
 		return Record{}, fmt.Errorf("deliver %s to %s: %w", id, n.Receiver.Name(), err)
 	}
-	rec := Record{Receiver: n.Receiver.Name(), StatusCode: d.StatusCode, Attempts: d.Attempts, SentUnixNano: time.Now().UnixNano()}
-	return rec, n.Ledger.MarkDelivered(ctx, id, rec)
+	return Record{Receiver: n.Receiver.Name(), StatusCode: d.StatusCode, Attempts: d.Attempts, SentUnixNano: time.Now().UnixNano()}, nil
+}
+
+// mark records a delivery, retrying a few times: the receiver already has
+// the notification, and an unrecorded delivery is posted again by the next
+// process that gets the event.
+func (n *Notifier) mark(ctx context.Context, id string, rec Record) error {
+	attempts, delay := max(n.MarkAttempts, 1), n.MarkBackoff
+	if n.MarkAttempts == 0 {
+		attempts = DefaultMarkAttempts
+	}
+	if delay <= 0 {
+		delay = DefaultMarkBackoff
+	}
+	var err error
+	for attempt := 1; ; attempt++ {
+		if err = n.Ledger.MarkDelivered(ctx, id, rec); err == nil || attempt == attempts {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("notification %s was delivered but not recorded: %w", id, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
+	if err != nil {
+		return fmt.Errorf("notification %s was delivered but not recorded after %d attempts: %w", id, attempts, err)
+	}
+	return nil
+}
+
+func (n *Notifier) takeUnrecorded(id string) (Record, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	rec, ok := n.unrecorded[id]
+	delete(n.unrecorded, id)
+	return rec, ok
+}
+
+func (n *Notifier) keepUnrecorded(id string, rec Record) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.unrecorded == nil {
+		n.unrecorded = map[string]Record{}
+	}
+	if len(n.unrecorded) < maxUnrecorded {
+		n.unrecorded[id] = rec
+	}
 }

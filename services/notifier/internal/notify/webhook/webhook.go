@@ -34,7 +34,14 @@ type Config struct {
 	// Attempts and Backoff shape the retries inside one delivery.
 	Attempts int
 	Backoff  time.Duration
+	// MaxRetryAfter caps the wait a Retry-After header can ask for, so a
+	// receiver cannot hold the consumer for long; 0 is
+	// DefaultMaxRetryAfter.
+	MaxRetryAfter time.Duration
 }
+
+// DefaultMaxRetryAfter is the default cap of Retry-After waits.
+const DefaultMaxRetryAfter = 30 * time.Second
 
 // Receiver posts to one URL.
 type Receiver struct {
@@ -53,6 +60,9 @@ func New(cfg Config) (*Receiver, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
+	if cfg.MaxRetryAfter <= 0 {
+		cfg.MaxRetryAfter = DefaultMaxRetryAfter
+	}
 	return &Receiver{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}}, nil
 }
 
@@ -67,39 +77,45 @@ func Sign(secret string, body []byte) string {
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
-// Send implements notify.Receiver: 5xx answers, timeouts and connection
-// errors are retried with backoff; a 4xx answer is a refusal.
+// Send implements notify.Receiver: 5xx, 408, 425 and 429 answers, timeouts
+// and connection errors are retried with backoff, waiting at least as long
+// as a Retry-After header asks (capped); once attempts run out the error
+// is transient, so the bus redelivers later. Any other 4xx is a refusal.
 func (r *Receiver) Send(ctx context.Context, m notify.Message) (notify.Delivery, error) {
 	delay := r.cfg.Backoff
 	var lastErr error
 	for attempt := 1; attempt <= r.cfg.Attempts; attempt++ {
-		code, err := r.post(ctx, m)
+		a, err := r.post(ctx, m)
 		switch {
-		case err == nil && code < 300:
-			return notify.Delivery{StatusCode: code, Attempts: attempt}, nil
-		case err == nil && code < 500:
-			return notify.Delivery{}, fmt.Errorf("%w: webhook answered %d (fix the receiver or the payload; the event is in MEDIC_DLQ)", notify.ErrRejected, code)
+		case err == nil && a.code < 300:
+			return notify.Delivery{StatusCode: a.code, Attempts: attempt}, nil
+		case err == nil && !retryable(a.code):
+			return notify.Delivery{}, fmt.Errorf("%w: webhook answered %d (fix the receiver or the payload; the event is in MEDIC_DLQ)", notify.ErrRejected, a.code)
 		case err == nil:
-			err = fmt.Errorf("webhook answered %d", code)
+			err = fmt.Errorf("webhook answered %d", a.code)
 		}
 		lastErr = err
 		if attempt == r.cfg.Attempts {
 			break
 		}
-		select {
-		case <-ctx.Done():
-			return notify.Delivery{}, ctx.Err()
-		case <-time.After(delay):
+		if err := sleep(ctx, max(delay, a.retryAfter)); err != nil {
+			return notify.Delivery{}, err
 		}
 		delay *= 2
 	}
 	return notify.Delivery{}, fmt.Errorf("after %d attempts: %w", r.cfg.Attempts, lastErr)
 }
 
-func (r *Receiver) post(ctx context.Context, m notify.Message) (int, error) {
+// answer is what one attempt got back.
+type answer struct {
+	code       int
+	retryAfter time.Duration
+}
+
+func (r *Receiver) post(ctx context.Context, m notify.Message) (answer, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.cfg.URL, bytes.NewReader(m.Body))
 	if err != nil {
-		return 0, err
+		return answer{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", UserAgent)
@@ -109,9 +125,9 @@ func (r *Receiver) post(ctx context.Context, m notify.Message) (int, error) {
 	}
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return 0, err
+		return answer{}, err
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	return resp.StatusCode, nil
+	return answer{code: resp.StatusCode, retryAfter: RetryAfter(resp.Header.Get("Retry-After"), time.Now(), r.cfg.MaxRetryAfter)}, nil
 }

@@ -14,12 +14,15 @@ import (
 	"github.com/medic-sre/medic/services/notifier/internal/notify/webhook"
 )
 
-// sink answers with codes in order (the last repeats) and keeps requests.
+// sink answers with codes in order (the last repeats), with retryAfter as
+// Retry-After on failures, and keeps requests and when they came.
 type sink struct {
-	mu    sync.Mutex
-	codes []int
-	reqs  []*http.Request
-	body  [][]byte
+	mu         sync.Mutex
+	codes      []int
+	retryAfter string
+	reqs       []*http.Request
+	body       [][]byte
+	times      []time.Time
 }
 
 func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -27,8 +30,12 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.reqs = append(s.reqs, r)
 	s.body = append(s.body, b)
+	s.times = append(s.times, time.Now())
 	code := s.codes[min(len(s.reqs), len(s.codes))-1]
 	s.mu.Unlock()
+	if code >= 300 && s.retryAfter != "" {
+		w.Header().Set("Retry-After", s.retryAfter)
+	}
 	w.WriteHeader(code)
 }
 
@@ -47,6 +54,10 @@ func TestSend(t *testing.T) {
 		{name: "5xx retried", codes: []int{500, 503, 200}, wantAttempts: 3, wantCalls: 3},
 		{name: "4xx refused at once", codes: []int{400}, wantCalls: 1, wantFail: true, wantRejected: true},
 		{name: "5xx until attempts run out", codes: []int{502}, wantCalls: 3, wantFail: true},
+		{name: "408 retried", codes: []int{408, 200}, wantAttempts: 2, wantCalls: 2},
+		{name: "425 retried", codes: []int{425, 200}, wantAttempts: 2, wantCalls: 2},
+		{name: "429 retried", codes: []int{429, 200}, wantAttempts: 2, wantCalls: 2},
+		{name: "429 until attempts run out is transient", codes: []int{429}, wantCalls: 3, wantFail: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -73,6 +84,66 @@ func TestSend(t *testing.T) {
 			sig := req.Header.Get(webhook.HeaderSignature)
 			if (tc.secret == "") != (sig == "") || (sig != "" && sig != webhook.Sign(tc.secret, body)) {
 				t.Fatalf("signature %q", sig)
+			}
+		})
+	}
+}
+
+// A 429 or 503 with Retry-After is retried no sooner than it asks, and no
+// later than the cap.
+func TestSendHonoursRetryAfter(t *testing.T) {
+	const limit = 300 * time.Millisecond
+	tests := []struct {
+		name       string
+		codes      []int
+		retryAfter string
+		wantGap    time.Duration
+	}{
+		{name: "429 seconds, capped", codes: []int{429, 200}, retryAfter: "120", wantGap: limit},
+		{name: "503 seconds, capped", codes: []int{503, 200}, retryAfter: "1", wantGap: limit},
+		{name: "429 date, capped", codes: []int{429, 200}, retryAfter: time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), wantGap: limit},
+		{name: "429 unreadable: backoff only", codes: []int{429, 200}, retryAfter: "soon"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &sink{codes: tc.codes, retryAfter: tc.retryAfter}
+			srv := httptest.NewServer(s)
+			defer srv.Close()
+			r, err := webhook.New(webhook.Config{URL: srv.URL, Attempts: 3, Backoff: time.Millisecond, MaxRetryAfter: limit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := r.Send(context.Background(), notify.Message{ID: "n-1", Body: []byte(`{}`)})
+			if err != nil || d.Attempts != 2 {
+				t.Fatalf("delivery %+v err %v, want success on attempt 2", d, err)
+			}
+			gap := s.times[1].Sub(s.times[0])
+			if gap < tc.wantGap || gap > limit+time.Second {
+				t.Fatalf("retried after %s, want at least %s and about the cap %s at most", gap, tc.wantGap, limit)
+			}
+		})
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name, value string
+		want        time.Duration
+	}{
+		{name: "absent", value: "", want: 0},
+		{name: "seconds", value: "5", want: 5 * time.Second},
+		{name: "seconds over the cap", value: "3600", want: 30 * time.Second},
+		{name: "huge seconds", value: "99999999999999999", want: 30 * time.Second},
+		{name: "http date", value: "Fri, 27 Nov 2026 12:00:07 GMT", want: 7 * time.Second},
+		{name: "http date in the past", value: "Fri, 27 Nov 2026 11:00:00 GMT", want: 0},
+		{name: "negative", value: "-3", want: 0},
+		{name: "garbage", value: "later", want: 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := webhook.RetryAfter(tc.value, now, 30*time.Second); got != tc.want {
+				t.Fatalf("RetryAfter(%q) = %s, want %s", tc.value, got, tc.want)
 			}
 		})
 	}
