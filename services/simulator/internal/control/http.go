@@ -22,7 +22,8 @@ const DefaultWindow = 10 * time.Second
 
 const maxBody = 1 << 20
 
-// Handler serves the control API; its routes all start with /v1/.
+// Handler serves the control API; its routes all start with /v1/. A
+// mutating request with an Idempotency-Key runs once per key.
 func Handler(c *Controller, sink *Sink) http.Handler {
 	h := &handlers{c: c, sink: sink}
 	m := http.NewServeMux()
@@ -35,7 +36,7 @@ func Handler(c *Controller, sink *Sink) http.Handler {
 	m.HandleFunc("POST /v1/models/{model}/failover", h.failover)
 	m.HandleFunc("POST /v1/webhook", h.webhookPost)
 	m.HandleFunc("GET /v1/webhook", h.webhookList)
-	return m
+	return Idempotent(m, DefaultIdempotencyKeys)
 }
 
 type handlers struct {
