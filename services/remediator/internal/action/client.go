@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/medic-sre/medic/pkg/httpretry"
 	"io"
 	"net/http"
 	"time"
@@ -50,7 +51,7 @@ func (c *Client) Do(ctx context.Context, method, url string, body []byte, key st
 		if err == nil && a.code < 300 {
 			return a.code, a.text, nil
 		}
-		if err == nil && !retryable(a.code) {
+		if err == nil && !httpretry.Retryable(a.code) {
 			return a.code, a.text, fmt.Errorf("%w: %s %s answered %d: %s", ErrRejected, method, url, a.code, a.text)
 		}
 		if err == nil {
@@ -60,7 +61,7 @@ func (c *Client) Do(ctx context.Context, method, url string, body []byte, key st
 		if attempt == c.attempts() {
 			break
 		}
-		if err := sleep(ctx, max(delay, a.retryAfter)); err != nil {
+		if err := httpretry.Sleep(ctx, max(delay, a.retryAfter)); err != nil {
 			return 0, "", fmt.Errorf("%w (last error: %v)", err, lastErr)
 		}
 		delay *= 2
@@ -104,17 +105,5 @@ func (c *Client) once(ctx context.Context, method, url string, body []byte, key 
 	defer resp.Body.Close()
 	text, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	return answer{code: resp.StatusCode, text: string(bytes.TrimSpace(text)),
-		retryAfter: RetryAfter(resp.Header.Get("Retry-After"), time.Now(), c.maxRetryAfter())}, nil
-}
-
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+		retryAfter: httpretry.After(resp.Header.Get("Retry-After"), time.Now(), c.maxRetryAfter())}, nil
 }

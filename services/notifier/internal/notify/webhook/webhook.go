@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/medic-sre/medic/pkg/httpretry"
 	"io"
 	"net/http"
 	"net/url"
@@ -89,7 +90,7 @@ func (r *Receiver) Send(ctx context.Context, m notify.Message) (notify.Delivery,
 		switch {
 		case err == nil && a.code < 300:
 			return notify.Delivery{StatusCode: a.code, Attempts: attempt}, nil
-		case err == nil && !retryable(a.code):
+		case err == nil && !httpretry.Retryable(a.code):
 			return notify.Delivery{}, fmt.Errorf("%w: webhook answered %d (fix the receiver or the payload; the event is in MEDIC_DLQ)", notify.ErrRejected, a.code)
 		case err == nil:
 			err = fmt.Errorf("webhook answered %d", a.code)
@@ -98,7 +99,7 @@ func (r *Receiver) Send(ctx context.Context, m notify.Message) (notify.Delivery,
 		if attempt == r.cfg.Attempts {
 			break
 		}
-		if err := sleep(ctx, max(delay, a.retryAfter)); err != nil {
+		if err := httpretry.Sleep(ctx, max(delay, a.retryAfter)); err != nil {
 			return notify.Delivery{}, err
 		}
 		delay *= 2
@@ -129,5 +130,5 @@ func (r *Receiver) post(ctx context.Context, m notify.Message) (answer, error) {
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	return answer{code: resp.StatusCode, retryAfter: RetryAfter(resp.Header.Get("Retry-After"), time.Now(), r.cfg.MaxRetryAfter)}, nil
+	return answer{code: resp.StatusCode, retryAfter: httpretry.After(resp.Header.Get("Retry-After"), time.Now(), r.cfg.MaxRetryAfter)}, nil
 }

@@ -125,30 +125,6 @@ func TestSendHonoursRetryAfter(t *testing.T) {
 	}
 }
 
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		name, value string
-		want        time.Duration
-	}{
-		{name: "absent", value: "", want: 0},
-		{name: "seconds", value: "5", want: 5 * time.Second},
-		{name: "seconds over the cap", value: "3600", want: 30 * time.Second},
-		{name: "huge seconds", value: "99999999999999999", want: 30 * time.Second},
-		{name: "http date", value: "Fri, 27 Nov 2026 12:00:07 GMT", want: 7 * time.Second},
-		{name: "http date in the past", value: "Fri, 27 Nov 2026 11:00:00 GMT", want: 0},
-		{name: "negative", value: "-3", want: 0},
-		{name: "garbage", value: "later", want: 0},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := webhook.RetryAfter(tc.value, now, 30*time.Second); got != tc.want {
-				t.Fatalf("RetryAfter(%q) = %s, want %s", tc.value, got, tc.want)
-			}
-		})
-	}
-}
-
 func TestSignIsHMACSHA256(t *testing.T) {
 	// RFC 4231 test case 2.
 	got := webhook.Sign("Jefe", []byte("what do ya want for nothing?"))

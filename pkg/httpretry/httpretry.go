@@ -1,4 +1,6 @@
-package webhook
+// Package httpretry holds what Medic's HTTP clients (webhook receivers,
+// remediation actions) agree on about retrying a request.
+package httpretry
 
 import (
 	"context"
@@ -8,10 +10,10 @@ import (
 	"time"
 )
 
-// retryable reports whether an answer may succeed if sent again: a server
+// Retryable reports whether an answer may succeed if sent again: a server
 // error, or a 4xx that says "not now" rather than "no" (request timeout,
 // too early, too many requests).
-func retryable(code int) bool {
+func Retryable(code int) bool {
 	switch code {
 	case http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests:
 		return true
@@ -19,10 +21,10 @@ func retryable(code int) bool {
 	return code >= 500
 }
 
-// RetryAfter reads a Retry-After header value, in seconds or as an HTTP
-// date relative to now, capped at limit. It is 0 when the value is absent,
+// After reads a Retry-After header value, in seconds or as an HTTP date
+// relative to now, capped at limit. It is 0 when the value is absent,
 // unreadable or in the past.
-func RetryAfter(v string, now time.Time, limit time.Duration) time.Duration {
+func After(v string, now time.Time, limit time.Duration) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
@@ -40,8 +42,8 @@ func RetryAfter(v string, now time.Time, limit time.Duration) time.Duration {
 	return min(max(d, 0), limit)
 }
 
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits for d or until ctx ends.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
