@@ -240,3 +240,18 @@ func TestK8sServiceEnv(t *testing.T) {
 		})
 	}
 }
+
+// The detector's rule windows need all of the telemetry, so exactly one
+// detector may run, during a rollout too.
+func TestK8sDetectorIsASingleton(t *testing.T) {
+	d, ok := renderMedicBase(t).deployments["detector"]
+	if !ok {
+		t.Fatal("no Deployment detector")
+	}
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
+		t.Errorf("replicas = %v, want 1", d.Spec.Replicas)
+	}
+	if d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+		t.Errorf("strategy = %q, want Recreate", d.Spec.Strategy.Type)
+	}
+}

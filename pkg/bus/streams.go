@@ -23,9 +23,15 @@ const (
 	SubjectsDLQ       = "medic.dlq.>"
 )
 
-// DuplicateWindow is how long JetStream remembers a Nats-Msg-Id, and so how
-// long a republished event (same id) is dropped as a duplicate.
-const DuplicateWindow = 10 * time.Minute
+// DuplicateWindow is how long JetStream remembers a Nats-Msg-Id on the
+// events stream, and so how long a republished event (same id) is dropped
+// as a duplicate: long enough to cover redeliveries after an outage. The
+// telemetry stream, with far more messages, keeps ids for
+// TelemetryDuplicateWindow.
+const DuplicateWindow = 2 * time.Hour
+
+// TelemetryDuplicateWindow is the duplicate window of the telemetry stream.
+const TelemetryDuplicateWindow = 10 * time.Minute
 
 // StreamConfigs are the streams every Medic service expects. Telemetry is
 // short-lived (it lands in ClickHouse); events and dead letters are kept
@@ -33,7 +39,7 @@ const DuplicateWindow = 10 * time.Minute
 func StreamConfigs() []jetstream.StreamConfig {
 	return []jetstream.StreamConfig{
 		{Name: StreamTelemetry, Subjects: []string{SubjectsTelemetry}, Storage: jetstream.FileStorage,
-			MaxAge: 6 * time.Hour, Duplicates: DuplicateWindow, Discard: jetstream.DiscardOld},
+			MaxAge: 6 * time.Hour, Duplicates: TelemetryDuplicateWindow, Discard: jetstream.DiscardOld},
 		{Name: StreamEvents, Subjects: []string{SubjectsEvents}, Storage: jetstream.FileStorage,
 			MaxAge: 7 * 24 * time.Hour, Duplicates: DuplicateWindow},
 		{Name: StreamDLQ, Subjects: []string{SubjectsDLQ}, Storage: jetstream.FileStorage,

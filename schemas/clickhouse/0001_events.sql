@@ -1,5 +1,6 @@
 -- Every CloudEvent that crossed the bus, as published. ReplacingMergeTree
--- folds the copies a redelivery writes (same type, time and id).
+-- folds the copies a redelivery writes: same type and id, even when a late
+-- re-publish stamped another time (read with FINAL).
 CREATE TABLE IF NOT EXISTS events (
     time DateTime,
     time_unix_nano Int64,
@@ -15,4 +16,4 @@ CREATE TABLE IF NOT EXISTS events (
     data String
 ) ENGINE = ReplacingMergeTree()
 PARTITION BY toYYYYMM(time)
-ORDER BY (type, time, id);
+ORDER BY (type, id);

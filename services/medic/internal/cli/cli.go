@@ -91,7 +91,7 @@ const IncidentsSQL = `SELECT
     top_cause,
     runbook,
     remediation_outcome AS outcome,
-    round(if(fault_started_unix_nano > 0, (detected_unix_nano - fault_started_unix_nano) / 1e9, 0), 2) AS mttd_s,
+    round(if(fault_started_unix_nano > 0, (detected_unix_nano - fault_started_unix_nano) / 1e9, -1), 2) AS mttd_s,
     round(if(acknowledged_unix_nano > 0, (acknowledged_unix_nano - detected_unix_nano) / 1e9, -1), 2) AS mtta_s,
     round(if(resolved_unix_nano > 0, (resolved_unix_nano - if(fault_started_unix_nano > 0, fault_started_unix_nano, detected_unix_nano)) / 1e9, -1), 2) AS mttr_s
 FROM incidents FINAL

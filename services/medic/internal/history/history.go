@@ -27,7 +27,7 @@ type Durations struct {
 // fault start is the change the root cause points at, where known, else the
 // detection time.
 const DurationsSQL = `SELECT
-    if(fault_started_unix_nano > 0, (detected_unix_nano - fault_started_unix_nano) / 1e9, 0) AS mttd_s,
+    if(fault_started_unix_nano > 0, (detected_unix_nano - fault_started_unix_nano) / 1e9, -1) AS mttd_s,
     if(acknowledged_unix_nano > 0, (acknowledged_unix_nano - detected_unix_nano) / 1e9, -1) AS mtta_s,
     if(mitigated_unix_nano > 0, (mitigated_unix_nano - if(fault_started_unix_nano > 0, fault_started_unix_nano, detected_unix_nano)) / 1e9, -1) AS ttm_s,
     if(resolved_unix_nano > 0, (resolved_unix_nano - if(fault_started_unix_nano > 0, fault_started_unix_nano, detected_unix_nano)) / 1e9, -1) AS mttr_s

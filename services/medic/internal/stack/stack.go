@@ -126,7 +126,9 @@ func (s *Stack) start(name string, extra ...string) (*Process, error) {
 func (s *Stack) Stop() error {
 	var errs []error
 	for i := len(s.order) - 1; i >= 0; i-- {
-		errs = append(errs, s.order[i].Stop(20*time.Second))
+		// Longer than the services' own shutdown timeout (20 s), so that
+		// a slow drain ends by itself rather than by SIGKILL.
+		errs = append(errs, s.order[i].Stop(25*time.Second))
 	}
 	if s.nats != nil {
 		s.nats.Shutdown()
