@@ -9,6 +9,8 @@ PROGRAMS := correlator detector rca remediator notifier simulator medic
 # Every module of the workspace, as package patterns for one `go test` run.
 MODULE_PATTERNS = $(shell $(GO) list -m -f '{{.Dir}}/...')
 TEST_TIMEOUT ?= 20m
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := $(BIN)/golangci-lint
 
 .PHONY: all build test test-short demo bench lint fmt vet precommit clickhouse clean
 
@@ -42,9 +44,17 @@ demo: build clickhouse
 bench: clickhouse
 	CLICKHOUSE_ADDR=$$(scripts/clickhouse.sh addr) $(GO) test -run '^$$' -bench . -benchmem $(MODULE_PATTERNS)
 
-## lint: go vet and gofmt over every module
-lint: vet
+## lint: gofmt, go vet and golangci-lint (.golangci.yml) over every module
+lint: vet $(GOLANGCI_LINT)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
+	@for dir in $$($(GO) list -m -f '{{.Dir}}'); do \
+		echo "golangci-lint $${dir#$(ROOT)/}"; (cd $$dir && $(GOLANGCI_LINT) run ./...) || exit 1; \
+	done
+
+# golangci-lint is built once (about 2 minutes) into the ignored .cache/bin.
+$(GOLANGCI_LINT):
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 vet:
 	$(GO) vet $(MODULE_PATTERNS)

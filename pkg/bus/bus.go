@@ -73,7 +73,7 @@ func (b *Bus) Setup(ctx context.Context) error {
 		b.log.Warn("nats not reachable yet; retrying", "err", err, "retry_in", delay.String())
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("nats setup: %w (last error: %v)", ctx.Err(), err)
+			return fmt.Errorf("nats setup: %w (last error: %w)", ctx.Err(), err)
 		case <-time.After(delay):
 		}
 	}

@@ -47,7 +47,7 @@ func NewWithID(id, source string, data Data) (cloudevents.Event, error) {
 // Validate checks the CloudEvents envelope and the data's JSON Schema.
 func Validate(ev cloudevents.Event) error {
 	if err := ev.Validate(); err != nil {
-		return fmt.Errorf("%w: envelope: %v", ErrInvalid, err)
+		return fmt.Errorf("%w: envelope: %w", ErrInvalid, err)
 	}
 	if !strings.HasPrefix(ev.Type(), typePrefix) {
 		return fmt.Errorf("%w %q", ErrUnknownType, ev.Type())
@@ -62,7 +62,7 @@ func Encode(ev cloudevents.Event) ([]byte, error) { return json.Marshal(ev) }
 func Decode(raw []byte) (cloudevents.Event, error) {
 	ev := cloudevents.NewEvent()
 	if err := json.Unmarshal(raw, &ev); err != nil {
-		return ev, fmt.Errorf("%w: not a CloudEvent: %v", ErrInvalid, err)
+		return ev, fmt.Errorf("%w: not a CloudEvent: %w", ErrInvalid, err)
 	}
 	return ev, Validate(ev)
 }
@@ -74,7 +74,7 @@ func As[T Data](ev cloudevents.Event) (T, error) {
 		return out, fmt.Errorf("%w: want %s, got %s", ErrInvalid, out.EventType(), ev.Type())
 	}
 	if err := json.Unmarshal(ev.Data(), &out); err != nil {
-		return out, fmt.Errorf("%w: %s data: %v", ErrInvalid, ev.Type(), err)
+		return out, fmt.Errorf("%w: %s data: %w", ErrInvalid, ev.Type(), err)
 	}
 	return out, nil
 }

@@ -89,10 +89,10 @@ func ValidateData(eventType string, data []byte) error {
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
-		return fmt.Errorf("%w: %s data is not JSON: %v", ErrInvalid, eventType, err)
+		return fmt.Errorf("%w: %s data is not JSON: %w", ErrInvalid, eventType, err)
 	}
 	if err := sch.Validate(doc); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrInvalid, eventType, err)
+		return fmt.Errorf("%w: %s: %w", ErrInvalid, eventType, err)
 	}
 	return nil
 }

@@ -134,7 +134,7 @@ func TestStartsWhileClickHouseDownAndLosesNothing(t *testing.T) {
 	proxy.on()
 	servicetest.Poll(t, "ready", func() bool { code, _ := readyz(t, base); return code == http.StatusOK })
 
-	direct, err := store.Open(store.Config{Addr: storetest.Addr(), Database: "default"}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	direct, err := store.Open(store.Config{Addr: storetest.Addr(), Database: "default"}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestClickHouseOutageWhileRunningLosesNothing(t *testing.T) {
 	}
 
 	proxy.on()
-	direct, err := store.Open(store.Config{Addr: storetest.Addr(), Database: "default"}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	direct, err := store.Open(store.Config{Addr: storetest.Addr(), Database: "default"}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

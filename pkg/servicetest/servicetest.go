@@ -10,7 +10,6 @@ package servicetest
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -45,7 +44,7 @@ func StartNATS(t testing.TB) *natsembed.Server {
 // streams, and closes the client when the test ends.
 func Connect(t testing.TB, url string) *bus.Bus {
 	t.Helper()
-	b, err := bus.Connect(url, Source, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	b, err := bus.Connect(url, Source, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

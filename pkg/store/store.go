@@ -53,7 +53,6 @@ type Store struct {
 	pingMu  sync.Mutex
 	pingAt  time.Time
 	pingErr error
-	writers sync.Map
 }
 
 // Open prepares a connection without dialing; Setup brings it up.
@@ -99,7 +98,7 @@ func (s *Store) Setup(ctx context.Context) error {
 		s.log.Warn("clickhouse not reachable yet; retrying", "addr", s.cfg.Addr, "err", err, "retry_in", delay.String())
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("clickhouse %s: %w (last error: %v; check CLICKHOUSE_ADDR)", s.cfg.Addr, ctx.Err(), err)
+			return fmt.Errorf("clickhouse %s: %w (last error: %w; check CLICKHOUSE_ADDR)", s.cfg.Addr, ctx.Err(), err)
 		case <-time.After(delay):
 		}
 		delay = min(delay*2, 5*time.Second)
@@ -111,7 +110,9 @@ func (s *Store) setupOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer admin.Close()
+	// The admin connection only ran DDL that has either succeeded or
+	// returned its error, so a failed close loses nothing.
+	defer func() { _ = admin.Close() }()
 	if err := admin.Ping(ctx); err != nil {
 		return err
 	}
@@ -136,7 +137,7 @@ func (s *Store) Ready() error {
 		s.pingAt = time.Now()
 	}
 	if s.pingErr != nil {
-		return fmt.Errorf("%w: %v", ErrNotReady, s.pingErr)
+		return fmt.Errorf("%w: %w", ErrNotReady, s.pingErr)
 	}
 	return nil
 }

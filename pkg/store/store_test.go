@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -31,7 +30,7 @@ func TestMigrationsApplyOnceAndAreIdempotent(t *testing.T) {
 		t.Fatalf("only %d migrations", len(ms))
 	}
 	// A second service migrating the same database changes nothing.
-	if err := store.Migrate(context.Background(), s.Conn(), slog.New(slog.NewJSONHandler(io.Discard, nil))); err != nil {
+	if err := store.Migrate(context.Background(), s.Conn(), slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 	if got := count(t, s, "SELECT count() FROM schema_migrations FINAL"); got != uint64(len(ms)) {
@@ -121,7 +120,7 @@ func TestEditedMigrationIsRefused(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	err = store.Migrate(ctx, s.Conn(), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	err = store.Migrate(ctx, s.Conn(), slog.New(slog.DiscardHandler))
 	if !errors.Is(err, store.ErrMigrationChanged) {
 		t.Fatalf("Migrate = %v, want ErrMigrationChanged", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
 	"log/slog"
 	"os"
 	"testing"
@@ -37,7 +36,7 @@ func Config() store.Config {
 func New(t testing.TB) *store.Store {
 	t.Helper()
 	cfg := Config()
-	s, err := store.Open(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	s, err := store.Open(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

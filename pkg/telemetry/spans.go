@@ -2,7 +2,10 @@ package telemetry
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
@@ -39,12 +42,12 @@ func (e *spanExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlyS
 		for _, kv := range s.Attributes() {
 			switch string(kv.Key) {
 			case AttrModel:
-				model = kv.Value.Emit()
+				model = attrText(kv.Value)
 			case AttrModelVersion:
-				version = kv.Value.Emit()
+				version = attrText(kv.Value)
 			}
 			keys = append(keys, string(kv.Key))
-			vals = append(vals, kv.Value.Emit())
+			vals = append(vals, attrText(kv.Value))
 		}
 		if s.Parent().IsValid() {
 			parent = s.Parent().SpanID().String()
@@ -59,3 +62,35 @@ func (e *spanExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlyS
 }
 
 func (e *spanExporter) Shutdown(context.Context) error { return nil }
+
+// attrText is the text the spans table stores for an attribute value: what
+// the deprecated Value.Emit returns. Value.String, its replacement, writes
+// some floats and slices differently (Infinity rather than +Inf,
+// [true,false] rather than [true false]), and the table's content must not
+// change.
+func attrText(v attribute.Value) string {
+	switch v.Type() {
+	case attribute.BOOLSLICE:
+		return fmt.Sprint(v.AsBoolSlice())
+	case attribute.INT64SLICE:
+		return jsonText(v.AsInt64Slice())
+	case attribute.FLOAT64:
+		return fmt.Sprint(v.AsFloat64())
+	case attribute.FLOAT64SLICE:
+		return jsonText(v.AsFloat64Slice())
+	case attribute.STRINGSLICE:
+		return jsonText(v.AsStringSlice())
+	default:
+		// Emit and String agree on every other type.
+		return v.String()
+	}
+}
+
+// jsonText is how Emit writes numeric and string slices.
+func jsonText[T any](s []T) string {
+	j, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Sprintf("invalid: %v", s)
+	}
+	return string(j)
+}

@@ -2,7 +2,6 @@ package correlate
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"sync"
 	"testing"
@@ -48,7 +47,7 @@ func replica(t *testing.T, url string, db *store.Store, wrap func(*bus.Bus) Emit
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	return New(log, groups, st, history.NewWriter(db), wrap(b)), st
 }
 

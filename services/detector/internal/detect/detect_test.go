@@ -3,7 +3,6 @@ package detect
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -45,7 +44,7 @@ func (f *flakyBus) Emit(ctx context.Context, id string, data events.Data) (cloud
 func TestPublishFailures(t *testing.T) {
 	b := servicetest.Bus(t)
 	st := storetest.New(t)
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	ctx := context.Background()
 	f, err := rules.Load("testdata/rules.yaml")
 	if err != nil {
@@ -120,7 +119,7 @@ func TestFuturePointsAreNotEvaluated(t *testing.T) {
 				t.Fatal(err)
 			}
 			pub := &flakyBus{real: b}
-			d := New(slog.New(slog.NewJSONHandler(io.Discard, nil)), storetest.New(t), pub, eng, Options{Firing: fs})
+			d := New(slog.New(slog.DiscardHandler), storetest.New(t), pub, eng, Options{Firing: fs})
 			batch := telemetry(t, tc.name, events.Point{Name: "prediction.error", Value: 0,
 				TimeUnixNano: time.Now().Add(tc.ahead).UnixNano(), Service: "model-server", Model: "other"})
 			before := testutil.ToFloat64(rejectedTotal.WithLabelValues("future"))

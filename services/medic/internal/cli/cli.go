@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -48,7 +47,7 @@ func clickHouseFlags(fs *flag.FlagSet, cfg *store.Config) {
 // openStore connects, creates the database and applies migrations, or says
 // how to get a ClickHouse.
 func openStore(ctx context.Context, cfg store.Config, wait time.Duration) (*store.Store, error) {
-	s, err := store.Open(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	s, err := store.Open(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +77,8 @@ func SQL(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	// Only reads went through s, so a failed close loses nothing.
+	defer func() { _ = s.Close() }()
 	_, err = history.Print(ctx, s.Conn(), fs.Arg(0), os.Stdout)
 	return err
 }
@@ -118,7 +118,8 @@ func Timeline(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	// Only reads went through s, so a failed close loses nothing.
+	defer func() { _ = s.Close() }()
 	in, err := history.Get(ctx, s.Conn(), fs.Arg(0))
 	if err != nil {
 		return err

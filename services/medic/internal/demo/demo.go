@@ -60,7 +60,8 @@ func Run(ctx context.Context, st *stack.Stack, conn driver.Conn, o Options) (Res
 	if err != nil {
 		return res, err
 	}
-	defer sub.Unsubscribe()
+	// nc.Close, deferred above, drops the subscription anyway.
+	defer func() { _ = sub.Unsubscribe() }()
 
 	if err := waitBaseline(ctx, conn, o); err != nil {
 		return res, err
@@ -105,7 +106,9 @@ func waitBaseline(ctx context.Context, conn driver.Conn, o Options) error {
 			last = time.Now()
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("no telemetry reached ClickHouse within %s (last error: %v); check the simulator and detector logs", o.Baseline+60*time.Second, err)
+			// err is nil when the query worked but the span was short, which
+			// %w would print as %!w(<nil>).
+			return fmt.Errorf("no telemetry reached ClickHouse within %s (last error: %v); check the simulator and detector logs", o.Baseline+60*time.Second, err) //nolint:errorlint // err may be nil
 		}
 		select {
 		case <-ctx.Done():

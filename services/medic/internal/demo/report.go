@@ -55,7 +55,9 @@ func waitRow(ctx context.Context, conn driver.Conn, id string, resolved bool) (h
 			return in, nil
 		}
 		if time.Now().After(deadline) {
-			return in, fmt.Errorf("incident row %s not in ClickHouse: %v", id, err)
+			// err is nil when the row is there but not yet resolved, which
+			// %w would print as %!w(<nil>).
+			return in, fmt.Errorf("incident row %s not in ClickHouse: %v", id, err) //nolint:errorlint // err may be nil
 		}
 		select {
 		case <-ctx.Done():

@@ -39,13 +39,15 @@ func startProcess(name, bin, logPath, httpURL string, env []string, args ...stri
 	// which then stops the services in order, rather than all at once.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		logFile.Close()
+		_ = logFile.Close() // nothing was written; the start error is the one to report
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	p := &Process{Name: name, HTTPURL: httpURL, LogPath: logPath, cmd: cmd, exited: make(chan error, 1)}
 	go func() {
 		p.exited <- cmd.Wait()
-		logFile.Close()
+		// The child wrote the log through its own descriptor; closing ours
+		// has nothing to flush.
+		_ = logFile.Close()
 	}()
 	return p, nil
 }
@@ -65,7 +67,8 @@ func (p *Process) WaitReady(ctx context.Context) error {
 		select {
 		case err := <-p.exited:
 			p.exited <- err
-			return fmt.Errorf("%s exited before it was ready (%v); see %s", p.Name, err, p.LogPath)
+			// err is nil after a clean exit, which %w would print as %!w(<nil>).
+			return fmt.Errorf("%s exited before it was ready (%v); see %s", p.Name, err, p.LogPath) //nolint:errorlint // err may be nil
 		case <-ctx.Done():
 			return fmt.Errorf("%s not ready: %w; see %s", p.Name, ctx.Err(), p.LogPath)
 		case <-time.After(100 * time.Millisecond):
@@ -85,7 +88,7 @@ func (p *Process) Stop(grace time.Duration) error {
 		p.exited <- err
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
-			return fmt.Errorf("%s exited with %v; see %s", p.Name, err, p.LogPath)
+			return fmt.Errorf("%s exited with %w; see %s", p.Name, err, p.LogPath)
 		}
 		return nil
 	case <-time.After(grace):
@@ -100,7 +103,9 @@ func freeAddr() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
+	// The listener only picked a port number; if closing it failed, the
+	// service that binds the port reports that itself.
+	defer func() { _ = l.Close() }()
 	return l.Addr().String(), nil
 }
 

@@ -3,7 +3,6 @@ package notify_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"sync"
 	"testing"
@@ -76,7 +75,7 @@ func TestLedgerFailureDoesNotPostAgain(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ledger := &flakyLedger{failures: tc.failures, records: map[string]notify.Record{}}
 			recv, out := &countingReceiver{}, &emitter{}
-			n := &notify.Notifier{Receiver: recv, Ledger: ledger, Bus: out, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			n := &notify.Notifier{Receiver: recv, Ledger: ledger, Bus: out, Log: slog.New(slog.DiscardHandler),
 				MarkAttempts: 3, MarkBackoff: time.Millisecond}
 			ev := openedEvent(t)
 			var errs int

@@ -136,7 +136,7 @@ func TestCheckRejectsBadSteps(t *testing.T) {
 	}{
 		{name: "unknown action", action: "k8s.scale"},
 		{name: "missing model", action: "model.rollback"},
-		{name: "unknown parameter", action: "model.rollback", with: map[string]string{"model": "m", "modle": "m"}},
+		{name: "unknown parameter", action: "model.rollback", with: map[string]string{"model": "m", "modle": "m"}}, //nolint:misspell // deliberate typo: an unknown parameter name
 		{name: "http without url", action: "http", with: map[string]string{"method": "POST"}},
 		{name: "http bad method", action: "http", with: map[string]string{"url": "http://x", "method": "FETCH"}},
 	}

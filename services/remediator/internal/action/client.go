@@ -62,7 +62,7 @@ func (c *Client) Do(ctx context.Context, method, url string, body []byte, key st
 			break
 		}
 		if err := httpretry.Sleep(ctx, max(delay, a.retryAfter)); err != nil {
-			return 0, "", fmt.Errorf("%w (last error: %v)", err, lastErr)
+			return 0, "", fmt.Errorf("%w (last error: %w)", err, lastErr)
 		}
 		delay *= 2
 	}
@@ -93,7 +93,7 @@ func (c *Client) maxRetryAfter() time.Duration {
 func (c *Client) once(ctx context.Context, method, url string, body []byte, key string) (answer, error) {
 	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	if err != nil {
-		return answer{}, fmt.Errorf("%w: %v", ErrRejected, err)
+		return answer{}, fmt.Errorf("%w: %w", ErrRejected, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Medic-Actor", Actor)

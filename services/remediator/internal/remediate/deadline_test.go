@@ -3,7 +3,6 @@ package remediate
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"sync"
 	"testing"
@@ -65,7 +64,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.x = &Executor{Runbooks: books, Actions: reg, Bus: w.b, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	w.x = &Executor{Runbooks: books, Actions: reg, Bus: w.b, Log: slog.New(slog.DiscardHandler),
 		StepTimeout: 100 * time.Millisecond, Margin: 100 * time.Millisecond}
 	if err := w.x.Open(context.Background(), w.b); err != nil {
 		t.Fatal(err)

@@ -51,7 +51,7 @@ func (v *Verifier) Wait(ctx context.Context, c runbook.Verify, since int64) (Res
 		select {
 		case <-ctx.Done():
 			if err != nil {
-				return last, fmt.Errorf("%w within %s: last query failed: %v", ErrNotRecovered, c.Timeout, err)
+				return last, fmt.Errorf("%w within %s: last query failed: %w", ErrNotRecovered, c.Timeout, err)
 			}
 			return last, fmt.Errorf("%w within %s: %s(%s) of service %q = %.4g over %d points (need < %g over >= %d)",
 				ErrNotRecovered, c.Timeout, c.Aggregate, c.Metric, c.Service, last.Value, last.Points, c.Below, c.MinPoints)

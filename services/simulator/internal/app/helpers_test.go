@@ -58,7 +58,7 @@ func next(t *testing.T, c jetstream.Consumer, timeout time.Duration) cloudevents
 	if err != nil {
 		t.Fatal(err)
 	}
-	for msg := range batch.Messages() {
+	if msg, ok := <-batch.Messages(); ok {
 		ev, err := events.Decode(msg.Data())
 		if err != nil {
 			t.Fatalf("invalid event on %s: %v", msg.Subject(), err)

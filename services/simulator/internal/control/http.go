@@ -105,7 +105,7 @@ func decode(r *http.Request) (request, error) {
 	var req request
 	err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(&req)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return req, fmt.Errorf("request body is not the expected JSON object: %v", err)
+		return req, fmt.Errorf("request body is not the expected JSON object: %w", err)
 	}
 	return req, nil
 }

@@ -32,7 +32,7 @@ func newAPI(t *testing.T) *api {
 	window.Record(now.Add(-time.Second), 10, true)
 	window.Record(now.Add(-500*time.Millisecond), 30, false)
 	c := &Controller{Models: map[string]*model.Registry{model.Name: model.NewRegistry([]string{model.V1, model.V2}, model.Backup, model.V1)},
-		Faults: fault.NewSet(), Stats: window, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now },
+		Faults: fault.NewSet(), Stats: window, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now },
 		Changes: func(_ context.Context, c events.ChangeRecorded) error {
 			if a.fail != nil {
 				return a.fail

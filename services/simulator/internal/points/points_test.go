@@ -3,7 +3,6 @@ package points
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -40,7 +39,7 @@ func TestFlushSplitsAndRetriesUnderTheSameIDs(t *testing.T) {
 			var sizes []int
 			var failedID string
 			calls := 0
-			p := &Publisher{Buffer: b, Source: "simulator", Timeout: time.Second, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			p := &Publisher{Buffer: b, Source: "simulator", Timeout: time.Second, Log: slog.New(slog.DiscardHandler),
 				Publish: func(_ context.Context, id string, batch events.TelemetryPoints) error {
 					calls++
 					if calls == tc.failAt {
@@ -106,7 +105,7 @@ func TestBoundDropsOldest(t *testing.T) {
 
 func TestUnsentBatchesAreBounded(t *testing.T) {
 	b := NewBuffer(100)
-	p := &Publisher{Buffer: b, Source: "simulator", Timeout: time.Second, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	p := &Publisher{Buffer: b, Source: "simulator", Timeout: time.Second, Log: slog.New(slog.DiscardHandler),
 		Publish: func(context.Context, string, events.TelemetryPoints) error { return errors.New("nats down") }}
 	for i := range 5 {
 		b.Add(pts(60, int64(i*100))...)
