@@ -86,6 +86,12 @@ func TestAnalyzeSimulatedFaults(t *testing.T) {
 	}
 }
 
+// topMargin is the most the runner-up may score, as a share of the top
+// cause's score. A top cause that wins only by a tie-break on its ID, or by
+// the proximity of a change made minutes earlier, is not a finding; a change
+// scores at most 0.9 of what it broke, so a real top cause clears this.
+const topMargin = 0.95
+
 func checkTop(t *testing.T, got events.RCACompleted, tt scenario, data synth.Data) {
 	t.Helper()
 	if tt.WantTop == "" {
@@ -98,6 +104,10 @@ func checkTop(t *testing.T, got events.RCACompleted, tt scenario, data synth.Dat
 		t.Fatalf("top cause = %+v, want %s", got.Causes, tt.WantTop)
 	}
 	top := got.Causes[0]
+	if len(got.Causes) > 1 && got.Causes[1].Score > topMargin*top.Score {
+		t.Errorf("top cause %s (%.3f) barely beats %s (%.3f): want the runner-up at most %.0f%% of it",
+			top.ID, top.Score, got.Causes[1].ID, got.Causes[1].Score, topMargin*100)
+	}
 	for _, k := range []string{"corr", "lift", "explained", "proximity"} {
 		if _, ok := top.Evidence[k]; !ok {
 			t.Errorf("evidence lacks %q: %v", k, top.Evidence)

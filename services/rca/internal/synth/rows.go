@@ -16,20 +16,29 @@ var SpanColumns = []string{"time", "start_unix_nano", "end_unix_nano", "duration
 
 func ms(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
 
-// spans writes the request's chain: gateway -> feature-service -> model-server.
-// A failed prediction fails every span above it too, as errors propagate.
+// Fixed overheads of the simulated hops, as in the simulator.
+const (
+	gatewayOverheadMs = 1.0
+	hopMs             = 0.5
+)
+
+// spans writes the request's trace as the simulator does: the gateway calls
+// the feature-service, then the model-server, so both are the gateway's
+// children. A failed prediction fails the gateway's span too, as the error
+// propagates to the caller; the feature-service's span stays ok.
 func (g *generator) spans(r req) {
-	gw, fs, ml := g.hex(8), g.hex(8), g.hex(8)
-	modelStart := r.t.Add(time.Millisecond + ms(r.featureMs))
-	featureDur := ms(r.featureMs) + ms(r.modelMs) + time.Millisecond
-	g.span(r, ml, fs, "model-server", "predict", modelStart, ms(r.modelMs))
-	g.span(r, fs, gw, "feature-service", "GET /features", r.t.Add(time.Millisecond), featureDur)
-	g.span(r, gw, "", "gateway", "POST /predict", r.t, featureDur+2*time.Millisecond)
+	gw := g.hex(8)
+	fAt := r.t.Add(ms(gatewayOverheadMs))
+	mAt := fAt.Add(ms(r.featureMs + hopMs))
+	end := mAt.Add(ms(r.modelMs + hopMs))
+	g.span(r, g.hex(8), gw, "feature-service", "GET /features", fAt, ms(r.featureMs), false)
+	g.span(r, g.hex(8), gw, "model-server", "predict", mAt, ms(r.modelMs), r.failed)
+	g.span(r, gw, "", "gateway", "POST /predict", r.t, end.Sub(r.t), r.failed)
 }
 
-func (g *generator) span(r req, id, parent, service, name string, start time.Time, d time.Duration) {
+func (g *generator) span(r req, id, parent, service, name string, start time.Time, d time.Duration, failed bool) {
 	status, msg := uint8(1), ""
-	if r.failed {
+	if failed {
 		status, msg = 2, "prediction failed"
 	}
 	g.data.Spans = append(g.data.Spans, []any{start.UTC(), start.UnixNano(), start.Add(d).UnixNano(), int64(d),
@@ -43,7 +52,7 @@ func (g *generator) metrics(r req) {
 		failed = 1
 	}
 	points := []events.Point{
-		{Name: "request.latency_ms", Value: r.featureMs + r.modelMs + 3, Service: "gateway"},
+		{Name: "request.latency_ms", Value: gatewayOverheadMs + r.featureMs + hopMs + r.modelMs + hopMs, Service: "gateway"},
 		{Name: "request.error", Value: failed, Service: "gateway"},
 		{Name: "feature.latency_ms", Value: r.featureMs, Service: "feature-service"},
 		{Name: "feature.missing_ratio", Value: r.missing, Service: "feature-service"},
@@ -60,7 +69,8 @@ func (g *generator) metrics(r req) {
 }
 
 // changes records a gateway config change long before the fault, which must
-// not be blamed, and the deploy of v2 for bad_model_version.
+// not be blamed, and the deploy of v2 for bad_model_version. The other
+// faults are injected without a change, as in the simulator.
 func (g *generator) changes() error {
 	old := events.ChangeRecorded{ChangeID: "chg-gateway-config", Kind: "config", Service: "gateway",
 		TimeUnixNano: g.s.FaultAt.Add(-8 * time.Minute).UnixNano()}

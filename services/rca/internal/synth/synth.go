@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
@@ -17,7 +18,15 @@ import (
 const (
 	BadModelVersion = "bad_model_version"
 	FeatureNulls    = "feature_nulls"
+	SlowDependency  = "slow_dependency"
 )
+
+// faults lists every fault Generate knows.
+var faults = []string{BadModelVersion, FeatureNulls, SlowDependency}
+
+// slowMs is what slow_dependency adds to the feature-service's latency, as
+// in the simulator.
+const slowMs = 400
 
 // Model is the simulated model's name.
 const Model = "fraud"
@@ -51,8 +60,8 @@ var errorProb = map[string]float64{"v1": 0.005, "v2": 0.35}
 
 // Generate simulates every request of the scenario.
 func Generate(s Scenario) (Data, error) {
-	if s.Fault != BadModelVersion && s.Fault != FeatureNulls {
-		return Data{}, fmt.Errorf("unknown fault %q: want %s or %s", s.Fault, BadModelVersion, FeatureNulls)
+	if !slices.Contains(faults, s.Fault) {
+		return Data{}, fmt.Errorf("unknown fault %q: want one of %v", s.Fault, faults)
 	}
 	if s.RPS <= 0 {
 		return Data{}, fmt.Errorf("rps %d: want > 0", s.RPS)
@@ -104,6 +113,9 @@ func (g *generator) request(t time.Time) {
 		modelMs: g.lognormal(20, 0.35), featureMs: g.lognormal(5, 0.3)}
 	if null {
 		r.missing = 1.0 / 3
+	}
+	if faulty && g.s.Fault == SlowDependency {
+		r.featureMs += slowMs
 	}
 	g.spans(r)
 	g.metrics(r)
