@@ -35,7 +35,10 @@ func Spec() bus.ConsumerSpec {
 	for i, t := range Types {
 		subjects[i] = events.Subject(t)
 	}
-	return bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: Durable, FilterSubjects: subjects}
+	// 16 healthy deliveries span about 2.5 minutes of backoff, longer than
+	// StaleClaimAge, so an anomaly waiting on an unsaved group claim is not
+	// dead-lettered before it may take the group over.
+	return bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: Durable, FilterSubjects: subjects, MaxDeliver: 16}
 }
 
 // Emitter publishes an event with a given id; *bus.Bus is one.
@@ -52,12 +55,22 @@ type Handler struct {
 	bus     Emitter
 	now     func() time.Time
 	unknown *retryBudget
+	// staleClaim is how old a group claim must be before an incident that
+	// never got saved behind it is given up on.
+	staleClaim time.Duration
 }
+
+// StaleClaimAge is how long a group claim may stand with no incident saved
+// behind it before another anomaly takes the group over. An opener that
+// crashed mid-way is redelivered after its AckWait (30 s) and completes by
+// itself well within it; taking over sooner could open two incidents for
+// one fault.
+const StaleClaimAge = 2 * time.Minute
 
 // New returns a Handler.
 func New(log *slog.Logger, groups *grouping.Config, st *state.Store, hist *history.Writer, b Emitter) *Handler {
 	return &Handler{log: log, groups: groups, state: st, history: hist, bus: b, now: time.Now,
-		unknown: newRetryBudget(UnknownIncidentRetries)}
+		unknown: newRetryBudget(UnknownIncidentRetries), staleClaim: StaleClaimAge}
 }
 
 // Handle is the bus.Handler of the correlator's consumer.

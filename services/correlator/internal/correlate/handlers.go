@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/events"
@@ -69,7 +70,7 @@ func (h *Handler) groupIncident(ctx context.Context, ev cloudevents.Event, key, 
 	case errors.Is(err, state.ErrNotFound) && holder == id:
 		return nil, 0, nil
 	case errors.Is(err, state.ErrNotFound):
-		return nil, 0, h.unsavedHolder(ctx, ev, key, id, holder, hrev)
+		return nil, 0, h.unsavedHolder(ctx, key, id, holder, hrev)
 	case err != nil:
 		return nil, 0, err
 	case st.Resolved() && holder != id:
@@ -81,12 +82,16 @@ func (h *Handler) groupIncident(ctx context.Context, ev cloudevents.Event, key, 
 
 // unsavedHolder handles a group claimed by an incident not saved yet: most
 // likely another replica is opening it this moment, so the event is retried
-// to join it once saved. If it never shows up (its opener's event was
-// dead-lettered, or its state aged out), the group would refuse every new
-// incident for good; once the retries are spent, the claim is taken over.
-func (h *Handler) unsavedHolder(ctx context.Context, ev cloudevents.Event, key, id, holder string, rev uint64) error {
-	if n, ok := h.unknown.spend(ev.ID()); ok {
-		return fmt.Errorf("group %s is held by incident %s, not saved yet (attempt %d; retrying to join it)", key, holder, n)
+// to join it once saved. Only a claim older than staleClaim, whose opener
+// must have been lost for good, is taken over, so that a slow opener never
+// ends up beside a second incident for the same group.
+func (h *Handler) unsavedHolder(ctx context.Context, key, id, holder string, rev uint64) error {
+	at, err := h.state.GroupClaimedAt(ctx, key)
+	if err != nil {
+		return err
+	}
+	if age := h.now().Sub(at); age < h.staleClaim {
+		return fmt.Errorf("group %s is held by incident %s, not saved yet (claimed %s ago; retrying to join it)", key, holder, age.Round(time.Millisecond))
 	}
 	h.log.Warn("taking over a group held by an incident that never appeared", "group", key, "holder", holder, "incident", id)
 	return h.state.TakeGroup(ctx, key, id, rev)

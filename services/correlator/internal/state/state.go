@@ -117,6 +117,15 @@ func (s *Store) ClaimGroup(ctx context.Context, groupKey, id string) (holder str
 	return string(e.Value()), e.Revision(), nil
 }
 
+// GroupClaimedAt is when the group's current pointer was written.
+func (s *Store) GroupClaimedAt(ctx context.Context, groupKey string) (time.Time, error) {
+	e, err := s.groups.Get(ctx, Key(groupKey))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read group %s: %w", groupKey, err)
+	}
+	return e.Created(), nil
+}
+
 // TakeGroup points the group at id in place of a stale pointer, if the
 // pointer is still at revision rev; otherwise another writer moved it first
 // and the caller retries.
