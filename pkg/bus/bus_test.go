@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -277,6 +278,84 @@ func TestConsumerReportsWhenItStopsByItself(t *testing.T) {
 	if err := b.JetStream().DeleteConsumer(ctx, bus.StreamEvents, "t7"); err != nil {
 		t.Fatal(err)
 	}
-	servicetest.Poll(t, "the consumer to report it stopped", func() bool { return c.Err() != nil })
-	t.Log(c.Err())
+	select {
+	case <-c.Done(): // the loop itself ended, not only the server check
+	case <-time.After(30 * time.Second):
+		t.Fatal("the consumer's loop did not end after its consumer was deleted")
+	}
+	if err := c.Err(); err == nil || !strings.Contains(err.Error(), "stopped") {
+		t.Fatalf("Err() = %v, want the stopped-by-itself error", err)
+	}
+}
+
+// A failure right after an outage is not the last straw: only failures
+// while healthy count toward MaxDeliver.
+func TestOutageDeliveriesDoNotCountTowardMaxDeliver(t *testing.T) {
+	b := servicetest.Bus(t)
+	ctx := context.Background()
+	if _, err := b.Emit(ctx, "after-outage", change("c")); err != nil {
+		t.Fatal(err)
+	}
+	var down atomic.Bool
+	down.Store(true)
+	var calls atomic.Int32
+	c, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t8", MaxDeliver: 3,
+		RetryBase: 5 * time.Millisecond, RetryMax: 20 * time.Millisecond,
+		Healthy: func() error {
+			if down.Load() {
+				return errors.New("clickhouse down")
+			}
+			return nil
+		}},
+		func(ctx context.Context, ev cloudevents.Event) error {
+			n := calls.Add(1)
+			if n == 6 {
+				down.Store(false) // back after five outage deliveries
+			}
+			if n <= 7 {
+				return errors.New("transient")
+			}
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	servicetest.WaitConsumed(t, b.JetStream(), bus.StreamEvents, "t8")
+	_ = c.Drain(ctx)
+	if n := len(dlqMessages(t, b)); n != 0 {
+		t.Fatalf("%d dead letters; two healthy failures are below MaxDeliver 3", n)
+	}
+	if calls.Load() != 8 {
+		t.Fatalf("%d calls, want 8", calls.Load())
+	}
+}
+
+// A handler that panics does not crash the service: the event is
+// dead-lettered with the panic as its reason, and the next one is handled.
+func TestPanickingHandlerDeadLettersTheEvent(t *testing.T) {
+	b := servicetest.Bus(t)
+	ctx := context.Background()
+	for _, id := range []string{"boom", "fine"} {
+		if _, err := b.Emit(ctx, id, change("c")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var handled atomic.Int32
+	c, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t9"},
+		func(ctx context.Context, ev cloudevents.Event) error {
+			if ev.ID() == "boom" {
+				panic("nil map")
+			}
+			handled.Add(1)
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	servicetest.WaitConsumed(t, b.JetStream(), bus.StreamEvents, "t9")
+	_ = c.Drain(ctx)
+	dl := dlqMessages(t, b)
+	if len(dl) != 1 || dl[0].Header.Get(bus.HeaderDLQReason) != "handler panicked: nil map" || handled.Load() != 1 {
+		t.Fatalf("dead letters %d (reason %q), handled %d", len(dl), dl[0].Header.Get(bus.HeaderDLQReason), handled.Load())
+	}
 }

@@ -116,6 +116,9 @@ func (c *Consumer) Err() error {
 	return c.lost
 }
 
+// Done is closed once the consumer's loop has ended, drained or not.
+func (c *Consumer) Done() <-chan struct{} { return c.done }
+
 // Drain stops taking new messages, lets the ones already delivered finish,
 // and waits for that (or for ctx).
 func (c *Consumer) Drain(ctx context.Context) error {
@@ -166,8 +169,9 @@ type delivery struct {
 }
 
 type runner struct {
-	b    *Bus
-	spec ConsumerSpec
+	b        *Bus
+	spec     ConsumerSpec
+	failures *failureCounts
 }
 
 func (b *Bus) consume(ctx context.Context, spec ConsumerSpec, handle func(context.Context, []delivery, *runner)) (*Consumer, error) {
@@ -193,7 +197,7 @@ func (b *Bus) consume(ctx context.Context, spec ConsumerSpec, handle func(contex
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", spec.Durable, err)
 	}
-	r := &runner{b: b, spec: spec}
+	r := &runner{b: b, spec: spec, failures: newFailureCounts()}
 	c := &Consumer{name: spec.Durable, cons: cons, it: it, done: make(chan struct{})}
 	// Handlers run on a context that shutdown does not cancel: a message
 	// already taken is finished, then acked, before Drain returns.

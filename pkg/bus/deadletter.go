@@ -39,6 +39,7 @@ func (r *runner) deadLetter(m jetstream.Msg, reason string) {
 		return
 	}
 	_ = m.TermWithReason(truncate(reason, 200))
+	r.failures.forget(m)
 	handledTotal.WithLabelValues(r.spec.Durable, "dead_letter").Inc()
 }
 

@@ -37,7 +37,7 @@ func (r *runner) traced(ctx context.Context, ds []delivery, fn func(context.Cont
 			}
 		}
 	}()
-	err := fn(ctx)
+	err := safely(ctx, fn)
 	if err != nil {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())
@@ -50,6 +50,7 @@ func (r *runner) traced(ctx context.Context, ds []delivery, fn func(context.Cont
 func (r *runner) settle(d delivery, err error) {
 	log := r.b.log.With("consumer", r.spec.Durable, "event_id", d.ev.ID(), "type", d.ev.Type())
 	if err == nil {
+		r.failures.forget(d.msg)
 		if aerr := d.msg.Ack(); aerr != nil {
 			log.Warn("ack failed; the event will be redelivered and handled idempotently", "err", aerr)
 		}
@@ -63,15 +64,16 @@ func (r *runner) settle(d delivery, err error) {
 	}
 	n := numDelivered(d.msg)
 	if herr := r.healthy(); herr != nil {
+		// Deliveries during an outage do not count toward MaxDeliver.
 		delay := Backoff(n, r.spec.RetryBase, r.spec.RetryMax)
 		log.Warn("event handling failed while a dependency is down; will retry until it is back", "err", err, "dependency", herr, "retry_in", delay.String())
 		_ = d.msg.NakWithDelay(delay)
 		handledTotal.WithLabelValues(r.spec.Durable, "retry").Inc()
 		return
 	}
-	if n >= uint64(r.spec.MaxDeliver) {
+	if failures := r.failures.add(d.msg); failures >= r.spec.MaxDeliver {
 		log.Error("event failed on its last delivery; dead-lettering it", "err", err, "deliveries", n)
-		r.deadLetter(d.msg, fmt.Sprintf("failed after %d deliveries: %v", n, err))
+		r.deadLetter(d.msg, fmt.Sprintf("failed after %d deliveries: %v", failures, err))
 		return
 	}
 	delay := Backoff(n, r.spec.RetryBase, r.spec.RetryMax)
@@ -93,4 +95,16 @@ func (r *runner) healthy() error {
 		return nil
 	}
 	return r.spec.Healthy()
+}
+
+// safely runs fn, turning a panic into a permanent error: the message is
+// dead-lettered with the panic as its reason, rather than crashing the
+// service and coming back after every restart.
+func safely(ctx context.Context, fn func(context.Context) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = Permanent(fmt.Errorf("handler panicked: %v", p))
+		}
+	}()
+	return fn(ctx)
 }

@@ -208,3 +208,37 @@ func TestClickHouseOutageWhileRunningLosesNothing(t *testing.T) {
 	svc.Stop()
 	_ = direct.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+cfg.Database)
 }
+
+// A consumer deleted behind the service's back fails /readyz and /healthz,
+// so that an orchestrator restarts the process, which recreates it.
+func TestLostConsumerFailsHealth(t *testing.T) {
+	nats := servicetest.StartNATS(t)
+	cfg := storetest.Config()
+	opts := service.Options{Name: "archiver-test", NATSURL: nats.URL(), ClickHouse: cfg, LogLevel: "error", ShutdownTimeout: 10 * time.Second}
+	spec := archive.Consumers()[0]
+	svc := servicetest.Run(t, "archiver", func(ctx context.Context, ln net.Listener) error {
+		return service.RunWithListener(ctx, opts, ln, func(ctx context.Context, rt *service.Runtime) error {
+			return rt.ConsumeBatch(ctx, spec, archive.Events(rt.Store))
+		})
+	})
+	defer func() {
+		svc.Stop()
+		direct, err := store.Open(store.Config{Addr: storetest.Addr(), Database: "default"}, slog.New(slog.DiscardHandler))
+		if err == nil {
+			_ = direct.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+cfg.Database)
+			_ = direct.Close()
+		}
+	}()
+	svc.WaitReady(t)
+	if code := servicetest.Status(svc.URL + "/healthz"); code != http.StatusOK {
+		t.Fatalf("/healthz = %d before", code)
+	}
+	pub := servicetest.Connect(t, nats.URL())
+	if err := pub.JetStream().DeleteConsumer(context.Background(), spec.Stream, spec.Durable); err != nil {
+		t.Fatal(err)
+	}
+	servicetest.Poll(t, "/healthz and /readyz to fail", func() bool {
+		return servicetest.Status(svc.URL+"/healthz") == http.StatusServiceUnavailable &&
+			servicetest.Status(svc.URL+"/readyz") == http.StatusServiceUnavailable
+	})
+}

@@ -95,6 +95,9 @@ func (s *Store) Setup(ctx context.Context) error {
 			s.log.Info("clickhouse ready", "addr", s.cfg.Addr, "database", s.cfg.Database)
 			return nil
 		}
+		if errors.Is(err, ErrMigrationChanged) {
+			return err // no retry can fix it; stop with the reason
+		}
 		s.log.Warn("clickhouse not reachable yet; retrying", "addr", s.cfg.Addr, "err", err, "retry_in", delay.String())
 		select {
 		case <-ctx.Done():

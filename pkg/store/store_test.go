@@ -125,4 +125,16 @@ func TestEditedMigrationIsRefused(t *testing.T) {
 		t.Fatalf("Migrate = %v, want ErrMigrationChanged", err)
 	}
 	t.Log(err)
+	// A service starting on this database stops at once with the reason,
+	// rather than retrying as if ClickHouse were down.
+	again, err := store.Open(store.Config{Addr: storetest.Addr(), Database: s.Database()}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := again.Setup(sctx); !errors.Is(err, store.ErrMigrationChanged) || sctx.Err() != nil {
+		t.Fatalf("Setup = %v, want ErrMigrationChanged before the deadline", err)
+	}
 }

@@ -1,6 +1,5 @@
 -- Every CloudEvent that crossed the bus, as published. ReplacingMergeTree
--- folds the copies a redelivery writes: same type and id, even when a late
--- re-publish stamped another time (read with FINAL).
+-- folds the copies a redelivery writes (same type, time and id).
 CREATE TABLE IF NOT EXISTS events (
     time DateTime,
     time_unix_nano Int64,
@@ -16,4 +15,4 @@ CREATE TABLE IF NOT EXISTS events (
     data String
 ) ENGINE = ReplacingMergeTree()
 PARTITION BY toYYYYMM(time)
-ORDER BY (type, id);
+ORDER BY (type, time, id);

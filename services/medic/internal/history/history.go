@@ -67,7 +67,8 @@ type Entry struct {
 
 // Timeline lists the events of an incident in time order, with the changes
 // and the anomalies of its model from a minute before it was detected until
-// it resolved.
+// it resolved. An event re-published after JetStream's duplicate window has
+// a second row with a later time; LIMIT 1 BY id keeps the first.
 func Timeline(ctx context.Context, conn driver.Conn, in Incident) ([]Entry, error) {
 	end := in.Resolved
 	if end == 0 {
@@ -77,7 +78,8 @@ func Timeline(ctx context.Context, conn driver.Conn, in Incident) ([]Entry, erro
 		WHERE incident_id = ?
 		   OR (type IN ('dev.medic.change.recorded.v1', 'dev.medic.anomaly.detected.v1', 'dev.medic.anomaly.resolved.v1')
 		       AND model = ? AND time_unix_nano BETWEEN ? AND ?)
-		ORDER BY time_unix_nano`, in.ID, in.Model, in.Detected-60e9, end+1e9)
+		ORDER BY time_unix_nano
+		LIMIT 1 BY id`, in.ID, in.Model, in.Detected-60e9, end+1e9)
 	if err != nil {
 		return nil, fmt.Errorf("timeline of %s: %w", in.ID, err)
 	}

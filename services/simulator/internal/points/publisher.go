@@ -64,9 +64,10 @@ func (p *Publisher) Flush(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// bound drops the oldest unsent batches past the buffer's bound.
+// bound drops the oldest unsent batches while they and the buffer together
+// hold more than the buffer's bound, so the bound covers all held points.
 func (p *Publisher) bound() {
-	total := 0
+	total := p.Buffer.Len()
 	for _, b := range p.unsent {
 		total += len(b.points)
 	}
@@ -103,7 +104,7 @@ func (p *Publisher) Run(ctx context.Context, interval time.Duration) {
 			}
 			if err != nil && !failing {
 				p.Log.Warn("publishing telemetry failed; buffering points (oldest dropped past the bound)",
-					"err", err, "buffered", p.Buffer.Len(), "dropped", p.Buffer.Dropped())
+					"err", err, "buffered", p.Buffer.Len(), "unsent", p.Unsent(), "dropped", p.Buffer.Dropped())
 			} else if err == nil && failing {
 				p.Log.Info("publishing telemetry recovered", "dropped", p.Buffer.Dropped())
 			}
