@@ -54,6 +54,9 @@ func openStore(ctx context.Context, cfg store.Config, wait time.Duration) (*stor
 	sctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	if err := s.Setup(sctx); err != nil {
+		if errors.Is(err, store.ErrMigrationChanged) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w at %s.\n"+
 			"  - `make demo` and `make test` start a private ClickHouse on Debian when run as root (scripts/clickhouse.sh start);\n"+
 			"  - or point Medic at your own server: export CLICKHOUSE_ADDR=host:9000 (native protocol);\n"+
