@@ -87,9 +87,15 @@ start() {
   fi
   install_server
   if answers 127.0.0.1 "$port"; then
-    wait_ready 127.0.0.1 "$port" || { say "port $port is taken by something that is not ClickHouse; set MEDIC_CLICKHOUSE_PORT"; exit 5; }
-    echo "127.0.0.1:$port"
-    return
+    # Reuse only the instance this checkout started: another one on the
+    # port (a second clone's, or one whose data folder was deleted) would
+    # mix or lose data.
+    if [ -f "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null && wait_ready 127.0.0.1 "$port"; then
+      echo "127.0.0.1:$port"
+      return
+    fi
+    say "port $port is taken by a server this checkout did not start; stop it, pick another port with MEDIC_CLICKHOUSE_PORT, or use it deliberately with CLICKHOUSE_ADDR=127.0.0.1:$port"
+    exit 5
   fi
   write_config
   say "starting a private server on 127.0.0.1:$port (data in $dir)"
