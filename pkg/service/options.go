@@ -83,6 +83,19 @@ func IntVar(fs *flag.FlagSet, p *int, name, env string, def int, usage string) {
 	fs.IntVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, env))
 }
 
+// BoolVar declares a bool flag whose default comes from env when set.
+func BoolVar(fs *flag.FlagSet, p *bool, name, env string, def bool, usage string) {
+	if v, ok := os.LookupEnv(env); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			envErrors = append(envErrors, fmt.Errorf("env %s=%q: want true or false", env, v))
+		} else {
+			def = b
+		}
+	}
+	fs.BoolVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, env))
+}
+
 // envErrors collects environment values that did not parse; Parse reports them.
 var envErrors []error
 

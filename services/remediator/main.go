@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -32,27 +31,11 @@ func run(args []string) error {
 	service.StringVar(fs, &o.ServingURL, "serving-url", "SERVING_URL", "", "base URL of the serving system's control API")
 	service.DurationVar(fs, &o.ActionTimeout, "action-timeout", "ACTION_TIMEOUT", 10*time.Second, "timeout of each HTTP attempt of an action")
 	service.DurationVar(fs, &o.VerifyInterval, "verify-interval", "VERIFY_INTERVAL", time.Second, "how often recovery is checked in ClickHouse")
-	if err := boolVar(fs, &o.DryRun, "dry-run", "DRY_RUN", "log and publish what would be done, without calling any action"); err != nil {
-		return err
-	}
+	service.BoolVar(fs, &o.DryRun, "dry-run", "DRY_RUN", false, "log and publish what would be done, without calling any action")
 	if err := service.Parse(fs, args); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return app.Run(ctx, o)
-}
-
-// boolVar declares a bool flag with an env twin; the runtime offers none.
-func boolVar(fs *flag.FlagSet, p *bool, name, env, usage string) error {
-	def := false
-	if v, ok := os.LookupEnv(env); ok {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("env %s=%q: want true or false", env, v)
-		}
-		def = b
-	}
-	fs.BoolVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, env))
-	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -36,32 +35,18 @@ func run(args []string) error {
 	service.DurationVar(fs, &o.FlushInterval, "flush-interval", "SIM_FLUSH_INTERVAL", 250*time.Millisecond, "how often telemetry points are published")
 	service.DurationVar(fs, &o.LabelDelay, "label-delay", "SIM_LABEL_DELAY", 5*time.Second, "how long ground-truth labels take to arrive")
 	service.DurationVar(fs, &o.StatsKeep, "stats-keep", "SIM_STATS_KEEP", 5*time.Minute, "longest window /v1/stats answers for")
-	var seed, maxBuffered float64
-	service.FloatVar(fs, &seed, "seed", "SIM_SEED", 1, "random seed of the synthetic traffic (an integer)")
-	service.FloatVar(fs, &maxBuffered, "max-buffered-points", "SIM_MAX_BUFFERED_POINTS", 200000,
+	var seed int
+	service.IntVar(fs, &seed, "seed", "SIM_SEED", 1, "random seed of the synthetic traffic")
+	service.IntVar(fs, &o.MaxBufferedPoints, "max-buffered-points", "SIM_MAX_BUFFERED_POINTS", 200000,
 		"points kept while NATS is unreachable; past it the oldest are dropped")
 	if err := service.Parse(fs, args); err != nil {
 		return err
 	}
-	var err error
-	if o.Seed, err = wholeNumber("seed", seed); err != nil {
-		return err
+	if seed < 0 || o.MaxBufferedPoints < 0 {
+		return fmt.Errorf("--seed (SIM_SEED) and --max-buffered-points (SIM_MAX_BUFFERED_POINTS) must be >= 0, got %d and %d", seed, o.MaxBufferedPoints)
 	}
-	mb, err := wholeNumber("max-buffered-points", maxBuffered)
-	if err != nil {
-		return err
-	}
-	o.MaxBufferedPoints = int(mb)
+	o.Seed = uint64(seed)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return app.Run(ctx, o)
-}
-
-// wholeNumber checks that a float flag holds a non-negative integer: the
-// runtime offers float flags with env twins, not integer ones.
-func wholeNumber(name string, f float64) (uint64, error) {
-	if f < 0 || f != float64(uint64(f)) {
-		return 0, fmt.Errorf("--%s must be a whole number >= 0, got %s", name, strconv.FormatFloat(f, 'g', -1, 64))
-	}
-	return uint64(f), nil
 }
