@@ -170,6 +170,7 @@ type delivery struct {
 
 type runner struct {
 	b        *Bus
+	cons     jetstream.Consumer
 	spec     ConsumerSpec
 	failures *failureCounts
 }
@@ -197,7 +198,7 @@ func (b *Bus) consume(ctx context.Context, spec ConsumerSpec, handle func(contex
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", spec.Durable, err)
 	}
-	r := &runner{b: b, spec: spec, failures: newFailureCounts()}
+	r := &runner{b: b, cons: cons, spec: spec, failures: newFailureCounts()}
 	c := &Consumer{name: spec.Durable, cons: cons, it: it, done: make(chan struct{})}
 	// Handlers run on a context that shutdown does not cancel: a message
 	// already taken is finished, then acked, before Drain returns.
@@ -227,22 +228,29 @@ func (r *runner) next(it jetstream.MessagesContext) (batch []jetstream.Msg, open
 			msg jetstream.Msg
 			err error
 		)
+		wait := r.spec.BatchLinger
 		if len(batch) == 0 {
-			msg, err = it.Next()
-		} else {
-			msg, err = it.Next(jetstream.NextMaxWait(r.spec.BatchLinger))
+			wait = idleCheck
 		}
+		msg, err = it.Next(jetstream.NextMaxWait(wait))
 		switch {
 		case err == nil:
 			batch = append(batch, msg)
 		case errors.Is(err, jetstream.ErrMsgIteratorClosed):
 			return batch, false
 		case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound):
-			r.b.log.Error("consumer is gone; restart the service to recreate it", "consumer", r.spec.Durable, "err", err)
-			it.Stop()
+			r.gone(it, err)
 			return batch, false
 		case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
-			return batch, true
+			if len(batch) > 0 {
+				return batch, true
+			}
+			// Idle: the iterator does not always report a consumer deleted
+			// on the server, so ask.
+			if _, ierr := r.cons.Info(context.Background()); errors.Is(ierr, jetstream.ErrConsumerNotFound) {
+				r.gone(it, ierr)
+				return nil, false
+			}
 		default:
 			// Heartbeat misses and reconnects surface here; the iterator
 			// recovers by itself, so log and keep going.
@@ -253,6 +261,16 @@ func (r *runner) next(it jetstream.MessagesContext) (batch []jetstream.Msg, open
 		}
 	}
 	return batch, true
+}
+
+// idleCheck is how long the loop waits for a message before it checks
+// that its consumer still exists.
+const idleCheck = 2 * time.Second
+
+// gone stops a loop whose consumer no longer exists on the server.
+func (r *runner) gone(it jetstream.MessagesContext, err error) {
+	r.b.log.Error("consumer is gone; restart the service to recreate it", "consumer", r.spec.Durable, "err", err)
+	it.Stop()
 }
 
 // validate decodes each message; what fails its schema is dead-lettered.
