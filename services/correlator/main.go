@@ -5,11 +5,6 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/services/correlator/internal/app"
@@ -17,16 +12,5 @@ import (
 
 func main() {
 	var opts app.Options
-	fs := flag.NewFlagSet(app.Name, flag.ExitOnError)
-	opts.RegisterFlags(fs)
-	if err := service.Parse(fs, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "correlator:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := app.Run(ctx, opts); err != nil {
-		fmt.Fprintln(os.Stderr, "correlator:", err)
-		os.Exit(1)
-	}
+	service.Main(app.Name, opts.RegisterFlags, func(ctx context.Context) error { return app.Run(ctx, opts) })
 }

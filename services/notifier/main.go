@@ -9,9 +9,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/medic-sre/medic/pkg/service"
@@ -19,31 +16,19 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "notifier:", err)
-		os.Exit(1)
-	}
-}
-
-func run(args []string) error {
 	o := app.Options{Service: service.Options{Name: "notifier"}}
-	fs := flag.NewFlagSet("notifier", flag.ContinueOnError)
-	o.Service.RegisterFlags(fs)
-	service.StringVar(fs, &o.Webhook.URL, "webhook-url", "WEBHOOK_URL", "", "URL the notifications are POSTed to")
-	service.StringVar(fs, &o.Webhook.Secret, "webhook-secret", "WEBHOOK_SECRET", "", "secret to sign bodies with (HMAC-SHA256 in X-Medic-Signature); empty: unsigned")
-	service.DurationVar(fs, &o.Webhook.Timeout, "webhook-timeout", "WEBHOOK_TIMEOUT", 10*time.Second, "timeout of each webhook attempt")
-	service.DurationVar(fs, &o.Webhook.Backoff, "webhook-backoff", "WEBHOOK_BACKOFF", 500*time.Millisecond, "first delay between webhook attempts; it doubles")
-	service.DurationVar(fs, &o.Webhook.MaxRetryAfter, "webhook-max-retry-after", "WEBHOOK_MAX_RETRY_AFTER", 30*time.Second, "longest wait a Retry-After answer can ask for between webhook attempts")
-	var attempts float64
-	service.FloatVar(fs, &attempts, "webhook-attempts", "WEBHOOK_ATTEMPTS", 3, "webhook attempts per delivery before the bus redelivers later")
-	if err := service.Parse(fs, args); err != nil {
-		return err
-	}
-	if attempts < 1 || attempts != float64(int(attempts)) {
-		return fmt.Errorf("--webhook-attempts must be a whole number >= 1, got %v", attempts)
-	}
-	o.Webhook.Attempts = int(attempts)
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	return app.Run(ctx, o)
+	service.Main("notifier", func(fs *flag.FlagSet) {
+		o.Service.RegisterFlags(fs)
+		service.StringVar(fs, &o.Webhook.URL, "webhook-url", "WEBHOOK_URL", "", "URL the notifications are POSTed to")
+		service.StringVar(fs, &o.Webhook.Secret, "webhook-secret", "WEBHOOK_SECRET", "", "secret to sign bodies with (HMAC-SHA256 in X-Medic-Signature); empty: unsigned")
+		service.DurationVar(fs, &o.Webhook.Timeout, "webhook-timeout", "WEBHOOK_TIMEOUT", 10*time.Second, "timeout of each webhook attempt")
+		service.DurationVar(fs, &o.Webhook.Backoff, "webhook-backoff", "WEBHOOK_BACKOFF", 500*time.Millisecond, "first delay between webhook attempts; it doubles")
+		service.DurationVar(fs, &o.Webhook.MaxRetryAfter, "webhook-max-retry-after", "WEBHOOK_MAX_RETRY_AFTER", 30*time.Second, "longest wait a Retry-After answer can ask for between webhook attempts")
+		service.IntVar(fs, &o.Webhook.Attempts, "webhook-attempts", "WEBHOOK_ATTEMPTS", 3, "webhook attempts per delivery before the bus redelivers later")
+	}, func(ctx context.Context) error {
+		if o.Webhook.Attempts < 1 {
+			return fmt.Errorf("--webhook-attempts (WEBHOOK_ATTEMPTS) must be at least 1, got %d", o.Webhook.Attempts)
+		}
+		return app.Run(ctx, o)
+	})
 }

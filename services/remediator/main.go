@@ -6,10 +6,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/medic-sre/medic/pkg/service"
@@ -17,25 +13,13 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "remediator:", err)
-		os.Exit(1)
-	}
-}
-
-func run(args []string) error {
 	o := app.Options{Service: service.Options{Name: "remediator"}}
-	fs := flag.NewFlagSet("remediator", flag.ContinueOnError)
-	o.Service.RegisterFlags(fs)
-	service.StringVar(fs, &o.RunbooksFile, "runbooks", "RUNBOOKS_FILE", "", "runbooks YAML file (empty: the embedded defaults)")
-	service.StringVar(fs, &o.ServingURL, "serving-url", "SERVING_URL", "", "base URL of the serving system's control API")
-	service.DurationVar(fs, &o.ActionTimeout, "action-timeout", "ACTION_TIMEOUT", 10*time.Second, "timeout of each HTTP attempt of an action")
-	service.DurationVar(fs, &o.VerifyInterval, "verify-interval", "VERIFY_INTERVAL", time.Second, "how often recovery is checked in ClickHouse")
-	service.BoolVar(fs, &o.DryRun, "dry-run", "DRY_RUN", false, "log and publish what would be done, without calling any action")
-	if err := service.Parse(fs, args); err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	return app.Run(ctx, o)
+	service.Main("remediator", func(fs *flag.FlagSet) {
+		o.Service.RegisterFlags(fs)
+		service.StringVar(fs, &o.RunbooksFile, "runbooks", "RUNBOOKS_FILE", "", "runbooks YAML file (empty: the embedded defaults)")
+		service.StringVar(fs, &o.ServingURL, "serving-url", "SERVING_URL", "", "base URL of the serving system's control API")
+		service.DurationVar(fs, &o.ActionTimeout, "action-timeout", "ACTION_TIMEOUT", 10*time.Second, "timeout of each HTTP attempt of an action")
+		service.DurationVar(fs, &o.VerifyInterval, "verify-interval", "VERIFY_INTERVAL", time.Second, "how often recovery is checked in ClickHouse")
+		service.BoolVar(fs, &o.DryRun, "dry-run", "DRY_RUN", false, "log and publish what would be done, without calling any action")
+	}, func(ctx context.Context) error { return app.Run(ctx, o) })
 }

@@ -9,9 +9,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/medic-sre/medic/pkg/service"
@@ -19,34 +16,24 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "simulator:", err)
-		os.Exit(1)
-	}
-}
-
-func run(args []string) error {
 	var o app.Options
-	fs := flag.NewFlagSet("simulator", flag.ContinueOnError)
-	o.Service.RegisterFlags(fs)
-	service.StringVar(fs, &o.ControlAddr, "control-addr", "SIM_CONTROL_ADDR", ":8090",
-		"address of a second listener for the control API, which the --http-addr listener serves too (empty: none)")
-	service.FloatVar(fs, &o.RPS, "rps", "SIM_RPS", 50, "synthetic requests per second")
-	service.DurationVar(fs, &o.FlushInterval, "flush-interval", "SIM_FLUSH_INTERVAL", 250*time.Millisecond, "how often telemetry points are published")
-	service.DurationVar(fs, &o.LabelDelay, "label-delay", "SIM_LABEL_DELAY", 5*time.Second, "how long ground-truth labels take to arrive")
-	service.DurationVar(fs, &o.StatsKeep, "stats-keep", "SIM_STATS_KEEP", 5*time.Minute, "longest window /v1/stats answers for")
 	var seed int
-	service.IntVar(fs, &seed, "seed", "SIM_SEED", 1, "random seed of the synthetic traffic")
-	service.IntVar(fs, &o.MaxBufferedPoints, "max-buffered-points", "SIM_MAX_BUFFERED_POINTS", 200000,
-		"points kept while NATS is unreachable; past it the oldest are dropped")
-	if err := service.Parse(fs, args); err != nil {
-		return err
-	}
-	if seed < 0 || o.MaxBufferedPoints < 0 {
-		return fmt.Errorf("--seed (SIM_SEED) and --max-buffered-points (SIM_MAX_BUFFERED_POINTS) must be >= 0, got %d and %d", seed, o.MaxBufferedPoints)
-	}
-	o.Seed = uint64(seed)
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	return app.Run(ctx, o)
+	service.Main("simulator", func(fs *flag.FlagSet) {
+		o.Service.RegisterFlags(fs)
+		service.StringVar(fs, &o.ControlAddr, "control-addr", "SIM_CONTROL_ADDR", ":8090",
+			"address of a second listener for the control API, which the --http-addr listener serves too (empty: none)")
+		service.FloatVar(fs, &o.RPS, "rps", "SIM_RPS", 50, "synthetic requests per second")
+		service.DurationVar(fs, &o.FlushInterval, "flush-interval", "SIM_FLUSH_INTERVAL", 250*time.Millisecond, "how often telemetry points are published")
+		service.DurationVar(fs, &o.LabelDelay, "label-delay", "SIM_LABEL_DELAY", 5*time.Second, "how long ground-truth labels take to arrive")
+		service.DurationVar(fs, &o.StatsKeep, "stats-keep", "SIM_STATS_KEEP", 5*time.Minute, "longest window /v1/stats answers for")
+		service.IntVar(fs, &seed, "seed", "SIM_SEED", 1, "random seed of the synthetic traffic")
+		service.IntVar(fs, &o.MaxBufferedPoints, "max-buffered-points", "SIM_MAX_BUFFERED_POINTS", 200000,
+			"points kept while NATS is unreachable; past it the oldest are dropped")
+	}, func(ctx context.Context) error {
+		if seed < 0 || o.MaxBufferedPoints < 0 {
+			return fmt.Errorf("--seed (SIM_SEED) and --max-buffered-points (SIM_MAX_BUFFERED_POINTS) must be >= 0, got %d and %d", seed, o.MaxBufferedPoints)
+		}
+		o.Seed = uint64(seed)
+		return app.Run(ctx, o)
+	})
 }
