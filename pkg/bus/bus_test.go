@@ -101,6 +101,39 @@ func TestInvalidEventGoesToDLQAndProcessingContinues(t *testing.T) {
 	t.Logf("reason: %s", h.Get(bus.HeaderDLQReason))
 }
 
+// An event of one type published on another type's subject is dead-lettered
+// with the reason, never handled as if it belonged there.
+func TestEventOnAnotherTypesSubjectGoesToDLQ(t *testing.T) {
+	b := servicetest.Bus(t)
+	ctx := context.Background()
+	ev, err := events.NewWithID("stray", servicetest.Source, change("c1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := events.Encode(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.JetStream().Publish(ctx, events.Subject(events.TypeTelemetryPoints), raw); err != nil {
+		t.Fatal(err)
+	}
+	var handled atomic.Int32
+	c, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamTelemetry, Durable: "t-subject"}, func(context.Context, cloudevents.Event) error {
+		handled.Add(1)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Drain(ctx) }()
+	var dl []jetstream.RawStreamMsg
+	servicetest.Poll(t, "dead letter", func() bool { dl = dlqMessages(t, b); return len(dl) == 1 })
+	reason := dl[0].Header.Get(bus.HeaderDLQReason)
+	if handled.Load() != 0 || dl[0].Subject != "medic.dlq.medic.telemetry.points.v1" || !strings.Contains(reason, "arrived on subject medic.telemetry.points.v1") {
+		t.Fatalf("handled %d, dead letter on %s with reason %q", handled.Load(), dl[0].Subject, reason)
+	}
+}
+
 func TestRetryThenSucceedAndPermanentAndExhausted(t *testing.T) {
 	tests := []struct {
 		name       string

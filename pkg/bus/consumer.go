@@ -273,13 +273,21 @@ func (r *runner) gone(it jetstream.MessagesContext, err error) {
 	it.Stop()
 }
 
-// validate decodes each message; what fails its schema is dead-lettered.
+// validate decodes each message; what fails its schema, or arrived on a
+// subject that is not its type's, is dead-lettered. The subject check keeps
+// a valid event of one type from being taken for another by a consumer that
+// reads a stream by subject (a change.recorded sent on the telemetry
+// subject once landed among the changes the RCA reads).
 func (r *runner) validate(msgs []jetstream.Msg) []delivery {
 	out := make([]delivery, 0, len(msgs))
 	for _, m := range msgs {
 		ev, err := events.Decode(m.Data())
 		if err != nil {
 			r.deadLetter(m, err.Error())
+			continue
+		}
+		if want := events.Subject(ev.Type()); m.Subject() != want {
+			r.deadLetter(m, fmt.Sprintf("%s: %s arrived on subject %s; its subject is %s", events.ErrInvalid, ev.Type(), m.Subject(), want))
 			continue
 		}
 		out = append(out, delivery{msg: m, ev: ev})

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"slices"
 	"sort"
 	"testing"
 )
@@ -14,7 +15,8 @@ func samples() []Data {
 	now := int64(1_700_000_000_000_000_000)
 	rem := Remediation{ExecutionID: "x1", IncidentID: "i1", Runbook: "rollback", StartedUnixNano: now, FinishedUnixNano: now,
 		Steps: []Step{{Name: "roll back", Action: "model.rollback", Status: "succeeded"}}, Error: "verify timed out"}
-	tr := IncidentTransition{IncidentID: "i1", AtUnixNano: now, TopCause: &Cause{Rank: 1, Kind: CauseModelVersion, ID: "fraud@v2", Score: 0.9},
+	tr := IncidentTransition{IncidentID: "i1", AtUnixNano: now, Firing: []AnomalyRef{{AnomalyID: "a2", Rule: "r", Metric: "m", Service: "s"}},
+		FaultStartSource: FaultStartSymptomOnset, AcknowledgedBy: "remediation:x1", TopCause: &Cause{Rank: 1, Kind: CauseModelVersion, ID: "fraud@v2", Score: 0.9},
 		Remediation: &RemediationSummary{ExecutionID: "x1", Runbook: "rollback", Outcome: "succeeded"}}
 	return []Data{
 		TelemetryPoints{Source: "simulator", Points: []Point{{Name: "prediction.error", Value: 1, TimeUnixNano: now, Service: "model-server"}}},
@@ -24,7 +26,12 @@ func samples() []Data {
 		IncidentOpened{IncidentID: "i1", GroupKey: "model=fraud", Title: "t", Severity: SeverityCritical, StartedUnixNano: now, DetectedUnixNano: now, OpenedUnixNano: now,
 			Anomalies: []AnomalyRef{{AnomalyID: "a1", Rule: "r", Metric: "m", Service: "s"}}},
 		IncidentAcknowledged{tr}, IncidentMitigated{tr}, IncidentResolved{tr},
-		RCACompleted{IncidentID: "i1", Symptom: "m", Causes: []Cause{{Rank: 1, Kind: CauseService, ID: "s", Score: 1, Evidence: map[string]float64{"corr": 1}}}},
+		IncidentUpdated{IncidentOpened: IncidentOpened{IncidentID: "i1", GroupKey: "model=fraud", Title: "t", Severity: SeverityCritical, StartedUnixNano: now, DetectedUnixNano: now, OpenedUnixNano: now,
+			Anomalies: []AnomalyRef{{AnomalyID: "a1", Rule: "r", Metric: "m", Service: "s"}}}, AddedAnomalyIDs: []string{"a1"}, UpdatedUnixNano: now},
+		RCACompleted{AnalysisID: "r1", Trigger: TriggerOpened, Confidence: 0.8, Baseline: Baseline{Seconds: 60, Points: 600, Sufficient: true},
+			IncidentID: "i1", Symptom: "m", Causes: []Cause{{Rank: 1, Kind: CauseService, ID: "s", Score: 1, Evidence: map[string]float64{"corr": 1}}}},
+		RemediationEscalated{EscalationID: "e1", IncidentID: "i1", Reason: EscalationLowConfidence, Detail: "confidence 0.2 below 0.6", EscalatedUnixNano: now,
+			Cause: &Cause{Rank: 1, Kind: CauseService, ID: "s", Score: 1}},
 		RemediationStarted{rem}, RemediationSucceeded{rem}, RemediationFailed{rem},
 		NotificationSent{NotificationID: "n1", IncidentID: "i1", Receiver: "webhook", About: TypeIncidentOpened, Attempts: 1, SentUnixNano: now},
 	}
@@ -52,7 +59,12 @@ func TestEveryTypeRoundTrips(t *testing.T) {
 		})
 		covered = append(covered, d.EventType())
 	}
-	known := KnownTypes()
+	var known []string
+	for _, k := range KnownTypes() {
+		if !slices.Contains(Retired, k) {
+			known = append(known, k)
+		}
+	}
 	sort.Strings(known)
 	sort.Strings(covered)
 	if len(known) != len(covered) {
@@ -77,6 +89,10 @@ func TestDecodeRejects(t *testing.T) {
 		{name: "unknown type", raw: `{"specversion":"1.0","id":"1","type":"dev.medic.nope.v1","source":"x","data":{}}`, want: ErrUnknownType},
 		{name: "foreign type", raw: `{"specversion":"1.0","id":"1","type":"com.example.x","source":"x","data":{}}`, want: ErrUnknownType},
 		{name: "schema violation", raw: `{"specversion":"1.0","id":"1","type":"dev.medic.change.recorded.v1","source":"x","datacontenttype":"application/json","data":{"change_id":"c","kind":"teleport","service":"s","time_unix_nano":1}}`, want: ErrInvalid},
+		// Absurd but schema-shaped input: a value no metric has, and a time
+		// past what ClickHouse's DateTime holds (it wrapped to 1982).
+		{name: "value 1e308", raw: `{"specversion":"1.0","id":"1","type":"dev.medic.telemetry.points.v1","source":"x","datacontenttype":"application/json","data":{"source":"s","points":[{"name":"m","value":1e308,"time_unix_nano":1,"service":"s"}]}}`, want: ErrInvalid},
+		{name: "year 2255", raw: `{"specversion":"1.0","id":"1","type":"dev.medic.telemetry.points.v1","source":"x","datacontenttype":"application/json","data":{"source":"s","points":[{"name":"m","value":1,"time_unix_nano":8993000000000000000,"service":"s"}]}}`, want: ErrInvalid},
 		{name: "extra field", raw: `{"specversion":"1.0","id":"1","type":"dev.medic.change.recorded.v1","source":"x","datacontenttype":"application/json","data":{"change_id":"c","kind":"deploy","service":"s","time_unix_nano":1,"x":1}}`, want: ErrInvalid},
 	}
 	for _, tc := range tests {

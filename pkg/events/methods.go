@@ -4,25 +4,28 @@ package events
 // what it is about. Incident-scoped events use the incident id as subject, so
 // the events table can show an incident's timeline.
 
-func (TelemetryPoints) EventType() string         { return TypeTelemetryPoints }
-func (d TelemetryPoints) EventSubject() string    { return d.Source }
-func (ChangeRecorded) EventType() string          { return TypeChangeRecorded }
-func (d ChangeRecorded) EventSubject() string     { return d.Service }
-func (AnomalyDetected) EventType() string         { return TypeAnomalyDetected }
-func (d AnomalyDetected) EventSubject() string    { return d.Fingerprint }
-func (AnomalyResolved) EventType() string         { return TypeAnomalyResolved }
-func (d AnomalyResolved) EventSubject() string    { return d.Fingerprint }
-func (IncidentOpened) EventType() string          { return TypeIncidentOpened }
-func (d IncidentOpened) EventSubject() string     { return d.IncidentID }
-func (IncidentAcknowledged) EventType() string    { return TypeIncidentAcknowledged }
-func (IncidentMitigated) EventType() string       { return TypeIncidentMitigated }
-func (IncidentResolved) EventType() string        { return TypeIncidentResolved }
-func (d IncidentTransition) EventSubject() string { return d.IncidentID }
-func (RCACompleted) EventType() string            { return TypeRCACompleted }
-func (d RCACompleted) EventSubject() string       { return d.IncidentID }
-func (RemediationStarted) EventType() string      { return TypeRemediationStarted }
-func (RemediationSucceeded) EventType() string    { return TypeRemediationSucceeded }
-func (RemediationFailed) EventType() string       { return TypeRemediationFailed }
-func (d Remediation) EventSubject() string        { return d.IncidentID }
-func (NotificationSent) EventType() string        { return TypeNotificationSent }
-func (d NotificationSent) EventSubject() string   { return d.IncidentID }
+func (TelemetryPoints) EventType() string           { return TypeTelemetryPoints }
+func (d TelemetryPoints) EventSubject() string      { return d.Source }
+func (ChangeRecorded) EventType() string            { return TypeChangeRecorded }
+func (d ChangeRecorded) EventSubject() string       { return d.Service }
+func (AnomalyDetected) EventType() string           { return TypeAnomalyDetected }
+func (d AnomalyDetected) EventSubject() string      { return d.Fingerprint }
+func (AnomalyResolved) EventType() string           { return TypeAnomalyResolved }
+func (d AnomalyResolved) EventSubject() string      { return d.Fingerprint }
+func (IncidentOpened) EventType() string            { return TypeIncidentOpened }
+func (d IncidentOpened) EventSubject() string       { return d.IncidentID }
+func (IncidentUpdated) EventType() string           { return TypeIncidentUpdated }
+func (IncidentAcknowledged) EventType() string      { return TypeIncidentAcknowledged }
+func (IncidentMitigated) EventType() string         { return TypeIncidentMitigated }
+func (IncidentResolved) EventType() string          { return TypeIncidentResolved }
+func (d IncidentTransition) EventSubject() string   { return d.IncidentID }
+func (RCACompleted) EventType() string              { return TypeRCACompleted }
+func (d RCACompleted) EventSubject() string         { return d.IncidentID }
+func (RemediationStarted) EventType() string        { return TypeRemediationStarted }
+func (RemediationSucceeded) EventType() string      { return TypeRemediationSucceeded }
+func (RemediationFailed) EventType() string         { return TypeRemediationFailed }
+func (d Remediation) EventSubject() string          { return d.IncidentID }
+func (RemediationEscalated) EventType() string      { return TypeRemediationEscalated }
+func (d RemediationEscalated) EventSubject() string { return d.IncidentID }
+func (NotificationSent) EventType() string          { return TypeNotificationSent }
+func (d NotificationSent) EventSubject() string     { return d.IncidentID }

@@ -8,17 +8,29 @@ const (
 	TypeAnomalyDetected      = "dev.medic.anomaly.detected.v1"
 	TypeAnomalyResolved      = "dev.medic.anomaly.resolved.v1"
 	TypeIncidentOpened       = "dev.medic.incident.opened.v1"
-	TypeIncidentAcknowledged = "dev.medic.incident.acknowledged.v1"
-	TypeIncidentMitigated    = "dev.medic.incident.mitigated.v1"
-	TypeIncidentResolved     = "dev.medic.incident.resolved.v1"
-	TypeRCACompleted         = "dev.medic.rca.completed.v1"
+	TypeIncidentUpdated      = "dev.medic.incident.updated.v1"
+	TypeIncidentAcknowledged = "dev.medic.incident.acknowledged.v2"
+	TypeIncidentMitigated    = "dev.medic.incident.mitigated.v2"
+	TypeIncidentResolved     = "dev.medic.incident.resolved.v2"
+	TypeRCACompleted         = "dev.medic.rca.completed.v2"
 	TypeRemediationStarted   = "dev.medic.remediation.started.v1"
 	TypeRemediationSucceeded = "dev.medic.remediation.succeeded.v1"
 	TypeRemediationFailed    = "dev.medic.remediation.failed.v1"
+	TypeRemediationEscalated = "dev.medic.remediation.escalated.v1"
 	TypeNotificationSent     = "dev.medic.notification.sent.v1"
 	typePrefix               = "dev.medic."
 	schemaBaseURL            = "https://schemas.medic.dev/events/"
 )
+
+// Retired lists the types that a newer version replaced. Their schemas stay
+// published, so that archived events still validate, but Medic no longer
+// publishes them.
+var Retired = []string{
+	"dev.medic.incident.acknowledged.v1",
+	"dev.medic.incident.mitigated.v1",
+	"dev.medic.incident.resolved.v1",
+	"dev.medic.rca.completed.v1",
+}
 
 // Data is the payload of one CloudEvent type. Subject names what the event is
 // about (an incident id, a service), and becomes the CloudEvent subject.
@@ -122,6 +134,14 @@ type IncidentOpened struct {
 	Anomalies        []AnomalyRef `json:"anomalies"`
 }
 
+// IncidentUpdated says that anomalies joined an open incident; the incident
+// is analysed again, since a new symptom may have a cause of its own.
+type IncidentUpdated struct {
+	IncidentOpened
+	AddedAnomalyIDs []string `json:"added_anomaly_ids"`
+	UpdatedUnixNano int64    `json:"updated_unix_nano"`
+}
+
 // Cause is one ranked root-cause candidate with the evidence behind its score.
 type Cause struct {
 	Rank         int                `json:"rank"`
@@ -152,6 +172,17 @@ const (
 	CauseFeature      = "feature"
 )
 
+// How an incident's fault start was found.
+const (
+	// FaultStartChange is the time of the change event the top cause points at.
+	FaultStartChange = "change"
+	// FaultStartSymptomOnset is an estimate: the first anomalous data of the
+	// incident's symptoms, used when no change explains the incident.
+	FaultStartSymptomOnset = "symptom_onset"
+	// FaultStartUnknown means neither was available.
+	FaultStartUnknown = "unknown"
+)
+
 // RemediationSummary is the outcome of a remediation, as carried by an
 // incident transition.
 type RemediationSummary struct {
@@ -176,6 +207,13 @@ type IncidentTransition struct {
 	ResolvedUnixNano     int64               `json:"resolved_unix_nano,omitempty"`
 	TopCause             *Cause              `json:"top_cause,omitempty"`
 	Remediation          *RemediationSummary `json:"remediation,omitempty"`
+	// Firing lists the anomalies still firing at this transition, so that a
+	// message about a mitigation says what is not fixed yet.
+	Firing           []AnomalyRef `json:"firing,omitempty"`
+	FaultStartSource string       `json:"fault_start_source,omitempty"`
+	// AcknowledgedBy says who took the incident: "remediation:<execution
+	// id>" for an action that succeeded, or a person.
+	AcknowledgedBy string `json:"acknowledged_by,omitempty"`
 }
 
 // IncidentAcknowledged, IncidentMitigated and IncidentResolved share the
@@ -186,17 +224,39 @@ type (
 	IncidentResolved     struct{ IncidentTransition }
 )
 
-// RCACompleted carries the ranked causes of an incident.
+// Analysis triggers: what asked for an analysis.
+const (
+	TriggerOpened  = "opened"
+	TriggerUpdated = "updated"
+)
+
+// Baseline says how much data the window an analysis compares against held.
+type Baseline struct {
+	Seconds    float64 `json:"seconds"`
+	Points     int64   `json:"points"`
+	Sufficient bool    `json:"sufficient"`
+	Detail     string  `json:"detail,omitempty"`
+}
+
+// RCACompleted carries the ranked causes of an incident and how sure the
+// analysis is of them. Causes with equal scores share a rank.
 type RCACompleted struct {
-	IncidentID            string  `json:"incident_id"`
-	Symptom               string  `json:"symptom"`
-	WindowStartUnixNano   int64   `json:"window_start_unix_nano"`
-	WindowEndUnixNano     int64   `json:"window_end_unix_nano"`
-	BaselineStartUnixNano int64   `json:"baseline_start_unix_nano"`
-	BaselineEndUnixNano   int64   `json:"baseline_end_unix_nano"`
-	Causes                []Cause `json:"causes"`
-	FaultStartedUnixNano  int64   `json:"fault_started_unix_nano,omitempty"`
-	AnalyzedUnixNano      int64   `json:"analyzed_unix_nano"`
+	AnalysisID            string   `json:"analysis_id"`
+	Trigger               string   `json:"trigger"`
+	AnomalyIDs            []string `json:"anomaly_ids,omitempty"`
+	Confidence            float64  `json:"confidence"`
+	Tie                   bool     `json:"tie"`
+	Baseline              Baseline `json:"baseline"`
+	FaultStartSource      string   `json:"fault_start_source,omitempty"`
+	IncidentID            string   `json:"incident_id"`
+	Symptom               string   `json:"symptom"`
+	WindowStartUnixNano   int64    `json:"window_start_unix_nano"`
+	WindowEndUnixNano     int64    `json:"window_end_unix_nano"`
+	BaselineStartUnixNano int64    `json:"baseline_start_unix_nano"`
+	BaselineEndUnixNano   int64    `json:"baseline_end_unix_nano"`
+	Causes                []Cause  `json:"causes"`
+	FaultStartedUnixNano  int64    `json:"fault_started_unix_nano,omitempty"`
+	AnalyzedUnixNano      int64    `json:"analyzed_unix_nano"`
 }
 
 // Step is one executed step of a runbook.
@@ -229,6 +289,29 @@ type (
 	RemediationSucceeded struct{ Remediation }
 	RemediationFailed    struct{ Remediation }
 )
+
+// Escalation reasons: why the remediator left an incident to people.
+const (
+	EscalationNoRunbook     = "no_runbook"
+	EscalationLowConfidence = "low_confidence"
+	EscalationTiedCauses    = "tied_causes"
+	EscalationThinBaseline  = "thin_baseline"
+	EscalationLowMargin     = "low_margin"
+)
+
+// RemediationEscalated says that the remediator did not act on an incident
+// and hands it to people, and why.
+type RemediationEscalated struct {
+	EscalationID      string  `json:"escalation_id"`
+	IncidentID        string  `json:"incident_id"`
+	AnalysisID        string  `json:"analysis_id,omitempty"`
+	Reason            string  `json:"reason"`
+	Detail            string  `json:"detail"`
+	Runbook           string  `json:"runbook,omitempty"`
+	Confidence        float64 `json:"confidence,omitempty"`
+	Cause             *Cause  `json:"cause,omitempty"`
+	EscalatedUnixNano int64   `json:"escalated_unix_nano"`
+}
 
 // NotificationSent says that a receiver accepted a notification.
 type NotificationSent struct {
