@@ -47,8 +47,10 @@ type Options struct {
 	MaxClockSkew time.Duration
 }
 
-// DefaultMaxClockSkew is the default of Options.MaxClockSkew.
-const DefaultMaxClockSkew = time.Minute
+// DefaultMaxClockSkew is the default of Options.MaxClockSkew. It is small:
+// a point stamped ahead moves event time forward for its own series, and
+// the evaluations it triggers cannot be redone when the real data arrives.
+const DefaultMaxClockSkew = 5 * time.Second
 
 // Detector owns the engine. Its windows are in memory only: a restarted
 // detector starts them empty and rebuilds them from new telemetry. Its
@@ -125,10 +127,11 @@ func telemetryOnly(evs []cloudevents.Event) ([]cloudevents.Event, map[string]err
 
 // feed gives the engine the points of events it has not seen yet, so that a
 // redelivered batch does not count its points twice. Points stamped too far
-// ahead of the detector's clock are archived but not evaluated.
+// ahead of the detector's clock, and points whose value is not finite, are
+// archived but not evaluated.
 func (d *Detector) feed(evs []cloudevents.Event) {
 	notAfter := d.now().Add(d.maxSkew).UnixNano()
-	rejected := 0
+	var rejected engine.Rejected
 	for _, ev := range evs {
 		if !d.fed.add(ev.ID()) {
 			continue
@@ -139,15 +142,20 @@ func (d *Detector) feed(evs []cloudevents.Event) {
 			continue
 		}
 		n := d.engine.Observe(tp.Points, notAfter)
-		rejected += n
-		pointsTotal.Add(float64(len(tp.Points) - n))
+		rejected.Future += n.Future
+		rejected.NotFinite += n.NotFinite
+		pointsTotal.Add(float64(len(tp.Points) - n.Total()))
 	}
-	if rejected > 0 {
-		// Once per batch: a sender whose clock runs ahead would otherwise
-		// log a line per point.
-		rejectedTotal.WithLabelValues("future").Add(float64(rejected))
+	// Logged once per batch: a sender whose clock runs ahead would otherwise
+	// log a line per point.
+	if rejected.Future > 0 {
+		rejectedTotal.WithLabelValues(ReasonFuture).Add(float64(rejected.Future))
 		d.log.Warn("points stamped after the detector's clock plus --max-clock-skew were archived but not evaluated",
-			"points", rejected, "max_clock_skew", d.maxSkew.String())
+			"points", rejected.Future, "max_clock_skew", d.maxSkew.String())
+	}
+	if rejected.NotFinite > 0 {
+		rejectedTotal.WithLabelValues(ReasonNotFinite).Add(float64(rejected.NotFinite))
+		d.log.Warn("points whose value is NaN or infinite were archived but not evaluated", "points", rejected.NotFinite)
 	}
 }
 

@@ -110,7 +110,8 @@ func TestFuturePointsAreNotEvaluated(t *testing.T) {
 		wantRejected float64
 	}{
 		{name: "an hour ahead is rejected", ahead: time.Hour, wantRejected: 1},
-		{name: "within the skew is evaluated", ahead: 30 * time.Second, wantRejected: 0},
+		{name: "within the skew is evaluated", ahead: 2 * time.Second, wantRejected: 0},
+		{name: "50s ahead is beyond the default skew", ahead: 50 * time.Second, wantRejected: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,6 +134,50 @@ func TestFuturePointsAreNotEvaluated(t *testing.T) {
 				t.Errorf("published %d anomaly events, want the fault's anomaly.detected", len(pub.published))
 			}
 		})
+	}
+}
+
+// With a skew wide enough to let it in, one point 50s ahead on another
+// service's metric moves event time for its own series only: the batches
+// after it are evaluated on their own time, and the fault in them is
+// detected (issue #5, defect 2).
+func TestAFuturePointDoesNotBlindOtherSeries(t *testing.T) {
+	b := servicetest.Bus(t)
+	ctx := context.Background()
+	f, err := rules.Load("testdata/rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := firing.Open(ctx, b.JetStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(f.Rules, 100*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := &flakyBus{real: b}
+	d := New(slog.New(slog.DiscardHandler), storetest.New(t), pub, eng, Options{Firing: fs, MaxClockSkew: time.Minute})
+	future, err := events.NewWithID("future", "test", events.TelemetryPoints{Source: "test", Points: []events.Point{{
+		Name: "request.error", TimeUnixNano: time.Now().Add(50 * time.Second).UnixNano(), Service: "gateway", Model: "fraud"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Handle(ctx, []cloudevents.Event{future}); err != nil {
+		t.Fatal(err)
+	}
+	// The fault's batch, with the feature-service reporting too, as the
+	// simulator's three services do.
+	var others []events.Point
+	for at := time.Duration(0); at < 2*time.Second; at += 20 * time.Millisecond {
+		others = append(others, events.Point{Name: "feature.latency_ms", Value: 5,
+			TimeUnixNano: time.Now().Truncate(time.Second).Add(at).UnixNano(), Service: "feature-service", Model: "fraud"})
+	}
+	if err := d.Handle(ctx, telemetry(t, "fault after a future point", others...)); err != nil {
+		t.Fatal(err)
+	}
+	if len(pub.published) != 1 {
+		t.Fatalf("published %d anomaly events, want the fault's anomaly.detected", len(pub.published))
 	}
 }
 

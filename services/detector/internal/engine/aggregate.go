@@ -14,7 +14,7 @@ type aggregator func(pts []sample, scratch []float64) (float64, []float64)
 func aggregatorFor(name string, window time.Duration) (aggregator, error) {
 	switch name {
 	case "avg":
-		return func(pts []sample, s []float64) (float64, []float64) { return sum(pts) / float64(len(pts)), s }, nil
+		return func(pts []sample, s []float64) (float64, []float64) { return mean(pts), s }, nil
 	case "sum":
 		return func(pts []sample, s []float64) (float64, []float64) { return sum(pts), s }, nil
 	case "count":
@@ -42,6 +42,20 @@ func sum(pts []sample) float64 {
 		s += p.v
 	}
 	return s
+}
+
+// mean is the average; values near the float64 limit, whose sum would
+// overflow to +Inf, are divided before they are added.
+func mean(pts []sample) float64 {
+	n := float64(len(pts))
+	if m := sum(pts) / n; !math.IsInf(m, 0) {
+		return m
+	}
+	var m float64
+	for _, p := range pts {
+		m += p.v / n
+	}
+	return m
 }
 
 func extreme(better func(a, b float64) bool) aggregator {

@@ -3,24 +3,34 @@
 // clock of its own (the caller passes wall-clock time for detection stamps),
 // and it is not safe for concurrent use.
 //
+// Event time is kept per series, never globally: each series is evaluated
+// up to its own newest point, so a point stamped ahead on one series cannot
+// make another series' points late. A series that gets no more data must
+// still resolve, so it is also evaluated up to the quorum time (see quorum)
+// less its window: by then its window is empty.
+//
 // Windows live in memory only. A restarted detector starts them empty and
 // rebuilds them from the telemetry that arrives next; since evaluation times
-// are aligned to the step, replaying the same points yields the same anomaly
-// ids, which the bus de-duplicates. Firing alerts are different: the caller
-// keeps them (the anomaly.detected each one emitted) and hands them to
-// Restore, so that an anomaly that was firing still resolves under its
-// original id.
+// are aligned to the step and an anomaly's start is the time of a point,
+// replaying the same points yields the same anomaly ids, which the bus
+// de-duplicates. Firing alerts are different: the caller keeps them (the
+// anomaly.detected each one emitted) and hands them to Restore, so that an
+// anomaly that was firing still resolves under its original id.
 package engine
 
 import (
+	"cmp"
 	"fmt"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/services/detector/internal/rules"
 )
 
-// DefaultStep is the evaluation interval on event time.
+// DefaultStep is the evaluation interval on event time. It is also the
+// resolution at which `for` is checked (see rule.track).
 const DefaultStep = time.Second
 
 // maxCatchUp bounds how many skipped steps one Evaluate replays after a gap
@@ -31,22 +41,36 @@ const maxCatchUp = 600
 type Emission struct {
 	ID   string
 	Data events.Data
+	// at is the evaluation time that emitted it, to order a batch's
+	// emissions across series.
+	at int64
 }
+
+// Rejected counts the points Observe left out, by reason.
+type Rejected struct {
+	// Future points were stamped after the caller's limit.
+	Future int
+	// NotFinite points had a NaN or infinite value.
+	NotFinite int
+}
+
+// Total is the number of points rejected for any reason.
+func (r Rejected) Total() int { return r.Future + r.NotFinite }
 
 // Engine holds every rule's series and evaluates them as event time passes.
 type Engine struct {
 	rules    []*rule
 	byMetric map[string][]*rule
 	step     int64
-	// watermark is the newest point time seen; lastTick the newest
-	// evaluation time, a multiple of step (0 = never evaluated).
-	watermark int64
-	lastTick  int64
-	// earliest is the oldest point seen before the first evaluation, so that
-	// the first batch is evaluated from its start, as later ones are.
-	earliest int64
-	key      []byte
-	scratch  []float64
+	// sources is the newest point time per source (the point's service),
+	// for the quorum time.
+	sources map[string]int64
+	// earliest is the oldest point seen before the first Evaluate: where a
+	// restored series, which has no points of its own, starts.
+	earliest  int64
+	evaluated bool
+	key       []byte
+	scratch   []float64
 }
 
 // New compiles rules. step is the evaluation interval (DefaultStep if 0).
@@ -54,9 +78,9 @@ func New(rs []rules.Rule, step time.Duration) (*Engine, error) {
 	if step <= 0 {
 		step = DefaultStep
 	}
-	e := &Engine{byMetric: map[string][]*rule{}, step: int64(step)}
+	e := &Engine{byMetric: map[string][]*rule{}, step: int64(step), sources: map[string]int64{}}
 	for _, spec := range rs {
-		r, err := compile(spec)
+		r, err := compile(spec, step)
 		if err != nil {
 			return nil, fmt.Errorf("rule %s: %w", spec.Name, err)
 		}
@@ -66,82 +90,117 @@ func New(rs []rules.Rule, step time.Duration) (*Engine, error) {
 	return e, nil
 }
 
-// Observe adds points to the windows of the rules that match them and
-// advances the watermark. Points stamped after notAfter (unix nanoseconds;
-// the caller's clock plus the skew it tolerates) are left out and counted:
-// one point from a clock running ahead would otherwise move the watermark
-// into the future, and every real point after it would be too late.
-func (e *Engine) Observe(points []events.Point, notAfter int64) (rejected int) {
+// Observe adds points to the windows of the rules that match them. Points
+// stamped after notAfter (unix nanoseconds; the caller's clock plus the
+// small skew it tolerates) are left out and counted, as are points whose
+// value is NaN or infinite: +Inf would breach any ">" rule, and one NaN
+// makes a whole window's average NaN.
+func (e *Engine) Observe(points []events.Point, notAfter int64) Rejected {
+	var rej Rejected
 	for i := range points {
 		p := &points[i]
-		if p.TimeUnixNano > notAfter {
-			rejected++
-			continue
+		switch {
+		case p.TimeUnixNano > notAfter:
+			rej.Future++
+		case math.IsNaN(p.Value) || math.IsInf(p.Value, 0):
+			rej.NotFinite++
+		default:
+			e.observe(p)
 		}
-		e.observe(p)
 	}
-	return rejected
+	return rej
 }
 
 func (e *Engine) observe(p *events.Point) {
-	if p.TimeUnixNano > e.watermark {
-		e.watermark = p.TimeUnixNano
-	}
-	if e.lastTick == 0 && (e.earliest == 0 || p.TimeUnixNano < e.earliest) {
+	if !e.evaluated && (e.earliest == 0 || p.TimeUnixNano < e.earliest) {
 		e.earliest = p.TimeUnixNano
 	}
+	if p.TimeUnixNano > e.sources[p.Service] {
+		e.sources[p.Service] = p.TimeUnixNano
+	}
 	for _, r := range e.byMetric[p.Name] {
-		if r.matches(p) && !e.tooLate(r, p.TimeUnixNano) {
-			e.key = r.groupKey(e.key[:0], p)
-			r.seriesFor(e.key, p).add(p)
+		if !r.matches(p) {
+			continue
+		}
+		e.key = r.groupKey(e.key[:0], p)
+		if s := r.seriesFor(e.key, p); !s.tooLate(r, p.TimeUnixNano) {
+			s.add(p)
 		}
 	}
 }
 
-// tooLate reports whether a point can no longer be in any window the engine
-// will evaluate; keeping it would only hold memory. The watermark alone does
-// not decide this: Evaluate also replays the steps between the last one and
-// the watermark, whose windows reach further back.
-func (e *Engine) tooLate(r *rule, t int64) bool {
-	return e.lastTick > 0 && t <= e.lastTick-r.window
+// quorum is the newest time that at least half of the sources have
+// reached: the upper median of their newest points. With three sources or
+// more, one source stamped ahead (or stalled) does not move it; with two,
+// the caller's future limit bounds how far ahead it can be.
+func (e *Engine) quorum() int64 {
+	if len(e.sources) == 0 {
+		return 0
+	}
+	ts := make([]int64, 0, len(e.sources))
+	for _, t := range e.sources {
+		ts = append(ts, t)
+	}
+	slices.Sort(ts)
+	return ts[len(ts)/2]
 }
 
-// Evaluate evaluates every series at each step boundary passed since the
-// last call, up to the watermark, and returns the anomalies that started or
-// ended, in order. Aligning evaluation to step boundaries makes the outcome
-// independent of how telemetry was cut into batches. now stamps detection.
+// Evaluate evaluates each series at every step boundary passed since its
+// last evaluation, up to its own event time (or, for a series that has gone
+// quiet, the quorum time less its window), and returns the anomalies that
+// started or ended, in order of evaluation time. Aligning evaluation to step
+// boundaries makes the outcome independent of how telemetry was cut into
+// batches. now stamps detection.
 func (e *Engine) Evaluate(now time.Time) []Emission {
-	end := e.watermark - e.watermark%e.step
-	if end <= 0 || end <= e.lastTick {
-		return nil
-	}
-	start := e.lastTick + e.step
-	if e.lastTick == 0 {
-		start = e.earliest - e.earliest%e.step
-	}
-	start = max(start, end-maxCatchUp*e.step)
+	q := e.quorum()
+	e.evaluated = e.evaluated || q > 0
 	var out []Emission
-	for t := start; t <= end; t += e.step {
-		for _, r := range e.rules {
-			for _, s := range r.series {
-				out = r.evaluate(s, t, now, e, out)
-			}
+	for _, r := range e.rules {
+		for _, s := range r.series {
+			out = e.evaluateSeries(r, s, q, now, out)
 		}
 	}
-	e.lastTick = end
-	e.evict()
+	slices.SortStableFunc(out, func(a, b Emission) int { return cmp.Compare(a.at, b.at) })
+	e.evict(q)
 	return out
 }
 
-// evict drops points that no future evaluation can see, and series that
-// hold no points and no alert.
-func (e *Engine) evict() {
+func (e *Engine) evaluateSeries(r *rule, s *series, q int64, now time.Time, out []Emission) []Emission {
+	end := max(s.newest, q-r.window)
+	end -= end % e.step
+	if end <= 0 || end <= s.lastTick {
+		return out
+	}
+	start := s.lastTick + e.step
+	if s.lastTick == 0 {
+		first := s.first
+		if first == 0 {
+			first = e.earliest // a restored series, with no points yet
+		}
+		start = first - first%e.step
+	}
+	start = max(start, end-maxCatchUp*e.step)
+	for t := start; t <= end; t += e.step {
+		out = r.evaluate(s, t, e.step, now, e, out)
+	}
+	s.lastTick = end
+	return out
+}
+
+// evict drops points that no future evaluation can see, series that hold
+// no points and no alert, and sources silent for longer than any catch-up.
+func (e *Engine) evict(q int64) {
 	for _, r := range e.rules {
 		for k, s := range r.series {
-			s.evictBefore(e.lastTick - r.window)
+			s.evictBefore(s.lastTick - r.window)
 			if len(s.pts) == 0 && s.state == inactive {
 				delete(r.series, k)
 			}
+		}
+	}
+	for src, t := range e.sources {
+		if t < q-maxCatchUp*e.step {
+			delete(e.sources, src)
 		}
 	}
 }

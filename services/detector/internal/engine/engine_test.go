@@ -15,9 +15,8 @@ func TestStateMachine(t *testing.T) {
 	bad := func(from, to int) []events.Point { return pts(errMetric, "model-server", "fraud", from, to, 20, 1) }
 	other := func(from, to int) []events.Point { return pts("request.error", "gateway", "fraud", from, to, 20, 0) }
 	// The window is one step (100ms) long, so the condition follows the
-	// data: it turns true at the first step whose window (t-100ms, t] holds
-	// only bad points, 100ms after a burst starts, and fires `for` (500ms)
-	// later; the anomaly's start is that first true step.
+	// data: a burst fires once it has held for more than `for` (500ms), and
+	// the anomaly's start is the burst's first bad point.
 	tests := []struct {
 		name    string
 		match   map[string]string
@@ -26,34 +25,34 @@ func TestStateMachine(t *testing.T) {
 	}{
 		{name: "clean stays quiet", batches: [][]events.Point{ok(0, 5000)}},
 		{name: "fires after for", batches: [][]events.Point{ok(0, 2000), bad(2000, 4000)},
-			want: []string{"detected errors{model-server} +2100ms"}},
+			want: []string{"detected errors{model-server} +2000ms"}},
 		{name: "one big batch gives the same answer", batches: [][]events.Point{cat(ok(0, 2000), bad(2000, 4000))},
-			want: []string{"detected errors{model-server} +2100ms"}},
+			want: []string{"detected errors{model-server} +2000ms"}},
 		{name: "many small batches give the same answer", batches: split(cat(ok(0, 2000), bad(2000, 4000)), 7),
-			want: []string{"detected errors{model-server} +2100ms"}},
+			want: []string{"detected errors{model-server} +2000ms"}},
 		{name: "shorter than for stays pending", batches: [][]events.Point{ok(0, 2000), bad(2000, 2500), ok(2500, 5000)}},
 		{name: "resolves after resolve_for", batches: [][]events.Point{ok(0, 2000), bad(2000, 4000), ok(4000, 6000)},
-			want: []string{"detected errors{model-server} +2100ms", "resolved errors{model-server}"}},
+			want: []string{"detected errors{model-server} +2000ms", "resolved errors{model-server}"}},
 		{name: "a dip shorter than resolve_for does not resolve (hysteresis)",
 			batches: [][]events.Point{ok(0, 2000), bad(2000, 4000), ok(4000, 4300), bad(4300, 6000)},
-			want:    []string{"detected errors{model-server} +2100ms"}},
+			want:    []string{"detected errors{model-server} +2000ms"}},
 		{name: "no data resolves once resolve_for passed",
 			batches: [][]events.Point{ok(0, 2000), bad(2000, 4000), other(4000, 6000)},
-			want:    []string{"detected errors{model-server} +2100ms", "resolved errors{model-server}"}},
+			want:    []string{"detected errors{model-server} +2000ms", "resolved errors{model-server}"}},
 		{name: "no data resolves only after resolve_for",
 			batches: [][]events.Point{ok(0, 2000), bad(2000, 4000), other(4000, 4500)},
-			want:    []string{"detected errors{model-server} +2100ms"}},
+			want:    []string{"detected errors{model-server} +2000ms"}},
 		{name: "fires again after resolving, with a new start",
 			batches: [][]events.Point{ok(0, 2000), bad(2000, 4000), ok(4000, 6000), bad(6000, 8000)},
-			want: []string{"detected errors{model-server} +2100ms", "resolved errors{model-server}",
-				"detected errors{model-server} +6100ms"}},
+			want: []string{"detected errors{model-server} +2000ms", "resolved errors{model-server}",
+				"detected errors{model-server} +6000ms"}},
 		{name: "too few points decide nothing",
 			batches: [][]events.Point{pts(errMetric, "model-server", "fraud", 0, 5000, 250, 1)}},
 		{name: "points that fail match do not count", match: map[string]string{"service": "model-server"},
 			batches: [][]events.Point{pts(errMetric, "gateway", "fraud", 0, 5000, 20, 1)}},
 		{name: "points that pass match count", match: map[string]string{"service": "model-server"},
 			batches: [][]events.Point{pts(errMetric, "model-server", "fraud", 0, 5000, 20, 1)},
-			want:    []string{"detected errors{model-server} +100ms"}}, // the first step with min_points (5)
+			want:    []string{"detected errors{model-server} +0ms"}}, // fires once min_points (5) are in
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,15 +73,15 @@ func split(p []events.Point, n int) [][]events.Point {
 	return append(out, p)
 }
 
-// A longer window lags: with a 1s window (t-1s, t] and values 0 then 1
-// every 20ms from 2000ms, the average passes 0.5 once bad points outnumber
-// good ones: at the 2500ms step, 26 bad (2000..2500) against 24 good
-// (1520..1980).
-func TestWindowedAverageLags(t *testing.T) {
+// A longer window lags, but the anomaly's start does not: with a 1s window
+// (t-1s, t] and values 0 then 1 every 20ms from 2000ms, the average passes
+// 0.5 only at the 2500ms step, yet the anomaly starts at the first bad
+// point, which is what the correlator takes as the fault's start.
+func TestWindowedAverageDoesNotDelayTheStart(t *testing.T) {
 	r := errorRule()
 	r.Window = time.Second
 	out := run(newEngine(t, r), pts(errMetric, "s", "f", 0, 2000, 20, 0), pts(errMetric, "s", "f", 2000, 4000, 20, 1))
-	sameTimeline(t, describe(out), []string{"detected errors{s} +2500ms"})
+	sameTimeline(t, describe(out), []string{"detected errors{s} +2000ms"})
 }
 
 func TestForZeroFiresAtOnceAndResolveForDefaultsToFor(t *testing.T) {

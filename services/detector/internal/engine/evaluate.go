@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"cmp"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -9,9 +12,13 @@ import (
 	"github.com/medic-sre/medic/services/detector/internal/rules"
 )
 
-// evaluate moves one series through inactive -> pending -> firing ->
-// inactive at evaluation time t, appending what it emits to out.
-func (r *rule) evaluate(s *series, t int64, now time.Time, e *Engine, out []Emission) []Emission {
+// evaluate moves one series through inactive -> firing -> inactive at
+// evaluation time t, appending what it emits to out. An alert fires when
+// the window's aggregate breaches and the breach has held in the data for
+// longer than `for` (see track); it resolves once the window's aggregate has
+// not breached (or the window has been empty) for resolve_for.
+func (r *rule) evaluate(s *series, t, step int64, now time.Time, e *Engine, out []Emission) []Emission {
+	r.track(s, t, step, e)
 	pts := s.in(t-r.window, t)
 	switch {
 	case len(pts) == 0:
@@ -21,37 +28,83 @@ func (r *rule) evaluate(s *series, t int64, now time.Time, e *Engine, out []Emis
 	case len(pts) < r.spec.MinPoints:
 		return out // too few points to decide: stay as we are
 	}
-	s.value, e.scratch = r.agg(pts, e.scratch)
-	if r.cond(s.value) {
+	v, scratch := r.agg(pts, e.scratch)
+	e.scratch = scratch
+	if !finite(v) {
+		return out // a sum that overflowed: nothing a threshold can say
+	}
+	s.value = v
+	if r.cond(v) {
 		return r.conditionTrue(s, t, now, out)
 	}
 	return r.conditionFalse(s, t, now, out)
 }
 
+// track follows the run of breaching data that `for` is measured on. The
+// step's points (t-step, t] breach when there is at least one and their
+// aggregate breaches the threshold (a sum or count scaled from the step to
+// the window, as if that step's pace had lasted the whole window). A step
+// that does not breach, or holds no points, ends the run. A run starts at
+// its first point that breaches on its own (for a sum, count or rate: its
+// first point), reaching back over the breaching points just before it, so
+// that it is the time the data went bad, not the step that saw it.
+func (r *rule) track(s *series, t, step int64, e *Engine) {
+	b := s.in(t-step, t)
+	if len(b) == 0 {
+		s.runStart = 0
+		return
+	}
+	v, scratch := r.stepAgg(b, e.scratch)
+	e.scratch = scratch
+	if v *= r.scale; !finite(v) || !r.cond(v) {
+		s.runStart = 0
+		return
+	}
+	if s.runStart == 0 {
+		s.runStart = r.runStart(s, t-step)
+	}
+}
+
+// runStart finds where a run that breaches in the step after from began.
+func (r *rule) runStart(s *series, from int64) int64 {
+	i, _ := slices.BinarySearchFunc(s.pts, from+1, func(p sample, t int64) int { return cmp.Compare(p.t, t) })
+	if !r.perPoint {
+		return s.pts[i].t
+	}
+	for i < len(s.pts)-1 && !r.cond(s.pts[i].v) {
+		i++
+	}
+	for i > 0 && r.cond(s.pts[i-1].v) {
+		i--
+	}
+	return s.pts[i].t
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
 func (r *rule) conditionTrue(s *series, t int64, now time.Time, out []Emission) []Emission {
 	s.falseSince = 0
-	if s.state == inactive {
-		s.state, s.since = pending, t
-	}
-	if s.state == pending && t-s.since >= r.forNs {
-		s.state = firing
-		out = append(out, r.detected(s, now))
+	if s.state == inactive && s.runStart != 0 && (r.forNs == 0 || t-s.runStart > r.forNs) {
+		s.state, s.since = firing, s.runStart
+		em := r.detected(s, now)
+		em.at = t
+		out = append(out, em)
 	}
 	return out
 }
 
 func (r *rule) conditionFalse(s *series, t int64, now time.Time, out []Emission) []Emission {
-	switch s.state {
-	case pending:
-		s.state = inactive
-	case firing:
-		if s.falseSince == 0 {
-			s.falseSince = t
-		}
-		if t-s.falseSince >= r.resolveNs {
-			out = append(out, r.resolved(s, now))
-			s.state, s.falseSince = inactive, 0
-		}
+	if s.state != firing {
+		return out
+	}
+	if s.falseSince == 0 {
+		s.falseSince = t
+	}
+	if t-s.falseSince >= r.resolveNs {
+		em := r.resolved(s, now)
+		em.at = t
+		out = append(out, em)
+		s.state, s.falseSince = inactive, 0
 	}
 	return out
 }

@@ -90,3 +90,8 @@ func sameTimeline(t *testing.T, got, want []string) {
 		t.Fatalf("got timeline\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 }
+
+var (
+	inf = math.Inf(1)
+	nan = math.NaN()
+)

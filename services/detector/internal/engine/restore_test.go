@@ -64,7 +64,7 @@ func outcomes(t *testing.T, out []Emission) []string {
 		case events.AnomalyDetected:
 			s = append(s, "detected")
 		case events.AnomalyResolved:
-			if want := events.DerivedID("anomaly.resolved", d.Fingerprint, itoa(t0+ms(2100))); em.ID != want {
+			if want := events.DerivedID("anomaly.resolved", d.Fingerprint, itoa(t0+ms(2000))); em.ID != want {
 				t.Errorf("resolved event id %s, want %s", em.ID, want)
 			}
 			s = append(s, "resolved "+d.AnomalyID)

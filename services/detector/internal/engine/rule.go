@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/services/detector/internal/rules"
@@ -39,15 +40,26 @@ type rule struct {
 	forNs     int64
 	resolveNs int64
 	agg       aggregator
-	cond      func(v float64) bool
-	match     []matcher
-	groupBy   []field
-	summary   *template.Template
-	series    map[string]*series
+	// stepAgg aggregates one step's points for `for` (see track); scale
+	// turns a step's sum or count into the window's terms.
+	stepAgg aggregator
+	scale   float64
+	// perPoint is true when the aggregate is a value of the points (avg,
+	// min, max, percentiles), so that one point can breach on its own.
+	perPoint bool
+	cond     func(v float64) bool
+	match    []matcher
+	groupBy  []field
+	summary  *template.Template
+	series   map[string]*series
 }
 
-func compile(spec rules.Rule) (*rule, error) {
+func compile(spec rules.Rule, step time.Duration) (*rule, error) {
 	agg, err := aggregatorFor(spec.Aggregate, spec.Window)
+	if err != nil {
+		return nil, err
+	}
+	stepAgg, err := aggregatorFor(spec.Aggregate, step)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +72,13 @@ func compile(spec rules.Rule) (*rule, error) {
 		return nil, fmt.Errorf("summary: %w", err)
 	}
 	r := &rule{spec: spec, window: int64(spec.Window), forNs: int64(spec.For), resolveNs: int64(spec.ResolveAfter()),
-		agg: agg, cond: cond, summary: tmpl, series: map[string]*series{}}
+		agg: agg, stepAgg: stepAgg, scale: 1, perPoint: true, cond: cond, summary: tmpl, series: map[string]*series{}}
+	switch spec.Aggregate {
+	case "sum", "count":
+		r.scale, r.perPoint = float64(spec.Window)/float64(step), false
+	case "rate":
+		r.perPoint = false
+	}
 	for k, v := range spec.Match {
 		r.match = append(r.match, matcher{get: fieldFor(k), want: v})
 	}

@@ -17,7 +17,6 @@ type state uint8
 
 const (
 	inactive state = iota
-	pending
 	firing
 )
 
@@ -32,11 +31,26 @@ type series struct {
 	newest                  int64
 	service, model, version string
 
+	// first is the oldest point seen before the first evaluation, so that
+	// a series is evaluated from its start; lastTick is its newest
+	// evaluation time, a multiple of the step (0 = never evaluated).
+	first, lastTick int64
+
+	// runStart is the time of the first point of the current run of
+	// breaching steps (0 = the last step did not breach): see rule.track.
+	runStart int64
+
 	state state
-	// since is when the condition became true (pending, firing);
-	// falseSince when it became false while firing (0 = it has not).
+	// since is when the firing alert's run started; falseSince when the
+	// condition became false while firing (0 = it has not).
 	since, falseSince int64
 	value             float64
+}
+
+// tooLate reports whether a point can no longer be in any window this
+// series will evaluate; keeping it would only hold memory.
+func (s *series) tooLate(r *rule, t int64) bool {
+	return s.lastTick > 0 && t <= s.lastTick-r.window
 }
 
 // add inserts a point in time order. Points mostly arrive in order, so the
@@ -48,6 +62,9 @@ func (s *series) add(p *events.Point) {
 	} else {
 		i := sort.Search(n, func(i int) bool { return s.pts[i].t > smp.t })
 		s.pts = slices.Insert(s.pts, i, smp)
+	}
+	if s.lastTick == 0 && (s.first == 0 || p.TimeUnixNano < s.first) {
+		s.first = p.TimeUnixNano
 	}
 	if p.TimeUnixNano >= s.newest {
 		s.newest, s.service, s.model, s.version = p.TimeUnixNano, p.Service, p.Model, p.ModelVersion
