@@ -40,8 +40,34 @@ func (c control) do(ctx context.Context, method, path string, body, out any) err
 	return nil
 }
 
-func (c control) injectFault(ctx context.Context, kind string) error {
-	return c.do(ctx, http.MethodPost, "/v1/faults", map[string]string{"kind": kind}, nil)
+func (c control) injectFault(ctx context.Context, f Fault) error {
+	body := map[string]string{"kind": f.Kind}
+	if f.Duration > 0 {
+		body["duration"] = f.Duration.String()
+	}
+	return c.do(ctx, http.MethodPost, "/v1/faults", body, nil)
+}
+
+// clearFaults ends the scenario's faults that are still active, as a
+// responder would; one that already ended is not an error.
+func (c control) clearFaults(ctx context.Context, faults []Fault) error {
+	var state struct {
+		Faults []string `json:"faults"` // the kinds active now
+	}
+	if err := c.do(ctx, http.MethodGet, "/v1/state", nil, &state); err != nil {
+		return err
+	}
+	for _, f := range faults {
+		for _, active := range state.Faults {
+			if active != f.Kind {
+				continue
+			}
+			if err := c.do(ctx, http.MethodDelete, "/v1/faults/"+f.Kind, nil, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (c control) errorRate(ctx context.Context, window time.Duration) (float64, error) {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -18,6 +19,11 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
+// DefaultBaseline is the healthy traffic `medic demo` collects before the
+// fault: enough for the root-cause analyzer to call its baseline sufficient
+// (30 s of data by default), with a margin for the first points' latency.
+const DefaultBaseline = 35 * time.Second
+
 // Options tune the scenario.
 type Options struct {
 	// Baseline is how much healthy traffic ClickHouse must hold before the
@@ -26,6 +32,20 @@ type Options struct {
 	// Timeout bounds the wait for the incident to resolve.
 	Timeout time.Duration
 	Out     io.Writer
+}
+
+// Fault is one injection of a scenario: a fault kind of the simulator,
+// injected After the first one, for Duration (0: until cleared).
+type Fault struct {
+	Kind     string
+	After    time.Duration
+	Duration time.Duration
+}
+
+// outcome is a remediation's end.
+type outcome struct {
+	events.Remediation
+	Outcome string
 }
 
 // Result is what the scenario observed.
@@ -38,54 +58,174 @@ type Result struct {
 	TopCause           *events.Cause
 	RemediationOutcome string
 	Resolved           bool
+	ResolvedSeenAt     time.Time
+	ResolvedIncidents  []string
 	Notifications      int
 	ErrorRateAfter     float64
+	TimedOut           bool
+	// Every anomaly by id, and every analysis, remediation and escalation
+	// seen, in order.
+	Anomalies    map[string]events.AnomalyDetected
+	Analyses     []events.RCACompleted
+	Remediations []events.Remediation
+	Outcomes     []outcome
+	Escalations  []events.RemediationEscalated
 }
 
-// Run plays the scenario. It returns an error when the stack misbehaves;
-// an incident that did not recover shows in Result.
+// Run plays the demo: a bad model version is deployed, and Medic must roll
+// it back. It returns an error when the stack misbehaves; an incident that
+// did not recover shows in Result.
 func Run(ctx context.Context, st *stack.Stack, conn driver.Conn, o Options) (Result, error) {
 	var res Result
-	nc, err := nats.Connect(st.NATSURL)
-	if err != nil {
+	err := watch(ctx, st, conn, o, func(evs <-chan cloudevents.Event, ctl control) error {
+		if err := ctl.injectFault(ctx, Fault{Kind: "bad_model_version"}); err != nil {
+			return err
+		}
+		res.FaultAt = time.Now()
+		fmt.Fprintf(o.Out, "medic: injected fault: a bad model version (fraud v2) is deployed at %s\n\n", res.FaultAt.Format("15:04:05.000"))
+		return follow(ctx, evs, &res, o, recovered)
+	})
+	if err != nil || res.IncidentID == "" {
 		return res, err
 	}
+	if err := report(ctx, conn, &res, o.Out); err != nil {
+		return res, err
+	}
+	if rate, err := (control{base: st.ControlURL}).errorRate(ctx, 5*time.Second); err == nil {
+		res.ErrorRateAfter = rate
+		fmt.Fprintf(o.Out, "simulator error rate over the last 5s: %.2f%%\n", rate*100)
+	}
+	return res, nil
+}
+
+// Play injects a scenario's faults, follows the pipeline until every
+// analysis has been acted on or escalated and (once the faults are
+// cleared, as a person would after a page) every incident resolved, and
+// returns what happened. quiet is how long a scenario that opened no
+// incident is watched after its last fault ended.
+func Play(ctx context.Context, st *stack.Stack, conn driver.Conn, o Options, faults []Fault, quiet time.Duration) (Result, error) {
+	var res Result
+	err := watch(ctx, st, conn, o, func(evs <-chan cloudevents.Event, ctl control) error {
+		res.FaultAt = time.Now()
+		lastEnd, err := injectAll(ctx, ctl, faults, o)
+		if err != nil {
+			return err
+		}
+		settled := func(r *Result) bool {
+			if len(r.IncidentsOpened) == 0 {
+				return time.Since(lastEnd) > quiet
+			}
+			return decided(r)
+		}
+		if err := follow(ctx, evs, &res, o, settled); err != nil || res.TimedOut {
+			return err
+		}
+		fmt.Fprintf(o.Out, "medic: every analysis was acted on or escalated; clearing the faults as a responder would\n")
+		if err := ctl.clearFaults(ctx, faults); err != nil {
+			return err
+		}
+		return follow(ctx, evs, &res, o, allResolved)
+	})
+	return res, err
+}
+
+// injectAll injects the faults at their offsets and returns when the last
+// one ends (now, for faults that last until cleared).
+func injectAll(ctx context.Context, ctl control, faults []Fault, o Options) (time.Time, error) {
+	start := time.Now()
+	lastEnd := start
+	for _, f := range faults {
+		select {
+		case <-ctx.Done():
+			return lastEnd, ctx.Err()
+		case <-time.After(time.Until(start.Add(f.After))):
+		}
+		if err := ctl.injectFault(ctx, f); err != nil {
+			return lastEnd, err
+		}
+		end := time.Now().Add(f.Duration)
+		if end.After(lastEnd) {
+			lastEnd = end
+		}
+		fmt.Fprintf(o.Out, "medic: injected fault %s at +%.1fs (for %s)\n", f.Kind, time.Since(start).Seconds(), orUntilCleared(f.Duration))
+	}
+	return lastEnd, nil
+}
+
+func orUntilCleared(d time.Duration) string {
+	if d == 0 {
+		return "until cleared"
+	}
+	return d.String()
+}
+
+// decided reports whether every analysis so far led to an action that
+// ended, an escalation, or belongs to an incident that already resolved.
+func decided(r *Result) bool {
+	if len(r.Analyses) == 0 {
+		return allResolved(r)
+	}
+	for _, a := range r.Analyses {
+		if !analysisDecided(r, a) {
+			return false
+		}
+	}
+	return true
+}
+
+func analysisDecided(r *Result, a events.RCACompleted) bool {
+	if slices.Contains(r.ResolvedIncidents, a.IncidentID) {
+		return true
+	}
+	for _, e := range r.Escalations {
+		if e.AnalysisID == a.AnalysisID {
+			return true
+		}
+	}
+	if len(a.Causes) == 0 {
+		return false
+	}
+	for _, o := range r.Outcomes {
+		if o.IncidentID == a.IncidentID && o.CauseID == a.Causes[0].ID {
+			return true
+		}
+	}
+	return false
+}
+
+// allResolved reports whether every incident opened has resolved.
+func allResolved(r *Result) bool {
+	for _, id := range r.IncidentsOpened {
+		if !slices.Contains(r.ResolvedIncidents, id) {
+			return false
+		}
+	}
+	return true
+}
+
+// watch subscribes to Medic's events, waits for the baseline and runs fn
+// with the events and the simulator's control API.
+func watch(ctx context.Context, st *stack.Stack, conn driver.Conn, o Options, fn func(<-chan cloudevents.Event, control) error) error {
+	nc, err := st.ConnectNATS()
+	if err != nil {
+		return err
+	}
 	defer nc.Close()
-	evs := make(chan cloudevents.Event, 1024)
+	evs := make(chan cloudevents.Event, 4096)
 	sub, err := nc.Subscribe("medic.events.>", func(m *nats.Msg) {
 		if ev, err := events.Decode(m.Data); err == nil {
 			evs <- ev
 		}
 	})
 	if err != nil {
-		return res, err
+		return err
 	}
 	// nc.Close, deferred above, drops the subscription anyway.
 	defer func() { _ = sub.Unsubscribe() }()
-
 	if err := waitBaseline(ctx, conn, o); err != nil {
-		return res, err
+		return err
 	}
-	ctl := control{base: st.ControlURL}
-	if err := ctl.injectFault(ctx, "bad_model_version"); err != nil {
-		return res, err
-	}
-	res.FaultAt = time.Now()
-	fmt.Fprintf(o.Out, "medic: injected fault: a bad model version (fraud v2) is deployed at %s\n\n", res.FaultAt.Format("15:04:05.000"))
-	if err := follow(ctx, evs, &res, o); err != nil {
-		return res, err
-	}
-	if res.IncidentID == "" {
-		return res, nil
-	}
-	if err := report(ctx, conn, &res, o.Out); err != nil {
-		return res, err
-	}
-	if rate, err := ctl.errorRate(ctx, 5*time.Second); err == nil {
-		res.ErrorRateAfter = rate
-		fmt.Fprintf(o.Out, "simulator error rate over the last 5s: %.2f%%\n", rate*100)
-	}
-	return res, nil
+	return fn(evs, control{base: st.ControlURL})
 }
 
 // waitBaseline waits until ClickHouse holds Baseline worth of the

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/services/medic/internal/history"
 )
 
@@ -70,9 +71,9 @@ func waitRow(ctx context.Context, conn driver.Conn, id string, resolved bool) (h
 // waitTimeline reads the timeline, waiting briefly until the archive holds
 // the incident's last transition (it is written in batches).
 func waitTimeline(ctx context.Context, conn driver.Conn, in history.Incident) ([]history.Entry, error) {
-	last := "dev.medic.incident.opened.v1"
+	last := events.TypeIncidentOpened
 	if in.Resolved > 0 {
-		last = "dev.medic.incident.resolved.v1"
+		last = events.TypeIncidentResolved
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
