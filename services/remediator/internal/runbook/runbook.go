@@ -32,10 +32,27 @@ type CheckFunc func(action string, with map[string]string) error
 // Runbook is one remediation: when it applies, what it does, and how to
 // tell that it worked.
 type Runbook struct {
-	Name   string  `yaml:"name"`
-	Match  Match   `yaml:"match"`
-	Steps  []Step  `yaml:"steps"`
-	Verify *Verify `yaml:"verify"`
+	Name  string `yaml:"name"`
+	Match Match  `yaml:"match"`
+	// MinDuration is how long an incident must have been firing, since its
+	// detection, before this runbook acts on it: a blip that resolves
+	// sooner gets no action. Unset is DefaultMinDuration; 0s acts at once.
+	MinDuration *time.Duration `yaml:"min_duration"`
+	Steps       []Step         `yaml:"steps"`
+	Verify      *Verify        `yaml:"verify"`
+}
+
+// DefaultMinDuration is the persistence minimum of a runbook that sets no
+// min_duration.
+const DefaultMinDuration = 10 * time.Second
+
+// Persistence is how long an incident must have been firing before the
+// runbook acts on it.
+func (rb *Runbook) Persistence() time.Duration {
+	if rb.MinDuration == nil {
+		return DefaultMinDuration
+	}
+	return *rb.MinDuration
 }
 
 // Match selects the rank-1 causes a runbook applies to; empty fields match
@@ -46,6 +63,12 @@ type Match struct {
 	Model        string  `yaml:"model"`
 	ModelVersion string  `yaml:"model_version"`
 	MinScore     float64 `yaml:"min_score"`
+	// MinConfidence and MinMargin, when set, replace the remediator's
+	// --min-confidence and --min-margin for this runbook: the analysis's
+	// confidence, and rank 1's relative margin over rank 2, below which
+	// the incident is escalated to people instead.
+	MinConfidence *float64 `yaml:"min_confidence"`
+	MinMargin     *float64 `yaml:"min_margin"`
 }
 
 // Step is one action with its parameters, each a text/template.
@@ -113,6 +136,15 @@ func (f *File) validateRunbook(i int, rb *Runbook) []error {
 	}
 	if rb.Match.MinScore < 0 {
 		errs = append(errs, config.Field("must be 0 or more", "runbooks", i, "match", "min_score"))
+	}
+	if v := rb.Match.MinConfidence; v != nil && (*v < 0 || *v > 1) {
+		errs = append(errs, config.Field(fmt.Sprintf("must be between 0 and 1, got %g", *v), "runbooks", i, "match", "min_confidence"))
+	}
+	if v := rb.Match.MinMargin; v != nil && (*v < 0 || *v > 1) {
+		errs = append(errs, config.Field(fmt.Sprintf("must be between 0 and 1, got %g", *v), "runbooks", i, "match", "min_margin"))
+	}
+	if rb.MinDuration != nil && *rb.MinDuration < 0 {
+		errs = append(errs, config.Field("must be 0s or more", "runbooks", i, "min_duration"))
 	}
 	for j := range rb.Steps {
 		errs = append(errs, f.validateStep(i, j, &rb.Steps[j])...)

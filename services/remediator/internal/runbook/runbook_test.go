@@ -2,8 +2,10 @@ package runbook_test
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/services/remediator/internal/action"
@@ -23,6 +25,9 @@ func TestLoadRejectsWithFileLineAndField(t *testing.T) {
 		{name: "missing parameter", file: "missing_param.yaml", want: `missing_param.yaml:5: field runbooks[0].steps[0].action: needs parameter "model"`},
 		{name: "bad template", file: "bad_template.yaml", want: "bad_template.yaml:7: field runbooks[0].steps[0].with.model: bad template"},
 		{name: "bad aggregate", file: "bad_verify.yaml", want: `bad_verify.yaml:7: field runbooks[0].verify.aggregate: unknown aggregate "median"`},
+		{name: "min_confidence above 1", file: "bad_min_confidence.yaml", want: "bad_min_confidence.yaml:5: field runbooks[0].match.min_confidence: must be between 0 and 1, got 1.5"},
+		{name: "negative min_margin", file: "bad_min_margin.yaml", want: "bad_min_margin.yaml:3: field runbooks[0].match.min_margin: must be between 0 and 1, got -0.1"},
+		{name: "negative min_duration", file: "bad_min_duration.yaml", want: "bad_min_duration.yaml:3: field runbooks[0].min_duration: must be 0s or more"},
 		{name: "duplicate name", file: "duplicate.yaml", want: `duplicate.yaml:4: field runbooks[1].name: runbook "a" is defined twice`},
 	}
 	for _, tc := range tests {
@@ -62,6 +67,36 @@ func TestDefaultRunbooks(t *testing.T) {
 			}
 			if ok && (rb.Verify == nil || rb.Verify.Aggregate == "" || rb.Verify.MinPoints < 1) {
 				t.Fatalf("verify block not filled in: %+v", rb.Verify)
+			}
+		})
+	}
+}
+
+func TestGateAndPersistenceFields(t *testing.T) {
+	tests := []struct {
+		name        string
+		extra       string
+		wantPersist time.Duration
+		wantConf    string
+	}{
+		{name: "defaults", wantPersist: runbook.DefaultMinDuration, wantConf: "<nil>"},
+		{name: "act at once", extra: "    min_duration: 0s\n", wantPersist: 0, wantConf: "<nil>"},
+		{name: "overrides", extra: "    min_duration: 45s\n    match: {min_confidence: 0.8}\n", wantPersist: 45 * time.Second, wantConf: "0.8"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := "runbooks:\n  - name: a\n" + tc.extra + "    steps: [{name: s, action: model.rollback, with: {model: fraud}}]\n"
+			f, err := runbook.Parse("x.yaml", []byte(raw), registry.Check)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rb := f.Runbooks[0]
+			conf := "<nil>"
+			if rb.Match.MinConfidence != nil {
+				conf = strconv.FormatFloat(*rb.Match.MinConfidence, 'g', -1, 64)
+			}
+			if rb.Persistence() != tc.wantPersist || conf != tc.wantConf {
+				t.Fatalf("persistence %s, min_confidence %s; want %s, %s", rb.Persistence(), conf, tc.wantPersist, tc.wantConf)
 			}
 		})
 	}
