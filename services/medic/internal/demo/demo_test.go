@@ -69,7 +69,7 @@ func TestEndToEnd(t *testing.T) {
 			dumpLogs(t, work)
 		}
 	}()
-	res, err := demo.Run(ctx, st, s.Conn(), demo.Options{Baseline: 10 * time.Second, Timeout: 90 * time.Second, Out: testWriter{t}})
+	res, err := demo.Run(ctx, st, s.Conn(), demo.Options{Baseline: demo.DefaultBaseline, Timeout: 90 * time.Second, Out: testWriter{t}})
 	if err != nil {
 		t.Fatal(err)
 	}
