@@ -244,3 +244,17 @@ func TestNewRejectsBadRules(t *testing.T) {
 		})
 	}
 }
+
+// A value of 1e308 is finite and fires, with a short summary: the average
+// of many such values does not overflow to +Inf.
+func TestHugeValuesFireWithAShortSummary(t *testing.T) {
+	r := errorRule()
+	r.Summary = "{{.Labels.service}} at {{num .Value}}"
+	out := run(newEngine(t, r), pts(errMetric, "s", "f", 0, 2000, 20, 1e308))
+	if len(out) != 1 {
+		t.Fatalf("want one anomaly, got %v", describe(out))
+	}
+	if d := out[0].Data.(events.AnomalyDetected); d.Summary != "s at 1e+308" || d.Value != 1e308 {
+		t.Fatalf("got summary %q and value %v, want \"s at 1e+308\" and 1e308", d.Summary, d.Value)
+	}
+}

@@ -7,6 +7,7 @@ package rules
 import (
 	_ "embed"
 	"fmt"
+	"strconv"
 	"text/template"
 	"time"
 
@@ -64,9 +65,28 @@ type SummaryData struct {
 	Labels    map[string]string
 }
 
-// Template parses the rule's summary template.
+// Template parses the rule's summary template. Besides the standard
+// functions (printf), it has num, which writes a number human-sized.
 func (r Rule) Template() (*template.Template, error) {
-	return template.New(r.Name).Option("missingkey=zero").Parse(r.Summary)
+	return template.New(r.Name).Option("missingkey=zero").Funcs(template.FuncMap{"num": Num}).Parse(r.Summary)
+}
+
+// Num formats a number for a title: at most 4 significant digits, in
+// exponent form when large or small (1e+308, 1e-09), so that a wild value
+// can never make a 300-digit title. Integers of any Go type are accepted,
+// so that {{num 3}} works too.
+func Num(v any) string {
+	switch n := v.(type) {
+	case float64:
+		return strconv.FormatFloat(n, 'g', 4, 64)
+	case float32:
+		return strconv.FormatFloat(float64(n), 'g', 4, 32)
+	case int:
+		return strconv.FormatFloat(float64(n), 'g', 4, 64)
+	case int64:
+		return strconv.FormatFloat(float64(n), 'g', 4, 64)
+	}
+	return fmt.Sprint(v)
 }
 
 // Load reads rules from path, or the embedded defaults when path is empty.

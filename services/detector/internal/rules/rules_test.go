@@ -117,3 +117,61 @@ func TestDefaultRules(t *testing.T) {
 		})
 	}
 }
+
+// Summaries stay human-sized whatever the value: num writes at most 4
+// significant digits, and printf still works beside it.
+func TestSummaryNumbers(t *testing.T) {
+	tests := []struct {
+		name    string
+		summary string
+		value   float64
+		want    string
+	}{
+		{name: "huge", summary: "error {{num .Value}} above {{num .Threshold}}", value: 1e308, want: "error 1e+308 above 0.05"},
+		{name: "tiny", summary: "error {{num .Value}}", value: 1e-9, want: "error 1e-09"},
+		{name: "ordinary", summary: "error {{num .Value}}", value: 0.171234, want: "error 0.1712"},
+		{name: "thousands", summary: "p95 {{num .Value}}ms", value: 1234.5, want: "p95 1234ms"},
+		{name: "integer literal", summary: "{{num 3}}", want: "3"},
+		{name: "printf still works", summary: `{{printf "%.2f" .Value}}`, value: 0.5, want: "0.50"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tmpl, err := Rule{Name: "r", Summary: tc.summary}.Template()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			if err := tmpl.Execute(&b, SummaryData{Value: tc.value, Threshold: 0.05}); err != nil {
+				t.Fatal(err)
+			}
+			if b.String() != tc.want {
+				t.Fatalf("got %q, want %q", b.String(), tc.want)
+			}
+		})
+	}
+}
+
+// Every default summary writes its value with num: 1e308 gives a short
+// title, not a 300-digit one.
+func TestDefaultSummariesAreShortForHugeValues(t *testing.T) {
+	f, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range f.Rules {
+		t.Run(r.Name, func(t *testing.T) {
+			tmpl, err := r.Template()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			data := SummaryData{Value: 1e308, Threshold: r.Threshold, Labels: map[string]string{"service": "s", "model": "m"}}
+			if err := tmpl.Execute(&b, data); err != nil {
+				t.Fatal(err)
+			}
+			if b.Len() > 120 || !strings.Contains(b.String(), "1e+308") {
+				t.Fatalf("summary %q: want 1e+308 in a short title", b.String())
+			}
+		})
+	}
+}
