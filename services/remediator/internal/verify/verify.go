@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -33,32 +34,79 @@ type Verifier struct {
 }
 
 // Wait polls until the check passes over points newer than since (unix ns)
-// and within the check's window, or until its timeout.
+// and within the check's window, or until its timeout. On a timeout the
+// error reports the last value measured, never the query that the timeout
+// cut short.
 func (v *Verifier) Wait(ctx context.Context, c runbook.Verify, since int64) (Result, error) {
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	tick := time.NewTicker(max(v.Interval, 10*time.Millisecond))
 	defer tick.Stop()
-	var last Result
+	var (
+		p       progress
+		lastErr error
+	)
 	for {
 		r, err := v.measure(ctx, c, since)
-		if err == nil {
-			last = r
+		switch {
+		case err == nil:
+			p.last, p.checks = r, p.checks+1
 			if r.Points >= uint64(c.MinPoints) && r.Value < c.Below {
 				return r, nil
 			}
+		case ctx.Err() == nil:
+			// A query that the timeout interrupted says nothing about
+			// the system; any other failure is worth reporting.
+			lastErr = err
 		}
 		select {
 		case <-ctx.Done():
-			if err != nil {
-				return last, fmt.Errorf("%w within %s: last query failed: %w", ErrNotRecovered, c.Timeout, err)
-			}
-			return last, fmt.Errorf("%w within %s: %s(%s) of service %q = %.4g over %d points (need < %g over >= %d)",
-				ErrNotRecovered, c.Timeout, c.Aggregate, c.Metric, c.Service, last.Value, last.Points, c.Below, c.MinPoints)
+			return p.last, fmt.Errorf("%w: %s", ErrNotRecovered, p.describe(c, time.Since(start), lastErr))
 		case <-tick.C:
 		}
 	}
 }
+
+// progress is what the checks of one Wait measured.
+type progress struct {
+	last   Result
+	checks int
+}
+
+// describe says in one line why recovery was not judged reached:
+// "prediction.error avg 0.61 still above 0.05 after 60s (last of 58 checks)".
+func (p progress) describe(c runbook.Verify, took time.Duration, lastErr error) string {
+	after := fmt.Sprintf("after %s", roundTook(took, c.Timeout))
+	switch {
+	case p.checks == 0 && lastErr != nil:
+		return fmt.Sprintf("could not measure %s %s: %v", c.Metric, after, lastErr)
+	case p.checks == 0:
+		return fmt.Sprintf("no measurement of %s %s", c.Metric, after)
+	case p.last.Points == 0:
+		return fmt.Sprintf("no %s points arrived %s (%d checks)", c.Metric, after, p.checks)
+	case p.last.Points < uint64(c.MinPoints):
+		return fmt.Sprintf("%s %s %s over %d points, fewer than the %d needed, %s (last of %d checks)",
+			c.Metric, c.Aggregate, short(p.last.Value), p.last.Points, c.MinPoints, after, p.checks)
+	}
+	return fmt.Sprintf("%s %s %s still above %s %s (last of %d checks)", c.Metric, c.Aggregate, short(p.last.Value), short(c.Below), after, p.checks)
+}
+
+// roundTook rounds a wait to what a reader needs: the check's timeout when
+// it ran its course, else tenths of a second below ten seconds and whole
+// seconds above.
+func roundTook(d, timeout time.Duration) time.Duration {
+	switch {
+	case d >= timeout:
+		return timeout
+	case d < 10*time.Second:
+		return d.Round(100 * time.Millisecond)
+	default:
+		return d.Round(time.Second)
+	}
+}
+
+func short(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
 
 // measure aggregates the points newer than both since and the window start.
 func (v *Verifier) measure(ctx context.Context, c runbook.Verify, since int64) (Result, error) {

@@ -3,9 +3,11 @@ package verify_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/medic-sre/medic/services/remediator/internal/runbook"
@@ -124,3 +126,56 @@ func TestWaitCountsEachPointOnce(t *testing.T) {
 
 // twice is one batch inserted twice, as a redelivery does.
 func twice(rows [][]any) [][][]any { return [][][]any{rows, rows} }
+
+// slowConn is the real ClickHouse connection, except that every query after
+// the first n waits for its context to end first, as a query running when
+// the timeout strikes does.
+type slowConn struct {
+	driver.Conn
+	n     int
+	calls atomic.Int32
+}
+
+func (s *slowConn) QueryRow(ctx context.Context, q string, args ...any) driver.Row {
+	if int(s.calls.Add(1)) > s.n {
+		<-ctx.Done()
+	}
+	return s.Conn.QueryRow(ctx, q, args...)
+}
+
+// A check that times out reports the last value it measured, not the
+// query the timeout interrupted.
+func TestWaitTimeoutReportsTheLastMeasurement(t *testing.T) {
+	st := storetest.New(t)
+	now := time.Now()
+	var rows [][]any
+	for i := range 12 {
+		rows = append(rows, []any{now, now.UnixNano() + int64(i), "prediction.error", 0.6 + float64(i%2)*0.02, "model-server", "", "", []string{}, []string{}, "e", uint32(i)})
+	}
+	if err := st.Insert(context.Background(), "metrics", columns, rows); err != nil {
+		t.Fatal(err)
+	}
+	c := runbook.Verify{Metric: "prediction.error", Service: "model-server", Aggregate: "avg", Below: 0.05,
+		Window: time.Minute, MinPoints: 10, Timeout: 500 * time.Millisecond}
+	tests := []struct {
+		name string
+		c    runbook.Verify
+		want string
+	}{
+		{name: "value above the threshold", c: c, want: "system did not recover: prediction.error avg 0.61 still above 0.05 after 500ms (last of 2 checks)"},
+		{name: "too few points", c: func() runbook.Verify { c := c; c.MinPoints = 20; c.Below = 1; return c }(),
+			want: "system did not recover: prediction.error avg 0.61 over 12 points, fewer than the 20 needed, after 500ms (last of 2 checks)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v := &verify.Verifier{Conn: &slowConn{Conn: st.Conn(), n: 2}, Interval: 10 * time.Millisecond}
+			r, err := v.Wait(context.Background(), tc.c, now.Add(-time.Second).UnixNano())
+			if !errors.Is(err, verify.ErrNotRecovered) || err.Error() != tc.want {
+				t.Fatalf("err %v\nwant %s", err, tc.want)
+			}
+			if r.Points != 12 {
+				t.Fatalf("result %+v, want the last measurement of 12 points", r)
+			}
+		})
+	}
+}
