@@ -39,6 +39,17 @@
 //
 // A change is a candidate too: proximity times the best score of the
 // candidates it touches, times 0.9, so it ranks just below what it broke.
-// The nearest change touching the rank-1 cause is attached to it, and its
-// time is the fault's start.
+// The nearest change touching a rank-1 cause is attached to it, and when
+// every rank-1 cause points at the same change, its time is the fault's
+// start.
+//
+// # Ranks, ties and confidence
+//
+// Causes whose scores are equal within TieEpsilon share a rank (1, 1, 3);
+// no name order breaks a tie, and the result says Tie when more than one
+// cause has rank 1. Confidence (see its doc) combines the strength of rank
+// 1, its margin over the best rival explanation, the sufficiency of the
+// baseline and ties into one number in [0, 1]. Without a baseline there is
+// no excess to explain, and summaries say "accounts for N% of the symptom
+// in the window, with no baseline to compare with" instead.
 package analysis

@@ -20,12 +20,22 @@ type Input struct {
 	Changes    []Change
 	// MaxCauses bounds the causes returned; 0 means no bound.
 	MaxCauses int
+	// BaselineSufficient says whether the baseline held enough data to
+	// compare against; without it, confidence stays low (see Confidence).
+	BaselineSufficient bool
 }
 
-// Result is the ranked causes and, where known, when the fault started.
+// Result is the ranked causes, how sure the analysis is of rank 1 and, where
+// a change explains rank 1, when the fault started.
 type Result struct {
-	Causes               []events.Cause
+	Causes []events.Cause
+	// FaultStartedUnixNano is the time of the change every rank-1 cause
+	// points at; 0 when there is none or they disagree.
 	FaultStartedUnixNano int64
+	// Tie is true when more than one cause has rank 1.
+	Tie bool
+	// Confidence is in [0, 1]; see Confidence.
+	Confidence float64
 }
 
 // scored is a candidate's cause with the change nearest to it, if any.
@@ -36,6 +46,9 @@ type scored struct {
 
 // Analyze scores every candidate and change and ranks them, best first.
 // Candidates that score 0 are left out: they explain none of the symptom.
+// Causes whose scores are equal (see SameScore) share a rank; their order in
+// the list is by kind and ID only so that output is deterministic, and means
+// nothing.
 func Analyze(in Input) Result {
 	frame := NewFrame(in.Y, in.Baseline, in.Window)
 	if len(frame.Window) == 0 {
@@ -51,31 +64,58 @@ func Analyze(in Input) Result {
 		if c := cmp.Compare(b.cause.Score, a.cause.Score); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.cause.ID, b.cause.ID)
+		return cmp.Or(cmp.Compare(a.cause.Kind, b.cause.Kind), cmp.Compare(a.cause.ID, b.cause.ID))
 	})
+	rankAll(all)
+	res := Result{Confidence: Confidence(all, in.BaselineSufficient)}
 	if in.MaxCauses > 0 && len(all) > in.MaxCauses {
 		all = all[:in.MaxCauses]
 	}
-	return finish(all)
+	return finish(res, all)
 }
 
-// finish numbers the causes and attaches the top cause's change.
-func finish(all []scored) Result {
-	var res Result
+// rankAll gives each cause, sorted best first, its rank: one more than the
+// causes before it, or the rank of the cause that leads its group of equal
+// scores. Comparing with the group's leader, not the neighbour, keeps a run
+// of near-equal scores from drifting into one long tie.
+func rankAll(all []scored) {
+	lead := 0
 	for i := range all {
-		all[i].cause.Rank = i + 1
-		res.Causes = append(res.Causes, all[i].cause)
+		if i == 0 || !SameScore(all[i].cause.Score, all[lead].cause.Score) {
+			lead = i
+		}
+		all[i].cause.Rank = lead + 1
 	}
-	if len(all) == 0 {
-		return res
+}
+
+// finish lists the causes, attaches to each rank-1 cause its nearest
+// change, and dates the fault at that change when every rank-1 cause
+// points at the same one.
+func finish(res Result, all []scored) Result {
+	var fault *Change
+	agree := true
+	for i := range all {
+		c := all[i].cause
+		if c.Rank == 1 {
+			if i > 0 {
+				res.Tie = true
+			}
+			if c.Kind != events.CauseChange && all[i].change != nil {
+				c.ChangeID = all[i].change.ID
+			}
+			switch ch := all[i].change; {
+			case ch == nil:
+				agree = false
+			case fault == nil:
+				fault = ch
+			case fault.ID != ch.ID:
+				agree = false
+			}
+		}
+		res.Causes = append(res.Causes, c)
 	}
-	top := &res.Causes[0]
-	switch {
-	case top.Kind == events.CauseChange:
-		res.FaultStartedUnixNano = all[0].change.TimeUnixNano
-	case all[0].change != nil:
-		top.ChangeID = all[0].change.ID
-		res.FaultStartedUnixNano = all[0].change.TimeUnixNano
+	if agree && fault != nil {
+		res.FaultStartedUnixNano = fault.TimeUnixNano
 	}
 	return res
 }
@@ -108,7 +148,7 @@ func scoreCandidate(in Input, f Frame, c Candidate) scored {
 	ev["mean_baseline"], ev["mean_window"] = best.MeanBaseline, best.MeanWindow
 	ev["weight"], ev["specificity"], ev["proximity"] = bestSignal.Weight, c.Specificity, prox
 	out.cause.Evidence = ev
-	out.cause.Summary = candidateSummary(c, bestSignal.Name, best.Explained, in, out.change)
+	out.cause.Summary = candidateSummary(c, bestSignal.Name, best.Explained, in, out.change, len(f.Baseline) == 0)
 	return out
 }
 

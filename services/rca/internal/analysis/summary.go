@@ -15,13 +15,19 @@ var signalPhrases = map[string]string{
 	"missing_data": "responses with missing data",
 }
 
-// candidateSummary is one line a person reads in a notification.
-func candidateSummary(c Candidate, signal string, explained float64, in Input, ch *Change) string {
+// candidateSummary is one line a person reads in a notification. Without a
+// baseline there is no excess to explain, only the symptom as it is in the
+// window, and the line says so rather than claim an explanation.
+func candidateSummary(c Candidate, signal string, explained float64, in Input, ch *Change, noBaseline bool) string {
 	subject := "service " + c.Service
 	if c.Kind == events.CauseModelVersion {
 		subject = "model " + c.Model + "@" + c.ModelVersion
 	}
 	s := fmt.Sprintf("%s explains %.0f%% of the excess %s", subject, math.Round(explained*100), in.Symptom)
+	if noBaseline {
+		s = fmt.Sprintf("%s accounts for %.0f%% of %s in the window, with no baseline to compare with",
+			subject, math.Round(explained*100), in.Symptom)
+	}
 	if p, ok := signalPhrases[signal]; ok && c.Kind == events.CauseService {
 		s += " (" + p + ")"
 	}
