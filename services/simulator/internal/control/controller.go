@@ -1,7 +1,9 @@
 // Package control is the simulator's control API: fault injection and the
 // model actions (rollback, deploy, failover) that Medic's runbooks call,
 // plus a small webhook sink. Every model switch is recorded as a
-// change.recorded event before the caller gets its answer.
+// change.recorded event before the caller gets its answer, and the fault
+// set follows what really serves: bad_model_version is listed exactly
+// while the bad version answers requests.
 package control
 
 import (
@@ -9,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,7 +28,9 @@ var ErrUnknownModel = errors.New("unknown model")
 // ChangeSink publishes a change event (rt.Bus.Emit in the service).
 type ChangeSink func(ctx context.Context, c events.ChangeRecorded) error
 
-// Controller applies control actions to the simulated system.
+// Controller applies control actions to the simulated system. Its
+// actions run one at a time, so a model switch and the fault set it
+// implies change together. Call Stop when done, to end its timers.
 type Controller struct {
 	Models  map[string]*model.Registry
 	Faults  *fault.Set
@@ -33,6 +38,12 @@ type Controller struct {
 	Changes ChangeSink
 	Log     *slog.Logger
 	Now     func() time.Time
+
+	mu      sync.Mutex
+	timers  map[string]timer // the timed faults' ends, by kind
+	seq     uint64           // numbers the timers
+	stopped bool
+	wg      sync.WaitGroup // timer callbacks armed and not yet done
 }
 
 // Outcome is the answer to a model action.
@@ -69,6 +80,7 @@ func (c *Controller) record(ctx context.Context, name, actor string, s model.Swi
 }
 
 // apply runs a registry action and records its switch when one happened.
+// The caller holds c.mu.
 func (c *Controller) apply(ctx context.Context, name, actor string, act func(*model.Registry) (model.Switch, bool, error)) (Outcome, error) {
 	r, err := c.registry(name)
 	if err != nil {
@@ -80,67 +92,59 @@ func (c *Controller) apply(ctx context.Context, name, actor string, act func(*mo
 	}
 	out := Outcome{State: r.State()}
 	if changed {
+		if name == model.Name {
+			c.syncModelFault(r)
+		}
 		out.ChangeID, out.Warning = c.record(ctx, name, actor, s)
 	}
 	return out, nil
 }
 
+// syncModelFault keeps bad_model_version listed exactly while the bad
+// version serves: a rollback, a deploy of v1 or a failover to the backup
+// ends it, and v2 serving again is a new injection with its own time.
+func (c *Controller) syncModelFault(r *model.Registry) {
+	bad := r.Serving() == model.V2
+	switch {
+	case bad && !c.Faults.Active(fault.BadModelVersion):
+		// The kind is known, so Inject cannot fail.
+		_, _ = c.Faults.Inject(fault.BadModelVersion, c.Now(), time.Time{})
+	case !bad:
+		c.clearFault(fault.BadModelVersion)
+	}
+}
+
+func rollback(r *model.Registry) (model.Switch, bool, error) {
+	s, err := r.Rollback()
+	return s, err == nil, err
+}
+
+func deploy(version string) func(*model.Registry) (model.Switch, bool, error) {
+	return func(r *model.Registry) (model.Switch, bool, error) { return r.Deploy(version) }
+}
+
 // Rollback makes the previous version active.
 func (c *Controller) Rollback(ctx context.Context, name, actor string) (Outcome, error) {
-	return c.apply(ctx, name, actor, func(r *model.Registry) (model.Switch, bool, error) {
-		s, err := r.Rollback()
-		return s, err == nil, err
-	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.apply(ctx, name, actor, rollback)
 }
 
 // Deploy makes version active.
 func (c *Controller) Deploy(ctx context.Context, name, version, actor string) (Outcome, error) {
-	return c.apply(ctx, name, actor, func(r *model.Registry) (model.Switch, bool, error) { return r.Deploy(version) })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.apply(ctx, name, actor, deploy(version))
 }
 
 // Failover routes traffic to the backup version, or back.
 func (c *Controller) Failover(ctx context.Context, name string, on bool, actor string) (Outcome, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	return c.apply(ctx, name, actor, func(r *model.Registry) (model.Switch, bool, error) {
 		s, changed := r.SetFailover(on)
 		return s, changed, nil
 	})
-}
-
-// Injected is the answer to a fault injection.
-type Injected struct {
-	Kind             string `json:"kind"`
-	InjectedUnixNano int64  `json:"injected_unix_nano"`
-	ChangeID         string `json:"change_id,omitempty"`
-	Warning          string `json:"warning,omitempty"`
-}
-
-// Inject turns a fault on. bad_model_version deploys v2, which is a change
-// Medic sees on the bus like any other deploy.
-func (c *Controller) Inject(ctx context.Context, kind, actor string) (Injected, error) {
-	at, err := c.Faults.Inject(kind, c.Now())
-	if err != nil {
-		return Injected{}, err
-	}
-	out := Injected{Kind: kind, InjectedUnixNano: at.UnixNano()}
-	if kind == fault.BadModelVersion {
-		o, err := c.Deploy(ctx, model.Name, model.V2, actor)
-		if err != nil {
-			return out, err
-		}
-		out.ChangeID, out.Warning = o.ChangeID, o.Warning
-	}
-	c.Log.InfoContext(ctx, "fault injected", "kind", kind, "actor", actor)
-	return out, nil
-}
-
-// Clear turns a fault off. Clearing bad_model_version does not roll back:
-// that is Medic's job.
-func (c *Controller) Clear(ctx context.Context, kind string) error {
-	if err := c.Faults.Clear(kind); err != nil {
-		return err
-	}
-	c.Log.InfoContext(ctx, "fault cleared", "kind", kind)
-	return nil
 }
 
 // StatsSummary summarises the gateway's requests over window.

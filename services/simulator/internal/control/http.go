@@ -61,7 +61,13 @@ func (h *handlers) state(w http.ResponseWriter, _ *http.Request) {
 	for name, r := range h.c.Models {
 		models[name] = r.State()
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"models": models, "faults": h.c.Faults.List(), "stats": h.summary(DefaultWindow)})
+	active := h.c.ActiveFaults()
+	kinds := make([]string, 0, len(active))
+	for _, f := range active {
+		kinds = append(kinds, f.Kind)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"models": models, "faults": kinds, "active_faults": active,
+		"stats": h.summary(DefaultWindow)})
 }
 
 func (h *handlers) stats(w http.ResponseWriter, r *http.Request) {
@@ -94,10 +100,12 @@ func parseWindow(s string, keep time.Duration) (time.Duration, error) {
 
 // request is the union of the control requests' JSON bodies.
 type request struct {
-	Kind    string `json:"kind"`
-	Version string `json:"version"`
-	Enabled *bool  `json:"enabled"`
-	Actor   string `json:"actor"`
+	Kind string `json:"kind"`
+	// Duration, such as "1s", ends an injected fault by itself.
+	Duration string `json:"duration"`
+	Version  string `json:"version"`
+	Enabled  *bool  `json:"enabled"`
+	Actor    string `json:"actor"`
 }
 
 // decode reads an optional JSON body; an empty body is an empty request.
@@ -137,9 +145,10 @@ func writeFailure(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrUnknownModel):
 		code = http.StatusNotFound
-	case errors.Is(err, model.ErrUnknownVersion), errors.Is(err, fault.ErrUnknownKind):
+	case errors.Is(err, model.ErrUnknownVersion), errors.Is(err, fault.ErrUnknownKind),
+		errors.Is(err, ErrBadDuration):
 		code = http.StatusBadRequest
-	case errors.Is(err, model.ErrNoPrevious):
+	case errors.Is(err, model.ErrNoPrevious), errors.Is(err, ErrFailoverOn):
 		code = http.StatusConflict
 	}
 	writeError(w, code, err.Error())

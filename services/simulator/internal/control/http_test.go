@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,28 +22,46 @@ import (
 
 type api struct {
 	srv     *httptest.Server
+	ctrl    *Controller
+	clock   atomic.Int64 // the controller's time, in unix nanoseconds
+	mu      sync.Mutex   // guards changes and fail: timers publish too
 	changes []events.ChangeRecorded
 	fail    error
+}
+
+// setNow moves the controller's clock.
+func (a *api) setNow(t time.Time) { a.clock.Store(t.UnixNano()) }
+
+// recorded returns the change events published so far.
+func (a *api) recorded() []events.ChangeRecorded {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]events.ChangeRecorded(nil), a.changes...)
 }
 
 func newAPI(t *testing.T) *api {
 	t.Helper()
 	a := &api{}
 	now := time.Unix(1_700_000_000, 0)
+	a.setNow(now)
 	window := stats.NewWindow(time.Minute)
 	window.Record(now.Add(-time.Second), 10, true)
 	window.Record(now.Add(-500*time.Millisecond), 30, false)
 	c := &Controller{Models: map[string]*model.Registry{model.Name: model.NewRegistry([]string{model.V1, model.V2}, model.Backup, model.V1)},
-		Faults: fault.NewSet(), Stats: window, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now },
+		Faults: fault.NewSet(), Stats: window, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return time.Unix(0, a.clock.Load()) },
 		Changes: func(_ context.Context, c events.ChangeRecorded) error {
+			a.mu.Lock()
+			defer a.mu.Unlock()
 			if a.fail != nil {
 				return a.fail
 			}
 			a.changes = append(a.changes, c)
 			return nil
 		}}
+	a.ctrl = c
 	a.srv = httptest.NewServer(Handler(c, NewSink(2)))
 	t.Cleanup(a.srv.Close)
+	t.Cleanup(c.Stop)
 	return a
 }
 
@@ -93,8 +113,20 @@ func TestControlAPI(t *testing.T) {
 		{name: "inject slow dependency records no change", call: call{"POST", "/v1/faults", "", `{"kind":"slow_dependency"}`}, wantCode: 200},
 		{name: "inject unknown kind", call: call{"POST", "/v1/faults", "", `{"kind":"meteor"}`}, wantCode: 400},
 		{name: "inject bad json", call: call{"POST", "/v1/faults", "", `{"kind":`}, wantCode: 400},
-		{name: "clear", before: []call{inject}, call: call{"DELETE", "/v1/faults/bad_model_version", "", ""}, wantCode: 200,
-			wantFields: map[string]any{"cleared": true}, wantChanges: []string{"deploy/v2/v1/fault-injection"}},
+		{name: "clear", before: []call{{"POST", "/v1/faults", "", `{"kind":"feature_nulls"}`}}, call: call{"DELETE", "/v1/faults/feature_nulls", "", ""},
+			wantCode: 200, wantFields: map[string]any{"cleared": true, "kind": "feature_nulls"}},
+		{name: "clear bad version rolls it back", before: []call{inject}, call: call{"DELETE", "/v1/faults/bad_model_version", "alice", ""}, wantCode: 200,
+			wantFields: map[string]any{"cleared": true}, wantChanges: []string{"deploy/v2/v1/fault-injection", "rollback/v1/v2/alice"}},
+		{name: "clear bad version after the rollback changes nothing", before: []call{inject, {"POST", "/v1/models/fraud/rollback", "", ""}},
+			call: call{"DELETE", "/v1/faults/bad_model_version", "", ""}, wantCode: 200,
+			wantFields: map[string]any{"cleared": true}, wantChanges: []string{"deploy/v2/v1/fault-injection", "rollback/v1/v2/api"}},
+		{name: "inject bad version during failover", before: []call{{"POST", "/v1/models/fraud/failover", "", `{"enabled":true}`}}, call: inject,
+			wantCode: 409, wantChanges: []string{"failover/backup/v1/api"}},
+		{name: "inject with a duration", call: call{"POST", "/v1/faults", "", `{"kind":"feature_nulls","duration":"1h"}`}, wantCode: 200,
+			wantFields: map[string]any{"injected_unix_nano": 1.7e18, "ends_unix_nano": 1.7e18 + 3600e9}},
+		{name: "inject with a bad duration", call: call{"POST", "/v1/faults", "", `{"kind":"feature_nulls","duration":"soon"}`}, wantCode: 400},
+		{name: "inject with a zero duration", call: call{"POST", "/v1/faults", "", `{"kind":"feature_nulls","duration":"0s"}`}, wantCode: 400},
+		{name: "inject with a negative duration", call: call{"POST", "/v1/faults", "", `{"kind":"slow_dependency","duration":"-1s"}`}, wantCode: 400},
 		{name: "clear unknown", call: call{"DELETE", "/v1/faults/meteor", "", ""}, wantCode: 400},
 		{name: "rollback", before: []call{inject}, call: call{"POST", "/v1/models/fraud/rollback", "remediator", ""}, wantCode: 200,
 			wantFields:  map[string]any{"active_version": "v1", "previous_version": ""},
@@ -124,7 +156,9 @@ func TestControlAPI(t *testing.T) {
 					t.Fatalf("before: %v -> %d %v", c, code, out)
 				}
 			}
+			a.mu.Lock()
 			a.fail = tc.publishErr
+			a.mu.Unlock()
 			code, out := a.do(t, tc.call.method, tc.call.path, tc.call.actor, tc.call.body)
 			if code != tc.wantCode {
 				t.Fatalf("%d %v, want %d", code, out, tc.wantCode)
@@ -141,7 +175,7 @@ func TestControlAPI(t *testing.T) {
 				t.Errorf("warning %v with publish error %v", out["warning"], tc.publishErr)
 			}
 			var got []string
-			for _, c := range a.changes {
+			for _, c := range a.recorded() {
 				got = append(got, c.Kind+"/"+c.ModelVersion+"/"+c.PreviousVersion+"/"+c.Actor)
 				if c.Service != "model-server" || c.Model != "fraud" || c.ChangeID == "" || c.TimeUnixNano != 1.7e18 {
 					t.Errorf("change %+v", c)
@@ -159,7 +193,7 @@ func TestStateShape(t *testing.T) {
 	a.do(t, "POST", "/v1/faults", "", `{"kind":"feature_nulls"}`)
 	_, out := a.do(t, "GET", "/v1/state", "", "")
 	raw, _ := json.Marshal(out)
-	want := `{"faults":["feature_nulls"],"models":{"fraud":{"active_version":"v1","backup_version":"backup","failover":false,"previous_version":"","versions":["v1","v2"]}},` +
+	want := `{"active_faults":[{"injected_unix_nano":1700000000000000000,"kind":"feature_nulls"}],"faults":["feature_nulls"],"models":{"fraud":{"active_version":"v1","backup_version":"backup","failover":false,"previous_version":"","versions":["v1","v2"]}},` +
 		`"stats":{"active_version":"v1","error_rate":0.5,"p95_latency_ms":30,"requests":2,"serving_version":"v1","window_seconds":10}}`
 	if string(raw) != want {
 		t.Fatalf("state\n%s\nwant\n%s", raw, want)

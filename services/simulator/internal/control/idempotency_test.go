@@ -71,7 +71,7 @@ func TestIdempotentControlAPI(t *testing.T) {
 				}
 			}
 			var got []string
-			for _, c := range a.changes {
+			for _, c := range a.recorded() {
 				got = append(got, c.Kind+"/"+c.ModelVersion)
 			}
 			if strings.Join(got, ",") != strings.Join(tc.wantChanges, ",") {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 )
 
 func (h *handlers) inject(w http.ResponseWriter, r *http.Request) {
@@ -13,7 +14,12 @@ func (h *handlers) inject(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	out, err := h.c.Inject(r.Context(), req.Kind, actor(r, req, "fault-injection"))
+	d, err := parseDuration(req.Duration)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	out, err := h.c.Inject(r.Context(), req.Kind, d, actor(r, req, "fault-injection"))
 	if err != nil {
 		writeFailure(w, err)
 		return
@@ -21,13 +27,26 @@ func (h *handlers) inject(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// parseDuration reads a fault's optional duration, such as "1s"; empty
+// means until cleared.
+func parseDuration(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("duration %q: give a duration above 0 such as 1s or 500ms, or none for a fault that lasts until cleared", s)
+	}
+	return d, nil
+}
+
 func (h *handlers) clear(w http.ResponseWriter, r *http.Request) {
-	kind := r.PathValue("kind")
-	if err := h.c.Clear(r.Context(), kind); err != nil {
+	out, err := h.c.Clear(r.Context(), r.PathValue("kind"), actor(r, request{}, "fault-injection"))
+	if err != nil {
 		writeFailure(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"kind": kind, "cleared": true, "faults": h.c.Faults.List()})
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (h *handlers) rollback(w http.ResponseWriter, r *http.Request) {

@@ -1,12 +1,13 @@
 // Package fault keeps the set of injected faults. What a fault does lives
 // where it bites (the feature-service, the model deploy); this package only
-// says which are on and since when.
+// says which are on, since when and, for a timed fault, until when.
 package fault
 
 import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -28,14 +29,27 @@ var Kinds = []string{BadModelVersion, FeatureNulls, SlowDependency}
 // ErrUnknownKind is returned for a fault kind not in Kinds.
 var ErrUnknownKind = errors.New("unknown fault kind")
 
+// Fault is one active fault.
+type Fault struct {
+	Kind string
+	// Since is when this injection turned the fault on.
+	Since time.Time
+	// Until is when a timed fault ends by itself; zero means until cleared.
+	Until time.Time
+	// ID tells injections apart: a fault cleared and injected again gets a
+	// new one, so a timer of the old injection cannot end the new one.
+	ID uint64
+}
+
 // Set is the injected faults; it is safe for concurrent use.
 type Set struct {
 	mu     sync.RWMutex
-	active map[string]time.Time
+	active map[string]Fault
+	nextID uint64
 }
 
 // NewSet returns an empty set.
-func NewSet() *Set { return &Set{active: map[string]time.Time{}} }
+func NewSet() *Set { return &Set{active: map[string]Fault{}} }
 
 // Check returns ErrUnknownKind, listing the known kinds, for a bad kind.
 func Check(kind string) error {
@@ -45,19 +59,23 @@ func Check(kind string) error {
 	return nil
 }
 
-// Inject turns a fault on at the given time. Injecting an active fault
-// keeps its first injection time.
-func (s *Set) Inject(kind string, at time.Time) (time.Time, error) {
+// Inject turns a fault on at the given time, to end by itself at until
+// (zero: never). Injecting an active fault keeps its injection time and ID
+// and takes the new until, so the latest injection says when it ends.
+func (s *Set) Inject(kind string, at, until time.Time) (Fault, error) {
 	if err := Check(kind); err != nil {
-		return time.Time{}, err
+		return Fault{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if first, ok := s.active[kind]; ok {
-		return first, nil
+	f, ok := s.active[kind]
+	if !ok {
+		s.nextID++
+		f = Fault{Kind: kind, Since: at, ID: s.nextID}
 	}
-	s.active[kind] = at
-	return at, nil
+	f.Until = until
+	s.active[kind] = f
+	return f, nil
 }
 
 // Clear turns a fault off; clearing an inactive fault is not an error.
@@ -71,22 +89,38 @@ func (s *Set) Clear(kind string) error {
 	return nil
 }
 
-// Active reports whether a fault is on.
-func (s *Set) Active(kind string) bool {
+// Get returns the active fault of a kind.
+func (s *Set) Get(kind string) (Fault, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	_, ok := s.active[kind]
+	f, ok := s.active[kind]
+	return f, ok
+}
+
+// Active reports whether a fault is on.
+func (s *Set) Active(kind string) bool {
+	_, ok := s.Get(kind)
 	return ok
 }
 
-// List returns the active faults, sorted.
-func (s *Set) List() []string {
+// Faults returns the active faults, sorted by kind.
+func (s *Set) Faults() []Fault {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]string, 0, len(s.active))
-	for k := range s.active {
-		out = append(out, k)
+	out := make([]Fault, 0, len(s.active))
+	for _, f := range s.active {
+		out = append(out, f)
 	}
-	slices.Sort(out)
+	slices.SortFunc(out, func(a, b Fault) int { return strings.Compare(a.Kind, b.Kind) })
+	return out
+}
+
+// List returns the kinds of the active faults, sorted.
+func (s *Set) List() []string {
+	faults := s.Faults()
+	out := make([]string, 0, len(faults))
+	for _, f := range faults {
+		out = append(out, f.Kind)
+	}
 	return out
 }

@@ -27,7 +27,7 @@ func TestSet(t *testing.T) {
 			s := NewSet()
 			var err error
 			for _, k := range tc.inject {
-				_, err = s.Inject(k, t0)
+				_, err = s.Inject(k, t0, time.Time{})
 			}
 			for _, k := range tc.clear {
 				err = s.Clear(k)
@@ -50,11 +50,33 @@ func TestSet(t *testing.T) {
 	}
 }
 
-func TestReinjectKeepsFirstTime(t *testing.T) {
-	s := NewSet()
-	first, _ := s.Inject(SlowDependency, time.Unix(1, 0))
-	again, err := s.Inject(SlowDependency, time.Unix(2, 0))
-	if err != nil || !again.Equal(first) {
-		t.Fatalf("re-inject: %v %v, want first time %v", again, err, first)
+func TestReinjection(t *testing.T) {
+	t1, t2, t3, end := time.Unix(1, 0), time.Unix(2, 0), time.Unix(3, 0), time.Unix(9, 0)
+	tests := []struct {
+		name      string
+		clear     bool // clear between the two injections
+		until     time.Time
+		wantSince time.Time
+		wantNewID bool
+	}{
+		{name: "an active fault keeps its first time", wantSince: t1},
+		{name: "the latest injection sets the end", until: end, wantSince: t1},
+		{name: "after a clear it is a new injection", clear: true, wantSince: t2, wantNewID: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewSet()
+			first, _ := s.Inject(SlowDependency, t1, t3)
+			if tc.clear {
+				_ = s.Clear(SlowDependency)
+			}
+			again, err := s.Inject(SlowDependency, t2, tc.until)
+			if err != nil || !again.Since.Equal(tc.wantSince) || !again.Until.Equal(tc.until) || (again.ID != first.ID) != tc.wantNewID {
+				t.Fatalf("re-inject: %+v %v; first %+v", again, err, first)
+			}
+			if got, _ := s.Get(SlowDependency); got != again {
+				t.Fatalf("stored %+v, answered %+v", got, again)
+			}
+		})
 	}
 }

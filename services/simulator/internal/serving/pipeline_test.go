@@ -34,7 +34,7 @@ func newRig(t *testing.T, faults ...string) rig {
 	set := fault.NewSet()
 	reg := model.NewRegistry([]string{model.V1, model.V2}, model.Backup, model.V1)
 	for _, f := range faults {
-		if _, err := set.Inject(f, time.Now()); err != nil {
+		if _, err := set.Inject(f, time.Now(), time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		if f == fault.BadModelVersion {
