@@ -1,0 +1,82 @@
+package query
+
+import (
+	"context"
+	"math"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// symptomBuckets is the symptom metric of one service as one mean per
+// 1-second bucket (b, v) with its point count n, each point counted once.
+// Its parameters are metric, service, then the range as seconds and as
+// nanoseconds.
+const symptomBuckets = `SELECT intDiv(time_unix_nano, 1000000000) AS b, avg(value) AS v, count() AS n
+FROM (
+  SELECT time_unix_nano, value, event_id, point_index FROM metrics
+  WHERE name = ? AND service = ? AND time >= toDateTime(?) AND time <= toDateTime(?)
+    AND time_unix_nano >= ? AND time_unix_nano < ?
+  ` + onePerPoint + `
+)
+GROUP BY b`
+
+// Coverage is how much data a range of the symptom holds: the seconds
+// (1-second buckets) with at least one point, the points, and the mean and
+// population standard deviation of the per-second means.
+type Coverage struct {
+	Seconds      uint64
+	Points       uint64
+	Mean, StdDev float64
+}
+
+// SymptomCoverage measures the symptom metric of one service over rg.
+func (r *Reader) SymptomCoverage(ctx context.Context, metric, service string, rg Range) (Coverage, error) {
+	// An empty range gives NaN means; they stay NaN only while Seconds is 0.
+	const q = `SELECT count(), sum(n), avg(v), stddevPop(v) FROM (` + symptomBuckets + `)`
+	var c Coverage
+	err := r.each(ctx, "symptom coverage", q, func(rows driver.Rows) error {
+		return rows.Scan(&c.Seconds, &c.Points, &c.Mean, &c.StdDev)
+	}, metric, service, seconds(rg.From), seconds(rg.To), rg.From, rg.To)
+	if c.Seconds == 0 {
+		c.Mean, c.StdDev = 0, 0
+	}
+	return c, err
+}
+
+// Onset rules: a second is anomalous when its mean is more than OnsetSigmas
+// standard deviations of the baseline from the baseline's mean, and the
+// onset is the first anomalous second that starts a run of OnsetRun seconds
+// of which at least OnsetHits are anomalous, so that one noisy second
+// before the fault is not taken for its start.
+const (
+	OnsetSigmas = 3.0
+	OnsetRun    = 5
+	OnsetHits   = 3
+)
+
+// SymptomOnset returns the first second in rg at which the symptom metric of
+// one service departs from baseline (see the onset rules), and false when no
+// second in rg does.
+func (r *Reader) SymptomOnset(ctx context.Context, metric, service string, rg Range, baseline Coverage) (int64, bool, error) {
+	// Each second is counted toward the runs that start at it and at the
+	// OnsetRun-1 seconds before it (arrayJoin over range), so one GROUP BY
+	// gives every run's hits without window functions, which 18.16 lacks.
+	const q = `SELECT min(start), count() FROM (
+  SELECT b - k AS start, sum(hit) AS hits, max(k = 0 AND hit = 1) AS first_hit
+  FROM (
+    SELECT b, abs(v - ?) > ? AS hit, arrayJoin(range(?)) AS k FROM (` + symptomBuckets + `)
+  )
+  GROUP BY start
+)
+WHERE first_hit = 1 AND hits >= ?`
+	var start int64
+	var n uint64
+	threshold := OnsetSigmas * baseline.StdDev
+	if math.IsNaN(threshold) {
+		threshold = 0
+	}
+	err := r.each(ctx, "symptom onset", q, func(rows driver.Rows) error {
+		return rows.Scan(&start, &n)
+	}, baseline.Mean, threshold, uint8(OnsetRun), metric, service, seconds(rg.From), seconds(rg.To), rg.From, rg.To, uint8(OnsetHits))
+	return start, n > 0, err
+}
