@@ -1,5 +1,5 @@
 // Package correlate is the correlator's event handler: it turns anomaly,
-// RCA and remediation events into incident transitions and makes each one
+// RCA, remediation and escalation events into incident transitions and makes each one
 // durable in order (incidents row, then published events, then stored
 // state), so that the message is acked only once all three happened.
 package correlate
@@ -27,6 +27,7 @@ const Durable = "correlator"
 var Types = []string{
 	events.TypeAnomalyDetected, events.TypeAnomalyResolved, events.TypeRCACompleted,
 	events.TypeRemediationStarted, events.TypeRemediationSucceeded, events.TypeRemediationFailed,
+	events.TypeRemediationEscalated,
 }
 
 // Spec is the correlator's durable consumer.
@@ -92,6 +93,8 @@ func (h *Handler) dispatch(ctx context.Context, ev cloudevents.Event) error {
 		return h.analyzed(ctx, ev)
 	case events.TypeRemediationStarted, events.TypeRemediationSucceeded, events.TypeRemediationFailed:
 		return h.remediated(ctx, ev)
+	case events.TypeRemediationEscalated:
+		return h.escalated(ctx, ev)
 	}
 	return bus.Permanent(fmt.Errorf("correlator does not handle %s (check the consumer's filter subjects)", ev.Type()))
 }

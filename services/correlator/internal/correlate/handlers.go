@@ -12,9 +12,9 @@ import (
 	"github.com/medic-sre/medic/services/correlator/internal/state"
 )
 
-// detected lets an anomaly join its group's open incident, or opens one.
-// An anomaly already known (a redelivery, or a detector re-sending it under
-// a new event id) changes nothing.
+// detected lets an anomaly join its group's open incident (publishing
+// incident.updated), or opens one. An anomaly already known (a redelivery,
+// or a detector re-sending it under a new event id) changes nothing.
 func (h *Handler) detected(ctx context.Context, ev cloudevents.Event) error {
 	a, err := decode[events.AnomalyDetected](ev)
 	if err != nil {
@@ -41,7 +41,7 @@ func (h *Handler) detected(ctx context.Context, ev cloudevents.Event) error {
 	case st.ID == id:
 		return h.commit(ctx, ev, st, rev, st.Redelivered(ev.ID()))
 	}
-	return h.commit(ctx, ev, st, rev, st.AddAnomaly(a, ev.ID()))
+	return h.commit(ctx, ev, st, rev, st.AddAnomaly(a, ev.ID(), h.now().UnixNano()))
 }
 
 // incidentOfAnomaly finds the incident that already holds an anomaly; a nil
@@ -158,6 +158,19 @@ func (h *Handler) remediated(ctx context.Context, ev cloudevents.Event) error {
 		return err
 	}
 	return h.commit(ctx, ev, st, rev, res)
+}
+
+// escalated records that the remediator handed an incident to people.
+func (h *Handler) escalated(ctx context.Context, ev cloudevents.Event) error {
+	e, err := decode[events.RemediationEscalated](ev)
+	if err != nil {
+		return err
+	}
+	st, rev, err := h.load(ctx, ev, e.IncidentID)
+	if err != nil {
+		return err
+	}
+	return h.commit(ctx, ev, st, rev, st.ApplyEscalation(e))
 }
 
 // remediationOf decodes the shape the three remediation types share.

@@ -18,7 +18,7 @@ const Table = "incidents"
 var columns = []string{"incident_id", "version", "opened_at", "status", "group_key", "title", "severity",
 	"service", "model", "top_cause", "top_cause_kind", "runbook", "remediation_outcome",
 	"fault_started_unix_nano", "detected_unix_nano", "opened_unix_nano", "acknowledged_unix_nano",
-	"mitigated_unix_nano", "resolved_unix_nano"}
+	"mitigated_unix_nano", "resolved_unix_nano", "fault_start_source", "acknowledged_by", "remediation_detail"}
 
 // Writer writes incident rows.
 type Writer struct {
@@ -38,15 +38,16 @@ func (w *Writer) Write(ctx context.Context, st *incident.State) error {
 
 // Row is the incident as a row of the incidents table, in column order.
 func Row(st *incident.State) []any {
-	var cause, kind, runbook, outcome string
+	var cause, kind, runbook, outcome, detail string
 	if st.TopCause != nil {
 		cause, kind = st.TopCause.ID, st.TopCause.Kind
 	}
 	if st.Remediation != nil {
-		runbook, outcome = st.Remediation.Runbook, st.Remediation.Outcome
+		runbook, outcome, detail = st.Remediation.Runbook, st.Remediation.Outcome, st.Remediation.Detail
 	}
+	faultStart, source := st.FaultStart()
 	return []any{st.ID, st.Version, time.Unix(0, st.OpenedUnixNano).UTC(), st.Status(), st.GroupKey, st.Title,
 		st.Severity, st.Service, st.Model, cause, kind, runbook, outcome,
-		st.FaultStartedUnixNano, st.DetectedUnixNano, st.OpenedUnixNano, st.AcknowledgedUnixNano,
-		st.MitigatedUnixNano, st.ResolvedUnixNano}
+		faultStart, st.DetectedUnixNano, st.OpenedUnixNano, st.AcknowledgedUnixNano,
+		st.MitigatedUnixNano, st.ResolvedUnixNano, source, st.AcknowledgedBy, detail}
 }

@@ -29,6 +29,12 @@ type Anomaly struct {
 	events.AnomalyRef
 	Severity         string `json:"severity"`
 	ResolvedUnixNano int64  `json:"resolved_unix_nano,omitempty"`
+	// JoinedUnixNano and JoinedBy are when and by which anomaly.detected
+	// event the anomaly joined an incident that was already open (both
+	// empty for the anomaly that opened it), so that a redelivery of that
+	// event publishes its incident.updated again.
+	JoinedUnixNano int64  `json:"joined_unix_nano,omitempty"`
+	JoinedBy       string `json:"joined_by,omitempty"`
 }
 
 // State is everything the correlator remembers about one incident. Times
@@ -43,6 +49,10 @@ type State struct {
 	Version              uint64                     `json:"version"`
 	StartedUnixNano      int64                      `json:"started_unix_nano"`
 	FaultStartedUnixNano int64                      `json:"fault_started_unix_nano,omitempty"`
+	// FaultStartSource says how FaultStartedUnixNano was found (one of
+	// events.FaultStartChange, FaultStartSymptomOnset, FaultStartUnknown).
+	// State saved before sources were recorded has none; see FaultStart.
+	FaultStartSource string `json:"fault_start_source,omitempty"`
 	DetectedUnixNano     int64                      `json:"detected_unix_nano"`
 	OpenedUnixNano       int64                      `json:"opened_unix_nano"`
 	AcknowledgedUnixNano int64                      `json:"acknowledged_unix_nano,omitempty"`
@@ -50,14 +60,20 @@ type State struct {
 	ResolvedUnixNano     int64                      `json:"resolved_unix_nano,omitempty"`
 	Anomalies            []Anomaly                  `json:"anomalies"`
 	TopCause             *events.Cause              `json:"top_cause,omitempty"`
+	// TopCauseAnalyzedUnixNano is when the analysis that named TopCause
+	// ran, so that an older analysis delivered late does not replace it.
+	TopCauseAnalyzedUnixNano int64 `json:"top_cause_analyzed_unix_nano,omitempty"`
+	// AcknowledgedBy is who took the incident: "remediation:<execution id>"
+	// for a remediation that succeeded, or a person.
+	AcknowledgedBy string `json:"acknowledged_by,omitempty"`
 	Remediation          *events.RemediationSummary `json:"remediation,omitempty"`
 	// The ids of the input events that caused each transition: when one of
 	// them is redelivered, its output is published again (with the same
 	// derived id) in case the first publish was lost.
-	OpenedBy       string `json:"opened_by"`
-	AcknowledgedBy string `json:"acknowledged_by,omitempty"`
-	MitigatedBy    string `json:"mitigated_by,omitempty"`
-	ResolvedBy     string `json:"resolved_by,omitempty"`
+	OpenedBy          string `json:"opened_by"`
+	AcknowledgedEvent string `json:"acknowledged_event,omitempty"`
+	MitigatedBy       string `json:"mitigated_by,omitempty"`
+	ResolvedBy        string `json:"resolved_by,omitempty"`
 }
 
 // Result is the outcome of one step: whether the state changed (so the
@@ -79,6 +95,9 @@ func Open(id, groupKey string, a events.AnomalyDetected, eventID string, nowUnix
 		Version: 1, StartedUnixNano: a.StartedUnixNano, DetectedUnixNano: a.DetectedUnixNano,
 		OpenedUnixNano: nowUnixNano, Anomalies: []Anomaly{anomaly(a)}, OpenedBy: eventID,
 	}
+	// Until an analysis names a change, the fault started when the first
+	// symptom's data began to breach.
+	s.proposeFaultStart(a.StartedUnixNano, events.FaultStartSymptomOnset)
 	return s, Result{Changed: true, Emit: []events.Data{s.Opened()}}
 }
 
@@ -134,18 +153,25 @@ func (s *State) find(anomalyID string) int {
 // transition is the incident's times and findings so far, as carried by
 // incident.acknowledged, mitigated and resolved.
 func (s *State) transition(reason string, at int64) events.IncidentTransition {
-	rem := s.Remediation
-	if rem != nil && rem.Outcome == OutcomeDryRun {
-		// The v1 transition schemas know no dry_run outcome, and a dry run
-		// did nothing to report: it shows in the incidents table only.
-		rem = nil
-	}
+	faultStart, source := s.FaultStart()
 	return events.IncidentTransition{
 		IncidentID: s.ID, GroupKey: s.GroupKey, Title: s.Title, AtUnixNano: at, Reason: reason,
-		FaultStartedUnixNano: s.FaultStartedUnixNano, DetectedUnixNano: s.DetectedUnixNano,
+		FaultStartedUnixNano: faultStart, DetectedUnixNano: s.DetectedUnixNano,
 		AcknowledgedUnixNano: s.AcknowledgedUnixNano, MitigatedUnixNano: s.MitigatedUnixNano,
-		ResolvedUnixNano: s.ResolvedUnixNano, TopCause: s.TopCause, Remediation: rem,
+		ResolvedUnixNano: s.ResolvedUnixNano, TopCause: s.TopCause, Remediation: s.remediationSummary(),
+		Firing: s.Firing(), FaultStartSource: source, AcknowledgedBy: s.AcknowledgedBy,
 	}
+}
+
+// Firing lists the anomalies that have not cleared yet, nil when none.
+func (s *State) Firing() []events.AnomalyRef {
+	var refs []events.AnomalyRef
+	for _, a := range s.Anomalies {
+		if a.ResolvedUnixNano == 0 {
+			refs = append(refs, a.AnomalyRef)
+		}
+	}
+	return refs
 }
 
 // changed bumps the version, which orders the incidents rows of one incident.

@@ -26,6 +26,17 @@ func remediation(exec string, started, finished int64) events.Remediation {
 		StartedUnixNano: started, FinishedUnixNano: finished}
 }
 
+func failed(exec string, started, finished int64, reason string) events.Remediation {
+	r := remediation(exec, started, finished)
+	r.Error = reason
+	return r
+}
+
+func escalation(id, runbook, reason string) events.RemediationEscalated {
+	return events.RemediationEscalated{EscalationID: id, IncidentID: "inc", Reason: reason, Runbook: runbook,
+		Detail: "no runbook matches fraud@v2", EscalatedUnixNano: 2_000}
+}
+
 func dryRun(exec string, started, finished int64) events.Remediation {
 	r := remediation(exec, started, finished)
 	r.DryRun = true
@@ -48,7 +59,11 @@ type step struct {
 }
 
 func add(a events.AnomalyDetected, eventID string) step {
-	return step{event: eventID, apply: func(s *State) (Result, error) { return s.AddAnomaly(a, eventID), nil }}
+	return step{event: eventID, apply: func(s *State) (Result, error) { return s.AddAnomaly(a, eventID, now), nil }}
+}
+
+func escalate(e events.RemediationEscalated, eventID string) step {
+	return step{event: eventID, apply: func(s *State) (Result, error) { return s.ApplyEscalation(e), nil }}
 }
 
 func resolve(r events.AnomalyResolved, eventID string) step {
@@ -78,7 +93,7 @@ func TestLifecycle(t *testing.T) {
 		{
 			name: "a second anomaly joins; the incident resolves with the last one",
 			steps: []step{
-				add(detected("a2", "errors", events.SeverityCritical, 800, 1_200), "e2").want(true),
+				add(detected("a2", "errors", events.SeverityCritical, 800, 1_200), "e2").want(true, events.TypeIncidentUpdated),
 				resolve(resolved("a1", 3_000), "e3").want(true),
 				resolve(resolved("a2", 2_500), "e4").want(true, events.TypeIncidentResolved),
 			},
@@ -94,15 +109,16 @@ func TestLifecycle(t *testing.T) {
 			name: "rca, remediation and resolution carry their findings",
 			steps: []step{
 				analyze(rca, "e2").want(true),
-				remediate(events.TypeRemediationStarted, remediation("x1", 2_000, 0), "e3").want(true, events.TypeIncidentAcknowledged),
-				remediate(events.TypeRemediationSucceeded, remediation("x1", 2_000, 2_400), "e4").want(true, events.TypeIncidentMitigated),
+				remediate(events.TypeRemediationStarted, remediation("x1", 2_000, 0), "e3").want(true),
+				remediate(events.TypeRemediationSucceeded, remediation("x1", 2_000, 2_400), "e4").want(true, events.TypeIncidentAcknowledged, events.TypeIncidentMitigated),
 				resolve(resolved("a1", 3_000), "e5").want(true, events.TypeIncidentResolved),
 			},
 			check: func(t *testing.T, s *State) {
 				ev := s.resolvedEvent()
-				got := [...]any{ev.FaultStartedUnixNano, ev.AcknowledgedUnixNano, ev.MitigatedUnixNano, ev.ResolvedUnixNano, ev.TopCause.ID, *ev.Remediation}
-				want := [...]any{int64(900), int64(2_000), int64(2_400), int64(3_000), "fraud@v2",
-					events.RemediationSummary{ExecutionID: "x1", Runbook: "rollback_model", Outcome: OutcomeSucceeded}}
+				got := [...]any{ev.FaultStartedUnixNano, ev.FaultStartSource, ev.AcknowledgedUnixNano, ev.AcknowledgedBy, ev.MitigatedUnixNano,
+					ev.ResolvedUnixNano, ev.TopCause.ID, *ev.Remediation, len(ev.Firing)}
+				want := [...]any{int64(900), events.FaultStartChange, int64(2_000), "remediation:x1", int64(2_400), int64(3_000), "fraud@v2",
+					events.RemediationSummary{ExecutionID: "x1", Runbook: "rollback_model", Outcome: OutcomeSucceeded}, 0}
 				if got != want {
 					t.Fatalf("resolved event = %v, want %v", got, want)
 				}
@@ -113,9 +129,9 @@ func TestLifecycle(t *testing.T) {
 			steps: []step{
 				add(first, "e1").want(false, events.TypeIncidentOpened),
 				add(first, "e1-copy").want(false),
-				remediate(events.TypeRemediationStarted, remediation("x1", 2_000, 0), "e2").want(true, events.TypeIncidentAcknowledged),
-				remediate(events.TypeRemediationStarted, remediation("x1", 2_000, 0), "e2").want(false, events.TypeIncidentAcknowledged),
-				remediate(events.TypeRemediationStarted, remediation("x1", 2_100, 0), "e2-copy").want(false),
+				remediate(events.TypeRemediationSucceeded, remediation("x1", 2_000, 2_400), "e2").want(true, events.TypeIncidentAcknowledged, events.TypeIncidentMitigated),
+				remediate(events.TypeRemediationSucceeded, remediation("x1", 2_000, 2_400), "e2").want(false, events.TypeIncidentAcknowledged, events.TypeIncidentMitigated),
+				remediate(events.TypeRemediationSucceeded, remediation("x1", 2_100, 2_500), "e2-copy").want(false),
 				analyze(rca, "e3").want(true),
 				analyze(rca, "e3").want(false),
 				resolve(resolved("a1", 3_000), "e4").want(true, events.TypeIncidentResolved),
@@ -129,13 +145,81 @@ func TestLifecycle(t *testing.T) {
 			},
 		},
 		{
-			name: "a failed remediation is recorded and the incident stays open",
+			name: "a started then failed remediation is recorded and acknowledges nothing",
 			steps: []step{
-				remediate(events.TypeRemediationFailed, remediation("x1", 2_000, 2_100), "e2").want(true),
+				remediate(events.TypeRemediationStarted, remediation("x1", 2_000, 0), "e2").want(true),
+				remediate(events.TypeRemediationFailed, failed("x1", 2_000, 2_100, "rollback: 503"), "e3").want(true),
 			},
 			check: func(t *testing.T, s *State) {
-				if s.Status() != StatusOpen || s.Remediation.Outcome != OutcomeFailed || s.AcknowledgedUnixNano != 0 {
-					t.Fatalf("status %s, remediation %+v, acknowledged %d; want open, failed, 0", s.Status(), s.Remediation, s.AcknowledgedUnixNano)
+				want := events.RemediationSummary{ExecutionID: "x1", Runbook: "rollback_model", Outcome: OutcomeFailed, Detail: "rollback: 503"}
+				if s.Status() != StatusOpen || *s.Remediation != want || s.AcknowledgedUnixNano != 0 || s.AcknowledgedBy != "" {
+					t.Fatalf("status %s, remediation %+v, acknowledged %d by %q; want open, %+v, unacknowledged",
+						s.Status(), s.Remediation, s.AcknowledgedUnixNano, s.AcknowledgedBy, want)
+				}
+			},
+		},
+		{
+			name: "after a failure, the first success acknowledges at its own start",
+			steps: []step{
+				remediate(events.TypeRemediationStarted, remediation("x1", 2_000, 0), "e2").want(true),
+				remediate(events.TypeRemediationFailed, failed("x1", 2_000, 2_100, "timeout"), "e3").want(true),
+				remediate(events.TypeRemediationStarted, remediation("x2", 2_200, 0), "e4").want(true),
+				remediate(events.TypeRemediationSucceeded, remediation("x2", 2_200, 2_600), "e5").want(true, events.TypeIncidentAcknowledged, events.TypeIncidentMitigated),
+			},
+			check: func(t *testing.T, s *State) {
+				got := [...]any{s.Status(), s.AcknowledgedUnixNano, s.AcknowledgedBy, s.MitigatedUnixNano, s.Remediation.ExecutionID}
+				want := [...]any{StatusMitigated, int64(2_200), "remediation:x2", int64(2_600), "x2"}
+				if got != want {
+					t.Fatalf("status, acknowledged, by, mitigated, execution = %v, want %v", got, want)
+				}
+			},
+		},
+		{
+			name: "an escalation is recorded and the incident stays open and unacknowledged",
+			steps: []step{
+				escalate(escalation("esc-1", "", events.EscalationNoRunbook), "e2").want(true),
+				escalate(escalation("esc-1", "", events.EscalationNoRunbook), "e2").want(false),
+				// The resolution names the escalation with a runbook the
+				// schema accepts (checkResult validates it).
+				resolve(resolved("a1", 3_000), "e3").want(true, events.TypeIncidentResolved),
+			},
+			check: func(t *testing.T, s *State) {
+				want := events.RemediationSummary{ExecutionID: "esc-1", Outcome: OutcomeEscalated, Detail: "no_runbook: no runbook matches fraud@v2"}
+				if *s.Remediation != want || s.AcknowledgedUnixNano != 0 || s.MitigatedUnixNano != 0 || s.resolvedEvent().Remediation.Runbook != NoRunbook {
+					t.Fatalf("remediation %+v, acknowledged %d, mitigated %d, resolved event's %+v; want %+v, 0, 0, runbook %q",
+						s.Remediation, s.AcknowledgedUnixNano, s.MitigatedUnixNano, s.resolvedEvent().Remediation, want, NoRunbook)
+				}
+			},
+		},
+		{
+			name: "a joining anomaly is announced once; its redelivery republishes, a copy does not",
+			steps: []step{
+				add(detected("a2", "errors", events.SeverityWarning, 1_500, 1_600), "e2").want(true, events.TypeIncidentUpdated),
+				add(detected("a2", "errors", events.SeverityWarning, 1_500, 1_600), "e2").want(false, events.TypeIncidentUpdated),
+				add(detected("a2", "errors", events.SeverityWarning, 1_500, 1_600), "e2-copy").want(false),
+				add(first, "e1").want(false, events.TypeIncidentOpened),
+				resolve(resolved("a1", 3_000), "e3").want(true),
+				resolve(resolved("a2", 3_100), "e4").want(true, events.TypeIncidentResolved),
+				// Resolved: no analysis is asked for any more.
+				add(detected("a2", "errors", events.SeverityWarning, 1_500, 1_600), "e2").want(false),
+			},
+			check: func(t *testing.T, s *State) {
+				if a := s.Anomalies[1]; a.JoinedBy != "e2" || a.JoinedUnixNano != now {
+					t.Fatalf("joined anomaly %+v, want joined by e2 at now", a)
+				}
+			},
+		},
+		{
+			name: "transitions list the anomalies still firing",
+			steps: []step{
+				add(detected("a2", "errors", events.SeverityWarning, 1_500, 1_600), "e2").want(true, events.TypeIncidentUpdated),
+				resolve(resolved("a1", 2_000), "e3").want(true),
+				remediate(events.TypeRemediationSucceeded, remediation("x1", 2_100, 2_400), "e4").want(true, events.TypeIncidentAcknowledged, events.TypeIncidentMitigated),
+			},
+			check: func(t *testing.T, s *State) {
+				firing := s.mitigatedEvent().Firing
+				if len(firing) != 1 || firing[0].AnomalyID != "a2" || len(s.resolvedEvent().Firing) != 1 {
+					t.Fatalf("mitigated event's firing = %+v, want only a2", firing)
 				}
 			},
 		},
@@ -236,5 +320,92 @@ func TestResolveUnknownAnomaly(t *testing.T) {
 	s, _ := Open("inc", "model=fraud", detected("a1", "latency", events.SeverityWarning, 1_000, 1_100), "e1", now)
 	if _, err := s.ResolveAnomaly(resolved("other", 2_000), "e2"); !errors.Is(err, ErrUnknownAnomaly) {
 		t.Fatalf("err = %v, want ErrUnknownAnomaly", err)
+	}
+}
+
+func analysis(faultStart int64, source string, analyzedAt int64, causeID string) events.RCACompleted {
+	r := rca
+	r.FaultStartedUnixNano, r.FaultStartSource, r.AnalyzedUnixNano = faultStart, source, analyzedAt
+	r.Causes = []events.Cause{{Rank: 1, Kind: events.CauseService, ID: causeID, Score: 0.8}}
+	return r
+}
+
+// Every incident gets a fault start: the first anomaly's onset until an
+// analysis finds better. A change beats an estimate; among equals the
+// earliest wins.
+func TestFaultStart(t *testing.T) {
+	tests := []struct {
+		name       string
+		openedAt   int64 // the first anomaly's started_unix_nano
+		steps      []step
+		wantAt     int64
+		wantSource string
+	}{
+		{name: "no analysis: the first anomaly's onset", openedAt: 1_000, wantAt: 1_000, wantSource: events.FaultStartSymptomOnset},
+		{name: "no onset and no analysis: unknown", openedAt: 0, wantAt: 0, wantSource: events.FaultStartUnknown},
+		{name: "an earlier symptom's onset moves the estimate", openedAt: 1_000,
+			steps:  []step{add(detected("a2", "errors", events.SeverityWarning, 800, 1_200), "e2")},
+			wantAt: 800, wantSource: events.FaultStartSymptomOnset},
+		{name: "a later estimate changes nothing", openedAt: 1_000,
+			steps:  []step{analyze(analysis(1_200, events.FaultStartSymptomOnset, 2_000, "svc"), "e2")},
+			wantAt: 1_000, wantSource: events.FaultStartSymptomOnset},
+		{name: "an earlier estimate from the analysis wins", openedAt: 1_000,
+			steps:  []step{analyze(analysis(950, events.FaultStartSymptomOnset, 2_000, "svc"), "e2")},
+			wantAt: 950, wantSource: events.FaultStartSymptomOnset},
+		{name: "a change beats an earlier estimate", openedAt: 1_000,
+			steps:  []step{analyze(analysis(1_100, events.FaultStartChange, 2_000, "svc"), "e2")},
+			wantAt: 1_100, wantSource: events.FaultStartChange},
+		{name: "a change stays when an earlier symptom joins", openedAt: 1_000,
+			steps: []step{analyze(analysis(900, events.FaultStartChange, 2_000, "svc"),
+				"e2"), add(detected("a2", "errors", events.SeverityWarning, 700, 1_200), "e3")},
+			wantAt: 900, wantSource: events.FaultStartChange},
+		{name: "the earliest of two changes wins", openedAt: 1_000,
+			steps: []step{analyze(analysis(900, events.FaultStartChange, 2_000, "svc"), "e2"),
+				analyze(analysis(950, events.FaultStartChange, 2_500, "svc"), "e3"),
+				analyze(analysis(880, events.FaultStartChange, 2_600, "svc"), "e4")},
+			wantAt: 880, wantSource: events.FaultStartChange},
+		{name: "an analysis with a time and no source found a change (rca.completed.v1)", openedAt: 1_000,
+			steps:  []step{analyze(analysis(1_050, "", 2_000, "svc"), "e2")},
+			wantAt: 1_050, wantSource: events.FaultStartChange},
+		{name: "an unknown start from the analysis keeps the estimate", openedAt: 1_000,
+			steps:  []step{analyze(analysis(0, events.FaultStartUnknown, 2_000, "svc"), "e2")},
+			wantAt: 1_000, wantSource: events.FaultStartSymptomOnset},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := Open("inc", "model=fraud", detected("a1", "latency", events.SeverityWarning, tc.openedAt, 1_100), "e1", now)
+			for _, st := range tc.steps {
+				if _, err := st.apply(s); err != nil {
+					t.Fatalf("%s: %v", st.event, err)
+				}
+			}
+			at, source := s.FaultStart()
+			ev := s.resolvedEvent()
+			if at != tc.wantAt || source != tc.wantSource || ev.FaultStartedUnixNano != at || ev.FaultStartSource != source {
+				t.Fatalf("fault start %d (%s), transition %d (%s); want %d (%s)", at, source, ev.FaultStartedUnixNano, ev.FaultStartSource, tc.wantAt, tc.wantSource)
+			}
+		})
+	}
+}
+
+// State saved before fault start sources were recorded took its fault start
+// from a change.
+func TestFaultStartOfOlderState(t *testing.T) {
+	s := State{FaultStartedUnixNano: 900}
+	if at, source := s.FaultStart(); at != 900 || source != events.FaultStartChange {
+		t.Fatalf("fault start %d (%s), want 900 (change)", at, source)
+	}
+}
+
+// The newest analysis names the top cause; an older one delivered late
+// does not replace it.
+func TestTopCauseFromNewestAnalysis(t *testing.T) {
+	s, _ := Open("inc", "model=fraud", detected("a1", "latency", events.SeverityWarning, 1_000, 1_100), "e1", now)
+	s.ApplyRCA(analysis(0, "", 3_000, "slow-dependency"))
+	if res := s.ApplyRCA(analysis(0, "", 2_000, "fraud@v2")); res.Changed || s.TopCause.ID != "slow-dependency" {
+		t.Fatalf("changed %v, top cause %s; want the newer analysis's slow-dependency kept", res.Changed, s.TopCause.ID)
+	}
+	if res := s.ApplyRCA(analysis(0, "", 4_000, "gateway")); !res.Changed || s.TopCause.ID != "gateway" {
+		t.Fatalf("changed %v, top cause %s; want the newest analysis's gateway", res.Changed, s.TopCause.ID)
 	}
 }

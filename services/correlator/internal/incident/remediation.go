@@ -14,14 +14,23 @@ const (
 	// OutcomeDryRun is any event of a remediation run with --dry-run, which
 	// acted on nothing.
 	OutcomeDryRun = "dry_run"
+	// OutcomeEscalated is a remediation.escalated: the remediator did not
+	// act and handed the incident to people.
+	OutcomeEscalated = "escalated"
 )
 
+// AcknowledgedByRemediation is the AcknowledgedBy of an incident that a
+// successful remediation took: "remediation:<execution id>".
+func AcknowledgedByRemediation(executionID string) string { return "remediation:" + executionID }
+
 // ApplyRemediation records a remediation.started, succeeded or failed
-// (eventType). A start (or a success whose start was missed) acknowledges
-// the incident and a success mitigates it, each once, publishing
-// incident.acknowledged or incident.mitigated; a failure is only recorded,
-// and so is any event of a dry run, which changed nothing in the system.
-// nowUnixNano stands in for a time the remediation did not report.
+// (eventType). Only a success acknowledges the incident (at the execution's
+// start, by "remediation:<execution id>") and mitigates it (at its finish),
+// each once, publishing incident.acknowledged then incident.mitigated. A
+// start is no acknowledgement, since the action may yet fail; a start, a
+// failure and any event of a dry run (which changed nothing in the system)
+// are only recorded. nowUnixNano stands in for a time the remediation did
+// not report.
 func (s *State) ApplyRemediation(eventType string, rem events.Remediation, eventID string, nowUnixNano int64) (Result, error) {
 	outcome, ok := map[string]string{
 		events.TypeRemediationStarted:   OutcomeStarted,
@@ -35,27 +44,40 @@ func (s *State) ApplyRemediation(eventType string, rem events.Remediation, event
 		outcome = OutcomeDryRun
 	}
 	changed := s.summarize(rem, outcome)
+	if outcome != OutcomeSucceeded {
+		// The incident stays as it was: open for a person or another
+		// runbook, whose success acknowledges it.
+		return s.result(changed, nil), nil
+	}
 	var emit []events.Data
-	if outcome == OutcomeFailed || outcome == OutcomeDryRun {
-		// Neither acknowledges nor mitigates: the incident stays open for a
-		// person or another runbook.
-		return s.result(changed, emit), nil
-	}
 	if s.AcknowledgedUnixNano == 0 {
-		s.AcknowledgedUnixNano, s.AcknowledgedBy, changed = orNow(rem.StartedUnixNano, nowUnixNano), eventID, true
+		s.AcknowledgedUnixNano, s.AcknowledgedEvent = orNow(rem.StartedUnixNano, nowUnixNano), eventID
+		s.AcknowledgedBy, changed = AcknowledgedByRemediation(rem.ExecutionID), true
 		emit = append(emit, s.acknowledgedEvent())
-	} else if s.AcknowledgedBy == eventID {
+	} else if s.AcknowledgedEvent == eventID {
 		emit = append(emit, s.acknowledgedEvent())
 	}
-	if outcome == OutcomeSucceeded {
-		if s.MitigatedUnixNano == 0 {
-			s.MitigatedUnixNano, s.MitigatedBy, changed = orNow(rem.FinishedUnixNano, nowUnixNano), eventID, true
-			emit = append(emit, s.mitigatedEvent())
-		} else if s.MitigatedBy == eventID {
-			emit = append(emit, s.mitigatedEvent())
-		}
+	if s.MitigatedUnixNano == 0 {
+		s.MitigatedUnixNano, s.MitigatedBy, changed = orNow(rem.FinishedUnixNano, nowUnixNano), eventID, true
+		emit = append(emit, s.mitigatedEvent())
+	} else if s.MitigatedBy == eventID {
+		emit = append(emit, s.mitigatedEvent())
 	}
 	return s.result(changed, emit), nil
+}
+
+// ApplyEscalation records that the remediator handed the incident to people
+// instead of acting: the remediation summary says "escalated" with the
+// reason. The incident is neither acknowledged nor mitigated, and no
+// incident event is published; the escalation itself is the notice.
+func (s *State) ApplyEscalation(e events.RemediationEscalated) Result {
+	cur := s.Remediation
+	if cur != nil && cur.ExecutionID == e.EscalationID && cur.Outcome == OutcomeEscalated {
+		return Result{}
+	}
+	s.Remediation = &events.RemediationSummary{ExecutionID: e.EscalationID, Runbook: e.Runbook,
+		Outcome: OutcomeEscalated, Detail: e.Reason + ": " + e.Detail}
+	return s.changed()
 }
 
 func (s *State) result(changed bool, emit []events.Data) Result {
@@ -88,8 +110,30 @@ func orNow(t, now int64) int64 {
 	return now
 }
 
+// NoRunbook is the runbook an incident transition names for an escalation
+// that no runbook fits (the transition schemas require one).
+const NoRunbook = "none"
+
+// remediationSummary is the summary incident transitions carry, or nil.
+func (s *State) remediationSummary() *events.RemediationSummary {
+	rem := s.Remediation
+	switch {
+	case rem == nil:
+		return nil
+	case rem.Outcome == OutcomeDryRun:
+		// The transition schemas know no dry_run outcome, and a dry run did
+		// nothing to report: it shows in the incidents table only.
+		return nil
+	case rem.Runbook == "":
+		named := *rem
+		named.Runbook = NoRunbook
+		return &named
+	}
+	return rem
+}
+
 func (s *State) acknowledgedEvent() events.IncidentAcknowledged {
-	return events.IncidentAcknowledged{IncidentTransition: s.transition("remediation started", s.AcknowledgedUnixNano)}
+	return events.IncidentAcknowledged{IncidentTransition: s.transition("taken by "+s.AcknowledgedBy, s.AcknowledgedUnixNano)}
 }
 
 func (s *State) mitigatedEvent() events.IncidentMitigated {
