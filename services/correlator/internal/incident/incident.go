@@ -40,33 +40,33 @@ type Anomaly struct {
 // State is everything the correlator remembers about one incident. Times
 // are unix nanoseconds, 0 while unknown.
 type State struct {
-	ID                   string                     `json:"id"`
-	GroupKey             string                     `json:"group_key"`
-	Title                string                     `json:"title"`
-	Severity             string                     `json:"severity"`
-	Service              string                     `json:"service,omitempty"`
-	Model                string                     `json:"model,omitempty"`
-	Version              uint64                     `json:"version"`
-	StartedUnixNano      int64                      `json:"started_unix_nano"`
-	FaultStartedUnixNano int64                      `json:"fault_started_unix_nano,omitempty"`
+	ID                   string `json:"id"`
+	GroupKey             string `json:"group_key"`
+	Title                string `json:"title"`
+	Severity             string `json:"severity"`
+	Service              string `json:"service,omitempty"`
+	Model                string `json:"model,omitempty"`
+	Version              uint64 `json:"version"`
+	StartedUnixNano      int64  `json:"started_unix_nano"`
+	FaultStartedUnixNano int64  `json:"fault_started_unix_nano,omitempty"`
 	// FaultStartSource says how FaultStartedUnixNano was found (one of
 	// events.FaultStartChange, FaultStartSymptomOnset, FaultStartUnknown).
 	// State saved before sources were recorded has none; see FaultStart.
-	FaultStartSource string `json:"fault_start_source,omitempty"`
-	DetectedUnixNano     int64                      `json:"detected_unix_nano"`
-	OpenedUnixNano       int64                      `json:"opened_unix_nano"`
-	AcknowledgedUnixNano int64                      `json:"acknowledged_unix_nano,omitempty"`
-	MitigatedUnixNano    int64                      `json:"mitigated_unix_nano,omitempty"`
-	ResolvedUnixNano     int64                      `json:"resolved_unix_nano,omitempty"`
-	Anomalies            []Anomaly                  `json:"anomalies"`
-	TopCause             *events.Cause              `json:"top_cause,omitempty"`
+	FaultStartSource     string        `json:"fault_start_source,omitempty"`
+	DetectedUnixNano     int64         `json:"detected_unix_nano"`
+	OpenedUnixNano       int64         `json:"opened_unix_nano"`
+	AcknowledgedUnixNano int64         `json:"acknowledged_unix_nano,omitempty"`
+	MitigatedUnixNano    int64         `json:"mitigated_unix_nano,omitempty"`
+	ResolvedUnixNano     int64         `json:"resolved_unix_nano,omitempty"`
+	Anomalies            []Anomaly     `json:"anomalies"`
+	TopCause             *events.Cause `json:"top_cause,omitempty"`
 	// TopCauseAnalyzedUnixNano is when the analysis that named TopCause
 	// ran, so that an older analysis delivered late does not replace it.
 	TopCauseAnalyzedUnixNano int64 `json:"top_cause_analyzed_unix_nano,omitempty"`
 	// AcknowledgedBy is who took the incident: "remediation:<execution id>"
 	// for a remediation that succeeded, or a person.
-	AcknowledgedBy string `json:"acknowledged_by,omitempty"`
-	Remediation          *events.RemediationSummary `json:"remediation,omitempty"`
+	AcknowledgedBy string                     `json:"acknowledged_by,omitempty"`
+	Remediation    *events.RemediationSummary `json:"remediation,omitempty"`
 	// The ids of the input events that caused each transition: when one of
 	// them is redelivered, its output is published again (with the same
 	// derived id) in case the first publish was lost.
