@@ -1,5 +1,6 @@
 // Command notifier tells people about incidents: it posts a JSON message to
-// a webhook when an incident opens and when it is resolved. Delivery is at
+// a webhook when an incident opens, is mitigated or resolved, and pages when
+// a remediation fails or Medic hands an incident to people. Delivery is at
 // least once, with an Idempotency-Key header equal to the notification id
 // so that receivers drop repeats; once a delivery is recorded, redeliveries
 // and restarts do not post it again.

@@ -1,5 +1,6 @@
-// Package app wires the notifier: a durable consumer of incident events, a
-// KV ledger of delivered notifications, and the webhook receiver.
+// Package app wires the notifier: a durable consumer of incident and
+// remediation events, a KV ledger of delivered notifications, a KV memory
+// of each incident's anomalies, and the webhook receiver.
 package app
 
 import (
@@ -41,14 +42,22 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 		if err != nil {
 			return err
 		}
-		n := &notify.Notifier{Receiver: recv, Ledger: ledger, Bus: rt.Bus, Log: rt.Log}
+		memory, err := notify.OpenKVMemory(ctx, rt.Bus.JetStream())
+		if err != nil {
+			return err
+		}
+		n := &notify.Notifier{Receiver: recv, Ledger: ledger, Memory: memory, Bus: rt.Bus, Log: rt.Log}
 		rt.Log.Info("notifying", "receiver", recv.Name(), "signed", o.Webhook.Secret != "")
 		return rt.Consume(ctx, bus.ConsumerSpec{
 			Stream:  bus.StreamEvents,
 			Durable: "notifier",
 			FilterSubjects: []string{
 				events.Subject(events.TypeIncidentOpened),
+				events.Subject(events.TypeIncidentUpdated),
+				events.Subject(events.TypeIncidentMitigated),
 				events.Subject(events.TypeIncidentResolved),
+				events.Subject(events.TypeRemediationFailed),
+				events.Subject(events.TypeRemediationEscalated),
 			},
 			RetryBase: o.RetryBase,
 		}, n.Handle)

@@ -32,6 +32,19 @@ func incidentResolved(id string) events.IncidentResolved {
 		Remediation: &events.RemediationSummary{ExecutionID: "x1", Runbook: "rollback-bad-model-version", Outcome: "succeeded"}}}
 }
 
+func remediationFailed(id string) events.RemediationFailed {
+	now := time.Now().UnixNano()
+	return events.RemediationFailed{Remediation: events.Remediation{ExecutionID: "x-" + id, IncidentID: id, Runbook: "rollback-bad-model-version",
+		CauseID: "fraud@v2", Steps: []events.Step{{Name: "rollback", Action: "rollback_model", Status: "failed"}},
+		Error: "verify: prediction.error 0.42 still above 0.05", StartedUnixNano: now - 60e9, FinishedUnixNano: now}}
+}
+
+func remediationEscalated(id string) events.RemediationEscalated {
+	return events.RemediationEscalated{EscalationID: "e-" + id, IncidentID: id, Reason: events.EscalationNoRunbook,
+		Detail: "no runbook matches cause feature:user_age", EscalatedUnixNano: time.Now().UnixNano(),
+		Cause: &events.Cause{Rank: 1, Kind: events.CauseFeature, ID: "user_age", Score: 0.8}}
+}
+
 func TestNotifications(t *testing.T) {
 	tests := []struct {
 		name         string
@@ -48,6 +61,8 @@ func TestNotifications(t *testing.T) {
 		{name: "5xx retried by the bus", data: func(i string) events.Data { return incidentOpened(i) }, codes: []int{500, 503, 200}, wantPosts: 3, wantAttempts: 1},
 		{name: "4xx dead-lettered", data: func(i string) events.Data { return incidentOpened(i) }, codes: []int{400}, wantPosts: 1},
 		{name: "429 retried by the bus", data: func(i string) events.Data { return incidentOpened(i) }, codes: []int{429, 429, 200}, wantPosts: 3, wantAttempts: 1},
+		{name: "remediation failed pages", data: func(i string) events.Data { return remediationFailed(i) }, codes: []int{200}, wantPosts: 1, wantAttempts: 1},
+		{name: "escalation pages", data: func(i string) events.Data { return remediationEscalated(i) }, codes: []int{200}, wantPosts: 1, wantAttempts: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,17 +99,36 @@ func checkPost(t *testing.T, p post, eventType, incident, id, secret string) {
 		t.Fatalf("headers %v", p.Header)
 	}
 	body := decode(t, p.Body)
-	about := strings.TrimSuffix(strings.TrimPrefix(eventType, "dev.medic."), ".v1")
+	about := map[string]string{events.TypeIncidentOpened: "incident.opened", events.TypeIncidentResolved: "incident.resolved",
+		events.TypeRemediationFailed: "remediation.failed", events.TypeRemediationEscalated: "remediation.escalated"}[eventType]
 	if body["version"] != "1" || body["about"] != about || body["incident_id"] != incident || body["summary"] == "" {
 		t.Fatalf("body %s", p.Body)
 	}
-	if about == "incident.resolved" {
-		cause, _ := body["top_cause"].(map[string]any)
-		if body["status"] != "resolved" || body["resolved_at"] == nil || cause["id"] != "fraud@v2" || body["remediation"] == nil {
+	summary, _ := body["summary"].(string)
+	cause, _ := body["top_cause"].(map[string]any)
+	switch about {
+	case "incident.resolved":
+		if body["status"] != "resolved" || body["urgency"] != "notify" || body["resolved_at"] == nil || cause["id"] != "fraud@v2" ||
+			body["remediation"] == nil || !strings.Contains(summary, "remediation rollback-bad-model-version succeeded") {
 			t.Fatalf("resolved body %s", p.Body)
 		}
-	} else if body["status"] != "open" || body["severity"] != "critical" || body["title"] != "prediction.error high" {
-		t.Fatalf("opened body %s", p.Body)
+	case "incident.opened":
+		if body["status"] != "open" || body["urgency"] != "notify" || body["severity"] != "critical" || body["title"] != "prediction.error high" {
+			t.Fatalf("opened body %s", p.Body)
+		}
+	case "remediation.failed":
+		rem, _ := body["remediation"].(map[string]any)
+		if body["status"] != "open" || body["urgency"] != "page" || body["cause_id"] != "fraud@v2" || rem["outcome"] != "failed" ||
+			!strings.Contains(summary, "0.42 still above 0.05") || !strings.Contains(summary, "by hand") {
+			t.Fatalf("failed body %s", p.Body)
+		}
+	case "remediation.escalated":
+		if body["status"] != "open" || body["urgency"] != "page" || body["reason"] != "no_runbook" || cause["id"] != "user_age" ||
+			!strings.Contains(summary, "no runbook matches cause feature:user_age") || !strings.Contains(summary, "by hand") {
+			t.Fatalf("escalated body %s", p.Body)
+		}
+	default:
+		t.Fatalf("unexpected post about %v: %s", body["about"], p.Body)
 	}
 	if at, _ := body["detected_at"].(string); at != "" {
 		if _, err := time.Parse(time.RFC3339Nano, at); err != nil {
@@ -155,21 +189,33 @@ func checkDeadLettered(t *testing.T, h *harness, incident string) {
 // A notifier that restarts and is handed the same event again (its consumer
 // lost, say) must not post again: the KV ledger remembers the delivery.
 func TestRedeliveryAfterRestartDoesNotPostAgain(t *testing.T) {
-	h := newHarness(t, "", []int{200})
-	stop := h.run(t)
-	ev, err := h.pub.Emit(context.Background(), uuid.NewString(), incidentOpened("inc-restart"))
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name string
+		data events.Data
+	}{
+		{name: "opened", data: incidentOpened("inc-restart")},
+		{name: "remediation failed", data: remediationFailed("inc-restart")},
+		{name: "escalated", data: remediationEscalated("inc-restart")},
 	}
-	h.waitDrained(t)
-	stop()
-	if err := h.js.DeleteConsumer(context.Background(), bus.StreamEvents, "notifier"); err != nil {
-		t.Fatal(err)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, "", []int{200})
+			stop := h.run(t)
+			ev, err := h.pub.Emit(context.Background(), uuid.NewString(), tc.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.waitDrained(t)
+			stop()
+			if err := h.js.DeleteConsumer(context.Background(), bus.StreamEvents, "notifier"); err != nil {
+				t.Fatal(err)
+			}
+			h.run(t)
+			h.waitDrained(t)
+			if n := len(h.recv.Posts()); n != 1 {
+				t.Fatalf("%d posts after a redelivery, want 1", n)
+			}
+			checkSent(t, h, ev.Type(), "inc-restart", events.DerivedID("notification", ev.ID()), 200, 1)
+		})
 	}
-	h.run(t)
-	h.waitDrained(t)
-	if n := len(h.recv.Posts()); n != 1 {
-		t.Fatalf("%d posts after a redelivery, want 1", n)
-	}
-	checkSent(t, h, ev.Type(), "inc-restart", events.DerivedID("notification", ev.ID()), 200, 1)
 }

@@ -30,7 +30,7 @@ type Emitter interface {
 	Emit(ctx context.Context, id string, data events.Data) (cloudevents.Event, error)
 }
 
-// Notifier handles incident events.
+// Notifier handles incident and remediation events.
 //
 // Delivery is at least once, with an Idempotency-Key header equal to the
 // notification id so that receivers drop repeats. Handle checks the
@@ -44,6 +44,9 @@ type Notifier struct {
 	Ledger   Ledger
 	Bus      Emitter
 	Log      *slog.Logger
+	// Memory remembers each incident's anomalies so that mitigated and
+	// resolved notifications list what cleared; nil: they do not.
+	Memory Memory
 	// MarkAttempts and MarkBackoff shape the ledger write retries; zero
 	// values take the defaults.
 	MarkAttempts int
@@ -55,9 +58,17 @@ type Notifier struct {
 
 // Handle delivers one notification per event: a delivery already in the
 // ledger is not sent again, only its notification.sent is re-published
-// (same id, which JetStream folds).
+// (same id, which JetStream folds). An incident.updated is only
+// remembered: it notifies nobody.
 func (n *Notifier) Handle(ctx context.Context, ev cloudevents.Event) error {
-	p, err := Build(ev)
+	if err := n.remember(ctx, ev); err != nil || ev.Type() == events.TypeIncidentUpdated {
+		return err
+	}
+	known, err := n.known(ctx, ev)
+	if err != nil {
+		return err
+	}
+	p, err := Build(ev, known)
 	if err != nil {
 		return bus.Permanent(err)
 	}
@@ -79,6 +90,47 @@ func (n *Notifier) Handle(ctx context.Context, ev cloudevents.Event) error {
 		StatusCode: rec.StatusCode, Attempts: rec.Attempts, SentUnixNano: rec.SentUnixNano}
 	_, err = n.Bus.Emit(ctx, id, sent)
 	return err
+}
+
+// remember keeps the anomalies an incident.opened or incident.updated
+// lists. It comes before the opened notification is sent, so that a
+// mitigation handled while that send is being retried still knows them.
+func (n *Notifier) remember(ctx context.Context, ev cloudevents.Event) error {
+	var in events.IncidentOpened
+	switch ev.Type() {
+	case events.TypeIncidentOpened:
+		var err error
+		if in, err = events.As[events.IncidentOpened](ev); err != nil {
+			return bus.Permanent(err)
+		}
+	case events.TypeIncidentUpdated:
+		up, err := events.As[events.IncidentUpdated](ev)
+		if err != nil {
+			return bus.Permanent(err)
+		}
+		in = up.IncidentOpened
+	default:
+		return nil
+	}
+	if n.Memory == nil {
+		return nil
+	}
+	return n.Memory.Remember(ctx, in.IncidentID, in.Anomalies)
+}
+
+// known returns the remembered anomalies of the incident a mitigated or
+// resolved event is about; nil for other events or when unknown.
+func (n *Notifier) known(ctx context.Context, ev cloudevents.Event) ([]events.AnomalyRef, error) {
+	if n.Memory == nil || (ev.Type() != events.TypeIncidentMitigated && ev.Type() != events.TypeIncidentResolved) {
+		return nil, nil
+	}
+	var in struct {
+		IncidentID string `json:"incident_id"`
+	}
+	if err := json.Unmarshal(ev.Data(), &in); err != nil {
+		return nil, bus.Permanent(fmt.Errorf("%s data: %w", ev.Type(), err))
+	}
+	return n.Memory.Anomalies(ctx, in.IncidentID)
 }
 
 // deliver sends and records the notification; one this process sent but

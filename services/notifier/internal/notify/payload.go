@@ -1,6 +1,6 @@
-// Package notify tells people about incidents: it turns incident events
-// into notification payloads and hands them to a Receiver at most once per
-// event, however often the event is delivered.
+// Package notify tells people about incidents: it turns incident and
+// remediation events into notification payloads and hands them to a
+// Receiver at most once per event, however often the event is delivered.
 package notify
 
 import (
@@ -14,84 +14,96 @@ import (
 )
 
 // PayloadVersion is the version of the payload shape; receivers may rely on
-// it staying compatible within a version.
+// it staying compatible within a version. Fields are only ever added
+// within a version.
 const PayloadVersion = "1"
 
-// Payload is the JSON body a receiver gets.
+// Urgencies say whether a notification needs a person now.
+const (
+	// UrgencyPage means a person must act: Medic did not fix the incident
+	// and is not going to.
+	UrgencyPage = "page"
+	// UrgencyNotify is for awareness: Medic is handling the incident, or
+	// it is over.
+	UrgencyNotify = "notify"
+)
+
+// Payload is the JSON body a receiver gets. About says which kind of
+// notification it is (the event type without prefix and version); the
+// fields each kind sets are listed in the notifier's README.
 type Payload struct {
-	Version     string                     `json:"version"`
-	About       string                     `json:"about"`
-	IncidentID  string                     `json:"incident_id"`
-	Title       string                     `json:"title,omitempty"`
+	Version    string `json:"version"`
+	About      string `json:"about"`
+	Urgency    string `json:"urgency"`
+	IncidentID string `json:"incident_id"`
+	Title      string `json:"title,omitempty"`
+	// Severity is the incident's severity (info, warning, critical), where
+	// the event carries it; Urgency says whether to page.
 	Severity    string                     `json:"severity,omitempty"`
 	Status      string                     `json:"status"`
 	GroupKey    string                     `json:"group_key,omitempty"`
 	DetectedAt  string                     `json:"detected_at,omitempty"`
+	MitigatedAt string                     `json:"mitigated_at,omitempty"`
 	ResolvedAt  string                     `json:"resolved_at,omitempty"`
 	TopCause    *events.Cause              `json:"top_cause,omitempty"`
+	CauseID     string                     `json:"cause_id,omitempty"`
+	Confidence  *float64                   `json:"confidence,omitempty"`
+	Reason      string                     `json:"reason,omitempty"`
+	Detail      string                     `json:"detail,omitempty"`
+	Runbook     string                     `json:"runbook,omitempty"`
 	Remediation *events.RemediationSummary `json:"remediation,omitempty"`
-	Summary     string                     `json:"summary"`
+	// Firing is set on mitigated and resolved notifications, as [] when
+	// nothing is firing, so that a receiver can tell "nothing" from "not
+	// said".
+	Firing *[]events.AnomalyRef `json:"firing,omitempty"`
+	// Cleared lists the incident's anomalies that are no longer firing,
+	// when the notifier knows the incident's anomalies.
+	Cleared []events.AnomalyRef `json:"cleared,omitempty"`
+	Summary string              `json:"summary"`
 }
 
 // About is the short name of an event type: "incident.opened".
 func About(eventType string) string {
 	s := strings.TrimPrefix(eventType, "dev.medic.")
-	return s[:strings.LastIndex(s, ".v")]
+	if i := strings.LastIndex(s, ".v"); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
-// Build turns an incident event into a payload. Other event types are a
-// permanent error: the consumer's filter should never deliver them.
-func Build(ev cloudevents.Event) (Payload, error) {
+// Notifies reports whether an event type becomes a notification.
+func Notifies(eventType string) bool {
+	switch eventType {
+	case events.TypeIncidentOpened, events.TypeIncidentMitigated, events.TypeIncidentResolved,
+		events.TypeRemediationFailed, events.TypeRemediationEscalated:
+		return true
+	}
+	return false
+}
+
+// Build turns an event into a payload. known lists the incident's anomalies
+// as far as the notifier remembers them (nil: unknown); mitigated and
+// resolved notifications use it to say what cleared. Other event types are
+// a permanent error: the consumer's filter should never deliver them.
+func Build(ev cloudevents.Event, known []events.AnomalyRef) (Payload, error) {
 	switch ev.Type() {
 	case events.TypeIncidentOpened:
 		in, err := events.As[events.IncidentOpened](ev)
 		return opened(in), err
+	case events.TypeIncidentMitigated:
+		in, err := events.As[events.IncidentMitigated](ev)
+		return mitigated(in.IncidentTransition, known), err
 	case events.TypeIncidentResolved:
 		in, err := events.As[events.IncidentResolved](ev)
-		return resolved(in.IncidentTransition), err
+		return resolved(in.IncidentTransition, known), err
+	case events.TypeRemediationFailed:
+		in, err := events.As[events.RemediationFailed](ev)
+		return failed(in.Remediation), err
+	case events.TypeRemediationEscalated:
+		in, err := events.As[events.RemediationEscalated](ev)
+		return escalated(in), err
 	}
 	return Payload{}, bus.Permanent(fmt.Errorf("notifier: no notification for event type %s", ev.Type()))
-}
-
-func opened(in events.IncidentOpened) Payload {
-	p := Payload{Version: PayloadVersion, About: About(events.TypeIncidentOpened), IncidentID: in.IncidentID,
-		Title: in.Title, Severity: in.Severity, Status: "open", GroupKey: in.GroupKey, DetectedAt: rfc3339(in.DetectedUnixNano)}
-	p.Summary = fmt.Sprintf("[%s] Incident opened: %s (%s)", strings.ToUpper(in.Severity), in.Title, plural(len(in.Anomalies), "anomaly", "anomalies"))
-	return p
-}
-
-func resolved(in events.IncidentTransition) Payload {
-	at := in.ResolvedUnixNano
-	if at == 0 {
-		at = in.AtUnixNano
-	}
-	p := Payload{Version: PayloadVersion, About: About(events.TypeIncidentResolved), IncidentID: in.IncidentID,
-		Title: in.Title, Status: "resolved", GroupKey: in.GroupKey, DetectedAt: rfc3339(in.DetectedUnixNano),
-		ResolvedAt: rfc3339(at), TopCause: in.TopCause, Remediation: in.Remediation}
-	p.Summary = resolvedSummary(in, at)
-	return p
-}
-
-// resolvedSummary is one line: what, for how long, why, and what Medic did.
-func resolvedSummary(in events.IncidentTransition, at int64) string {
-	title := in.Title
-	if title == "" {
-		title = in.IncidentID
-	}
-	parts := []string{"Incident resolved: " + title}
-	if start := in.FaultStartedUnixNano; start > 0 || in.DetectedUnixNano > 0 {
-		if start == 0 {
-			start = in.DetectedUnixNano
-		}
-		parts[0] += " after " + time.Duration(at-start).Round(time.Second).String()
-	}
-	if c := in.TopCause; c != nil {
-		parts = append(parts, fmt.Sprintf("top cause %s %s (score %.2f)", strings.ReplaceAll(c.Kind, "_", " "), c.ID, c.Score))
-	}
-	if r := in.Remediation; r != nil {
-		parts = append(parts, fmt.Sprintf("remediation %s %s", r.Runbook, r.Outcome))
-	}
-	return strings.Join(parts, "; ")
 }
 
 func rfc3339(ns int64) string {

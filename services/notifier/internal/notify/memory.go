@@ -1,0 +1,104 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/medic-sre/medic/pkg/bus"
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// MemoryBucket is the JetStream KV bucket that remembers each incident's
+// anomalies.
+const MemoryBucket = "medic_notifier_incidents"
+
+// rememberAttempts bounds the compare-and-set loop of Remember; each lost
+// race means another replica wrote the same incident just before.
+const rememberAttempts = 5
+
+// Memory remembers the anomalies of each incident, as incident.opened and
+// incident.updated list them, so that a mitigated or resolved
+// notification can say which anomalies cleared.
+type Memory interface {
+	// Remember adds anomalies to the incident's; it is idempotent.
+	Remember(ctx context.Context, incidentID string, as []events.AnomalyRef) error
+	// Anomalies returns the incident's anomalies, nil when none are known.
+	Anomalies(ctx context.Context, incidentID string) ([]events.AnomalyRef, error)
+}
+
+// KVMemory is a Memory on a JetStream KV bucket, shared by replicas and
+// kept across restarts.
+type KVMemory struct {
+	claims *bus.Claims[[]events.AnomalyRef]
+}
+
+// OpenKVMemory creates the bucket when missing.
+func OpenKVMemory(ctx context.Context, js jetstream.JetStream) (*KVMemory, error) {
+	claims, err := bus.OpenClaims[[]events.AnomalyRef](ctx, js, MemoryBucket, "anomalies of each incident, for notifications", ledgerTTL)
+	if err != nil {
+		return nil, err
+	}
+	return &KVMemory{claims: claims}, nil
+}
+
+// Remember implements Memory with a compare-and-set, so that two replicas
+// adding anomalies at once lose neither.
+func (m *KVMemory) Remember(ctx context.Context, incidentID string, as []events.AnomalyRef) error {
+	key := memoryKey(incidentID)
+	var err error
+	for range rememberAttempts {
+		old, rev, gerr := m.claims.Get(ctx, key)
+		switch {
+		case errors.Is(gerr, jetstream.ErrKeyNotFound):
+			_, err = m.claims.Claim(ctx, key, merge(nil, as))
+		case gerr != nil:
+			return fmt.Errorf("remember anomalies of %s: %w", incidentID, gerr)
+		default:
+			merged := merge(old, as)
+			if len(merged) == len(old) {
+				return nil
+			}
+			err = m.claims.Update(ctx, key, rev, merged)
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("remember anomalies of %s: %w", incidentID, err)
+	}
+	return nil
+}
+
+// Anomalies implements Memory.
+func (m *KVMemory) Anomalies(ctx context.Context, incidentID string) ([]events.AnomalyRef, error) {
+	as, _, err := m.claims.Get(ctx, memoryKey(incidentID))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("anomalies of %s: %w", incidentID, err)
+	}
+	return as, nil
+}
+
+// memoryKey is a valid KV key whatever the incident id holds.
+func memoryKey(incidentID string) string { return events.DerivedID("incident-anomalies", incidentID) }
+
+// merge appends the anomalies of add that old lacks, in order.
+func merge(old, add []events.AnomalyRef) []events.AnomalyRef {
+	out := append([]events.AnomalyRef{}, old...)
+	seen := map[string]bool{}
+	for _, a := range old {
+		seen[a.AnomalyID] = true
+	}
+	for _, a := range add {
+		if !seen[a.AnomalyID] {
+			seen[a.AnomalyID] = true
+			out = append(out, a)
+		}
+	}
+	return out
+}
