@@ -14,9 +14,11 @@ import (
 // anomalies.
 const MemoryBucket = "medic_notifier_incidents"
 
-// rememberAttempts bounds the compare-and-set loop of Remember; each lost
-// race means another replica wrote the same incident just before.
-const rememberAttempts = 5
+// rememberAttempts bounds the compare-and-set loop of Remember. Each lost
+// race means another write to the same incident succeeded, so the bound
+// only has to exceed the writes that can happen at once (a few replicas,
+// each handling one event at a time); past it the bus retries the event.
+const rememberAttempts = 16
 
 // Memory remembers the anomalies of each incident, as incident.opened and
 // incident.updated list them, so that a mitigated or resolved
