@@ -37,6 +37,15 @@ func remediation(incidentID string, finished time.Duration) events.Remediation {
 	return r
 }
 
+// analysis is an rca.completed for an incident, as the rca publishes it.
+func analysis(incidentID string, top events.Cause, faultStart int64, source string, analyzed int64) events.RCACompleted {
+	return events.RCACompleted{AnalysisID: "analysis-" + incidentID, Trigger: events.TriggerOpened, Confidence: 0.9,
+		Baseline: events.Baseline{Seconds: 300, Points: 300, Sufficient: true}, IncidentID: incidentID, Symptom: "latency",
+		Causes: []events.Cause{top}, WindowStartUnixNano: at(-5 * time.Minute), WindowEndUnixNano: at(2 * time.Minute),
+		BaselineStartUnixNano: at(-time.Hour), BaselineEndUnixNano: at(-5 * time.Minute),
+		FaultStartedUnixNano: faultStart, FaultStartSource: source, AnalyzedUnixNano: analyzed}
+}
+
 // Two anomalies of one model make one incident, which goes through its
 // whole lifecycle; redelivered anomalies change nothing; ClickHouse ends up
 // with the incident's history and every event.
@@ -60,9 +69,7 @@ func TestIncidentLifecycle(t *testing.T) {
 	}
 	id := opened.IncidentID
 	cause := events.Cause{Rank: 1, Kind: events.CauseChange, ID: "deploy-7", Score: 0.93, ChangeID: "deploy-7"}
-	e.emit(t, "rca-1", events.RCACompleted{IncidentID: id, Symptom: "latency", Causes: []events.Cause{cause},
-		WindowStartUnixNano: at(-5 * time.Minute), WindowEndUnixNano: at(2 * time.Minute), BaselineStartUnixNano: at(-time.Hour),
-		BaselineEndUnixNano: at(-5 * time.Minute), FaultStartedUnixNano: at(-2 * time.Minute), AnalyzedUnixNano: at(3 * time.Minute)})
+	e.emit(t, "rca-1", analysis(id, cause, at(-2*time.Minute), events.FaultStartChange, at(3*time.Minute)))
 	e.emit(t, "rem-started", events.RemediationStarted{Remediation: remediation(id, 0)})
 	e.emit(t, "rem-succeeded", events.RemediationSucceeded{Remediation: remediation(id, 5*time.Minute)})
 	e.emit(t, "res-a1", cleared(a1, 8*time.Minute))
@@ -192,8 +199,8 @@ func TestStateSurvivesRestart(t *testing.T) {
 func TestUnknownIncidentIsDeadLettered(t *testing.T) {
 	e := newEnv(t)
 	e.start(t)
-	e.emit(t, "rca-orphan", events.RCACompleted{IncidentID: "no-such-incident", Symptom: "latency",
-		Causes: []events.Cause{{Rank: 1, Kind: events.CauseService, ID: "gateway", Score: 1}}, AnalyzedUnixNano: at(0)})
+	e.emit(t, "rca-orphan", analysis("no-such-incident", events.Cause{Rank: 1, Kind: events.CauseService, ID: "gateway", Score: 1},
+		0, events.FaultStartUnknown, at(0)))
 	dlq := "medic.dlq." + events.Subject(events.TypeRCACompleted)
 	servicetest.Poll(t, "the event in the dead-letter stream", func() bool {
 		return e.counts(t, bus.StreamDLQ, dlq)[dlq] == 1
