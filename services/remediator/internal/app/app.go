@@ -13,6 +13,8 @@ import (
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/services/remediator/internal/action"
+	"github.com/medic-sre/medic/services/remediator/internal/gate"
+	"github.com/medic-sre/medic/services/remediator/internal/incident"
 	"github.com/medic-sre/medic/services/remediator/internal/remediate"
 	"github.com/medic-sre/medic/services/remediator/internal/runbook"
 	"github.com/medic-sre/medic/services/remediator/internal/verify"
@@ -31,7 +33,18 @@ type Options struct {
 	ActionTimeout time.Duration
 	// VerifyInterval is how often the recovery check queries ClickHouse.
 	VerifyInterval time.Duration
+	// MinConfidence and MinMargin are the gate: below either, the incident
+	// is escalated to people instead of acted on. Runbooks may override
+	// them (match.min_confidence, match.min_margin).
+	MinConfidence float64
+	MinMargin     float64
+	// IncidentWait is how long after an analysis was published its
+	// incident may still be missing from the view before it is refused.
+	IncidentWait time.Duration
 }
+
+// IncidentsDurable is the consumer that builds the incident view.
+const IncidentsDurable = "remediator-incidents"
 
 // AckWait is how long the bus waits before redelivering; handlers send
 // progress signals, so it only bounds a remediator that died mid-run.
@@ -41,10 +54,12 @@ const AckWait = 2 * time.Minute
 // for a running execution to finish or pass its deadline.
 const RetryMax = 15 * time.Second
 
-// maxDeliver lets a delivery wait out the longest execution budget before
-// it is dead-lettered, plus the bus's usual eight tries.
-func maxDeliver(budget time.Duration) int {
-	return 8 + int(budget/RetryMax) + 1
+// maxDeliver lets a delivery wait out the longest wait (for its incident,
+// for the incident to persist, for a running execution) before it is
+// dead-lettered: the bus's usual eight tries, six more while the backoff
+// grows to RetryMax, then one per RetryMax.
+func maxDeliver(wait time.Duration) int {
+	return 8 + 6 + int(wait/RetryMax) + 1
 }
 
 // Run runs the remediator until ctx ends.
@@ -61,6 +76,9 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 	if o.VerifyInterval <= 0 {
 		o.VerifyInterval = time.Second
 	}
+	if err := o.validateGate(); err != nil {
+		return err
+	}
 	client := action.NewClient(o.ActionTimeout)
 	actions := action.Default(o.ServingURL, client)
 	// Runbooks load before anything dials, so a bad file stops the service
@@ -73,23 +91,52 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 		return errors.New("no serving system to act on: set --serving-url (SERVING_URL), or use --dry-run")
 	}
 	return service.RunWithListener(ctx, o.Service, ln, func(ctx context.Context, rt *service.Runtime) error {
+		view, err := incident.Open(ctx, rt.Bus.JetStream())
+		if err != nil {
+			return fmt.Errorf("%w (check that NATS has JetStream enabled)", err)
+		}
 		x := &remediate.Executor{Runbooks: books, Actions: actions, Bus: rt.Bus, Log: rt.Log, DryRun: o.DryRun,
 			Verifier:    &verify.Verifier{Conn: rt.Store.Conn(), Interval: o.VerifyInterval},
-			StepTimeout: client.MaxDuration()}
+			StepTimeout: client.MaxDuration(), Incidents: view, IncidentWait: o.IncidentWait,
+			Gate: gate.Thresholds{MinConfidence: o.MinConfidence, MinMargin: o.MinMargin}}
 		if err := x.Open(ctx, rt.Bus); err != nil {
 			return fmt.Errorf("%w (check that NATS has JetStream enabled)", err)
 		}
-		rt.Log.Info("runbooks loaded", "count", len(books.Runbooks), "file", o.RunbooksFile, "dry_run", o.DryRun)
+		rt.Log.Info("runbooks loaded", "count", len(books.Runbooks), "file", o.RunbooksFile, "dry_run", o.DryRun,
+			"min_confidence", o.MinConfidence, "min_margin", o.MinMargin)
+		if err := rt.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: IncidentsDurable,
+			FilterSubjects: subjects(incident.Types)}, view.Handle); err != nil {
+			return err
+		}
 		return rt.Consume(ctx, bus.ConsumerSpec{
 			Stream:         bus.StreamEvents,
 			Durable:        "remediator",
 			FilterSubjects: []string{events.Subject(events.TypeRCACompleted)},
 			AckWait:        AckWait,
 			RetryMax:       RetryMax,
-			MaxDeliver:     maxDeliver(x.MaxBudget()),
+			MaxDeliver:     maxDeliver(x.MaxWait()),
 			// A remediation runs for a minute or more: none may start from
 			// a buffer while a shutdown drains the consumer.
 			Prefetch: 1,
 		}, x.Handle)
 	})
+}
+
+// validateGate checks the gate's flags.
+func (o Options) validateGate() error {
+	if o.MinConfidence < 0 || o.MinConfidence > 1 {
+		return fmt.Errorf("--min-confidence (MIN_CONFIDENCE) %g: must be between 0 and 1", o.MinConfidence)
+	}
+	if o.MinMargin < 0 || o.MinMargin > 1 {
+		return fmt.Errorf("--min-margin (MIN_MARGIN) %g: must be between 0 and 1", o.MinMargin)
+	}
+	return nil
+}
+
+func subjects(types []string) []string {
+	out := make([]string, len(types))
+	for i, t := range types {
+		out[i] = events.Subject(t)
+	}
+	return out
 }

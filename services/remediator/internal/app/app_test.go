@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
 	"github.com/medic-sre/medic/pkg/archive"
 	"github.com/medic-sre/medic/pkg/events"
@@ -46,29 +47,57 @@ func insertPoints(ctx context.Context, t *testing.T, st *store.Store, v float64,
 	}
 }
 
-func rcaCompleted(incident string, cause events.Cause) events.RCACompleted {
+// rcaCompleted is a confident analysis of the incident's anomalies naming
+// cause alone.
+func rcaCompleted(incident string, cause events.Cause, anomalies ...string) events.RCACompleted {
 	now := time.Now().UnixNano()
-	return events.RCACompleted{IncidentID: incident, Symptom: "prediction.error", Causes: []events.Cause{cause},
+	return events.RCACompleted{IncidentID: incident, AnalysisID: "an-" + uuid.NewString(), Trigger: events.TriggerOpened,
+		AnomalyIDs: anomalies, Confidence: 0.9, Baseline: events.Baseline{Seconds: 300, Points: 300, Sufficient: true},
+		Symptom: "prediction.error", Causes: []events.Cause{cause},
 		WindowStartUnixNano: now - 1e10, WindowEndUnixNano: now, AnalyzedUnixNano: now}
 }
 
-var badVersion = events.Cause{Rank: 1, Kind: events.CauseModelVersion, ID: "fraud@v2", Score: 0.9,
-	Service: "model-server", Model: "fraud", ModelVersion: "v2"}
+var (
+	badVersion = events.Cause{Rank: 1, Kind: events.CauseModelVersion, ID: "fraud@v2", Score: 0.9,
+		Service: "model-server", Model: "fraud", ModelVersion: "v2"}
+	slowServer = events.Cause{Rank: 1, Kind: events.CauseService, ID: "model-server", Score: 0.8, Service: "model-server"}
+	rollback   = "/v1/models/fraud/rollback"
+	failover   = "/v1/models/fraud/failover"
+)
 
 func TestRemediation(t *testing.T) {
 	tests := []struct {
 		name      string
 		cause     events.Cause
+		change    func(*events.RCACompleted)
 		dryRun    bool
 		recovers  bool
 		want      string // outcome event type; empty: nothing published
 		wantCalls int
 		wantError string
+		escalated string // the escalation reason, when the incident goes to people
+		detail    string
 	}{
 		{name: "rollback and recovery", cause: badVersion, recovers: true, want: events.TypeRemediationSucceeded, wantCalls: 1},
-		{name: "no recovery", cause: badVersion, want: events.TypeRemediationFailed, wantCalls: 1, wantError: "did not recover"},
+		{name: "no recovery", cause: badVersion, want: events.TypeRemediationFailed, wantCalls: 1,
+			wantError: "verify: system did not recover: prediction.error avg 0.5 still above 0.05 after 3s (last of "},
 		{name: "dry run calls nothing", cause: badVersion, dryRun: true, want: events.TypeRemediationSucceeded},
-		{name: "no runbook fits", cause: events.Cause{Rank: 1, Kind: events.CauseFeature, ID: "amount", Score: 0.8}},
+		{name: "no runbook fits", cause: events.Cause{Rank: 1, Kind: events.CauseFeature, ID: "amount", Score: 0.8},
+			escalated: events.EscalationNoRunbook, detail: "no runbook fits the rank-1 cause feature amount"},
+		{name: "low confidence", cause: badVersion, change: func(r *events.RCACompleted) { r.Confidence = 0.45 },
+			escalated: events.EscalationLowConfidence, detail: "confidence 0.45 is below 0.6 for runbook rollback-bad-model-version (cause fraud@v2)"},
+		{name: "tied causes", cause: badVersion, change: func(r *events.RCACompleted) {
+			r.Tie = true
+			r.Causes = append(r.Causes, slowServer)
+			r.Causes[1].Score = r.Causes[0].Score
+		}, escalated: events.EscalationTiedCauses},
+		{name: "thin baseline", cause: badVersion, change: func(r *events.RCACompleted) { r.Baseline = events.Baseline{Points: 4, Seconds: 2} },
+			escalated: events.EscalationThinBaseline, detail: "baseline too thin to compare against: 4 points over 2s"},
+		{name: "low margin", cause: badVersion, change: func(r *events.RCACompleted) {
+			second := slowServer
+			second.Rank, second.Score = 2, 0.85
+			r.Causes = append(r.Causes, second)
+		}, escalated: events.EscalationLowMargin},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -80,8 +109,11 @@ func TestRemediation(t *testing.T) {
 			if tc.recovers {
 				value = 0.01
 			}
-			incident := "inc-" + uuid.NewString()
-			rca := rcaCompleted(incident, tc.cause)
+			incident := h.open(t, time.Now().Add(-time.Minute), "an-1")
+			rca := rcaCompleted(incident, tc.cause, "an-1")
+			if tc.change != nil {
+				tc.change(&rca)
+			}
 			if _, err := h.pub.Emit(ctx, uuid.NewString(), rca); err != nil {
 				t.Fatal(err)
 			}
@@ -94,21 +126,44 @@ func TestRemediation(t *testing.T) {
 				stop := emit(t, h.st, value)
 				defer stop()
 			}
-			execID := events.DerivedID("remediation", incident)
+			execID := remediate.ExecutionID(incident, tc.cause)
 			checkOutcome(t, h, tc.want, execID, tc.wantError, tc.dryRun)
-			checkCalls(t, h.serving.Calls(), tc.wantCalls, execID)
+			if tc.escalated != "" {
+				checkEscalation(t, h, rca, tc.escalated, tc.detail)
+			}
+			checkCalls(t, h.serving.Calls(), tc.wantCalls, execID, rollback)
 
 			// The same analysis again, under a new event id, must not run
-			// the runbook again.
+			// the runbook (or escalate) again.
 			if _, err := h.pub.Emit(ctx, uuid.NewString(), rca); err != nil {
 				t.Fatal(err)
 			}
 			h.waitDrained(t)
-			checkCalls(t, h.serving.Calls(), tc.wantCalls, execID)
-			if n := len(h.readEvents(t, "medic.events.remediation.>")); (tc.want == "" && n != 0) || (tc.want != "" && n != 2) {
-				t.Fatalf("%d remediation events after a repeat, want started + outcome only", n)
+			checkCalls(t, h.serving.Calls(), tc.wantCalls, execID, rollback)
+			want := 2
+			if tc.want == "" {
+				want = 1
+			}
+			if n := len(h.readEvents(t, "medic.events.remediation.>")); n != want {
+				t.Fatalf("%d remediation events after a repeat, want %d", n, want)
 			}
 		})
+	}
+}
+
+// checkEscalation waits for the analysis's remediation.escalated and checks
+// its reason and detail (when given).
+func checkEscalation(t *testing.T, h *harness, rca events.RCACompleted, reason, detail string) {
+	t.Helper()
+	var evs []cloudevents.Event
+	servicetest.Poll(t, "an escalation", func() bool {
+		evs = h.readEvents(t, events.Subject(events.TypeRemediationEscalated))
+		return len(evs) > 0
+	})
+	esc := servicetest.As[events.RemediationEscalated](t, evs[0])
+	if len(evs) != 1 || esc.Reason != reason || (detail != "" && esc.Detail != detail) || esc.Detail == "" ||
+		esc.IncidentID != rca.IncidentID || esc.AnalysisID != rca.AnalysisID || esc.EscalationID != remediate.EscalationID(rca.AnalysisID) {
+		t.Fatalf("%d escalations, first %+v\nwant reason %s detail %q", len(evs), esc, reason, detail)
 	}
 }
 
@@ -118,8 +173,10 @@ func checkOutcome(t *testing.T, h *harness, want, execID, wantError string, dryR
 	t.Helper()
 	if want == "" {
 		h.waitDrained(t)
-		if evs := h.readEvents(t, "medic.events.remediation.>"); len(evs) != 0 {
-			t.Fatalf("published %d remediation events, want none", len(evs))
+		for _, typ := range []string{events.TypeRemediationStarted, events.TypeRemediationSucceeded, events.TypeRemediationFailed} {
+			if evs := h.readEvents(t, events.Subject(typ)); len(evs) != 0 {
+				t.Fatalf("published %d %s, want none", len(evs), typ)
+			}
 		}
 		return
 	}
@@ -150,13 +207,13 @@ func checkOutcome(t *testing.T, h *harness, want, execID, wantError string, dryR
 	}
 }
 
-func checkCalls(t *testing.T, calls []call, want int, execID string) {
+func checkCalls(t *testing.T, calls []call, want int, execID, path string) {
 	t.Helper()
 	if len(calls) != want {
 		t.Fatalf("serving system got %d calls (%+v), want %d", len(calls), calls, want)
 	}
 	for _, c := range calls {
-		w := call{Method: "POST", Path: "/v1/models/fraud/rollback", Actor: action.Actor, Key: remediate.StepKey(execID, 0)}
+		w := call{Method: "POST", Path: path, Actor: action.Actor, Key: remediate.StepKey(execID, 0)}
 		if c != w {
 			t.Fatalf("call %+v, want %+v", c, w)
 		}

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/uuid"
 	"github.com/medic-sre/medic/pkg/bus"
+	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/pkg/store"
@@ -70,11 +72,50 @@ func start(t *testing.T, dryRun bool) *harness {
 			ClickHouse: store.Config{Addr: storetest.Addr(), Database: st.Database()}},
 		RunbooksFile: "testdata/runbooks.yaml", ServingURL: srv.URL, DryRun: dryRun,
 		ActionTimeout: 2 * time.Second, VerifyInterval: 100 * time.Millisecond,
+		MinConfidence: 0.6, MinMargin: 0.2, IncidentWait: 2 * time.Second,
 	}
 	servicetest.Run(t, "remediator", func(ctx context.Context, ln net.Listener) error {
 		return app.RunWithListener(ctx, opts, ln)
 	})
 	return h
+}
+
+// open publishes incident.opened for an incident of the given anomalies,
+// detected at detected, and returns the incident id.
+func (h *harness) open(t *testing.T, detected time.Time, anomalies ...string) string {
+	t.Helper()
+	id := "inc-" + uuid.NewString()
+	o := events.IncidentOpened{IncidentID: id, GroupKey: "model-server/fraud", Title: "prediction.error high", Severity: events.SeverityCritical,
+		Service: "model-server", StartedUnixNano: detected.UnixNano(), DetectedUnixNano: detected.UnixNano(), OpenedUnixNano: detected.UnixNano()}
+	for _, a := range anomalies {
+		o.Anomalies = append(o.Anomalies, events.AnomalyRef{AnomalyID: a, Rule: "error-high", Metric: "prediction.error", Value: 0.6, Service: "model-server"})
+	}
+	if _, err := h.pub.Emit(context.Background(), events.DerivedID("opened", id), o); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// resolve publishes incident.resolved.
+func (h *harness) resolve(t *testing.T, id string) {
+	t.Helper()
+	now := time.Now().UnixNano()
+	r := events.IncidentResolved{IncidentTransition: events.IncidentTransition{IncidentID: id, AtUnixNano: now, ResolvedUnixNano: now}}
+	if _, err := h.pub.Emit(context.Background(), events.DerivedID("resolved", id), r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// deadLetters returns the reasons of the events dead-lettered by consumer.
+func (h *harness) deadLetters(t *testing.T, consumer string) []string {
+	t.Helper()
+	var out []string
+	for _, m := range servicetest.ReadStream(t, h.js, bus.StreamDLQ, "medic.dlq.>") {
+		if m.Header.Get(bus.HeaderDLQConsumer) == consumer {
+			out = append(out, m.Header.Get(bus.HeaderDLQReason))
+		}
+	}
+	return out
 }
 
 // readEvents returns the events MEDIC_EVENTS holds under subject.

@@ -49,11 +49,13 @@ type Decision struct {
 
 // Check decides on the analysis rca whose rank-1 cause is top; rb is the
 // runbook that fits top, nil when none does. The checks run in this order,
-// the first that fails deciding: rank 1 tied, thin baseline, no runbook,
+// the first that fails deciding: no cause at all (no_runbook), rank 1 tied, thin baseline, no runbook,
 // confidence below the minimum, margin below the minimum.
 func Check(rca events.RCACompleted, top events.Cause, rb *runbook.Runbook, t Thresholds) Decision {
 	t = t.For(rb)
 	switch {
+	case len(rca.Causes) == 0:
+		return escalate(events.EscalationNoRunbook, "the analysis names no cause to act on")
 	case Tied(rca, top):
 		return escalate(events.EscalationTiedCauses, tieDetail(rca.Causes, top))
 	case !rca.Baseline.Sufficient:

@@ -43,6 +43,8 @@ func TestCheck(t *testing.T) {
 			r.Baseline = events.Baseline{Points: 3, Seconds: 12.345678, Detail: "simulator just started"}
 		}), rb: rb, wantReason: events.EscalationThinBaseline,
 			wantDetail: "baseline too thin to compare against: 3 points over 12.3s (simulator just started)"},
+		{name: "no cause", rca: with(func(r *events.RCACompleted) { r.Causes = nil }), rb: rb, wantReason: events.EscalationNoRunbook,
+			wantDetail: "the analysis names no cause to act on"},
 		{name: "no runbook", rca: sure, wantReason: events.EscalationNoRunbook, wantDetail: "no runbook fits the rank-1 cause model_version fraud@v2"},
 		{name: "low confidence", rca: with(func(r *events.RCACompleted) { r.Confidence = 0.41234 }), rb: rb, wantReason: events.EscalationLowConfidence,
 			wantDetail: "confidence 0.412 is below 0.6 for runbook rollback (cause fraud@v2)"},

@@ -20,7 +20,7 @@ const (
 // Interrupted is the error of an execution that a remediator left running
 // (it crashed, or was stopped during the run) and another delivery closed
 // after its deadline. The actions are not run again: one execution per
-// incident, and a half-done runbook is for people to judge.
+// incident and cause, and a half-done runbook is for people to judge.
 const Interrupted = "interrupted: the remediator stopped before the runbook finished; check the serving system"
 
 // ErrStillRunning is the transient error of a delivery that finds its
@@ -47,6 +47,17 @@ func (x *Executor) MaxBudget() time.Duration {
 		d = max(d, x.budget(&x.Runbooks.Runbooks[i]))
 	}
 	return d
+}
+
+// MaxWait is the longest a delivery may be retried before it is acted on
+// or refused: the wait for its incident to show in the view, the longest
+// min_duration, and the longest execution budget.
+func (x *Executor) MaxWait() time.Duration {
+	d := runbook.DefaultMinDuration
+	for i := range x.Runbooks.Runbooks {
+		d = max(d, x.Runbooks.Runbooks[i].Persistence())
+	}
+	return x.incidentWait() + d + x.MaxBudget()
 }
 
 func (x *Executor) stepTimeout() time.Duration {

@@ -14,6 +14,8 @@ import (
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/services/remediator/internal/action"
+	"github.com/medic-sre/medic/services/remediator/internal/gate"
+	"github.com/medic-sre/medic/services/remediator/internal/incident"
 	"github.com/medic-sre/medic/services/remediator/internal/runbook"
 )
 
@@ -52,6 +54,7 @@ type world struct {
 	b      *bus.Bus
 	x      *Executor
 	action *fakeRollback
+	view   *incident.View
 	mu     sync.Mutex
 	errs   []error
 }
@@ -64,12 +67,30 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	view, err := incident.Open(context.Background(), w.b.JetStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.view = view
 	w.x = &Executor{Runbooks: books, Actions: reg, Bus: w.b, Log: slog.New(slog.DiscardHandler),
-		StepTimeout: 100 * time.Millisecond, Margin: 100 * time.Millisecond}
+		StepTimeout: 100 * time.Millisecond, Margin: 100 * time.Millisecond, Incidents: view,
+		Gate: gate.Thresholds{MinConfidence: gate.DefaultMinConfidence, MinMargin: gate.DefaultMinMargin}}
 	if err := w.x.Open(context.Background(), w.b); err != nil {
 		t.Fatal(err)
 	}
 	return w
+}
+
+// open records in the view an incident of one anomaly, detected a minute
+// ago, as its incident.opened would.
+func (w *world) open(t *testing.T, id string) {
+	t.Helper()
+	detected := time.Now().Add(-time.Minute).UnixNano()
+	o := events.IncidentOpened{IncidentID: id, DetectedUnixNano: detected, OpenedUnixNano: detected,
+		Anomalies: []events.AnomalyRef{{AnomalyID: "a-" + id}}}
+	if err := w.view.Apply(context.Background(), id, func(r incident.Record) incident.Record { return incident.Opened(r, o) }); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // consume starts the consumer; a delivery that fails comes back after
@@ -103,11 +124,14 @@ func (w *world) outcomes(t *testing.T) []cloudevents.Event {
 	return servicetest.ReadEvents(t, w.b.JetStream(), bus.StreamEvents, "medic.events.remediation.>")
 }
 
+var testCause = events.Cause{Rank: 1, Kind: events.CauseModelVersion, ID: "fraud@v2", Score: 0.9, Model: "fraud", ModelVersion: "v2"}
+
 func analysis(incident string) events.RCACompleted {
 	now := time.Now().UnixNano()
-	return events.RCACompleted{IncidentID: incident, Symptom: "prediction.error", WindowStartUnixNano: now - 1e10, WindowEndUnixNano: now,
-		AnalyzedUnixNano: now, Causes: []events.Cause{{Rank: 1, Kind: events.CauseModelVersion, ID: "fraud@v2", Score: 0.9,
-			Model: "fraud", ModelVersion: "v2"}}}
+	return events.RCACompleted{IncidentID: incident, AnalysisID: "an-" + uuid.NewString(), Trigger: events.TriggerOpened,
+		AnomalyIDs: []string{"a-" + incident}, Confidence: 0.9, Baseline: events.Baseline{Seconds: 300, Points: 300, Sufficient: true},
+		Symptom: "prediction.error", WindowStartUnixNano: now - 1e10, WindowEndUnixNano: now,
+		AnalyzedUnixNano: now, Causes: []events.Cause{testCause}}
 }
 
 // An execution left running by a remediator that died is waited for until
@@ -128,7 +152,8 @@ func TestRunningExecutionLeftBehind(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
 			incident := "inc-" + uuid.NewString()
-			execID := events.DerivedID("remediation", incident)
+			w.open(t, incident)
+			execID := ExecutionID(incident, testCause)
 			now := time.Now()
 			left := record{State: stateRunning, StartedUnixNano: now.Add(-tc.started).UnixNano(),
 				Outcome: events.Remediation{ExecutionID: execID, IncidentID: incident, Runbook: "rollback", CauseID: "fraud@v2",
@@ -195,11 +220,12 @@ func TestExecutionRecordsItsDeadline(t *testing.T) {
 	w := newWorld(t)
 	w.consume(t)
 	incident := "inc-" + uuid.NewString()
+	w.open(t, incident)
 	if _, err := w.b.Emit(context.Background(), uuid.NewString(), analysis(incident)); err != nil {
 		t.Fatal(err)
 	}
 	servicetest.WaitConsumed(t, w.b.JetStream(), bus.StreamEvents, "remediator")
-	r, _, err := w.x.guard.get(context.Background(), events.DerivedID("remediation", incident))
+	r, _, err := w.x.guard.get(context.Background(), ExecutionID(incident, testCause))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,9 @@
 // Package remediate runs a runbook for an incident once rca.completed names
-// its cause: at most once per incident, guarded by a JetStream KV key,
-// publishing remediation.started and then remediation.succeeded or failed.
+// its cause: only for an analysis the incident view confirms, only once the
+// incident has persisted, only when the gate finds the analysis sure enough
+// (else it publishes remediation.escalated), and at most once per incident
+// and cause, guarded by a JetStream KV key, publishing remediation.started
+// and then remediation.succeeded or failed.
 package remediate
 
 import (
@@ -13,6 +16,7 @@ import (
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/services/remediator/internal/action"
+	"github.com/medic-sre/medic/services/remediator/internal/gate"
 	"github.com/medic-sre/medic/services/remediator/internal/runbook"
 	"github.com/medic-sre/medic/services/remediator/internal/verify"
 )
@@ -38,6 +42,15 @@ type Executor struct {
 	Margin time.Duration
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// Incidents is the view an analysis is checked against before anything
+	// is done for it.
+	Incidents Incidents
+	// IncidentWait bounds the wait for an analysis's incident to show in
+	// the view; 0 is DefaultIncidentWait.
+	IncidentWait time.Duration
+	// Gate holds the confidence and margin below which the incident is
+	// escalated to people instead of acted on.
+	Gate gate.Thresholds
 
 	guard *guard
 }
@@ -49,19 +62,33 @@ func (x *Executor) Open(ctx context.Context, b *bus.Bus) error {
 	return err
 }
 
-// Handle runs the runbook that fits an incident's top cause, once.
+// Handle acts on an analysis: it checks the analysis against the incident
+// view, waits for the incident to persist past the runbook's min_duration,
+// escalates to people when the gate says no, and otherwise runs the
+// runbook that fits the top cause, once per (incident, cause).
 func (x *Executor) Handle(ctx context.Context, ev cloudevents.Event) error {
 	rca, err := events.As[events.RCACompleted](ev)
 	if err != nil {
 		return bus.Permanent(err)
 	}
-	log := x.Log.With("incident", rca.IncidentID, "event_id", ev.ID())
-	rb, cause, ok := x.Runbooks.Select(rca.Causes)
-	if !ok {
-		log.Info("no runbook fits the top cause; leaving the incident to people", "causes", len(rca.Causes), "cause", cause.ID)
-		return nil
+	log := x.Log.With("incident", rca.IncidentID, "analysis", rca.AnalysisID, "event_id", ev.ID())
+	inc, proceed, err := x.admit(ctx, log, ev, rca)
+	if err != nil || !proceed {
+		return err
 	}
-	execID := events.DerivedID("remediation", rca.IncidentID)
+	rb, cause, _ := x.Runbooks.Select(rca.Causes)
+	if err := x.persisted(inc, rb); err != nil {
+		return err
+	}
+	if d := gate.Check(rca, cause, rb, x.Gate); !d.Act {
+		return x.escalate(ctx, log, rca, cause, rb, d)
+	}
+	return x.run(ctx, log, rca, rb, cause)
+}
+
+// run runs rb for cause, guarded so that it runs once per (incident, cause).
+func (x *Executor) run(ctx context.Context, log *slog.Logger, rca events.RCACompleted, rb *runbook.Runbook, cause events.Cause) error {
+	execID := ExecutionID(rca.IncidentID, cause)
 	rem := events.Remediation{ExecutionID: execID, IncidentID: rca.IncidentID, Runbook: rb.Name,
 		CauseID: cause.ID, DryRun: x.DryRun, StartedUnixNano: time.Now().UnixNano()}
 	deadline := rem.StartedUnixNano + int64(x.budget(rb))

@@ -47,7 +47,7 @@ type guard struct {
 
 // openGuard creates the bucket when missing.
 func openGuard(ctx context.Context, js jetstream.JetStream) (*guard, error) {
-	claims, err := bus.OpenClaims[record](ctx, js, Bucket, "remediation executions, one per incident", bucketTTL)
+	claims, err := bus.OpenClaims[record](ctx, js, Bucket, "remediation executions, one per incident and cause", bucketTTL)
 	if err != nil {
 		return nil, err
 	}
