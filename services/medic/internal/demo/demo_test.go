@@ -111,8 +111,8 @@ func TestEndToEnd(t *testing.T) {
 	t.Logf("MTTD %.2fs MTTA %.2fs TTM %.2fs MTTR %.2fs", res.Durations.MTTD, res.Durations.MTTA, res.Durations.TimeToMitigate, res.Durations.MTTR)
 }
 
-// checkWebhook asks the simulator's webhook sink what the notifier posted.
-func checkWebhook(t *testing.T, controlURL, incident string) {
+// webhookPosts asks the simulator's webhook sink what the notifier posted.
+func webhookPosts(t *testing.T, controlURL string) []map[string]any {
 	t.Helper()
 	resp, err := http.Get(controlURL + "/v1/webhook")
 	if err != nil {
@@ -123,6 +123,14 @@ func checkWebhook(t *testing.T, controlURL, incident string) {
 	if err := json.NewDecoder(resp.Body).Decode(&posts); err != nil {
 		t.Fatal(err)
 	}
+	return posts
+}
+
+// checkWebhook checks that the notifier posted the incident's opening and
+// resolution once each.
+func checkWebhook(t *testing.T, controlURL, incident string) {
+	t.Helper()
+	posts := webhookPosts(t, controlURL)
 	about := map[string]int{}
 	for _, p := range posts {
 		if p["incident_id"] == incident {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/medic-sre/medic/services/medic/internal/demo"
 	"github.com/medic-sre/medic/services/medic/internal/stack"
@@ -74,16 +75,18 @@ func TestScenarios(t *testing.T) {
 		for _, baseline := range []time.Duration{demo.DefaultBaseline, 60 * time.Second} {
 			t.Run(fmt.Sprintf("%s/baseline %s", sc.name, baseline), func(t *testing.T) {
 				t.Parallel()
-				res := play(t, bins, baseline, sc.faults)
+				res, posts := play(t, bins, baseline, sc.faults)
 				checkNoWrongAction(t, res, sc.right)
+				checkPaged(t, res, posts)
 				sc.check(t, res)
 			})
 		}
 	}
 }
 
-// play runs one scenario on a fresh stack.
-func play(t *testing.T, bins string, baseline time.Duration, faults []demo.Fault) demo.Result {
+// play runs one scenario on a fresh stack and returns what Medic did and
+// what the notifier posted to the webhook.
+func play(t *testing.T, bins string, baseline time.Duration, faults []demo.Fault) (demo.Result, []map[string]any) {
 	t.Helper()
 	s := storetest.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), baseline+5*time.Minute)
@@ -110,7 +113,45 @@ func play(t *testing.T, bins string, baseline time.Duration, faults []demo.Fault
 		t.Errorf("the scenario did not settle: analyses %d, remediations %d, escalations %d, incidents %v resolved %v",
 			len(res.Analyses), len(res.Remediations), len(res.Escalations), res.IncidentsOpened, res.ResolvedIncidents)
 	}
-	return res
+	// The pages for the escalations and failures may trail the events.
+	var posts []map[string]any
+	servicetest.PollFor(t, "a page for every escalation and failure", time.Minute, func() bool {
+		posts = webhookPosts(t, st.ControlURL)
+		return len(unpaged(res, posts)) == 0
+	})
+	return res, posts
+}
+
+// checkPaged asserts that every escalation and failed remediation paged.
+func checkPaged(t *testing.T, res demo.Result, posts []map[string]any) {
+	t.Helper()
+	if missing := unpaged(res, posts); len(missing) > 0 {
+		t.Errorf("no page for %v (posts: %v)", missing, posts)
+	}
+}
+
+// unpaged lists the escalations and failures with no page posted.
+func unpaged(res demo.Result, posts []map[string]any) []string {
+	paged := func(about, incident string) bool {
+		for _, p := range posts {
+			if p["about"] == about && p["incident_id"] == incident && p["urgency"] == "page" {
+				return true
+			}
+		}
+		return false
+	}
+	var missing []string
+	for _, e := range res.Escalations {
+		if !paged("remediation.escalated", e.IncidentID) {
+			missing = append(missing, "escalation "+e.EscalationID)
+		}
+	}
+	for _, o := range res.Outcomes {
+		if o.Outcome == "failed" && !paged("remediation.failed", o.IncidentID) {
+			missing = append(missing, "failed remediation "+o.ExecutionID)
+		}
+	}
+	return missing
 }
 
 // checkNoWrongAction asserts that every analysis named a true cause first,
