@@ -1,6 +1,7 @@
-// Package app wires the root-cause analyzer: it consumes incident.opened,
-// waits for telemetry to settle in ClickHouse, analyses the incident and
-// publishes rca.completed.
+// Package app wires the root-cause analyzer: it consumes incident.opened and
+// incident.updated, waits for telemetry to settle in ClickHouse, analyses
+// the incident's anomalies (for an update, the ones that joined) and
+// publishes one rca.completed per analysis.
 package app
 
 import (
@@ -34,6 +35,10 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	o.Service.RegisterFlags(fs)
 	d := engine.DefaultConfig
 	o.Engine.MaxCauses = d.MaxCauses
+	service.DurationVar(fs, &o.Engine.MinBaseline, "min-baseline", "RCA_MIN_BASELINE", d.MinBaseline,
+		"seconds of the baseline that must hold symptom data for the baseline to be sufficient; below it, confidence stays low")
+	service.IntVar(fs, &o.Engine.MinBaselinePoints, "min-baseline-points", "RCA_MIN_BASELINE_POINTS", d.MinBaselinePoints,
+		"symptom points the baseline must hold for the baseline to be sufficient")
 	service.DurationVar(fs, &o.Settle, "settle", "RCA_SETTLE", 2*time.Second, "wait after an incident opened before analysing it")
 	service.DurationVar(fs, &o.Engine.Lead, "window-lead", "RCA_WINDOW_LEAD", d.Lead, "how long before the symptom's start the incident window opens")
 	service.DurationVar(fs, &o.Engine.Baseline, "baseline", "RCA_BASELINE", d.Baseline, "length of the healthy baseline before the incident window")
@@ -49,6 +54,15 @@ func (o *Options) Validate() error {
 		if r.value < r.min {
 			errs = append(errs, fmt.Errorf("--%s (env %s) is %v: must be %s", r.flag, r.env, r.value, r.allowed))
 		}
+	}
+	// A minimum longer than the baseline could never be met, and every
+	// analysis would be judged thin.
+	if o.Engine.MinBaseline > o.Engine.Baseline {
+		errs = append(errs, fmt.Errorf("--min-baseline (env RCA_MIN_BASELINE) is %v: must be at most --baseline (env RCA_BASELINE), %v",
+			o.Engine.MinBaseline, o.Engine.Baseline))
+	}
+	if o.Engine.MinBaselinePoints < 0 {
+		errs = append(errs, fmt.Errorf("--min-baseline-points (env RCA_MIN_BASELINE_POINTS) is %d: must be 0 or more", o.Engine.MinBaselinePoints))
 	}
 	return errors.Join(errs...)
 }
@@ -69,6 +83,7 @@ func (o *Options) durationRules() []durationRule {
 		{"window-lead", "RCA_WINDOW_LEAD", o.Engine.Lead, 0, "0 (the window opens at the symptom's start) or more"},
 		{"baseline", "RCA_BASELINE", o.Engine.Baseline, bucket, fmt.Sprintf("at least %v, one analysis bucket", bucket)},
 		{"change-lookback", "RCA_CHANGE_LOOKBACK", o.Engine.ChangeLookback, 0, "0 (only changes after the symptom's start) or more"},
+		{"min-baseline", "RCA_MIN_BASELINE", o.Engine.MinBaseline, 0, "0 (any baseline with data) or more"},
 	}
 }
 
@@ -86,16 +101,19 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 	})
 }
 
-// Consumer is the durable consumer of incidents. An analysis takes seconds
-// (the settle wait plus queries), so AckWait leaves plenty of room.
+// Consumer is the durable consumer of incidents opened and updated. An
+// analysis takes seconds (the settle wait plus queries), so AckWait leaves
+// plenty of room.
 func Consumer() bus.ConsumerSpec {
 	return bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "rca",
-		FilterSubjects: []string{events.Subject(events.TypeIncidentOpened)}, AckWait: 60 * time.Second}
+		FilterSubjects: []string{events.Subject(events.TypeIncidentOpened), events.Subject(events.TypeIncidentUpdated)},
+		AckWait:        60 * time.Second}
 }
 
-// EventID is the id of an incident's rca.completed: a redelivered incident
-// yields the same id, which the stream's duplicate window drops.
-func EventID(incidentID string) string { return events.DerivedID("rca.completed", incidentID) }
+// EventID is the id of an analysis's rca.completed: a redelivered trigger
+// yields the same analysis id, hence the same event id, which the stream's
+// duplicate window drops.
+func EventID(analysisID string) string { return events.DerivedID("rca.completed", analysisID) }
 
 // settleFor is how long to wait before analysing an incident opened at
 // opened: what is left of the settle delay, so a redelivery does not wait

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/medic-sre/medic/services/rca/internal/app"
 	"github.com/medic-sre/medic/services/rca/internal/engine"
 	"github.com/medic-sre/medic/services/rca/internal/synth"
+	natsgo "github.com/nats-io/nats.go"
 )
 
 // startService runs the real service against nats and st until the test
@@ -30,9 +32,11 @@ func startService(t *testing.T, natsURL string, st *store.Store) {
 	}).WaitReady(t)
 }
 
-// An incident over a bad model version, published on the bus, yields one
-// rca.completed that blames the version and dates the fault at its deploy,
-// even when the incident is delivered twice.
+// An incident over a bad model version, then an update adding a symptom at
+// the gateway, published on the bus, each yield one rca.completed with an
+// analysis of its own: the opening's blames the version and dates the fault
+// at its deploy, the update's covers the added anomaly only. Each trigger is
+// delivered twice, and its analysis is published once.
 func TestIncidentToRCAOverTheBus(t *testing.T) {
 	ctx := context.Background()
 	nats := servicetest.StartNATS(t)
@@ -51,42 +55,90 @@ func TestIncidentToRCAOverTheBus(t *testing.T) {
 	client, got := subscribe(t, nats.URL())
 	inc := synth.Incident(sc, "inc-bus-1", "prediction.error", "model-server")
 	inc.OpenedUnixNano = time.Now().UnixNano() // so the service waits out its settle delay
-	for _, id := range []string{"incident-event-1", "incident-event-1-redelivered"} {
-		if _, err := client.Emit(ctx, id, inc); err != nil {
-			t.Fatal(err)
+	up := update(sc, inc)
+	opened := emitTwice(t, client, "incident-event-1", inc)
+	updated := emitTwice(t, client, "incident-updated-1", up)
+
+	byTrigger := map[string]cloudevents.Event{}
+	for len(byTrigger) < 2 {
+		select {
+		case ev := <-got:
+			rca := servicetest.As[events.RCACompleted](t, ev)
+			byTrigger[rca.Trigger] = ev
+		case <-time.After(30 * time.Second):
+			t.Fatalf("rca.completed for %d of 2 triggers within 30s", len(byTrigger))
 		}
 	}
-	var ev cloudevents.Event
-	select {
-	case ev = <-got:
-	case <-time.After(30 * time.Second):
-		t.Fatal("no rca.completed within 30s")
+	checkRCA(t, byTrigger[events.TriggerOpened], opened, inc, []string{"a-inc-bus-1"})
+	checkTopCause(t, byTrigger[events.TriggerOpened], data.Change)
+	checkRCA(t, byTrigger[events.TriggerUpdated], updated, inc, up.AddedAnomalyIDs)
+	if rca := servicetest.As[events.RCACompleted](t, byTrigger[events.TriggerUpdated]); rca.Symptom != "request.error@gateway" {
+		t.Errorf("update analysed %s, want the added anomaly's request.error@gateway", rca.Symptom)
 	}
-	checkRCA(t, ev, inc.IncidentID, data.Change)
-	// Both incident deliveries handled: the repeat had its chance to publish.
+	// Every delivery handled: the repeats had their chance to publish.
 	servicetest.WaitConsumed(t, client.JetStream(), bus.StreamEvents, app.Consumer().Durable)
-	if n := servicetest.Count(t, client.JetStream(), bus.StreamEvents, events.Subject(events.TypeRCACompleted)); n != 1 {
-		t.Fatalf("%d rca.completed messages in the stream, want 1 (the repeat must be dropped)", n)
+	if n := servicetest.Count(t, client.JetStream(), bus.StreamEvents, events.Subject(events.TypeRCACompleted)); n != 2 {
+		t.Fatalf("%d rca.completed messages in the stream, want 2 (one per trigger; repeats dropped)", n)
 	}
 }
 
-func checkRCA(t *testing.T, ev cloudevents.Event, incidentID string, change events.ChangeRecorded) {
+// update is the correlator's incident.updated when a request.error anomaly
+// at the gateway joins inc, 4 s after the incident's symptom started.
+func update(sc synth.Scenario, inc events.IncidentOpened) events.IncidentUpdated {
+	started := sc.FaultAt.Add(4 * time.Second).UnixNano()
+	added := events.AnomalyRef{AnomalyID: "a-gateway-errors", Rule: "request.error-high", Metric: "request.error", Value: 0.3,
+		StartedUnixNano: started, DetectedUnixNano: started + int64(5*time.Second), Service: "gateway", Model: synth.Model}
+	up := events.IncidentUpdated{IncidentOpened: inc, AddedAnomalyIDs: []string{added.AnomalyID}, UpdatedUnixNano: time.Now().UnixNano()}
+	up.Anomalies = append(append([]events.AnomalyRef{}, inc.Anomalies...), added)
+	return up
+}
+
+// emitTwice publishes data as event id, then delivers the same event again
+// under another Nats-Msg-Id, so that the stream keeps both and the service
+// handles it twice, as after a redelivery.
+func emitTwice(t *testing.T, client *bus.Bus, id string, data events.Data) cloudevents.Event {
 	t.Helper()
-	if ev.ID() != app.EventID(incidentID) {
-		t.Errorf("event id = %s, want the derived %s", ev.ID(), app.EventID(incidentID))
-	}
-	rca, err := events.As[events.RCACompleted](ev)
+	ev, err := client.Emit(context.Background(), id, data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rca.IncidentID != incidentID || len(rca.Causes) == 0 {
-		t.Fatalf("rca = %+v, want causes for %s", rca, incidentID)
+	raw, err := events.Encode(ev)
+	if err != nil {
+		t.Fatal(err)
 	}
+	msg := natsgo.NewMsg(events.Subject(ev.Type()))
+	msg.Data = raw
+	msg.Header.Set(bus.HeaderMsgID, id+"/again")
+	if _, err := client.JetStream().PublishMsg(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// checkRCA wants the analysis that trigger asks for, over anomalies.
+func checkRCA(t *testing.T, ev, trigger cloudevents.Event, inc events.IncidentOpened, anomalies []string) {
+	t.Helper()
+	rca := servicetest.As[events.RCACompleted](t, ev)
+	wantAnalysis := engine.AnalysisID(trigger.ID())
+	if rca.AnalysisID != wantAnalysis || ev.ID() != app.EventID(wantAnalysis) {
+		t.Errorf("analysis %s in event %s, want %s in the derived %s", rca.AnalysisID, ev.ID(), wantAnalysis, app.EventID(wantAnalysis))
+	}
+	if rca.IncidentID != inc.IncidentID || !slices.Equal(rca.AnomalyIDs, anomalies) {
+		t.Errorf("rca of %s over %v, want %s over %v", rca.IncidentID, rca.AnomalyIDs, inc.IncidentID, anomalies)
+	}
+	if !rca.Baseline.Sufficient || rca.Confidence < 0.6 || rca.Tie || len(rca.Causes) == 0 {
+		t.Errorf("baseline %+v, confidence %v, tie %v, %d causes: want a confident analysis", rca.Baseline, rca.Confidence, rca.Tie, len(rca.Causes))
+	}
+}
+
+func checkTopCause(t *testing.T, ev cloudevents.Event, change events.ChangeRecorded) {
+	t.Helper()
+	rca := servicetest.As[events.RCACompleted](t, ev)
 	if top := rca.Causes[0]; top.ID != "model_version:fraud@v2" || top.Kind != events.CauseModelVersion || top.ChangeID != change.ChangeID {
 		t.Fatalf("top cause = %+v, want model_version:fraud@v2 with change %s", top, change.ChangeID)
 	}
-	if rca.FaultStartedUnixNano != change.TimeUnixNano {
-		t.Errorf("fault started = %d, want the deploy's time %d", rca.FaultStartedUnixNano, change.TimeUnixNano)
+	if rca.FaultStartedUnixNano != change.TimeUnixNano || rca.FaultStartSource != events.FaultStartChange {
+		t.Errorf("fault started = %d (%s), want the deploy's time %d (change)", rca.FaultStartedUnixNano, rca.FaultStartSource, change.TimeUnixNano)
 	}
 }
 

@@ -21,7 +21,14 @@ func TestValidateNamesTheBadOption(t *testing.T) {
 	}{
 		{name: "defaults are valid"},
 		{name: "zero where zero makes sense", args: []string{"--settle=0s", "--window-lead=0s", "--change-lookback=0s"}},
-		{name: "one-second baseline", args: []string{"--baseline=1s"}},
+		{name: "one-second baseline", args: []string{"--baseline=1s", "--min-baseline=1s"}},
+		{name: "no minimum baseline", args: []string{"--min-baseline=0s", "--min-baseline-points=0"}},
+		{name: "minimum longer than the baseline", args: []string{"--baseline=20s"},
+			want: []string{"--min-baseline (env RCA_MIN_BASELINE) is 30s: must be at most --baseline (env RCA_BASELINE), 20s"}},
+		{name: "negative minimum baseline env", env: map[string]string{"RCA_MIN_BASELINE": "-1s"},
+			want: []string{"--min-baseline (env RCA_MIN_BASELINE) is -1s: must be 0"}},
+		{name: "negative minimum points flag", args: []string{"--min-baseline-points=-5"},
+			want: []string{"--min-baseline-points (env RCA_MIN_BASELINE_POINTS) is -5: must be 0 or more"}},
 		{name: "negative settle flag", args: []string{"--settle=-1s"},
 			want: []string{"--settle (env RCA_SETTLE) is -1s: must be 0 (analyse at once) or more"}},
 		{name: "negative window lead flag", args: []string{"--window-lead=-30s"},
@@ -38,7 +45,7 @@ func TestValidateNamesTheBadOption(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// The shell running the tests must not decide the defaults.
-			for _, k := range []string{"RCA_SETTLE", "RCA_WINDOW_LEAD", "RCA_BASELINE", "RCA_CHANGE_LOOKBACK"} {
+			for _, k := range []string{"RCA_SETTLE", "RCA_WINDOW_LEAD", "RCA_BASELINE", "RCA_CHANGE_LOOKBACK", "RCA_MIN_BASELINE", "RCA_MIN_BASELINE_POINTS"} {
 				t.Setenv(k, "")
 				os.Unsetenv(k)
 			}

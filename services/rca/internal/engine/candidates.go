@@ -58,7 +58,7 @@ func ModelVersions(_ context.Context, _ *query.Reader, sc *Scope) ([]analysis.Ca
 	for _, k := range order {
 		c := byVersion[k]
 		shareB, shareW := ratio(shares[k][0], totalB), ratio(shares[k][1], totalW)
-		c.Specificity = 1 - min(shareB, shareW)
+		c.Specificity = specificity(shareB, shareW, totalB > 0, totalW > 0)
 		c.Evidence = map[string]float64{"share_baseline": shareB, "share_window": shareW}
 		out = append(out, *c)
 	}
@@ -137,6 +137,23 @@ func serviceCandidates(signals map[string]map[string]analysis.Series) []analysis
 		out = append(out, c)
 	}
 	return out
+}
+
+// specificity is 1 minus the least share of requests a version served in
+// the periods that hold data. A period without data says nothing: with no
+// baseline, a version that served the whole window singles nothing out,
+// rather than looking new because it served 0% of nothing.
+func specificity(shareB, shareW float64, haveB, haveW bool) float64 {
+	switch {
+	case haveB && haveW:
+		return 1 - min(shareB, shareW)
+	case haveW:
+		return 1 - shareW
+	case haveB:
+		return 1 - shareB
+	default:
+		return 0
+	}
 }
 
 // inRange is the row's point count when its bucket is in rg, else 0.

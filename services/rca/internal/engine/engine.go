@@ -28,10 +28,17 @@ type Config struct {
 	ChangeLookback time.Duration
 	// MaxCauses bounds the ranked causes.
 	MaxCauses int
+	// MinBaseline is how much of the baseline must hold symptom data (in
+	// 1-second buckets with at least one point) for it to be sufficient.
+	MinBaseline time.Duration
+	// MinBaselinePoints is how many symptom points the baseline must hold
+	// for it to be sufficient.
+	MinBaselinePoints int
 }
 
 // DefaultConfig is the configuration the service starts with.
-var DefaultConfig = Config{Lead: 30 * time.Second, Baseline: 5 * time.Minute, ChangeLookback: 10 * time.Minute, MaxCauses: 10}
+var DefaultConfig = Config{Lead: 30 * time.Second, Baseline: 5 * time.Minute, ChangeLookback: 10 * time.Minute, MaxCauses: 10,
+	MinBaseline: 30 * time.Second, MinBaselinePoints: 30}
 
 // Symptom is what the analysis explains: a metric of one service.
 type Symptom struct {
@@ -67,34 +74,43 @@ func New(r *query.Reader, cfg Config) *Engine {
 	return &Engine{r: r, cfg: cfg, generators: []Generator{ModelVersions, Services}}
 }
 
-// Analyze ranks the causes of inc as of now. No data is not an error: the
-// result then has no causes. Query errors are returned for a retry.
-func (e *Engine) Analyze(ctx context.Context, inc events.IncidentOpened, now time.Time) (events.RCACompleted, error) {
-	sym, err := SymptomOf(inc)
+// Analyze runs the analysis t asks for, as of now. No data is not an error:
+// the result then has no causes and no confidence. Query errors are
+// returned for a retry.
+func (e *Engine) Analyze(ctx context.Context, t Task, now time.Time) (events.RCACompleted, error) {
+	sym, err := SymptomOf(t)
 	if err != nil {
 		return events.RCACompleted{}, err
 	}
 	sc := e.scope(sym, now)
-	out := events.RCACompleted{IncidentID: inc.IncidentID, Symptom: sym.Metric + "@" + sym.Service,
+	out := events.RCACompleted{AnalysisID: t.AnalysisID, Trigger: t.Trigger, AnomalyIDs: t.AnomalyIDs(),
+		IncidentID: t.IncidentID, Symptom: sym.Metric + "@" + sym.Service,
 		BaselineStartUnixNano: sc.Baseline.From, BaselineEndUnixNano: sc.Baseline.To,
 		WindowStartUnixNano: sc.Window.From, WindowEndUnixNano: sc.Window.To,
 		AnalyzedUnixNano: now.UnixNano(), Causes: []events.Cause{}}
-	if sc.SymptomRows, err = e.r.SymptomByVersion(ctx, sym.Metric, sym.Service, sc.span()); err != nil {
-		return out, err
-	}
-	if len(sc.SymptomRows) == 0 {
-		return out, nil
-	}
-	in, err := e.input(ctx, sc)
+	cov, err := e.r.SymptomCoverage(ctx, sym.Metric, sym.Service, query.Range(sc.Baseline))
 	if err != nil {
 		return out, err
 	}
-	res := analysis.Analyze(in)
+	out.Baseline = judgeBaseline(cov, e.cfg)
+	if sc.SymptomRows, err = e.r.SymptomByVersion(ctx, sym.Metric, sym.Service, sc.span()); err != nil {
+		return out, err
+	}
+	var res analysis.Result
+	if len(sc.SymptomRows) > 0 {
+		in, err := e.input(ctx, sc)
+		if err != nil {
+			return out, err
+		}
+		in.BaselineSufficient = out.Baseline.Sufficient
+		res = analysis.Analyze(in)
+	}
 	if len(res.Causes) > 0 {
 		out.Causes = res.Causes
 	}
-	out.FaultStartedUnixNano = res.FaultStartedUnixNano
-	return out, nil
+	out.Confidence, out.Tie = res.Confidence, res.Tie
+	out.FaultStartedUnixNano, out.FaultStartSource, err = e.faultStart(ctx, t, sc, cov, res)
+	return out, err
 }
 
 // input gathers the candidates and changes of an analysis.
@@ -126,20 +142,4 @@ func (e *Engine) scope(sym Symptom, now time.Time) *Scope {
 	return &Scope{Symptom: sym,
 		Baseline: analysis.Range{From: max(windowStart-int64(e.cfg.Baseline), 0), To: windowStart},
 		Window:   analysis.Range{From: windowStart, To: end + 1}}
-}
-
-// SymptomOf is the incident's first anomaly, started when the incident says.
-func SymptomOf(inc events.IncidentOpened) (Symptom, error) {
-	if len(inc.Anomalies) == 0 || inc.Anomalies[0].Metric == "" || inc.Anomalies[0].Service == "" {
-		return Symptom{}, ErrNoSymptom
-	}
-	a := inc.Anomalies[0]
-	s := Symptom{Metric: a.Metric, Service: a.Service, Model: a.Model, StartUnixNano: inc.StartedUnixNano}
-	if s.Model == "" {
-		s.Model = inc.Model
-	}
-	if s.StartUnixNano == 0 {
-		s.StartUnixNano = max(a.StartedUnixNano, a.DetectedUnixNano, inc.DetectedUnixNano)
-	}
-	return s, nil
 }

@@ -71,7 +71,7 @@ func TestAnalyzeSimulatedFaults(t *testing.T) {
 		t.Run(tt.Name, func(t *testing.T) {
 			eng := engine.New(query.New(w.st.Conn()), engine.DefaultConfig)
 			inc := synth.Incident(w.sc, "inc-1", tt.Metric, tt.Service)
-			got, err := eng.Analyze(context.Background(), inc, w.sc.FaultAt.Add(w.sc.FaultFor))
+			got, err := eng.Analyze(context.Background(), engine.OpenedTask("ev-1", inc), w.sc.FaultAt.Add(w.sc.FaultFor))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +81,9 @@ func TestAnalyzeSimulatedFaults(t *testing.T) {
 			for _, c := range got.Causes {
 				t.Logf("#%d %-28s %.3f %s", c.Rank, c.ID, c.Score, c.Summary)
 			}
-			checkTop(t, got, tt, w.data)
+			t.Logf("confidence %.3f, fault start %s", got.Confidence, got.FaultStartSource)
+			checkTop(t, got, tt)
+			checkFaultStart(t, got, tt, w.sc, inc)
 		})
 	}
 }
@@ -92,7 +94,7 @@ func TestAnalyzeSimulatedFaults(t *testing.T) {
 // scores at most 0.9 of what it broke, so a real top cause clears this.
 const topMargin = 0.95
 
-func checkTop(t *testing.T, got events.RCACompleted, tt scenario, data synth.Data) {
+func checkTop(t *testing.T, got events.RCACompleted, tt scenario) {
 	t.Helper()
 	if tt.WantTop == "" {
 		if len(got.Causes) != 0 {
@@ -116,12 +118,31 @@ func checkTop(t *testing.T, got events.RCACompleted, tt scenario, data synth.Dat
 	if top.ChangeID != tt.WantChange {
 		t.Errorf("top change = %q, want %q", top.ChangeID, tt.WantChange)
 	}
-	wantFault := int64(0)
-	if tt.WantChange != "" {
-		wantFault = data.Change.TimeUnixNano
+	if !got.Baseline.Sufficient || got.Tie || got.Confidence <= 0 {
+		t.Errorf("baseline %+v, tie %v, confidence %v: want a sufficient baseline, no tie and some confidence",
+			got.Baseline, got.Tie, got.Confidence)
 	}
-	if got.FaultStartedUnixNano != wantFault {
-		t.Errorf("fault started = %d, want %d", got.FaultStartedUnixNano, wantFault)
+}
+
+// checkFaultStart wants the change's time when a change explains the
+// incident, else the symptom's onset in the data, within a second of the
+// fault, or with no data the anomaly's own start.
+func checkFaultStart(t *testing.T, got events.RCACompleted, tt scenario, sc synth.Scenario, inc events.IncidentOpened) {
+	t.Helper()
+	switch {
+	case tt.WantChange != "":
+		if got.FaultStartSource != events.FaultStartChange || got.FaultStartedUnixNano != sc.FaultAt.UnixNano() {
+			t.Errorf("fault start %d (%s), want the deploy's time %d (change)", got.FaultStartedUnixNano, got.FaultStartSource, sc.FaultAt.UnixNano())
+		}
+	case tt.WantTop == "":
+		if got.FaultStartSource != events.FaultStartSymptomOnset || got.FaultStartedUnixNano != inc.Anomalies[0].StartedUnixNano {
+			t.Errorf("fault start %d (%s), want the anomaly's start %d (symptom_onset)", got.FaultStartedUnixNano, got.FaultStartSource, inc.Anomalies[0].StartedUnixNano)
+		}
+	default:
+		off := time.Duration(got.FaultStartedUnixNano - sc.FaultAt.UnixNano())
+		if got.FaultStartSource != events.FaultStartSymptomOnset || off < -time.Second || off > time.Second {
+			t.Errorf("fault start %v from the fault (%s), want within 1s by symptom_onset", off, got.FaultStartSource)
+		}
 	}
 }
 
@@ -132,7 +153,7 @@ func BenchmarkAnalyze(b *testing.B) {
 	now := sc.FaultAt.Add(sc.FaultFor)
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := eng.Analyze(context.Background(), inc, now); err != nil {
+		if _, err := eng.Analyze(context.Background(), engine.OpenedTask("ev-bench", inc), now); err != nil {
 			b.Fatal(err)
 		}
 	}
