@@ -102,3 +102,14 @@ func TestSummaryWithoutBaseline(t *testing.T) {
 		t.Fatalf("summary = %q, want %q", got, want)
 	}
 }
+
+// The service serving a bad version carries the deploy's change id, as the
+// version does: a reader can tell they are one explanation, not rivals.
+func TestEveryCauseNamesItsChange(t *testing.T) {
+	want := map[string]string{"model_version:fraud@v2": "c-v2", "change:c-v2": "c-v2", "service:model-server": "c-v2"}
+	for _, c := range Analyze(badVersion()).Causes {
+		if c.ChangeID != want[c.ID] {
+			t.Errorf("%s change = %q, want %q", c.ID, c.ChangeID, want[c.ID])
+		}
+	}
+}

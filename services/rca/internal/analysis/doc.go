@@ -39,7 +39,8 @@
 //
 // A change is a candidate too: proximity times the best score of the
 // candidates it touches, times 0.9, so it ranks just below what it broke.
-// The nearest change touching a rank-1 cause is attached to it, and when
+// The nearest change touching a cause is attached to it (change_id), so
+// that causes which are one explanation can be told apart from rivals; when
 // every rank-1 cause points at the same change, its time is the fault's
 // start.
 //

@@ -88,20 +88,21 @@ func rankAll(all []scored) {
 	}
 }
 
-// finish lists the causes, attaches to each rank-1 cause its nearest
-// change, and dates the fault at that change when every rank-1 cause
-// points at the same one.
+// finish lists the causes, attaches to each its nearest change (so that a
+// reader can tell causes that are one explanation, such as a version and
+// the deploy of it, from rivals), and dates the fault at that change when
+// every rank-1 cause points at the same one.
 func finish(res Result, all []scored) Result {
 	var fault *Change
 	agree := true
 	for i := range all {
 		c := all[i].cause
+		if c.Kind != events.CauseChange && all[i].change != nil {
+			c.ChangeID = all[i].change.ID
+		}
 		if c.Rank == 1 {
 			if i > 0 {
 				res.Tie = true
-			}
-			if c.Kind != events.CauseChange && all[i].change != nil {
-				c.ChangeID = all[i].change.ID
 			}
 			switch ch := all[i].change; {
 			case ch == nil:
