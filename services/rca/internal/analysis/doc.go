@@ -13,7 +13,8 @@
 // units, of how bad that candidate was per bucket. A model version's signal
 // is the symptom's "bad mass" it served (the sum of the symptom metric over
 // the requests it served, divided by all requests), so the versions' signals
-// add up to y. A service's signals are its self errors (error spans whose
+// add up to y; for a latency symptom no version is proposed, since served
+// latency includes the callees' (see engine.ModelVersions). A service's signals are its self errors (error spans whose
 // children did not fail, so errors that merely propagate up the call chain do
 // not count), its self latency for latency symptoms, its WARN and ERROR log records
 // per span, and the share of its responses with missing data (its *_ratio

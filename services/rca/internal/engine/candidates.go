@@ -26,7 +26,16 @@ func symptomSeries(rows []query.VersionBucket) analysis.Series {
 // ModelVersions proposes each model version that served the symptom metric.
 // Its signal is the symptom's mass it served over all requests of the
 // bucket, so the versions' signals add up to the symptom.
+//
+// For a latency symptom it proposes none: served mass is then the whole
+// latency of the requests a version served, its callees' included, so a
+// version deployed just before a slow dependency would take the blame for
+// it merely by serving all traffic (issue #5, defect 5). A version that is
+// slow itself shows as its service's self latency, near its deploy.
 func ModelVersions(_ context.Context, _ *query.Reader, sc *Scope) ([]analysis.Candidate, error) {
+	if isLatency(sc.Symptom.Metric) {
+		return nil, nil
+	}
 	total := map[int64]uint64{}
 	var totalB, totalW float64
 	for _, r := range sc.SymptomRows {
@@ -73,7 +82,7 @@ func Services(ctx context.Context, r *query.Reader, sc *Scope) ([]analysis.Candi
 	if err != nil {
 		return nil, err
 	}
-	latency := strings.Contains(sc.Symptom.Metric, "latency")
+	latency := isLatency(sc.Symptom.Metric)
 	signals := map[string]map[string]analysis.Series{}
 	add := func(service, signal string, b int64, v float64) {
 		if signals[service] == nil {
@@ -155,6 +164,9 @@ func specificity(shareB, shareW float64, haveB, haveW bool) float64 {
 		return 0
 	}
 }
+
+// isLatency reports whether a symptom metric is a latency.
+func isLatency(metric string) bool { return strings.Contains(metric, "latency") }
 
 // inRange is the row's point count when its bucket is in rg, else 0.
 func inRange(rg analysis.Range, r query.VersionBucket) float64 {

@@ -75,9 +75,9 @@ func (g *generator) changes() error {
 	old := events.ChangeRecorded{ChangeID: "chg-gateway-config", Kind: "config", Service: "gateway",
 		TimeUnixNano: g.s.FaultAt.Add(-8 * time.Minute).UnixNano()}
 	all := []events.ChangeRecorded{old}
-	if g.s.Fault == BadModelVersion {
+	if at, ok := g.s.startOf(BadModelVersion); ok {
 		g.data.Change = events.ChangeRecorded{ChangeID: "chg-deploy-v2", Kind: "deploy", Service: "model-server",
-			Model: Model, ModelVersion: "v2", PreviousVersion: "v1", TimeUnixNano: g.s.FaultAt.UnixNano()}
+			Model: Model, ModelVersion: "v2", PreviousVersion: "v1", TimeUnixNano: at.UnixNano()}
 		all = append(all, g.data.Change)
 	}
 	for _, c := range all {

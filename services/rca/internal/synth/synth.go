@@ -43,6 +43,26 @@ type Scenario struct {
 	// NullProb is the share of requests whose features come back null
 	// during feature_nulls.
 	NullProb float64
+	// Second is another fault injected from SecondAt, for incidents whose
+	// symptoms have two causes; empty for none.
+	Second   string
+	SecondAt time.Time
+}
+
+// active reports whether fault f is injected at t.
+func (s Scenario) active(f string, t time.Time) bool {
+	return (s.Fault == f && !t.Before(s.FaultAt)) || (s.Second == f && !t.Before(s.SecondAt))
+}
+
+// startOf is when fault f is injected, and whether it is.
+func (s Scenario) startOf(f string) (time.Time, bool) {
+	switch f {
+	case s.Fault:
+		return s.FaultAt, true
+	case s.Second:
+		return s.SecondAt, true
+	}
+	return time.Time{}, false
 }
 
 // Data is the rows of one scenario, per table, in the column order of
@@ -62,6 +82,9 @@ var errorProb = map[string]float64{"v1": 0.005, "v2": 0.35}
 func Generate(s Scenario) (Data, error) {
 	if !slices.Contains(faults, s.Fault) {
 		return Data{}, fmt.Errorf("unknown fault %q: want one of %v", s.Fault, faults)
+	}
+	if s.Second != "" && (!slices.Contains(faults, s.Second) || s.Second == s.Fault) {
+		return Data{}, fmt.Errorf("second fault %q: want another of %v", s.Second, faults)
 	}
 	if s.RPS <= 0 {
 		return Data{}, fmt.Errorf("rps %d: want > 0", s.RPS)
@@ -102,19 +125,18 @@ type generator struct {
 
 // request simulates one request through the three services.
 func (g *generator) request(t time.Time) {
-	faulty := !t.Before(g.s.FaultAt)
 	version := "v1"
-	if faulty && g.s.Fault == BadModelVersion {
+	if g.s.active(BadModelVersion, t) {
 		version = "v2"
 	}
-	null := faulty && g.s.Fault == FeatureNulls && g.rng.Float64() < g.s.NullProb
+	null := g.s.active(FeatureNulls, t) && g.rng.Float64() < g.s.NullProb
 	failed := null || g.rng.Float64() < errorProb[version]
 	r := req{t: t, version: version, trace: g.hex(16), failed: failed,
 		modelMs: g.lognormal(20, 0.35), featureMs: g.lognormal(5, 0.3)}
 	if null {
 		r.missing = 1.0 / 3
 	}
-	if faulty && g.s.Fault == SlowDependency {
+	if g.s.active(SlowDependency, t) {
 		r.featureMs += slowMs
 	}
 	g.spans(r)
