@@ -77,7 +77,7 @@ type progress struct {
 // describe says in one line why recovery was not judged reached:
 // "prediction.error avg 0.61 still above 0.05 after 60s (last of 58 checks)".
 func (p progress) describe(c runbook.Verify, took time.Duration, lastErr error) string {
-	after := fmt.Sprintf("after %s", roundTook(took, c.Timeout))
+	after := "after " + seconds(roundTook(took, c.Timeout))
 	switch {
 	case p.checks == 0 && lastErr != nil:
 		return fmt.Sprintf("could not measure %s %s: %v", c.Metric, after, lastErr)
@@ -104,6 +104,15 @@ func roundTook(d, timeout time.Duration) time.Duration {
 	default:
 		return d.Round(time.Second)
 	}
+}
+
+// seconds writes a wait as "60s" or "2.5s" rather than "1m0s"; below a
+// second as "500ms".
+func seconds(d time.Duration) string {
+	if d < time.Second {
+		return d.String()
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"
 }
 
 func short(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
