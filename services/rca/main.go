@@ -1,6 +1,7 @@
-// Command rca is Medic's root-cause analyzer: for each opened incident it
-// ranks the services, model versions and changes that explain the symptom,
-// and publishes them as rca.completed.
+// Command rca is Medic's root-cause analyzer: for each incident opened, and
+// each time anomalies join one, it ranks the services, model versions and
+// changes that explain the symptom, says how sure it is, and publishes them
+// as rca.completed.
 package main
 
 import (
