@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/medic-sre/medic/schemas"
 )
@@ -102,7 +103,7 @@ func Migrate(ctx context.Context, conn driver.Conn, log *slog.Logger) error {
 			continue
 		}
 		for _, stmt := range m.Statements {
-			if err := conn.Exec(ctx, stmt); err != nil {
+			if err := conn.Exec(ctx, stmt); err != nil && !columnsExist(stmt, err) {
 				return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 			}
 		}
@@ -119,6 +120,20 @@ func Migrate(ctx context.Context, conn driver.Conn, log *slog.Logger) error {
 		log.Info("clickhouse migration applied", "version", m.Version, "name", m.Name)
 	}
 	return nil
+}
+
+// columnsExist reports whether a failed ALTER TABLE ... ADD COLUMN failed
+// because its columns are there already. ClickHouse 18.16 has no ADD COLUMN
+// IF NOT EXISTS, and a migrator that stopped between the ALTER and its
+// record, or another service migrating at the same time, leaves them. One
+// ALTER adds all its columns or none, so a migration puts all of its columns
+// in one statement.
+func columnsExist(stmt string, err error) bool {
+	var ex *clickhouse.Exception
+	const illegalColumn = 44
+	upper := strings.ToUpper(strings.TrimSpace(stmt))
+	return errors.As(err, &ex) && ex.Code == illegalColumn && strings.Contains(ex.Message, "already exists") &&
+		strings.HasPrefix(upper, "ALTER TABLE") && strings.Contains(upper, "ADD COLUMN")
 }
 
 // appliedVersions maps each applied version to its recorded checksum.

@@ -138,3 +138,29 @@ func TestEditedMigrationIsRefused(t *testing.T) {
 		t.Fatalf("Setup = %v, want ErrMigrationChanged before the deadline", err)
 	}
 }
+
+// A migration that added columns but was never recorded (its migrator
+// stopped, or another service ran it at the same moment) runs again without
+// failing on the columns it finds.
+func TestUnrecordedAddColumnMigrationRunsAgain(t *testing.T) {
+	s := storetest.New(t)
+	ctx := context.Background()
+	const version = 6 // 0006 adds columns to incidents
+	if err := s.Conn().Exec(ctx, "ALTER TABLE schema_migrations DELETE WHERE version = 6"); err != nil {
+		t.Fatal(err)
+	}
+	// ALTER ... DELETE runs in the background; wait until the record is gone.
+	deadline := time.Now().Add(10 * time.Second)
+	for count(t, s, "SELECT count() FROM schema_migrations WHERE version = 6") != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("migration record not deleted")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := store.Migrate(ctx, s.Conn(), slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("Migrate = %v, want the existing columns taken as added", err)
+	}
+	if n := count(t, s, "SELECT count() FROM schema_migrations WHERE version = 6"); n != 1 {
+		t.Fatalf("%d records of migration %d, want 1", n, version)
+	}
+}
