@@ -92,10 +92,16 @@ func sharing(causes []events.Cause, top events.Cause) int {
 // Margin is rank 1's relative lead over the best other cause:
 // (score1 - score2) / score1, clamped to [0, 1]; 0 when score1 is not
 // positive. ok is false when there is no other cause (nothing to lead).
+// A cause that points at the same change as rank 1 (the deploy, the
+// version it deployed, the service serving it) is the same explanation,
+// not a rival, as in the RCA's confidence.
 func Margin(causes []events.Cause, top events.Cause) (margin float64, second events.Cause, ok bool) {
 	found := false
 	for _, c := range causes {
 		if c.Rank == top.Rank && c.ID == top.ID && c.Kind == top.Kind {
+			continue
+		}
+		if top.ChangeID != "" && c.ChangeID == top.ChangeID {
 			continue
 		}
 		if !found || c.Score > second.Score {

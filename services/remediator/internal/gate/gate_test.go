@@ -65,6 +65,11 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+func withChange(c events.Cause, change string) events.Cause {
+	c.ChangeID = change
+	return c
+}
+
 func TestMargin(t *testing.T) {
 	c := func(rank int, id string, score float64) events.Cause {
 		return events.Cause{Rank: rank, Kind: events.CauseService, ID: id, Score: score}
@@ -78,6 +83,8 @@ func TestMargin(t *testing.T) {
 		{name: "half", causes: []events.Cause{c(1, "a", 1), c(2, "b", 0.5)}, want: 0.5, wantOK: true},
 		{name: "best other counts, not list order", causes: []events.Cause{c(1, "a", 1), c(3, "c", 0.1), c(2, "b", 0.9)}, want: 0.1, wantOK: true},
 		{name: "alone", causes: []events.Cause{c(1, "a", 1)}, want: 1},
+		{name: "the same change is no rival", causes: []events.Cause{withChange(c(1, "v2", 1), "deploy"), withChange(c(2, "chg", 0.86), "deploy"), c(3, "svc", 0.3)},
+			want: 0.7, wantOK: true},
 		{name: "non-positive top", causes: []events.Cause{c(1, "a", 0), c(2, "b", -1)}, want: 0, wantOK: true},
 		{name: "negative second clamps", causes: []events.Cause{c(1, "a", 1), c(2, "b", -3)}, want: 1, wantOK: true},
 	}
