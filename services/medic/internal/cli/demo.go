@@ -26,7 +26,7 @@ func Demo(ctx context.Context, args []string) error {
 	service.StringVar(fs, &binDir, "bin-dir", "MEDIC_BIN_DIR", filepath.Dir(exe), "directory holding the service binaries")
 	service.StringVar(fs, &workDir, "work-dir", "MEDIC_WORK_DIR", filepath.Join(os.TempDir(), "medic-demo"), "directory for NATS data and process logs")
 	service.StringVar(fs, &natsURL, "nats-url", "NATS_URL", "", "use this NATS server instead of an embedded one")
-	service.DurationVar(fs, &baseline, "baseline", "MEDIC_DEMO_BASELINE", demo.DefaultBaseline, "healthy traffic to collect before the fault (the analysis needs 30 s)")
+	service.DurationVar(fs, &baseline, "baseline", "MEDIC_DEMO_BASELINE", demo.DefaultBaseline, "healthy traffic to collect before the fault (the analysis needs 45 s)")
 	service.DurationVar(fs, &timeout, "timeout", "MEDIC_DEMO_TIMEOUT", 90*time.Second, "how long to wait for recovery")
 	if err := service.Parse(fs, args); err != nil {
 		return err

@@ -20,9 +20,10 @@ import (
 )
 
 // DefaultBaseline is the healthy traffic `medic demo` collects before the
-// fault: enough for the root-cause analyzer to call its baseline sufficient
-// (30 s of data by default), with a margin for the first points' latency.
-const DefaultBaseline = 35 * time.Second
+// fault: enough for the root-cause analyzer to call its baseline sufficient.
+// Its baseline ends --window-lead (15 s) before the symptom and must hold
+// --min-baseline (30 s) of data; 5 s more absorb the first points' delay.
+const DefaultBaseline = 50 * time.Second
 
 // Options tune the scenario.
 type Options struct {

@@ -16,8 +16,8 @@ import (
 // A bad model version after too little history (issue #5, defect 3) is
 // analysed with a baseline that says it lacks data and a confidence no gate
 // acts on; after a minute of history, the same fault is found with
-// confidence. The incident window opens 30 s (the lead) before the symptom,
-// so the baseline holds history minus about 27 s.
+// confidence. The incident window opens 15 s (the lead) before the symptom,
+// so the baseline holds history minus about 12 s.
 func TestBaselineSufficiency(t *testing.T) {
 	tests := []struct {
 		name           string
@@ -27,8 +27,8 @@ func TestBaselineSufficiency(t *testing.T) {
 		minConf        float64
 		maxConf        float64
 	}{
-		{name: "20 s of history: empty baseline", history: 20 * time.Second, wantDetail: "baseline empty", maxConf: 0.25},
-		{name: "45 s of history: thin baseline", history: 45 * time.Second, wantDetail: "baseline thin", maxConf: 0.25},
+		{name: "10 s of history: empty baseline", history: 10 * time.Second, wantDetail: "baseline empty", maxConf: 0.25},
+		{name: "35 s of history: thin baseline", history: 35 * time.Second, wantDetail: "baseline thin", maxConf: 0.25},
 		{name: "60 s of history", history: 60 * time.Second, wantSufficient: true, minConf: 0.6, maxConf: 1},
 	}
 	for _, tt := range tests {

@@ -37,7 +37,7 @@ type Config struct {
 }
 
 // DefaultConfig is the configuration the service starts with.
-var DefaultConfig = Config{Lead: 30 * time.Second, Baseline: 5 * time.Minute, ChangeLookback: 10 * time.Minute, MaxCauses: 10,
+var DefaultConfig = Config{Lead: 15 * time.Second, Baseline: 5 * time.Minute, ChangeLookback: 10 * time.Minute, MaxCauses: 10,
 	MinBaseline: 30 * time.Second, MinBaselinePoints: 30}
 
 // Symptom is what the analysis explains: a metric of one service.
