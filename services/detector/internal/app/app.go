@@ -1,5 +1,5 @@
-// Package app wires the detector: rules, engine and batch handler on the
-// shared service runtime.
+// Package app wires the detector: rules, engine and its two telemetry
+// consumers on the shared service runtime.
 package app
 
 import (
@@ -25,6 +25,10 @@ type Options struct {
 	// MaxClockSkew is how far past the detector's clock a point may be
 	// stamped and still be evaluated.
 	MaxClockSkew time.Duration
+
+	// publisher, when set, wraps the bus the detector publishes anomalies
+	// on: tests use it to stop a detector between two of its effects.
+	publisher func(detect.Publisher) detect.Publisher
 }
 
 // Run runs the detector until ctx ends.
@@ -52,18 +56,26 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 		if err != nil {
 			return err
 		}
-		return rt.ConsumeBatch(ctx, detect.Consumer(), d.Handle)
+		// Evaluation depends on NATS alone: a ClickHouse outage must not
+		// count its failures toward dead-lettering, nor hold it back.
+		spec := detect.Consumer()
+		spec.Healthy = rt.Bus.Ready
+		if err := rt.ConsumeBatch(ctx, spec, d.Handle); err != nil {
+			return err
+		}
+		return rt.ConsumeBatch(ctx, detect.ArchiveConsumer(), detect.ArchiveHandler(rt.Store))
 	})
 }
 
 // restored makes the detector and gives it the alerts that were firing when
-// the previous one stopped, before it takes any telemetry.
+// the previous one stopped, before it takes any telemetry, and finishes
+// what the previous one recorded but may not have published.
 func restored(ctx context.Context, rt *service.Runtime, eng *engine.Engine, o Options) (*detect.Detector, error) {
 	fs, err := firing.Open(ctx, rt.Bus.JetStream())
 	if err != nil {
 		return nil, err
 	}
-	alerts, unreadable, err := fs.Load(ctx)
+	records, unreadable, err := fs.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -71,8 +83,16 @@ func restored(ctx context.Context, rt *service.Runtime, eng *engine.Engine, o Op
 		rt.Log.Error("firing alerts that do not decode were skipped; their anomalies will not resolve",
 			"bucket", firing.Bucket, "keys", unreadable)
 	}
-	d := detect.New(rt.Log, rt.Store, rt.Bus, eng, detect.Options{Firing: fs, MaxClockSkew: o.MaxClockSkew})
-	d.Restore(alerts)
-	rt.Log.Info("firing alerts restored", "alerts", len(alerts))
+	var pub detect.Publisher = rt.Bus
+	if o.publisher != nil {
+		pub = o.publisher(pub)
+	}
+	d := detect.New(rt.Log, pub, eng, detect.Options{Firing: fs, MaxClockSkew: o.MaxClockSkew})
+	d.Restore(records)
+	rt.Log.Info("firing alerts restored", "records", len(records))
+	// Whatever does not go out now goes out with the first batch.
+	if err := d.Flush(ctx); err != nil {
+		rt.Log.Warn("restored anomaly events not published yet; they go with the next batch", "err", err)
+	}
 	return d, nil
 }

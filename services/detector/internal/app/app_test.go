@@ -13,6 +13,7 @@ import (
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/pkg/servicetest"
+	"github.com/medic-sre/medic/services/detector/internal/detect"
 )
 
 // Telemetry with a clean baseline, then a burst of model-server errors, then
@@ -78,8 +79,9 @@ func TestDetectsAndResolvesAnAnomaly(t *testing.T) {
 	}
 }
 
-// A message that is not a CloudEvent goes to MEDIC_DLQ with its reason, and
-// the good telemetry after it is still processed.
+// A message that is not a CloudEvent goes to MEDIC_DLQ with its reason,
+// from each of the detector's two consumers (each names itself), and the
+// good telemetry after it is still processed.
 func TestMalformedTelemetryIsDeadLettered(t *testing.T) {
 	h := start(t, "testdata/rules.yaml")
 	subject := events.Subject(events.TypeTelemetryPoints)
@@ -93,17 +95,23 @@ func TestMalformedTelemetryIsDeadLettered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var reason, consumer string
-	servicetest.Poll(t, "the message in MEDIC_DLQ", func() bool {
-		msg, err := dlq.GetLastMsgForSubject(h.ctx, "medic.dlq."+subject)
+	reasons := map[string]string{} // by consumer
+	servicetest.Poll(t, "the message in MEDIC_DLQ from both consumers", func() bool {
+		info, err := dlq.Info(h.ctx)
 		if err != nil {
 			return false
 		}
-		reason, consumer = msg.Header.Get(bus.HeaderDLQReason), msg.Header.Get(bus.HeaderDLQConsumer)
-		return true
+		for seq := info.State.FirstSeq; seq > 0 && seq <= info.State.LastSeq; seq++ {
+			if msg, err := dlq.GetMsg(h.ctx, seq); err == nil && msg.Subject == "medic.dlq."+subject {
+				reasons[msg.Header.Get(bus.HeaderDLQConsumer)] = msg.Header.Get(bus.HeaderDLQReason)
+			}
+		}
+		return len(reasons) == 2
 	})
-	if reason == "" || consumer != "detector" {
-		t.Errorf("dead letter has reason %q and consumer %q; want a reason from the detector", reason, consumer)
+	for _, consumer := range []string{detect.Consumer().Durable, detect.ArchiveConsumer().Durable} {
+		if reasons[consumer] == "" {
+			t.Errorf("no dead letter with a reason from consumer %s; got %v", consumer, reasons)
+		}
 	}
 	servicetest.Poll(t, "the good batch archived", func() bool { return h.metricRows(t) == uint64(len(good)) })
 }

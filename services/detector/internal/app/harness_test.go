@@ -60,8 +60,14 @@ func newHarness(t *testing.T, rulesFile string) *harness {
 // it is ready; a test may stop it and run another.
 func (h *harness) run(t *testing.T) *servicetest.Service {
 	t.Helper()
+	return h.runWith(t, h.opts)
+}
+
+// runWith is run with other options.
+func (h *harness) runWith(t *testing.T, opts Options) *servicetest.Service {
+	t.Helper()
 	svc := servicetest.Run(t, "detector", func(ctx context.Context, ln net.Listener) error {
-		return RunWithListener(ctx, h.opts, ln)
+		return RunWithListener(ctx, opts, ln)
 	})
 	h.http = svc.URL
 	svc.WaitReady(t)

@@ -1,6 +1,9 @@
-// Package detect is the detector's batch handler: it makes telemetry
-// durable in ClickHouse, runs it through the rule engine, and publishes the
-// anomalies that start or end.
+// Package detect is the detector's pair of telemetry handlers: one runs
+// telemetry through the rule engine and publishes the anomalies that start
+// or end; the other makes the points durable in ClickHouse. They read the
+// telemetry stream through two durable consumers, so that detection never
+// waits for ClickHouse, and a ClickHouse outage only holds back the
+// archive consumer (see Consumer and ArchiveConsumer).
 package detect
 
 import (
@@ -11,14 +14,15 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/medic-sre/medic/pkg/archive"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
-	"github.com/medic-sre/medic/pkg/store"
 	"github.com/medic-sre/medic/services/detector/internal/engine"
+	"github.com/medic-sre/medic/services/detector/internal/firing"
 )
 
-// Consumer is the detector's durable consumer of telemetry.
+// Consumer is the detector's durable consumer of telemetry for evaluation.
+// A batch is acked once it has been evaluated and what it emitted is
+// recorded and published; it does not wait for ClickHouse.
 func Consumer() bus.ConsumerSpec {
 	return bus.ConsumerSpec{
 		Stream: bus.StreamTelemetry, Durable: "detector", BatchSize: 500,
@@ -33,14 +37,14 @@ type Publisher interface {
 
 // Firing keeps the alerts that are firing across restarts (firing.Store).
 type Firing interface {
-	Put(ctx context.Context, a events.AnomalyDetected) error
+	Put(ctx context.Context, r firing.Record) error
 	Delete(ctx context.Context, fingerprint string) error
 }
 
 // Options are the detector's settings beyond its connections.
 type Options struct {
-	// Firing (required) records each alert when it fires and forgets it
-	// when it resolves.
+	// Firing (required) records each alert before its anomaly.detected is
+	// published, and its resolution before its anomaly.resolved is.
 	Firing Firing
 	// MaxClockSkew is how far past the detector's clock a point may be
 	// stamped and still be evaluated (DefaultMaxClockSkew if 0).
@@ -57,7 +61,6 @@ const DefaultMaxClockSkew = 5 * time.Second
 // firing alerts are kept in Options.Firing, and Restore puts them back.
 type Detector struct {
 	log     *slog.Logger
-	store   *store.Store
 	pub     Publisher
 	firing  Firing
 	maxSkew time.Duration
@@ -65,39 +68,30 @@ type Detector struct {
 	mu      sync.Mutex
 	engine  *engine.Engine
 	fed     *recent
-	// outbox holds emissions not yet published and recorded: a batch whose
+	// outbox holds emissions not yet recorded and published: a batch whose
 	// publish failed is redelivered, but its points are already in the
 	// engine, so the engine would not emit them again.
 	outbox []engine.Emission
+	// records mirrors the firing store, by fingerprint, so that a
+	// resolution is recorded beside the alert it ends.
+	records map[string]firing.Record
 }
 
 // New makes a detector over an engine.
-func New(log *slog.Logger, st *store.Store, pub Publisher, e *engine.Engine, o Options) *Detector {
+func New(log *slog.Logger, pub Publisher, e *engine.Engine, o Options) *Detector {
 	if o.MaxClockSkew <= 0 {
 		o.MaxClockSkew = DefaultMaxClockSkew
 	}
-	return &Detector{log: log, store: st, pub: pub, firing: o.Firing, maxSkew: o.MaxClockSkew, now: time.Now,
-		engine: e, fed: newRecent(100_000)}
+	return &Detector{log: log, pub: pub, firing: o.Firing, maxSkew: o.MaxClockSkew, now: time.Now,
+		engine: e, fed: newRecent(100_000), records: map[string]firing.Record{}}
 }
 
-// Restore hands the engine the alerts that were firing when the previous
-// detector stopped. What it emits at once (alerts no rule can hold any
-// more) is published with the next batch.
-func (d *Detector) Restore(firing []events.AnomalyDetected) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.outbox = append(d.outbox, d.engine.Restore(firing, d.now())...)
-}
-
-// Handle processes one batch: (1) write the points to ClickHouse, (2) feed
-// them to the engine, (3) publish what the engine emits. Any error leaves
-// the batch unacked, to be redelivered; events that are not telemetry are
-// dead-lettered and the rest acked.
+// Handle processes one batch: (1) feed its points to the engine, (2) record
+// and publish what the engine emits. Any error leaves the batch unacked, to
+// be redelivered; events that are not telemetry are dead-lettered and the
+// rest acked. ClickHouse is not involved: ArchiveHandler writes the points.
 func (d *Detector) Handle(ctx context.Context, evs []cloudevents.Event) error {
 	evs, rejected := telemetryOnly(evs)
-	if err := archive.WritePoints(ctx, d.store, evs); err != nil {
-		return fmt.Errorf("write %d telemetry events to the metrics table: %w", len(evs), err)
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.feed(evs)
@@ -138,7 +132,7 @@ func (d *Detector) feed(evs []cloudevents.Event) {
 		}
 		tp, err := events.As[events.TelemetryPoints](ev)
 		if err != nil {
-			d.log.Warn("telemetry event does not decode; its points are archived but not evaluated", "event_id", ev.ID(), "err", err)
+			d.log.Warn("telemetry event does not decode; its points are not evaluated", "event_id", ev.ID(), "err", err)
 			continue
 		}
 		n := d.engine.Observe(tp.Points, notAfter)
@@ -157,41 +151,4 @@ func (d *Detector) feed(evs []cloudevents.Event) {
 		rejectedTotal.WithLabelValues(ReasonNotFinite).Add(float64(rejected.NotFinite))
 		d.log.Warn("points whose value is NaN or infinite were archived but not evaluated", "points", rejected.NotFinite)
 	}
-}
-
-// flush publishes the outbox in order, and records each firing alert (or
-// forgets a resolved one) once its event is out, before the batch is acked.
-// Ids are derived, so an emission published before a failure is dropped by
-// JetStream when retried.
-func (d *Detector) flush(ctx context.Context) error {
-	for len(d.outbox) > 0 {
-		em := d.outbox[0]
-		if _, err := d.pub.Emit(ctx, em.ID, em.Data); err != nil {
-			if !bus.IsPermanent(err) {
-				return fmt.Errorf("publish %s: %w (the batch will be retried)", em.Data.EventType(), err)
-			}
-			// An event that breaks its schema is a detector bug; keeping it
-			// would block every later batch.
-			d.log.Error("dropping an anomaly event that cannot be published", "event_id", em.ID, "err", err)
-		} else {
-			if err := d.remember(ctx, em); err != nil {
-				return fmt.Errorf("%w (the batch will be retried)", err)
-			}
-			countEmission(em)
-			d.log.Info("anomaly event published", "type", em.Data.EventType(), "event_id", em.ID, "subject", em.Data.EventSubject())
-		}
-		d.outbox = d.outbox[1:]
-	}
-	return nil
-}
-
-// remember keeps a fired alert and forgets a resolved one.
-func (d *Detector) remember(ctx context.Context, em engine.Emission) error {
-	switch a := em.Data.(type) {
-	case events.AnomalyDetected:
-		return d.firing.Put(ctx, a)
-	case events.AnomalyResolved:
-		return d.firing.Delete(ctx, a.Fingerprint)
-	}
-	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/servicetest"
-	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/medic-sre/medic/services/detector/internal/engine"
 	"github.com/medic-sre/medic/services/detector/internal/firing"
 	"github.com/medic-sre/medic/services/detector/internal/rules"
@@ -43,7 +42,6 @@ func (f *flakyBus) Emit(ctx context.Context, id string, data events.Data) (cloud
 // never succeed is dropped rather than blocking every later batch.
 func TestPublishFailures(t *testing.T) {
 	b := servicetest.Bus(t)
-	st := storetest.New(t)
 	log := slog.New(slog.DiscardHandler)
 	ctx := context.Background()
 	f, err := rules.Load("testdata/rules.yaml")
@@ -72,7 +70,7 @@ func TestPublishFailures(t *testing.T) {
 				t.Fatal(err)
 			}
 			pub := &flakyBus{real: b, failures: 1, err: tc.err}
-			d := New(log, st, pub, eng, Options{Firing: fs})
+			d := New(log, pub, eng, Options{Firing: fs})
 			batch := telemetry(t, tc.name)
 			before := testutil.ToFloat64(pointsTotal)
 			if err := d.Handle(ctx, batch); (err != nil) != tc.wantFirstErr {
@@ -120,7 +118,7 @@ func TestFuturePointsAreNotEvaluated(t *testing.T) {
 				t.Fatal(err)
 			}
 			pub := &flakyBus{real: b}
-			d := New(slog.New(slog.DiscardHandler), storetest.New(t), pub, eng, Options{Firing: fs})
+			d := New(slog.New(slog.DiscardHandler), pub, eng, Options{Firing: fs})
 			batch := telemetry(t, tc.name, events.Point{Name: "prediction.error", Value: 0,
 				TimeUnixNano: time.Now().Add(tc.ahead).UnixNano(), Service: "model-server", Model: "other"})
 			before := testutil.ToFloat64(rejectedTotal.WithLabelValues("future"))
@@ -157,7 +155,7 @@ func TestAFuturePointDoesNotBlindOtherSeries(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub := &flakyBus{real: b}
-	d := New(slog.New(slog.DiscardHandler), storetest.New(t), pub, eng, Options{Firing: fs, MaxClockSkew: time.Minute})
+	d := New(slog.New(slog.DiscardHandler), pub, eng, Options{Firing: fs, MaxClockSkew: time.Minute})
 	future, err := events.NewWithID("future", "test", events.TelemetryPoints{Source: "test", Points: []events.Point{{
 		Name: "request.error", TimeUnixNano: time.Now().Add(50 * time.Second).UnixNano(), Service: "gateway", Model: "fraud"}}})
 	if err != nil {

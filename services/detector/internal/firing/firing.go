@@ -1,8 +1,13 @@
 // Package firing keeps the detector's firing alerts in a JetStream KV
 // bucket, so that a restarted detector resolves them under their original
 // anomaly ids instead of forgetting them (which would leave their incidents
-// open for good). Each record is the anomaly.detected the alert emitted,
-// keyed by its series fingerprint.
+// open for good). Each record, keyed by its series fingerprint, says where
+// the alert is between two publishes: fired but maybe not yet announced,
+// announced, or resolved but maybe not yet announced as resolved.
+//
+// The detector writes a record before it publishes the event the record
+// describes, so that a crash between the two leaves a record to finish
+// from, never an event without one.
 package firing
 
 import (
@@ -17,6 +22,32 @@ import (
 
 // Bucket is the KV bucket of firing alerts.
 const Bucket = "medic_detector_firing"
+
+// Record is what the bucket keeps for one alert series.
+type Record struct {
+	// Detected is the anomaly.detected the alert emitted, and DetectedID
+	// its event id.
+	Detected   events.AnomalyDetected `json:"detected"`
+	DetectedID string                 `json:"detected_id,omitempty"`
+	// Announced says that Detected has been published. It is false from
+	// when the alert is recorded until the publish succeeded, so that a
+	// detector that stopped in between publishes it again, under the same
+	// event id.
+	Announced bool `json:"announced"`
+	// Resolved, when set, is the anomaly.resolved the alert emitted, and
+	// ResolvedID its event id: recorded before it is published, and the
+	// record is deleted once it has been.
+	Resolved   *events.AnomalyResolved `json:"resolved,omitempty"`
+	ResolvedID string                  `json:"resolved_id,omitempty"`
+}
+
+// Fingerprint is the series the record is about: its key in the bucket.
+func (r Record) Fingerprint() string {
+	if r.Resolved != nil {
+		return r.Resolved.Fingerprint
+	}
+	return r.Detected.Fingerprint
+}
 
 // Store is the bucket of firing alerts.
 type Store struct {
@@ -37,20 +68,20 @@ func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 	return &Store{kv: kv}, nil
 }
 
-// Put records a firing alert.
-func (s *Store) Put(ctx context.Context, a events.AnomalyDetected) error {
-	raw, err := json.Marshal(a)
+// Put writes the record of a series, replacing what was there.
+func (s *Store) Put(ctx context.Context, r Record) error {
+	raw, err := json.Marshal(r)
 	if err != nil {
-		return err
+		return fmt.Errorf("encode firing record %s: %w", r.Fingerprint(), err)
 	}
-	if _, err := s.kv.Put(ctx, a.Fingerprint, raw); err != nil {
-		return fmt.Errorf("record firing anomaly %s: %w", a.AnomalyID, err)
+	if _, err := s.kv.Put(ctx, r.Fingerprint(), raw); err != nil {
+		return fmt.Errorf("record firing series %s: %w", r.Fingerprint(), err)
 	}
 	return nil
 }
 
-// Delete forgets the alert of a series once it resolved. Deleting a record
-// that is not there (a redelivered resolution) is no error.
+// Delete forgets the alert of a series once its resolution is out. Deleting
+// a record that is not there (a redelivered resolution) is no error.
 func (s *Store) Delete(ctx context.Context, fingerprint string) error {
 	if err := s.kv.Delete(ctx, fingerprint); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return fmt.Errorf("forget firing series %s: %w", fingerprint, err)
@@ -58,10 +89,10 @@ func (s *Store) Delete(ctx context.Context, fingerprint string) error {
 	return nil
 }
 
-// Load returns every firing alert, and the keys of records that do not
-// decode: those are for the caller to report, since failing the start over
-// one bad record would stop all detection.
-func (s *Store) Load(ctx context.Context) (firing []events.AnomalyDetected, unreadable []string, err error) {
+// Load returns every record, and the keys of records that do not decode:
+// those are for the caller to report, since failing the start over one bad
+// record would stop all detection.
+func (s *Store) Load(ctx context.Context) (records []Record, unreadable []string, err error) {
 	w, err := s.kv.WatchAll(ctx, jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, nil, fmt.Errorf("read kv bucket %s: %w", Bucket, err)
@@ -73,14 +104,35 @@ func (s *Store) Load(ctx context.Context) (firing []events.AnomalyDetected, unre
 			return nil, nil, fmt.Errorf("read kv bucket %s: %w", Bucket, ctx.Err())
 		case e := <-w.Updates():
 			if e == nil { // the watcher has delivered every current record
-				return firing, unreadable, nil
+				return records, unreadable, nil
 			}
-			var a events.AnomalyDetected
-			if err := json.Unmarshal(e.Value(), &a); err != nil || a.Fingerprint != e.Key() {
+			r, ok := decode(e.Value())
+			if !ok || r.Fingerprint() != e.Key() {
 				unreadable = append(unreadable, e.Key())
 				continue
 			}
-			firing = append(firing, a)
+			records = append(records, r)
 		}
 	}
+}
+
+// decode reads a record. A record written before records had a state is
+// the bare anomaly.detected, written once it had been published.
+func decode(raw []byte) (Record, bool) {
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return Record{}, false
+	}
+	if _, ok := probe["anomaly_id"]; ok {
+		var a events.AnomalyDetected
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return Record{}, false
+		}
+		return Record{Detected: a, Announced: true}, true
+	}
+	var r Record
+	if err := json.Unmarshal(raw, &r); err != nil || r.Fingerprint() == "" {
+		return Record{}, false
+	}
+	return r, true
 }

@@ -2,6 +2,7 @@ package firing
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"testing"
 
@@ -9,22 +10,36 @@ import (
 	"github.com/medic-sre/medic/pkg/servicetest"
 )
 
-// Load returns what was put and not deleted since, and names the records it
-// cannot read instead of failing on them.
+// Load returns what was put and not deleted since, in the state it was last
+// put in, and names the records it cannot read instead of failing on them.
 func TestPutDeleteLoad(t *testing.T) {
 	ctx := context.Background()
+	fired := func(fp string) Record {
+		return Record{Detected: events.AnomalyDetected{AnomalyID: "id-" + fp, Fingerprint: fp}, DetectedID: "ev-" + fp}
+	}
+	announced := func(fp string) Record { r := fired(fp); r.Announced = true; return r }
+	resolving := func(fp string) Record {
+		return Record{Resolved: &events.AnomalyResolved{AnomalyID: "id-" + fp, Fingerprint: fp}, ResolvedID: "res-" + fp}
+	}
 	tests := []struct {
-		name           string
-		put            []string // fingerprints
-		del            []string
-		junk           []string // keys holding records that do not decode
-		want, wantJunk []string
+		name     string
+		put      []Record
+		del      []string
+		raw      map[string]string // records written as they are
+		want     []string          // fingerprint and state of each record loaded
+		wantJunk []string
 	}{
 		{name: "empty bucket"},
-		{name: "put then load", put: []string{"a", "b"}, want: []string{"a", "b"}},
-		{name: "a resolved alert is gone", put: []string{"a", "b"}, del: []string{"a"}, want: []string{"b"}},
+		{name: "put then load", put: []Record{fired("a"), announced("b")}, want: []string{"a fired", "b announced"}},
+		{name: "the last put wins", put: []Record{fired("a"), announced("a"), resolving("a")}, want: []string{"a resolving"}},
+		{name: "a resolved alert is gone", put: []Record{announced("a"), announced("b")}, del: []string{"a"}, want: []string{"b announced"}},
 		{name: "deleting what is not there is harmless", del: []string{"c"}},
-		{name: "an unreadable record is named, not fatal", put: []string{"a"}, junk: []string{"x"}, want: []string{"a"}, wantJunk: []string{"x"}},
+		{name: "an unreadable record is named, not fatal", put: []Record{fired("a")}, raw: map[string]string{"x": "{not json"},
+			want: []string{"a fired"}, wantJunk: []string{"x"}},
+		{name: "a record under another series' key is unreadable", raw: map[string]string{"x": mustJSON(t, announced("y"))},
+			wantJunk: []string{"x"}},
+		{name: "a record from before states was announced", raw: map[string]string{"old": mustJSON(t, events.AnomalyDetected{AnomalyID: "id-old", Fingerprint: "old"})},
+			want: []string{"old announced"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -33,13 +48,13 @@ func TestPutDeleteLoad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, fp := range tc.put {
-				if err := s.Put(ctx, events.AnomalyDetected{AnomalyID: "id-" + fp, Fingerprint: fp}); err != nil {
+			for _, r := range tc.put {
+				if err := s.Put(ctx, r); err != nil {
 					t.Fatal(err)
 				}
 			}
-			for _, k := range tc.junk {
-				if _, err := s.kv.PutString(ctx, k, "{not json"); err != nil {
+			for k, v := range tc.raw {
+				if _, err := s.kv.PutString(ctx, k, v); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -52,14 +67,33 @@ func TestPutDeleteLoad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var fps []string
-			for _, a := range got {
-				fps = append(fps, a.Fingerprint)
+			var states []string
+			for _, r := range got {
+				states = append(states, r.Fingerprint()+" "+state(r))
 			}
-			slices.Sort(fps)
-			if !slices.Equal(fps, tc.want) || !slices.Equal(junk, tc.wantJunk) {
-				t.Fatalf("loaded %v and unreadable %v, want %v and %v", fps, junk, tc.want, tc.wantJunk)
+			slices.Sort(states)
+			if !slices.Equal(states, tc.want) || !slices.Equal(junk, tc.wantJunk) {
+				t.Fatalf("loaded %v and unreadable %v, want %v and %v", states, junk, tc.want, tc.wantJunk)
 			}
 		})
 	}
+}
+
+func state(r Record) string {
+	switch {
+	case r.Resolved != nil:
+		return "resolving"
+	case r.Announced:
+		return "announced"
+	}
+	return "fired"
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
