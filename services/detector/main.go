@@ -1,6 +1,8 @@
-// Command detector turns telemetry into anomalies: it archives telemetry
-// points in ClickHouse, evaluates alerting rules over them on event time,
-// and publishes anomaly.detected and anomaly.resolved events.
+// Command detector turns telemetry into anomalies: it evaluates alerting
+// rules over telemetry points on event time and publishes anomaly.detected
+// and anomaly.resolved events, and, on a consumer of its own that a
+// ClickHouse outage holds back without stalling detection, archives the
+// points in ClickHouse.
 package main
 
 import (

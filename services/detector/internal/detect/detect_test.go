@@ -85,6 +85,21 @@ func TestPublishFailures(t *testing.T) {
 			if got, want := testutil.ToFloat64(pointsTotal)-before, float64(pointCount(t, batch)); got != want {
 				t.Errorf("engine saw %v points, want %v (each once)", got, want)
 			}
+			// A dropped anomaly keeps no record: it would be announced
+			// again at every restart.
+			records, _, err := fs.Load(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept := 0
+			for _, rec := range records {
+				if rec.Detected.Rule == r.Name {
+					kept++
+				}
+			}
+			if want := tc.wantPublished; kept != want {
+				t.Errorf("the firing store keeps %d records of the rule, want %d", kept, want)
+			}
 		})
 	}
 }
