@@ -150,6 +150,14 @@ func TestRetryThenSucceedAndPermanentAndExhausted(t *testing.T) {
 		}, wantCalls: 3},
 		{name: "permanent", fail: func(int32) error { return bus.Permanent(errors.New("no runbook")) }, wantCalls: 1, wantDLQ: 1, wantReason: "no runbook"},
 		{name: "exhausted", fail: func(int32) error { return errors.New("still down") }, wantCalls: 3, wantDLQ: 1, wantReason: "failed after 3 deliveries: still down"},
+		// An early event waits as long as it must: its waits are no
+		// failures, so five of them stay below MaxDeliver 3.
+		{name: "early, then due", fail: func(n int32) error {
+			if n < 6 {
+				return bus.RetryIn(10*time.Millisecond, errors.New("not persistent yet"))
+			}
+			return nil
+		}, wantCalls: 6},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,6 +27,35 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
+// notYetError marks an event that arrived before it can be handled: it is
+// redelivered after a known delay, and the wait is no failure.
+type notYetError struct {
+	err   error
+	delay time.Duration
+}
+
+func (e notYetError) Error() string { return e.err.Error() }
+func (e notYetError) Unwrap() error { return e.err }
+
+// RetryIn wraps err so the consumer redelivers the message after delay,
+// without counting the delivery toward MaxDeliver: the event is early, not
+// failing (a remediation waiting for its incident to persist).
+func RetryIn(delay time.Duration, err error) error {
+	if err == nil {
+		return nil
+	}
+	return notYetError{err: err, delay: delay}
+}
+
+// retryDelay returns the delay a RetryIn error asks for.
+func retryDelay(err error) (time.Duration, bool) {
+	var n notYetError
+	if errors.As(err, &n) {
+		return n.delay, true
+	}
+	return 0, false
+}
+
 // Backoff is the redelivery delay after a transient failure: it doubles
 // from base with each delivery, up to max.
 func Backoff(numDelivered uint64, base, max time.Duration) time.Duration {

@@ -62,6 +62,12 @@ func (r *runner) settle(d delivery, err error) {
 		r.deadLetter(d.msg, err.Error())
 		return
 	}
+	if delay, ok := retryDelay(err); ok {
+		log.Debug("event is early; redelivering it later", "reason", err, "retry_in", delay.String())
+		_ = d.msg.NakWithDelay(delay)
+		handledTotal.WithLabelValues(r.spec.Durable, "later").Inc()
+		return
+	}
 	n := numDelivered(d.msg)
 	if herr := r.healthy(); herr != nil {
 		// Deliveries during an outage do not count toward MaxDeliver.

@@ -83,7 +83,10 @@ func (x *Executor) persisted(r incident.Record, rb *runbook.Runbook) error {
 	}
 	firing := x.now().Sub(time.Unix(0, since))
 	if firing < need {
-		return fmt.Errorf("%w: incident %s firing for %s, acted on after %s", ErrNotPersistent, r.ID, firing.Round(time.Millisecond), need)
+		// Redelivered right when it is due, not on the bus's growing
+		// backoff, which made a rollback start 8 s late.
+		wait := min(max(need-firing, 100*time.Millisecond), time.Second)
+		return bus.RetryIn(wait, fmt.Errorf("%w: incident %s firing for %s, acted on after %s", ErrNotPersistent, r.ID, firing.Round(time.Millisecond), need))
 	}
 	return nil
 }
