@@ -18,6 +18,9 @@ func follow(ctx context.Context, evs <-chan cloudevents.Event, res *Result, o Op
 	defer timeout.Stop()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
+	// The demo listens on core NATS, which also delivers a re-publish that
+	// JetStream dropped as a duplicate; each event counts once.
+	seen := map[string]bool{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -28,6 +31,10 @@ func follow(ctx context.Context, evs <-chan cloudevents.Event, res *Result, o Op
 			return nil
 		case <-tick.C:
 		case ev := <-evs:
+			if seen[ev.ID()] {
+				continue
+			}
+			seen[ev.ID()] = true
 			if line := describe(ev, res); line != "" {
 				fmt.Fprintf(o.Out, "  +%6.1fs  %s\n", ev.Time().Sub(res.FaultAt).Seconds(), line)
 			}
