@@ -39,7 +39,7 @@ func report(ctx context.Context, conn driver.Conn, res *Result, out io.Writer) e
 	}
 	d := res.Durations
 	fmt.Fprintf(out, "\n  MTTD %6.2fs   time to detect, from the bad deploy to the first anomaly\n", d.MTTD)
-	fmt.Fprintf(out, "  MTTA %6.2fs   time to acknowledge, from detection to the remediator taking it on\n", d.MTTA)
+	fmt.Fprintf(out, "  MTTA %6.2fs   time to acknowledge, from detection to a successful action (or a person) taking it on\n", d.MTTA)
 	fmt.Fprintf(out, "  TTM  %6.2fs   time to mitigate, from fault start to a verified remediation\n", d.TimeToMitigate)
 	fmt.Fprintf(out, "  MTTR %6.2fs   time to recover, from fault start to every anomaly cleared\n", d.MTTR)
 	fmt.Fprintf(out, "\n  (SQL: %s)\n\n", "medic sql \"SELECT * FROM incidents FINAL WHERE incident_id = '"+in.ID+"'\"")
