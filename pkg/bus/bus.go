@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,24 +32,41 @@ type Bus struct {
 	source string
 	tracer trace.Tracer
 	ready  atomic.Bool
+	// denied holds, per subject, the last permissions violation the server
+	// reported for a publish there: the server answers a denied publish
+	// with an asynchronous error, not on the publish itself.
+	denied sync.Map
 }
 
 // Connect dials NATS without blocking on it: a server that is down is
 // retried in the background, and Ready reports the state meanwhile. source is
 // the CloudEvent source of what this service publishes ("medic/detector").
-func Connect(url, source string, log *slog.Logger) (*Bus, error) {
-	nc, err := nats.Connect(url,
+// opts are added to the connection's options; pass Credentials.Options to
+// log in to a closed bus.
+func Connect(url, source string, log *slog.Logger, opts ...nats.Option) (*Bus, error) {
+	b := &Bus{log: log, source: source, tracer: otel.Tracer("medic/bus")}
+	base := []nats.Option{
 		nats.Name(source),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
-		nats.ReconnectWait(500*time.Millisecond),
+		nats.ReconnectWait(500 * time.Millisecond),
+		// A rejected password may be fixed (rotated) on the server while
+		// the service waits, so keep trying rather than close for good.
+		nats.IgnoreAuthErrorAbort(),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				log.Warn("nats disconnected", "err", err)
 			}
 		}),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("nats connect failed", "err", err)
+			}
+		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrl()) }),
-	)
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { b.asyncError(err) }),
+	}
+	nc, err := nats.Connect(url, append(base, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("nats %s: %w (check NATS_URL)", url, err)
 	}
@@ -57,7 +75,8 @@ func Connect(url, source string, log *slog.Logger) (*Bus, error) {
 		nc.Close()
 		return nil, err
 	}
-	return &Bus{nc: nc, js: js, log: log, source: source, tracer: otel.Tracer("medic/bus")}, nil
+	b.nc, b.js = nc, js
+	return b, nil
 }
 
 // Setup ensures the streams exist, retrying with backoff until NATS answers
@@ -149,8 +168,12 @@ func (b *Bus) publish(ctx context.Context, ev cloudevents.Event) error {
 	propagator.Inject(ctx, headerCarrier(msg.Header))
 	if _, err := b.js.PublishMsg(ctx, msg); err != nil {
 		span.RecordError(err)
+		if denied, ok := b.denied.Load(subject); ok {
+			return fmt.Errorf("publish %s on %s: %w (%w)", ev.Type(), subject, denied.(error), err)
+		}
 		return fmt.Errorf("publish %s on %s: %w", ev.Type(), subject, err)
 	}
+	b.denied.Delete(subject)
 	publishedTotal.WithLabelValues(ev.Type()).Inc()
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/store"
 )
 
@@ -19,6 +20,7 @@ type Options struct {
 	Name            string
 	HTTPAddr        string
 	NATSURL         string
+	NATS            bus.Credentials
 	ClickHouse      store.Config
 	LogLevel        string
 	ShutdownTimeout time.Duration
@@ -30,10 +32,13 @@ type Options struct {
 func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	StringVar(fs, &o.HTTPAddr, "http-addr", "HTTP_ADDR", ":8080", "address for /healthz, /readyz and /metrics")
 	StringVar(fs, &o.NATSURL, "nats-url", "NATS_URL", "nats://127.0.0.1:4222", "NATS server URL")
+	StringVar(fs, &o.NATS.User, "nats-user", "NATS_USER", "", "NATS user, on a closed bus the service's own name (empty: no user)")
+	SecretVar(fs, &o.NATS.Password, "nats-password", "NATS_PASSWORD", "password of --nats-user")
+	StringVar(fs, &o.NATS.File, "nats-creds", "NATS_CREDS", "", "NATS credentials file (JWT and NKey seed), instead of --nats-user")
 	StringVar(fs, &o.ClickHouse.Addr, "clickhouse-addr", "CLICKHOUSE_ADDR", "127.0.0.1:9000", "ClickHouse native-protocol address")
 	StringVar(fs, &o.ClickHouse.Database, "clickhouse-database", "CLICKHOUSE_DATABASE", "medic", "ClickHouse database")
 	StringVar(fs, &o.ClickHouse.User, "clickhouse-user", "CLICKHOUSE_USER", "default", "ClickHouse user")
-	StringVar(fs, &o.ClickHouse.Password, "clickhouse-password", "CLICKHOUSE_PASSWORD", "", "ClickHouse password")
+	SecretVar(fs, &o.ClickHouse.Password, "clickhouse-password", "CLICKHOUSE_PASSWORD", "ClickHouse password")
 	StringVar(fs, &o.LogLevel, "log-level", "LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	DurationVar(fs, &o.ShutdownTimeout, "shutdown-timeout", "SHUTDOWN_TIMEOUT", 20*time.Second, "time allowed to drain and flush on shutdown")
 }
@@ -44,6 +49,16 @@ func StringVar(fs *flag.FlagSet, p *string, name, env, def, usage string) {
 		def = v
 	}
 	fs.StringVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, env))
+}
+
+// SecretVar declares a string flag whose value comes from env when set,
+// without making it the flag's default: -help prints defaults, and a
+// secret must not show there.
+func SecretVar(fs *flag.FlagSet, p *string, name, env, usage string) {
+	fs.StringVar(p, name, "", fmt.Sprintf("%s (env %s)", usage, env))
+	if v, ok := os.LookupEnv(env); ok {
+		*p = v
+	}
 }
 
 // DurationVar declares a duration flag whose default comes from env when set.
@@ -114,6 +129,9 @@ func (o *Options) Validate() error {
 	}
 	if o.NATSURL == "" {
 		return fmt.Errorf("--nats-url (NATS_URL) is empty")
+	}
+	if err := o.NATS.Validate(); err != nil {
+		return err
 	}
 	return o.ClickHouse.Validate()
 }

@@ -63,7 +63,7 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener, start Star
 		return err
 	}
 	tel.Export(st)
-	b, err := bus.Connect(o.NATSURL, "medic/"+o.Name, log)
+	b, err := bus.Connect(o.NATSURL, "medic/"+o.Name, log, o.NATS.Options()...)
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener, start Star
 			log.Error("http server", "err", err)
 		}
 	}()
-	log.Info("service starting", "http", ln.Addr().String(), "nats", o.NATSURL, "clickhouse", o.ClickHouse.Addr)
+	log.Info("service starting", "http", ln.Addr().String(), "nats", o.NATSURL, "nats_login", o.NATS, "clickhouse", o.ClickHouse.Addr)
 
 	runErr := rt.bringUp(ctx, start)
 	if runErr == nil {

@@ -9,8 +9,6 @@
 package servicetest
 
 import (
-	"context"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -41,20 +39,11 @@ func StartNATS(t testing.TB) *natsembed.Server {
 }
 
 // Connect connects a bus client to the NATS server at url, creates Medic's
-// streams, and closes the client when the test ends.
+// streams, and closes the client when the test ends. It logs in with no
+// credentials, as an open server (StartNATS) expects.
 func Connect(t testing.TB, url string) *bus.Bus {
 	t.Helper()
-	b, err := bus.Connect(url, Source, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := b.Setup(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return ConnectAs(t, url, bus.Credentials{})
 }
 
 // Bus starts an embedded NATS server and returns a bus client connected to
