@@ -1,9 +1,7 @@
 package app
 
 import (
-	"bufio"
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,36 +9,13 @@ import (
 
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/servicetest"
+	"github.com/medic-sre/medic/pkg/storetest"
 )
 
 // sqlBlocks returns the ```sql blocks of a Markdown file of the repository.
 func sqlBlocks(t *testing.T, rel string) []string {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "..", "..", rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var blocks []string
-	var cur strings.Builder
-	in := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "```sql"):
-			in = true
-		case in && strings.HasPrefix(line, "```"):
-			blocks, in = append(blocks, cur.String()), false
-			cur.Reset()
-		case in:
-			cur.WriteString(line + "\n")
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return blocks
+	return storetest.SQLBlocks(t, filepath.Join("..", "..", "..", "..", rel))
 }
 
 // An incident that no change explains gets its fault start from its first

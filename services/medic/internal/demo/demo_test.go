@@ -1,7 +1,6 @@
 package demo_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -145,28 +144,7 @@ func checkWebhook(t *testing.T, controlURL, incident string) {
 // checkREADMEQueries runs every ```sql block of the README.
 func checkREADMEQueries(t *testing.T, conn history.Querier, root string) {
 	t.Helper()
-	f, err := os.Open(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var queries []string
-	var cur strings.Builder
-	in := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "```sql"):
-			in = true
-		case in && strings.HasPrefix(line, "```"):
-			queries = append(queries, cur.String())
-			cur.Reset()
-			in = false
-		case in:
-			cur.WriteString(line + "\n")
-		}
-	}
+	queries := storetest.SQLBlocks(t, filepath.Join(root, "README.md"))
 	if len(queries) < 3 {
 		t.Fatalf("README has %d SQL examples, want 3", len(queries))
 	}
