@@ -43,8 +43,8 @@ var domainSubjects = map[string][]string{
 var buckets = map[string][]string{
 	"detector":   {"medic_detector_firing"},
 	"correlator": {"medic_correlator_incidents", "medic_correlator_groups", "medic_correlator_anomalies"},
-	"remediator": {"medic_remediations"},
-	"notifier":   {"medic_notifications"},
+	"remediator": {"medic_remediations", "medic_remediator_incidents"},
+	"notifier":   {"medic_notifications", "medic_notifier_incidents"},
 }
 
 // Users are the NATS users of a closed bus: one per service, named after

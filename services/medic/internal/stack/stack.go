@@ -33,9 +33,12 @@ type Config struct {
 
 // Stack is a running Medic.
 type Stack struct {
-	cfg       Config
-	nats      *natsembed.Server
-	NATSURL   string
+	cfg     Config
+	nats    *natsembed.Server
+	NATSURL string
+	// logins are the embedded server's users by name; nil with an
+	// external server, whose logins come from the environment.
+	logins    map[string]natsembed.User
 	Simulator *Process
 	// ControlURL is the simulator's control API (faults, model actions).
 	ControlURL string
@@ -50,12 +53,23 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		return nil, err
 	}
 	if s.NATSURL == "" {
-		s.progress("starting embedded NATS JetStream (store in %s)", filepath.Join(cfg.WorkDir, "nats"))
-		srv, err := natsembed.Start(filepath.Join(cfg.WorkDir, "nats"), 0)
+		s.progress("starting embedded NATS JetStream, each service its own user (store in %s)", filepath.Join(cfg.WorkDir, "nats"))
+		// A closed bus, as in production: every process logs in as itself
+		// with a password made for this run, and may publish only its own
+		// events (bus.Permissions).
+		users, err := natsembed.MedicUsers()
+		if err != nil {
+			return nil, err
+		}
+		srv, err := natsembed.Start(filepath.Join(cfg.WorkDir, "nats"), 0, users...)
 		if err != nil {
 			return nil, err
 		}
 		s.nats, s.NATSURL = srv, srv.URL()
+		s.logins = map[string]natsembed.User{}
+		for _, u := range users {
+			s.logins[u.Name] = u
+		}
 	}
 	if err := s.startAll(ctx); err != nil {
 		_ = s.Stop()
@@ -110,6 +124,7 @@ func (s *Stack) start(name string, extra ...string) (*Process, error) {
 		"CLICKHOUSE_DATABASE=" + s.cfg.Database,
 		"HTTP_ADDR=" + addr,
 	}, s.cfg.Env...)
+	env = append(env, s.loginEnv(name)...)
 	env = append(env, extra...)
 	p, err := startProcess(name, binPath(s.cfg.BinDir, name), filepath.Join(s.cfg.WorkDir, "logs", name+".log"), "http://"+addr, env)
 	if err != nil {
