@@ -2,19 +2,42 @@ package deploy
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/medic-sre/medic/pkg/bus"
 )
 
 // loadCompose loads the repository's docker-compose.yml as docker compose
 // does: schema validation and consistency checks on, variables interpolated
-// from env (and only env, so the host's environment cannot change the result),
-// and the given profiles enabled.
+// from env (and only env, so the host's environment cannot change the result)
+// plus placeholder NATS passwords, and the given profiles enabled.
 func loadCompose(t *testing.T, env []string, profiles ...string) *types.Project {
+	t.Helper()
+	project, err := loadComposeErr(t, append(natsPasswordEnv(), env...), profiles...)
+	if err != nil {
+		t.Fatalf("load docker-compose.yml: %v", err)
+	}
+	return project
+}
+
+// natsPasswordEnv sets every NATS user's password variable to a
+// placeholder, as the .env file of docs/SECURITY.md does.
+func natsPasswordEnv() []string {
+	var env []string
+	for _, u := range bus.Users() {
+		env = append(env, passwordEnv(u)+"=placeholder-"+u)
+	}
+	return env
+}
+
+// loadComposeErr is loadCompose with exactly env, returning the error.
+func loadComposeErr(t *testing.T, env []string, profiles ...string) (*types.Project, error) {
 	t.Helper()
 	opts, err := cli.NewProjectOptions(
 		[]string{filepath.Join(repoRoot, "docker-compose.yml")},
@@ -27,11 +50,7 @@ func loadCompose(t *testing.T, env []string, profiles ...string) *types.Project 
 	if err != nil {
 		t.Fatalf("compose options: %v", err)
 	}
-	project, err := opts.LoadProject(t.Context())
-	if err != nil {
-		t.Fatalf("load docker-compose.yml: %v", err)
-	}
-	return project
+	return opts.LoadProject(t.Context())
 }
 
 // envValue returns a service's environment variable, and whether it is set.
@@ -222,5 +241,64 @@ func TestComposeMedicTool(t *testing.T) {
 	}
 	if len(svc.Ports) != 0 {
 		t.Errorf("the CLI publishes ports %+v", svc.Ports)
+	}
+}
+
+// The compose stack runs a closed bus: nats-server loads the users file,
+// gets every password from the environment, and each Go program logs in
+// as its own user with the matching password.
+func TestComposeClosedBus(t *testing.T) {
+	p := loadCompose(t, nil, "tools")
+	nats, err := p.GetService("nats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const target = "/etc/nats/medic-auth.conf"
+	if i := slices.Index(nats.Command, "-c"); i < 0 || i+1 >= len(nats.Command) || nats.Command[i+1] != target {
+		t.Errorf("nats command %v does not load %s", nats.Command, target)
+	}
+	var source string
+	for _, v := range nats.Volumes {
+		if v.Target == target && v.Type == types.VolumeTypeBind && v.ReadOnly {
+			source = v.Source
+		}
+	}
+	if source == "" {
+		t.Fatalf("nats mounts nothing read-only at %s", target)
+	}
+	text, err := os.ReadFile(source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkNATSUsers(loadNATSUsers(t, string(text))); err != nil {
+		t.Errorf("%s: %v", source, err)
+	}
+	for _, u := range bus.Users() {
+		if got, _ := envValue(nats, passwordEnv(u)); got != "placeholder-"+u {
+			t.Errorf("nats %s = %q, want it from the environment", passwordEnv(u), got)
+		}
+	}
+	for _, name := range append(slices.Clone(goServices), bus.UserCLI) {
+		t.Run(name, func(t *testing.T) {
+			svc, err := p.GetService(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := envValue(svc, "NATS_USER"); got != name {
+				t.Errorf("NATS_USER = %q, want %q", got, name)
+			}
+			if got, _ := envValue(svc, "NATS_PASSWORD"); got != "placeholder-"+name {
+				t.Errorf("NATS_PASSWORD = %q, want $%s", got, passwordEnv(name))
+			}
+		})
+	}
+}
+
+// No password is written into docker-compose.yml: without them it does not
+// load, and says which is missing.
+func TestComposeNeedsNATSPasswords(t *testing.T) {
+	_, err := loadComposeErr(t, nil)
+	if err == nil || !strings.Contains(err.Error(), "MEDIC_NATS_PASSWORD_") {
+		t.Errorf("load without passwords: err = %v, want one naming MEDIC_NATS_PASSWORD_", err)
 	}
 }

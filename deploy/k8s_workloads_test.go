@@ -54,6 +54,9 @@ var podChecks = []podCheck{
 		}
 		return errors.New("no envFrom configMapRef medic-config")
 	}},
+	{"own NATS login from the Secret", func(_ *corev1.PodSpec, c *corev1.Container) error {
+		return checkNATSLogin(c)
+	}},
 	{"graceful termination", func(pod *corev1.PodSpec, _ *corev1.Container) error {
 		if g := pod.TerminationGracePeriodSeconds; g == nil || *g != 30 {
 			return fmt.Errorf("terminationGracePeriodSeconds = %v, want 30", g)
