@@ -81,6 +81,7 @@ func checkNATSUsers(users map[string]*server.User) error {
 }
 
 func TestNATSAuthConfMatchesPermissions(t *testing.T) {
+	updateNATSAuth(t)
 	text, err := os.ReadFile(natsAuthConf)
 	if err != nil {
 		t.Fatal(err)
