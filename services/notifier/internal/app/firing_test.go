@@ -48,7 +48,7 @@ func TestMitigatedListsWhatIsStillFiring(t *testing.T) {
 	if err := json.Unmarshal(posts[1].Body, &body); err != nil {
 		t.Fatal(err)
 	}
-	if body.About != "incident.mitigated" || body.Status != "mitigated" || body.Urgency != "page" {
+	if body.About != "incident.mitigated" || body.Status != "mitigated" || body.Urgency != "notify" {
 		t.Fatalf("mitigated body %s", posts[1].Body)
 	}
 	if len(body.Firing) != 1 || body.Firing[0].AnomalyID != "a2" || len(body.Cleared) != 1 || body.Cleared[0].AnomalyID != "a1" {

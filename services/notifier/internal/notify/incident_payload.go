@@ -15,20 +15,19 @@ func opened(in events.IncidentOpened) Payload {
 	return p
 }
 
-// mitigated says what Medic did and, above all, what is still firing: a
-// mitigation that left anomalies firing did not fix the incident, and pages.
+// mitigated says what Medic did and what is still firing. It does not page:
+// anomalies are still firing at nearly every mitigation, since detector
+// windows clear some seconds after the fix, and an anomaly with a cause of
+// its own is analysed, and escalated, on its own (incident.updated).
 func mitigated(in events.IncidentTransition, known []events.AnomalyRef) Payload {
 	p := transition(events.TypeIncidentMitigated, "mitigated", in, known)
 	p.MitigatedAt = rfc3339(or(in.MitigatedUnixNano, in.AtUnixNano))
 	head := "Incident mitigated: " + title(in)
-	if p.Urgency == UrgencyPage {
-		head = "[PAGE] " + head
-	}
 	parts := append([]string{head}, findings(in, p.Cleared)...)
 	if len(in.Firing) == 0 {
 		parts = append(parts, "nothing still firing")
 	} else {
-		parts = append(parts, fmt.Sprintf("NOT FIXED: still firing %s — investigate the rest by hand", anomalies(in.Firing)))
+		parts = append(parts, fmt.Sprintf("still firing %s; the incident resolves when they clear", anomalies(in.Firing)))
 	}
 	p.Summary = strings.Join(parts, "; ")
 	return p
@@ -51,15 +50,12 @@ func resolved(in events.IncidentTransition, known []events.AnomalyRef) Payload {
 }
 
 // transition is the part of the mitigated and resolved payloads that they
-// share. Anything still firing makes it a page.
+// share.
 func transition(eventType, status string, in events.IncidentTransition, known []events.AnomalyRef) Payload {
 	firing := append([]events.AnomalyRef{}, in.Firing...)
 	p := Payload{Version: PayloadVersion, About: About(eventType), Urgency: UrgencyNotify, IncidentID: in.IncidentID,
 		Title: in.Title, Status: status, GroupKey: in.GroupKey, DetectedAt: rfc3339(in.DetectedUnixNano),
 		TopCause: in.TopCause, Remediation: in.Remediation, Firing: &firing, Cleared: cleared(known, in.Firing)}
-	if len(firing) > 0 {
-		p.Urgency = UrgencyPage
-	}
 	return p
 }
 
