@@ -77,6 +77,30 @@ func (r *Registry) Check(name string, with map[string]string) error {
 	return a.Check(with)
 }
 
+// CheckRead validates the action of a done_when check: a known action
+// that only reads (a Reader), with the parameters it needs.
+func (r *Registry) CheckRead(name string, with map[string]string) error {
+	if err := r.Check(name, with); err != nil {
+		return err
+	}
+	if _, ok := r.actions[name].(Reader); !ok {
+		var readers []string
+		for _, n := range r.Names() {
+			if _, ok := r.actions[n].(Reader); ok {
+				readers = append(readers, n)
+			}
+		}
+		return fmt.Errorf("action %q does not read state: use one of %v", name, readers)
+	}
+	return nil
+}
+
+// Reader returns the read action called name.
+func (r *Registry) Reader(name string) (Reader, bool) {
+	a, ok := r.actions[name].(Reader)
+	return a, ok
+}
+
 // require checks that with holds every key in keys, and nothing else
 // outside allowed.
 func require(with map[string]string, keys []string, optional ...string) error {

@@ -44,10 +44,23 @@ type answer struct {
 // Do sends the request until it succeeds, is rejected, or attempts run out,
 // and returns the final status and a short excerpt of the answer.
 func (c *Client) Do(ctx context.Context, method, url string, body []byte, key string) (int, string, error) {
+	return c.do(ctx, method, url, body, key, excerpt)
+}
+
+// DoFull is Do returning the whole answer (up to 1 MiB), for reads whose
+// answer is parsed.
+func (c *Client) DoFull(ctx context.Context, method, url string, body []byte, key string) (int, string, error) {
+	return c.do(ctx, method, url, body, key, 1<<20)
+}
+
+// excerpt is how much of an answer Do keeps: enough for a step's detail.
+const excerpt = 512
+
+func (c *Client) do(ctx context.Context, method, url string, body []byte, key string, limit int64) (int, string, error) {
 	var lastErr error
 	delay := c.Backoff
 	for attempt := 1; attempt <= c.attempts(); attempt++ {
-		a, err := c.once(ctx, method, url, body, key)
+		a, err := c.once(ctx, method, url, body, key, limit)
 		if err == nil && a.code < 300 {
 			return a.code, a.text, nil
 		}
@@ -90,7 +103,7 @@ func (c *Client) maxRetryAfter() time.Duration {
 	return c.MaxRetryAfter
 }
 
-func (c *Client) once(ctx context.Context, method, url string, body []byte, key string) (answer, error) {
+func (c *Client) once(ctx context.Context, method, url string, body []byte, key string, limit int64) (answer, error) {
 	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	if err != nil {
 		return answer{}, fmt.Errorf("%w: %w", ErrRejected, err)
@@ -103,7 +116,7 @@ func (c *Client) once(ctx context.Context, method, url string, body []byte, key 
 		return answer{}, err
 	}
 	defer resp.Body.Close()
-	text, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	text, _ := io.ReadAll(io.LimitReader(resp.Body, limit))
 	return answer{code: resp.StatusCode, text: string(bytes.TrimSpace(text)),
 		retryAfter: httpretry.After(resp.Header.Get("Retry-After"), time.Now(), c.maxRetryAfter())}, nil
 }

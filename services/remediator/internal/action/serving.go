@@ -11,7 +11,7 @@ import (
 
 // Serving actions call the watched serving system's control API:
 // POST /v1/models/{model}/rollback, POST /v1/models/{model}/failover and
-// PUT /v1/models/{model}/active.
+// PUT /v1/models/{model}/active; model.state reads GET /v1/state.
 type servingAction struct {
 	name     string
 	method   string
@@ -34,6 +34,7 @@ func Serving(baseURL string, c *Client) []Action {
 		&servingAction{name: "model.set_version", method: http.MethodPut, suffix: "active",
 			required: []string{"model", "version"}, body: func(w map[string]string) any { return map[string]string{"version": w["version"]} },
 			base: base, client: c},
+		&modelState{base: base, client: c},
 	}
 }
 
