@@ -83,7 +83,7 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 	actions := action.Default(o.ServingURL, client)
 	// Runbooks load before anything dials, so a bad file stops the service
 	// at once with its file:line.
-	books, err := runbook.Load(o.RunbooksFile, actions.Check)
+	books, err := runbook.Load(o.RunbooksFile, actions)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{b: servicetest.Bus(t), action: &fakeRollback{}}
 	reg := action.NewRegistry(w.action)
-	books, err := runbook.Parse("test", []byte(testRunbooks), reg.Check)
+	books, err := runbook.Parse("test", []byte(testRunbooks), reg)
 	if err != nil {
 		t.Fatal(err)
 	}

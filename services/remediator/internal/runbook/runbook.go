@@ -22,12 +22,18 @@ const DefaultName = "embedded default runbooks"
 type File struct {
 	Runbooks []Runbook `yaml:"runbooks"`
 
-	// check validates a step's action and raw parameters; Load sets it.
-	check CheckFunc
+	// check validates steps' actions and raw parameters; Load sets it.
+	check Checker
 }
 
-// CheckFunc says whether an action exists and its parameters suffice.
-type CheckFunc func(action string, with map[string]string) error
+// Checker says whether an action exists and its parameters suffice
+// (action.Registry is one).
+type Checker interface {
+	// Check validates a step's action.
+	Check(action string, with map[string]string) error
+	// CheckRead validates a done_when's action, which must only read.
+	CheckRead(action string, with map[string]string) error
+}
 
 // Runbook is one remediation: when it applies, what it does, and how to
 // tell that it worked.
@@ -76,6 +82,15 @@ type Step struct {
 	Name   string            `yaml:"name"`
 	Action string            `yaml:"action"`
 	With   map[string]string `yaml:"with"`
+	// Idempotent declares the step safe to repeat with the same
+	// Idempotency-Key: a remediator that takes over an interrupted run
+	// runs it again when its effect is not visible. A step that is not
+	// idempotent and whose effect cannot be seen (no done_when) ends an
+	// interrupted run as failed, for people to judge.
+	Idempotent bool `yaml:"idempotent"`
+	// DoneWhen, when set, tells whether the step's effect is already in
+	// place; see DoneWhen.
+	DoneWhen *DoneWhen `yaml:"done_when"`
 
 	templates map[string]*template.Template
 }
@@ -98,7 +113,7 @@ var Aggregates = []string{"avg", "max", "min"}
 // Load reads runbooks from path, or the embedded defaults when path is
 // empty, strictly: an unknown field, an unknown action or a bad template is
 // an error naming file, line and field.
-func Load(path string, check CheckFunc) (*File, error) {
+func Load(path string, check Checker) (*File, error) {
 	f := &File{check: check}
 	if path == "" {
 		return f, config.Load(DefaultName, defaultYAML, f)
@@ -107,7 +122,7 @@ func Load(path string, check CheckFunc) (*File, error) {
 }
 
 // Parse reads runbooks from raw YAML; name labels errors.
-func Parse(name string, raw []byte, check CheckFunc) (*File, error) {
+func Parse(name string, raw []byte, check Checker) (*File, error) {
 	f := &File{check: check}
 	return f, config.Load(name, raw, f)
 }
@@ -161,9 +176,12 @@ func (f *File) validateStep(i, j int, s *Step) []error {
 		errs = append(errs, config.Field("is required", "runbooks", i, "steps", j, "name"))
 	}
 	if f.check != nil {
-		if err := f.check(s.Action, s.With); err != nil {
+		if err := f.check.Check(s.Action, s.With); err != nil {
 			errs = append(errs, config.Field(err.Error(), "runbooks", i, "steps", j, "action"))
 		}
+	}
+	if s.DoneWhen != nil {
+		errs = append(errs, s.DoneWhen.validate(f.check, i, j)...)
 	}
 	s.templates = map[string]*template.Template{}
 	for k, v := range s.With {

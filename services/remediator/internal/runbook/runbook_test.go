@@ -28,12 +28,14 @@ func TestLoadRejectsWithFileLineAndField(t *testing.T) {
 		{name: "min_confidence above 1", file: "bad_min_confidence.yaml", want: "bad_min_confidence.yaml:5: field runbooks[0].match.min_confidence: must be between 0 and 1, got 1.5"},
 		{name: "negative min_margin", file: "bad_min_margin.yaml", want: "bad_min_margin.yaml:3: field runbooks[0].match.min_margin: must be between 0 and 1, got -0.1"},
 		{name: "negative min_duration", file: "bad_min_duration.yaml", want: "bad_min_duration.yaml:3: field runbooks[0].min_duration: must be 0s or more"},
+		{name: "done_when that acts", file: "bad_done_when.yaml", want: `bad_done_when.yaml:7: field runbooks[0].steps[0].done_when.action: action "model.rollback" does not read state: use one of [model.state]`},
+		{name: "done_when with two values", file: "done_when_two_values.yaml", want: "done_when_two_values.yaml:11: field runbooks[0].steps[0].done_when.equals: set exactly one of equals and not_equals"},
 		{name: "duplicate name", file: "duplicate.yaml", want: `duplicate.yaml:4: field runbooks[1].name: runbook "a" is defined twice`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join("testdata", tc.file)
-			_, err := runbook.Load(path, registry.Check)
+			_, err := runbook.Load(path, registry)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v\nwant it to contain %q", err, tc.want)
 			}
@@ -42,7 +44,7 @@ func TestLoadRejectsWithFileLineAndField(t *testing.T) {
 }
 
 func TestDefaultRunbooks(t *testing.T) {
-	f, err := runbook.Load("", registry.Check)
+	f, err := runbook.Load("", registry)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +88,7 @@ func TestGateAndPersistenceFields(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			raw := "runbooks:\n  - name: a\n" + tc.extra + "    steps: [{name: s, action: model.rollback, with: {model: fraud}}]\n"
-			f, err := runbook.Parse("x.yaml", []byte(raw), registry.Check)
+			f, err := runbook.Parse("x.yaml", []byte(raw), registry)
 			if err != nil {
 				t.Fatal(err)
 			}

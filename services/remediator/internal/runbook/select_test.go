@@ -25,7 +25,7 @@ runbooks:
 `
 
 func TestSelectUsesTheTopCause(t *testing.T) {
-	f, err := runbook.Parse("select.yaml", []byte(selectYAML), registry.Check)
+	f, err := runbook.Parse("select.yaml", []byte(selectYAML), registry)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestSelectUsesTheTopCause(t *testing.T) {
 }
 
 func TestRenderFillsTemplates(t *testing.T) {
-	f, err := runbook.Parse("select.yaml", []byte(selectYAML), registry.Check)
+	f, err := runbook.Parse("select.yaml", []byte(selectYAML), registry)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestRenderFillsTemplates(t *testing.T) {
 
 func TestRenderReportsUnknownFields(t *testing.T) {
 	raw := "runbooks:\n  - name: a\n    steps: [{name: s, action: model.rollback, with: {model: '{{.Cause.Flavour}}'}}]\n"
-	f, err := runbook.Parse("x.yaml", []byte(raw), registry.Check)
+	f, err := runbook.Parse("x.yaml", []byte(raw), registry)
 	if err != nil {
 		t.Fatal(err)
 	}
