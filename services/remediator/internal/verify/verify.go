@@ -19,6 +19,11 @@ import (
 // points arrived) until the timeout.
 var ErrNotRecovered = errors.New("system did not recover")
 
+// ErrUnverifiable means the check's queries were failing when its timeout
+// came: ClickHouse was unreachable, so recovery was not judged either way.
+// It is no verdict on the remediation; check again once ClickHouse is back.
+var ErrUnverifiable = errors.New("could not verify: ClickHouse unreachable")
+
 // Result is the last measurement taken.
 type Result struct {
 	Value  float64
@@ -34,13 +39,16 @@ type Verifier struct {
 }
 
 // Wait polls until the check passes over points newer than since (unix ns)
-// and within the check's window, or until its timeout. On a timeout the
-// error reports the last value measured, never the query that the timeout
-// cut short.
+// and within the check's window, or until its timeout. A failing query is
+// no verdict: Wait keeps polling through it. On a timeout the error reports
+// the last value measured, never the query that the timeout cut short; it
+// is ErrUnverifiable when the last query before the timeout failed, else
+// ErrNotRecovered.
 func (v *Verifier) Wait(ctx context.Context, c runbook.Verify, since int64) (Result, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
+	deadline, _ := ctx.Deadline()
 	tick := time.NewTicker(max(v.Interval, 10*time.Millisecond))
 	defer tick.Stop()
 	var (
@@ -51,18 +59,23 @@ func (v *Verifier) Wait(ctx context.Context, c runbook.Verify, since int64) (Res
 		r, err := v.measure(ctx, c, since)
 		switch {
 		case err == nil:
-			p.last, p.checks = r, p.checks+1
+			p.last, p.checks, lastErr = r, p.checks+1, nil
 			if r.Points >= uint64(c.MinPoints) && r.Value < c.Below {
 				return r, nil
 			}
-		case ctx.Err() == nil:
+		case ctx.Err() == nil && time.Now().Before(deadline):
 			// A query that the timeout interrupted says nothing about
-			// the system; any other failure is worth reporting.
+			// the system; any other failure is worth reporting. The
+			// driver's socket deadline is the context's and may fire
+			// before the context reports it, hence the clock.
 			lastErr = err
 		}
 		select {
 		case <-ctx.Done():
-			return p.last, fmt.Errorf("%w: %s", ErrNotRecovered, p.describe(c, time.Since(start), lastErr))
+			if lastErr != nil {
+				return p.last, fmt.Errorf("%w: %s", ErrUnverifiable, p.describe(c, time.Since(start), lastErr))
+			}
+			return p.last, fmt.Errorf("%w: %s", ErrNotRecovered, p.describe(c, time.Since(start), nil))
 		case <-tick.C:
 		}
 	}
@@ -79,8 +92,8 @@ type progress struct {
 func (p progress) describe(c runbook.Verify, took time.Duration, lastErr error) string {
 	after := "after " + seconds(roundTook(took, c.Timeout))
 	switch {
-	case p.checks == 0 && lastErr != nil:
-		return fmt.Sprintf("could not measure %s %s: %v", c.Metric, after, lastErr)
+	case lastErr != nil:
+		return fmt.Sprintf("%s queries failing %s (%d checks answered): %v", c.Metric, after, p.checks, lastErr)
 	case p.checks == 0:
 		return fmt.Sprintf("no measurement of %s %s", c.Metric, after)
 	case p.last.Points == 0:
