@@ -35,8 +35,17 @@ func Config() store.Config {
 // test ends.
 func New(t testing.TB) *store.Store {
 	t.Helper()
+	return NewVia(t, Addr(), slog.New(slog.DiscardHandler))
+}
+
+// NewVia is New through another address (a Proxy's), with a logger of the
+// caller's. The database is dropped over a direct connection, so the proxy
+// may be off when the test ends.
+func NewVia(t testing.TB, addr string, log *slog.Logger) *store.Store {
+	t.Helper()
 	cfg := Config()
-	s, err := store.Open(cfg, slog.New(slog.DiscardHandler))
+	cfg.Addr = addr
+	s, err := store.Open(cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +55,19 @@ func New(t testing.TB) *store.Store {
 		t.Fatalf("ClickHouse is required at %s and did not answer: %v\n"+
 			"Start one with `scripts/clickhouse.sh start` (or run `make test`), or set CLICKHOUSE_ADDR.", cfg.Addr, err)
 	}
-	t.Cleanup(func() { Drop(t, s) })
+	if addr == Addr() {
+		t.Cleanup(func() { Drop(t, s) })
+		return s
+	}
+	t.Cleanup(func() {
+		_ = s.Close()
+		direct, err := store.Open(store.Config{Addr: Addr(), Database: cfg.Database}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Logf("drop %s: %v", cfg.Database, err)
+			return
+		}
+		Drop(t, direct)
+	})
 	return s
 }
 
