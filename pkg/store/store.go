@@ -53,6 +53,11 @@ type Store struct {
 	pingMu  sync.Mutex
 	pingAt  time.Time
 	pingErr error
+
+	// exportMu guards failing: the batch writers whose last flush failed,
+	// with its error. A store whose writers cannot write is not ready.
+	exportMu sync.Mutex
+	failing  map[*BatchWriter]error
 }
 
 // Open prepares a connection without dialing; Setup brings it up.
@@ -125,9 +130,40 @@ func (s *Store) setupOnce(ctx context.Context) error {
 	return Migrate(ctx, s.conn, s.log)
 }
 
-// Ready reports nil when the store is set up and the server answers. Pings
-// are cached for a second so that probes do not load the server.
+// Ready reports nil when the store is set up, the server answers and no
+// batch writer is failing to write (they retry with backoff, so a writer
+// stays failing for up to BatchOptions.RetryMax after the server is back).
+// Pings are cached for a second so that probes do not load the server.
 func (s *Store) Ready() error {
+	if err := s.reachable(); err != nil {
+		return err
+	}
+	s.exportMu.Lock()
+	defer s.exportMu.Unlock()
+	for w, err := range s.failing {
+		return fmt.Errorf("%w: writing %s: %w", ErrNotReady, w.table, err)
+	}
+	return nil
+}
+
+// exportFailed records that w could not write (err), or, with a nil err,
+// that it wrote again.
+func (s *Store) exportFailed(w *BatchWriter, err error) {
+	s.exportMu.Lock()
+	defer s.exportMu.Unlock()
+	if err == nil {
+		delete(s.failing, w)
+		return
+	}
+	if s.failing == nil {
+		s.failing = make(map[*BatchWriter]error)
+	}
+	s.failing[w] = err
+}
+
+// reachable is Ready without the writers' state: whether an insert can be
+// tried at all.
+func (s *Store) reachable() error {
 	if !s.ready.Load() {
 		return ErrNotReady
 	}
