@@ -8,9 +8,12 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/medic-sre/medic/pkg/store"
 	"go.opentelemetry.io/otel"
@@ -38,8 +41,12 @@ var (
 type Telemetry struct {
 	service string
 	logger  *slog.Logger
-	logs    atomic.Pointer[store.BatchWriter]
-	spans   atomic.Pointer[store.BatchWriter]
+	// stdout logs to the JSON handler only. The export machinery reports
+	// its own problems through it, so that they never become rows of the
+	// export that is failing.
+	stdout *slog.Logger
+	logs   atomic.Pointer[store.BatchWriter]
+	spans  atomic.Pointer[store.BatchWriter]
 
 	mu        sync.Mutex
 	providers []*sdktrace.TracerProvider
@@ -52,6 +59,7 @@ func New(service string, level slog.Level, out io.Writer) *Telemetry {
 	t := &Telemetry{service: service}
 	json := slog.NewJSONHandler(out, &slog.HandlerOptions{Level: level})
 	t.logger = slog.New(fanout{json, &clickhouseHandler{t: t, service: service, level: level}}).With("service", service)
+	t.stdout = slog.New(json).With("service", service)
 	otel.SetTracerProvider(t.TracerProvider(service))
 	otel.SetTextMapPropagator(propagation.TraceContext{})
 	return t
@@ -60,11 +68,35 @@ func New(service string, level slog.Level, out io.Writer) *Telemetry {
 // Logger is the program's logger.
 func (t *Telemetry) Logger() *slog.Logger { return t.logger }
 
-// Export starts shipping logs and spans to ClickHouse. Rows wait in memory
-// (bounded) while the store is not ready yet.
-func (t *Telemetry) Export(s *store.Store) {
-	t.logs.Store(s.NewBatchWriter("logs", logColumns, store.BatchOptions{MaxRows: 2000, MaxDelay: 500e6}))
-	t.spans.Store(s.NewBatchWriter("spans", spanColumns, store.BatchOptions{MaxRows: 2000, MaxDelay: 500e6}))
+// ExportOptions bound what waits for ClickHouse while it is down. Zero
+// values take defaults.
+type ExportOptions struct {
+	// SpillDir holds the rows that do not fit in memory. Default
+	// os.TempDir()/medic-spill-<service>.
+	SpillDir string
+	// MaxBuffered is the number of rows of each table kept in memory
+	// before spilling. Default 40000.
+	MaxBuffered int
+	// MaxSpillBytes bounds the spill directory of each table. Default
+	// 256 MiB.
+	MaxSpillBytes int64
+}
+
+// Export starts shipping logs and spans to ClickHouse, with default
+// ExportOptions.
+func (t *Telemetry) Export(s *store.Store) { t.ExportWith(s, ExportOptions{}) }
+
+// ExportWith starts shipping logs and spans to ClickHouse. Rows wait in
+// memory, then on disk, while the store is not ready yet or ClickHouse is
+// down. The writers report their problems on stdout only.
+func (t *Telemetry) ExportWith(s *store.Store, o ExportOptions) {
+	if o.SpillDir == "" {
+		o.SpillDir = filepath.Join(os.TempDir(), "medic-spill-"+strings.ReplaceAll(t.service, string(filepath.Separator), "_"))
+	}
+	opts := store.BatchOptions{MaxRows: 2000, MaxDelay: 500 * time.Millisecond, MaxBuffered: o.MaxBuffered,
+		SpillDir: o.SpillDir, MaxSpillBytes: o.MaxSpillBytes, Log: t.stdout.With("component", "telemetry-export")}
+	t.logs.Store(s.NewBatchWriter("logs", logColumns, opts))
+	t.spans.Store(s.NewBatchWriter("spans", spanColumns, opts))
 }
 
 // TracerProvider returns a provider whose spans carry the given service
