@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -83,16 +82,29 @@ type Consumer struct {
 	it       jetstream.MessagesContext
 	done     chan struct{}
 	draining atomic.Bool
-
-	mu      sync.Mutex
-	checked time.Time
-	lost    error
+	// lost is the last answer of the server about the consumer: nil while
+	// it exists, an error once the server said it does not. A background
+	// check refreshes it (see watch), so that health probes never wait for
+	// the server.
+	lost atomic.Pointer[error]
 }
 
+// healthEvery is how often a consumer asks the server whether it still
+// exists, and healthTimeout how long it waits for the answer.
+const (
+	healthEvery   = 2 * time.Second
+	healthTimeout = 2 * time.Second
+)
+
+// Name is the consumer's durable name.
+func (c *Consumer) Name() string { return c.name }
+
 // Err reports nil while the consumer runs or drains on request, and an
-// error once it stopped by itself or the server no longer has it (deleted
-// by an operator): a service in that state processes nothing. The server
-// is asked at most every two seconds.
+// error once it stopped by itself or the server said it no longer has it
+// (deleted by an operator): a service in that state processes nothing. It
+// answers from state a background check keeps, at once: a server that does
+// not answer says nothing about the consumer, so Err then keeps the last
+// answer rather than wait.
 func (c *Consumer) Err() error {
 	select {
 	case <-c.done:
@@ -102,18 +114,38 @@ func (c *Consumer) Err() error {
 		return nil
 	default:
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if time.Since(c.checked) > 2*time.Second {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, err := c.cons.Info(ctx)
-		cancel()
-		c.checked, c.lost = time.Now(), nil
-		if errors.Is(err, jetstream.ErrConsumerNotFound) {
-			c.lost = fmt.Errorf("consumer %s no longer exists on the server; restart the service to recreate it", c.name)
+	if p := c.lost.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// watch refreshes lost every healthEvery until the consumer's loop ends.
+func (c *Consumer) watch() {
+	t := time.NewTicker(healthEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+			c.check()
 		}
 	}
-	return c.lost
+}
+
+// check asks the server about the consumer once, within healthTimeout.
+func (c *Consumer) check() {
+	ctx, cancel := context.WithTimeout(context.Background(), healthTimeout)
+	defer cancel()
+	_, err := c.cons.Info(ctx)
+	switch {
+	case err == nil:
+		c.lost.Store(nil)
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		lost := fmt.Errorf("consumer %s no longer exists on the server; restart the service to recreate it", c.name)
+		c.lost.Store(&lost)
+	}
 }
 
 // Done is closed once the consumer's loop has ended, drained or not.
@@ -203,6 +235,7 @@ func (b *Bus) consume(ctx context.Context, spec ConsumerSpec, handle func(contex
 	// Handlers run on a context that shutdown does not cancel: a message
 	// already taken is finished, then acked, before Drain returns.
 	hctx := context.WithoutCancel(ctx)
+	go c.watch()
 	go func() {
 		defer close(c.done)
 		for {

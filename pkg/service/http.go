@@ -2,19 +2,23 @@ package service
 
 import (
 	"encoding/json"
-	"github.com/medic-sre/medic/pkg/bus"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // mux serves the operational endpoints. /healthz says the process is alive;
-// /readyz really checks NATS, ClickHouse and the consumers.
+// /readyz says whether NATS, ClickHouse and the consumers work. Both answer
+// at once from state kept in memory (see health.go): a probe that waited for
+// an unreachable server would time out, and a failed liveness probe during a
+// NATS outage would restart every pod.
 func (rt *Runtime) newMux() *http.ServeMux {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		// A consumer that stopped by itself will not come back: failing
-		// liveness gets the process restarted, which recreates it.
+		// A consumer that stopped by itself, or that the server said it
+		// no longer has, will not come back: failing liveness gets the
+		// process restarted, which recreates it. An unreachable server
+		// fails nothing here.
 		if err := rt.consumersErr(); err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "broken", "service": rt.Name, "consumer": err.Error()})
 			return
@@ -31,44 +35,6 @@ func (rt *Runtime) newMux() *http.ServeMux {
 	})
 	m.Handle("GET /metrics", promhttp.Handler())
 	return m
-}
-
-// readiness returns the failing checks by name, with their reasons.
-func (rt *Runtime) readiness() map[string]string {
-	failing := map[string]string{}
-	if err := rt.Bus.Ready(); err != nil {
-		failing["nats"] = err.Error()
-	}
-	if err := rt.Store.Ready(); err != nil {
-		failing["clickhouse"] = err.Error()
-	}
-	if err := rt.consumersErr(); err != nil {
-		failing["consumer"] = err.Error()
-	}
-	rt.mu.Lock()
-	started, stopping := rt.started, rt.stopping
-	rt.mu.Unlock()
-	switch {
-	case stopping:
-		failing["service"] = "shutting down"
-	case !started:
-		failing["service"] = "starting"
-	}
-	return failing
-}
-
-// consumersErr is the first consumer's error, if any. Err may ask the
-// server, so it runs outside the runtime's lock.
-func (rt *Runtime) consumersErr() error {
-	rt.mu.Lock()
-	consumers := append([]*bus.Consumer(nil), rt.consumers...)
-	rt.mu.Unlock()
-	for _, c := range consumers {
-		if err := c.Err(); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -26,6 +26,8 @@ type Runtime struct {
 	Store *store.Store
 	Tel   *telemetry.Telemetry
 
+	health *health
+
 	mu        sync.Mutex
 	consumers []*bus.Consumer
 	cleanups  []func(context.Context) error
@@ -67,7 +69,11 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener, start Star
 	if err != nil {
 		return err
 	}
-	rt := &Runtime{Name: o.Name, Log: log, Bus: b, Store: st, Tel: tel}
+	rt := &Runtime{Name: o.Name, Log: log, Bus: b, Store: st, Tel: tel, health: newHealth()}
+	hctx, stopHealth := context.WithCancel(context.Background())
+	healthDone := make(chan struct{})
+	go func() { defer close(healthDone); rt.watchHealth(hctx) }()
+	defer func() { stopHealth(); <-healthDone }()
 	if ln == nil {
 		if ln, err = net.Listen("tcp", o.HTTPAddr); err != nil {
 			return fmt.Errorf("listen on %s (--http-addr): %w", o.HTTPAddr, err)
