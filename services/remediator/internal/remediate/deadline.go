@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/services/remediator/internal/runbook"
 )
@@ -81,11 +83,17 @@ func (x *Executor) now() time.Time {
 	return x.Now()
 }
 
+// MaxInterruptions is how many times an execution is taken over after its
+// remediator died before it is closed as failed: a runbook that kills its
+// remediator is not run again without end.
+const MaxInterruptions = 3
+
 // resume handles a delivery for an execution that already exists: a
 // finished one has its outcome published again (same id, so JetStream drops
-// the copy); a running one is waited for until its deadline, then closed
-// as interrupted.
-func (x *Executor) resume(ctx context.Context, log *slog.Logger, rb *runbook.Runbook, rev uint64, r record) error {
+// the copy); a running one is waited for while its lease lasts, then taken
+// over; one left without a lease (by an older remediator) is waited for
+// until its deadline, then closed as interrupted.
+func (x *Executor) resume(ctx context.Context, log *slog.Logger, rb *runbook.Runbook, vars runbook.Vars, rev uint64, r record) error {
 	execID := r.Outcome.ExecutionID
 	if r.State == stateFinished {
 		log.Info("remediation already finished for this incident; re-publishing its outcome", "outcome", r.OutcomeType)
@@ -96,20 +104,66 @@ func (x *Executor) resume(ctx context.Context, log *slog.Logger, rb *runbook.Run
 		// Written by a remediator that set no deadline: assume this one's.
 		deadline = r.Outcome.StartedUnixNano + int64(x.budget(rb))
 	}
-	if x.now().UnixNano() < deadline {
+	now := x.now().UnixNano()
+	switch {
+	case r.LeaseUntilUnixNano == 0 && now < deadline:
 		// Never ack here: if the running delivery's remediator dies, only
 		// this message is left to close the execution.
 		return fmt.Errorf("%w: execution %s has until %s", ErrStillRunning, execID, time.Unix(0, deadline).UTC().Format(time.RFC3339))
+	case r.LeaseUntilUnixNano == 0:
+		return x.closeInterrupted(ctx, log, rb, rev, r, Interrupted)
+	case now < r.LeaseUntilUnixNano:
+		// Its remediator is alive; look again soon after the lease would
+		// run out, which is seconds.
+		wait := min(time.Duration(r.LeaseUntilUnixNano-now)+50*time.Millisecond, time.Second)
+		return bus.RetryIn(wait, fmt.Errorf("%w: execution %s is held until %s", ErrStillRunning, execID,
+			time.Unix(0, r.LeaseUntilUnixNano).UTC().Format(time.RFC3339Nano)))
+	case now >= deadline-int64(x.margin()) && r.Unverified != "":
+		return x.closeInterrupted(ctx, log, rb, rev, r, "verify: "+r.Unverified+"; the run's deadline passed")
+	case now >= deadline-int64(x.margin()):
+		return x.closeInterrupted(ctx, log, rb, rev, r, Interrupted)
+	case r.Unverified == "" && r.Interruptions >= MaxInterruptions:
+		return x.closeInterrupted(ctx, log, rb, rev, r, fmt.Sprintf("%s (its remediator stopped %d times)", Interrupted, r.Interruptions+1))
 	}
-	return x.takeOver(ctx, log, rb, rev, r)
+	return x.takeOver(ctx, log, rb, vars, rev, r)
 }
 
-// takeOver closes an overdue execution as failed, on the revision read, so
-// that of two deliveries (or a late original run) only one outcome wins.
-func (x *Executor) takeOver(ctx context.Context, log *slog.Logger, rb *runbook.Runbook, rev uint64, r record) error {
+// takeOver makes this delivery the owner of an execution whose lease ran
+// out (its remediator died) or was released (recovery could not be
+// checked), on the revision read, so that of two deliveries only one takes
+// it; then it reconciles and finishes the run.
+func (x *Executor) takeOver(ctx context.Context, log *slog.Logger, rb *runbook.Runbook, vars runbook.Vars, rev uint64, r record) error {
+	next := r
+	next.Owner, next.LeaseUntilUnixNano, next.Unverified = uuid.NewString(), x.now().Add(x.leaseTTL()).UnixNano(), ""
+	if r.Unverified == "" {
+		next.Interruptions++
+	}
+	nrev, err := x.guard.update(ctx, r.Outcome.ExecutionID, rev, next)
+	if err != nil {
+		// Another delivery moved the record on; the redelivery reads it again.
+		return fmt.Errorf("take over execution %s: %w", r.Outcome.ExecutionID, err)
+	}
+	if r.Unverified != "" {
+		log.Info("checking again the recovery of an execution that could not be verified", "unverified", r.Unverified)
+	} else {
+		log.Warn("a remediator stopped during this execution; taking it over", "steps_done", r.StepsDone,
+			"lease_expired", time.Unix(0, r.LeaseUntilUnixNano).UTC())
+	}
+	// The started event may not have gone out before the interruption;
+	// a repeat has the same id.
+	if err := x.announce(ctx, r.Outcome); err != nil {
+		return err
+	}
+	return x.drive(ctx, log, rb, vars, x.newLease(log, nrev, next), r.Unverified == "")
+}
+
+// closeInterrupted closes a running execution as failed with reason, on
+// the revision read, so that of two deliveries (or a late original run)
+// only one outcome wins. Its actions are not run again.
+func (x *Executor) closeInterrupted(ctx context.Context, log *slog.Logger, rb *runbook.Runbook, rev uint64, r record, reason string) error {
 	rem := r.Outcome
-	rem.Error = Interrupted
-	rem.Steps = interruptedSteps(rb)
+	rem.Error = reason
+	rem.Steps = interruptedSteps(rb, r)
 	rem.FinishedUnixNano = x.now().UnixNano()
 	fin := r
 	fin.State, fin.OutcomeType, fin.Outcome = stateFinished, events.TypeRemediationFailed, rem
@@ -118,17 +172,19 @@ func (x *Executor) takeOver(ctx context.Context, log *slog.Logger, rb *runbook.R
 		return err
 	}
 	log.Error("remediation was left running past its deadline; reporting it failed without running it again",
-		"started", time.Unix(0, r.StartedUnixNano).UTC(), "deadline", time.Unix(0, r.DeadlineUnixNano).UTC())
+		"reason", reason, "started", time.Unix(0, r.StartedUnixNano).UTC(), "deadline", time.Unix(0, r.DeadlineUnixNano).UTC())
 	return x.publishOutcome(ctx, rem.ExecutionID, fin)
 }
 
-// interruptedSteps lists the runbook's steps as failed: whether each ran
-// is not known, and "skipped" would tell people nothing changed.
-func interruptedSteps(rb *runbook.Runbook) []events.Step {
-	steps := make([]events.Step, len(rb.Steps))
-	for i, s := range rb.Steps {
-		steps[i] = events.Step{Name: s.Name, Action: s.Action, Status: statusFailed,
-			Detail: "interrupted: not known whether this step ran"}
+// interruptedSteps lists the steps the record shows finished as they
+// finished, and the others as failed: whether each ran is not known, and
+// "skipped" would tell people nothing changed.
+func interruptedSteps(rb *runbook.Runbook, r record) []events.Step {
+	done := min(r.StepsDone, len(r.Outcome.Steps), len(rb.Steps))
+	steps := append([]events.Step(nil), r.Outcome.Steps[:done]...)
+	for _, s := range rb.Steps[done:] {
+		steps = append(steps, events.Step{Name: s.Name, Action: s.Action, Status: statusFailed,
+			Detail: "interrupted: not known whether this step ran"})
 	}
 	return steps
 }

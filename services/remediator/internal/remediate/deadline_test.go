@@ -246,12 +246,12 @@ func TestLateRunKeepsTheTakeover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.x.takeOver(ctx, w.x.Log, &w.x.Runbooks.Runbooks[0], rev, record{State: stateRunning, Outcome: rem}); err != nil {
+	if err := w.x.closeInterrupted(ctx, w.x.Log, &w.x.Runbooks.Runbooks[0], rev, record{State: stateRunning, Outcome: rem}, Interrupted); err != nil {
 		t.Fatal(err)
 	}
 	done := rem
 	done.Steps, done.FinishedUnixNano = []events.Step{{Name: "roll back", Action: "model.rollback", Status: statusSucceeded}}, 3
-	if err := w.x.conclude(ctx, w.x.Log, rev, record{State: stateRunning, Outcome: rem}, done); err != nil {
+	if err := w.x.conclude(ctx, w.x.Log, w.x.newLease(w.x.Log, rev, record{State: stateRunning, Outcome: rem}), done); err != nil {
 		t.Fatal(err)
 	}
 	checkInterrupted(t, w, execID)

@@ -8,11 +8,13 @@ package remediate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/uuid"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/services/remediator/internal/action"
@@ -51,6 +53,10 @@ type Executor struct {
 	// Gate holds the confidence and margin below which the incident is
 	// escalated to people instead of acted on.
 	Gate gate.Thresholds
+	// LeaseTTL is how long a running execution stays its delivery's
+	// without renewal (every third of it): how soon a run whose
+	// remediator died is taken over. 0 is DefaultLeaseTTL.
+	LeaseTTL time.Duration
 
 	guard *guard
 }
@@ -89,52 +95,97 @@ func (x *Executor) Handle(ctx context.Context, ev cloudevents.Event) error {
 // run runs rb for cause, guarded so that it runs once per (incident, cause).
 func (x *Executor) run(ctx context.Context, log *slog.Logger, rca events.RCACompleted, rb *runbook.Runbook, cause events.Cause) error {
 	execID := ExecutionID(rca.IncidentID, cause)
+	vars := runbook.Vars{Incident: runbook.Incident{ID: rca.IncidentID, Symptom: rca.Symptom}, Cause: cause}
 	rem := events.Remediation{ExecutionID: execID, IncidentID: rca.IncidentID, Runbook: rb.Name,
 		CauseID: cause.ID, DryRun: x.DryRun, StartedUnixNano: time.Now().UnixNano()}
-	deadline := rem.StartedUnixNano + int64(x.budget(rb))
-	running := record{State: stateRunning, StartedUnixNano: rem.StartedUnixNano, DeadlineUnixNano: deadline, Outcome: rem}
+	running := record{State: stateRunning, StartedUnixNano: rem.StartedUnixNano,
+		DeadlineUnixNano: rem.StartedUnixNano + int64(x.budget(rb)), Owner: uuid.NewString(),
+		LeaseUntilUnixNano: x.now().Add(x.leaseTTL()).UnixNano(), Outcome: rem}
 	rev, existing, taken, err := x.guard.claim(ctx, execID, running)
 	if err != nil {
 		return err
 	}
 	log = log.With("execution", execID, "runbook", rb.Name)
 	if taken {
-		return x.resume(ctx, log, rb, rev, existing)
+		return x.resume(ctx, log, rb, vars, rev, existing)
 	}
-	if _, err := x.Bus.Emit(ctx, events.DerivedID(events.TypeRemediationStarted, execID), events.RemediationStarted{Remediation: rem}); err != nil {
+	if err := x.announce(ctx, rem); err != nil {
 		if rerr := x.guard.release(ctx, execID, rev); rerr != nil {
 			log.Error("could not release the execution after failing to announce it; it will not run", "err", rerr)
 		}
 		return err
 	}
 	log.Info("remediation started", "cause", cause.ID, "dry_run", x.DryRun)
-	// The run gives up a margin before its deadline, so that no other
-	// delivery can take it over while it still acts.
-	ectx, cancel := context.WithDeadline(ctx, time.Unix(0, deadline).Add(-x.margin()))
-	defer cancel()
-	outcome := x.execute(ectx, log, rb, runbook.Vars{Incident: runbook.Incident{ID: rca.IncidentID, Symptom: rca.Symptom}, Cause: cause}, rem)
-	return x.conclude(ctx, log, rev, running, outcome)
+	return x.drive(ctx, log, rb, vars, x.newLease(log, rev, running), false)
 }
 
-// conclude stores the outcome in the running record (at revision rev)
-// before publishing it: if publishing fails, a redelivery finds the
-// finished record and publishes it then.
-func (x *Executor) conclude(ctx context.Context, log *slog.Logger, rev uint64, running record, rem events.Remediation) error {
-	r := running
-	r.State, r.OutcomeType, r.Outcome = stateFinished, events.TypeRemediationSucceeded, rem
-	if rem.Error != "" {
-		r.OutcomeType = events.TypeRemediationFailed
+// announce publishes remediation.started; a repeat has the same id.
+func (x *Executor) announce(ctx context.Context, rem events.Remediation) error {
+	_, err := x.Bus.Emit(ctx, events.DerivedID(events.TypeRemediationStarted, rem.ExecutionID), events.RemediationStarted{Remediation: rem})
+	return err
+}
+
+// drive runs the execution held by l, renewing its lease meanwhile, and
+// concludes it; resumed says that a remediator was interrupted in it
+// before. A recovery check that could not reach ClickHouse is no verdict:
+// the execution is handed over to the redelivery, unless its deadline is
+// near.
+func (x *Executor) drive(ctx context.Context, log *slog.Logger, rb *runbook.Runbook, vars runbook.Vars, l *lease, resumed bool) error {
+	_, r := l.current()
+	// The run gives up a margin before its deadline, so that no other
+	// delivery can close it while it still acts.
+	end := time.Unix(0, r.DeadlineUnixNano).Add(-x.margin())
+	ectx, cancel := context.WithDeadline(ctx, end)
+	defer cancel()
+	stop := l.keep(ctx, cancel)
+	outcome, verr := x.execute(ectx, log, rb, vars, l, resumed)
+	stop()
+	if errors.Is(verr, verify.ErrUnverifiable) {
+		if x.now().Before(end) {
+			return x.handOver(ctx, log, l, verr)
+		}
+		outcome.Error += "; the run's deadline passed"
 	}
-	if err := x.guard.finish(ctx, rem.ExecutionID, rev, r); err != nil {
+	return x.conclude(ctx, log, l, outcome)
+}
+
+// handOver releases the lease of an execution whose recovery could not be
+// checked, and returns a transient error: the redelivery takes it over at
+// once and checks again, without running the steps that finished.
+func (x *Executor) handOver(ctx context.Context, log *slog.Logger, l *lease, verr error) error {
+	if err := l.update(ctx, func(r *record) { r.LeaseUntilUnixNano, r.Unverified = 1, verr.Error() }); err != nil {
+		return fmt.Errorf("hand over execution %s: %w (after: %w)", l.id, err, verr)
+	}
+	log.Warn("could not check recovery; the execution is verified again on redelivery", "err", verr)
+	return fmt.Errorf("execution %s: %w", l.id, verr)
+}
+
+// conclude stores the outcome in the record under the lease before
+// publishing it: if publishing fails, a redelivery finds the finished
+// record and publishes it then.
+func (x *Executor) conclude(ctx context.Context, log *slog.Logger, l *lease, rem events.Remediation) error {
+	typ := events.TypeRemediationSucceeded
+	if rem.Error != "" {
+		typ = events.TypeRemediationFailed
+	}
+	err := l.update(ctx, func(r *record) { r.State, r.OutcomeType, r.Outcome = stateFinished, typ, rem })
+	_, r := l.current()
+	if err != nil {
 		if other, ok := x.finishedElsewhere(ctx, rem.ExecutionID); ok {
-			// Past its deadline, another delivery declared this run
-			// interrupted; one execution has one outcome, so its stays.
-			log.Error("the execution was taken over as interrupted before it finished; publishing that outcome", "err", err)
+			// Another delivery closed this run; one execution has one
+			// outcome, so its stays.
+			log.Error("the execution was closed elsewhere before it finished; publishing that outcome", "err", err)
 			return x.publishOutcome(ctx, rem.ExecutionID, other)
+		}
+		if errors.Is(err, errLeaseLost) {
+			// The delivery that holds the execution now reports it; this
+			// message stays unacked until then.
+			return bus.RetryIn(x.leaseTTL(), fmt.Errorf("%w: %w", ErrStillRunning, err))
 		}
 		// Publishing still matters more than the record: the outcome goes
 		// out now, only a later redelivery could not repeat it.
 		log.Error("could not record the outcome; publishing it anyway", "err", err)
+		r.State, r.OutcomeType, r.Outcome = stateFinished, typ, rem
 	}
 	if err := x.publishOutcome(ctx, rem.ExecutionID, r); err != nil {
 		return err

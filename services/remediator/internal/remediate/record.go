@@ -2,6 +2,7 @@ package remediate
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -34,6 +35,24 @@ type record struct {
 	// died. Records written before these fields existed carry zeros.
 	StartedUnixNano  int64 `json:"started_unix_nano,omitempty"`
 	DeadlineUnixNano int64 `json:"deadline_unix_nano,omitempty"`
+	// Owner and LeaseUntilUnixNano: the delivery running the execution
+	// holds a lease that it renews every few seconds. A running record
+	// whose lease has expired was left by a remediator that died, and is
+	// taken over within seconds rather than at its deadline. An owner
+	// that could not verify recovery releases its lease (LeaseUntil 1)
+	// with the reason in Unverified, for the redelivery to verify again.
+	// Records written before leases carry no lease: they are waited for
+	// until their deadline.
+	Owner              string `json:"owner,omitempty"`
+	LeaseUntilUnixNano int64  `json:"lease_until_unix_nano,omitempty"`
+	Unverified         string `json:"unverified,omitempty"`
+	// Interruptions counts the takeovers of an expired lease: a run that
+	// keeps killing its remediator is not run again without end.
+	Interruptions int `json:"interruptions,omitempty"`
+	// StepsDone steps have finished, the last at StepsEndUnixNano; they
+	// are in Outcome.Steps and are not run again.
+	StepsDone        int   `json:"steps_done,omitempty"`
+	StepsEndUnixNano int64 `json:"steps_end_unix_nano,omitempty"`
 	// OutcomeType and Outcome are set once finished, so a redelivery can
 	// publish the same outcome event again.
 	OutcomeType string             `json:"outcome_type,omitempty"`
@@ -43,6 +62,7 @@ type record struct {
 // guard wraps the KV bucket.
 type guard struct {
 	claims *bus.Claims[record]
+	kv     jetstream.KeyValue
 }
 
 // openGuard creates the bucket when missing.
@@ -51,7 +71,26 @@ func openGuard(ctx context.Context, js jetstream.JetStream) (*guard, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &guard{claims: claims}, nil
+	kv, err := js.KeyValue(ctx, Bucket)
+	if err != nil {
+		return nil, fmt.Errorf("kv bucket %s: %w", Bucket, err)
+	}
+	return &guard{claims: claims, kv: kv}, nil
+}
+
+// update stores r if the record is still at revision rev, and returns the
+// new revision. A record moved on by someone else is an error wrapping
+// jetstream.ErrKeyRevisionMismatch.
+func (g *guard) update(ctx context.Context, id string, rev uint64, r record) (uint64, error) {
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return 0, err
+	}
+	next, err := g.kv.Update(ctx, id, raw, rev)
+	if err != nil {
+		return 0, fmt.Errorf("update execution %s: %w", id, err)
+	}
+	return next, nil
 }
 
 // claim creates the execution's key. taken is true, with the existing

@@ -2,6 +2,7 @@ package remediate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/services/remediator/internal/action"
 	"github.com/medic-sre/medic/services/remediator/internal/runbook"
+	"github.com/medic-sre/medic/services/remediator/internal/verify"
 )
 
 // Step statuses, as the remediation schema names them.
@@ -18,42 +20,83 @@ const (
 	statusSkipped   = "skipped"
 )
 
-// execute runs the steps, then the recovery check, and returns the
-// finished remediation; Error is set when it failed.
-func (x *Executor) execute(ctx context.Context, log *slog.Logger, rb *runbook.Runbook, vars runbook.Vars, rem events.Remediation) events.Remediation {
-	lastEnd, err := x.runSteps(ctx, log, rb, vars, &rem)
+// execute runs the steps that have not finished, then the recovery check,
+// and returns the finished remediation, with Error set when it failed, and
+// the recovery check's error.
+func (x *Executor) execute(ctx context.Context, log *slog.Logger, rb *runbook.Runbook, vars runbook.Vars, l *lease, resumed bool) (events.Remediation, error) {
+	_, r := l.current()
+	rem := r.Outcome
+	lastEnd, err := x.runSteps(ctx, log, rb, vars, l, resumed, &rem)
+	var verr error
 	if err == nil && rb.Verify != nil && !x.DryRun {
-		r, verr := x.Verifier.Wait(ctx, *rb.Verify, lastEnd)
+		var res verify.Result
+		res, verr = x.Verifier.Wait(ctx, *rb.Verify, lastEnd)
 		if verr != nil {
 			err = fmt.Errorf("verify: %w", verr)
 		} else {
-			log.Info("recovery verified", "metric", rb.Verify.Metric, "value", r.Value, "points", r.Points)
+			log.Info("recovery verified", "metric", rb.Verify.Metric, "value", res.Value, "points", res.Points)
 		}
 	}
 	if err != nil {
 		rem.Error = err.Error()
 	}
 	rem.FinishedUnixNano = time.Now().UnixNano()
-	return rem
+	return rem, verr
 }
 
-// runSteps runs the steps in order and stops at the first failure; the
-// steps after it are reported as skipped. It returns when the last step
+// runSteps runs the steps in order from the first that has not finished,
+// records each one that succeeds, and stops at the first failure; the
+// steps after it are reported as skipped. When resumed, the first step run
+// is the one a remediator was interrupted in, and it is reconciled with
+// what the target shows (see reconcileStep). It returns when the last step
 // ended: only points after it can show the effect of the remediation.
-func (x *Executor) runSteps(ctx context.Context, log *slog.Logger, rb *runbook.Runbook, vars runbook.Vars, rem *events.Remediation) (int64, error) {
+func (x *Executor) runSteps(ctx context.Context, log *slog.Logger, rb *runbook.Runbook, vars runbook.Vars, l *lease, resumed bool, rem *events.Remediation) (int64, error) {
+	_, r := l.current()
+	done := min(r.StepsDone, len(r.Outcome.Steps), len(rb.Steps))
+	rem.Steps = append([]events.Step(nil), r.Outcome.Steps[:done]...)
+	lastEnd := r.StepsEndUnixNano
+	if lastEnd == 0 {
+		lastEnd = time.Now().UnixNano()
+	}
 	var failed error
-	lastEnd := time.Now().UnixNano()
-	for i := range rb.Steps {
+	for i := done; i < len(rb.Steps); i++ {
 		s := &rb.Steps[i]
 		st := events.Step{Name: s.Name, Action: s.Action, Status: statusSkipped}
 		if failed == nil {
-			st, failed = x.runStep(ctx, s, vars, action.Request{ExecutionID: rem.ExecutionID, Key: StepKey(rem.ExecutionID, i)})
+			req := action.Request{ExecutionID: rem.ExecutionID, Key: StepKey(rem.ExecutionID, i)}
+			if resumed && i == done {
+				st, failed = x.reconcileStep(ctx, log, s, vars, req)
+			} else {
+				st, failed = x.runStep(ctx, s, vars, req)
+			}
 			lastEnd = st.FinishedUnixNano
 			log.Info("step finished", "step", s.Name, "action", s.Action, "status", st.Status, "detail", st.Detail)
+			if failed == nil {
+				failed = x.recordStep(ctx, log, l, st)
+			}
 		}
 		rem.Steps = append(rem.Steps, st)
 	}
 	return lastEnd, failed
+}
+
+// recordStep stores a finished step in the record, so that a remediator
+// taking the execution over does not run it again. Only a lost lease stops
+// the run: without the record, done_when and idempotency still keep a
+// takeover from acting twice.
+func (x *Executor) recordStep(ctx context.Context, log *slog.Logger, l *lease, st events.Step) error {
+	err := l.update(ctx, func(r *record) {
+		r.Outcome.Steps = append(r.Outcome.Steps[:r.StepsDone:r.StepsDone], st)
+		r.StepsDone++
+		r.StepsEndUnixNano = st.FinishedUnixNano
+	})
+	if errors.Is(err, errLeaseLost) {
+		return err
+	}
+	if err != nil {
+		log.Warn("could not record the finished step", "step", st.Name, "err", err)
+	}
+	return nil
 }
 
 func (x *Executor) runStep(ctx context.Context, s *runbook.Step, vars runbook.Vars, req action.Request) (events.Step, error) {
