@@ -22,6 +22,7 @@ usage:
   medic sql QUERY  run an SQL query against Medic's ClickHouse database
   medic incidents  list recent incidents with MTTD, MTTA and MTTR
   medic timeline ID  show one incident's timeline
+  medic nats-server  run the embedded NATS JetStream server as its own process (for tests and the soak)
 
 Every command takes --clickhouse-addr (env CLICKHOUSE_ADDR) and
 --clickhouse-database (env CLICKHOUSE_DATABASE); "medic CMD -h" lists the rest.
@@ -36,6 +37,7 @@ func main() {
 	defer stop()
 	cmds := map[string]func(context.Context, []string) error{
 		"demo": cli.Demo, "sql": cli.SQL, "incidents": cli.Incidents, "timeline": cli.Timeline,
+		"nats-server": cli.NATSServer,
 	}
 	run, ok := cmds[os.Args[1]]
 	if !ok {

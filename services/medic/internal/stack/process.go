@@ -20,6 +20,12 @@ type Process struct {
 	LogPath string
 	cmd     *exec.Cmd
 	exited  chan error
+	// bin, env and args start the process again after a kill (Restart).
+	bin  string
+	env  []string
+	args []string
+	// ready, when set, replaces the /readyz poll (NATS has no HTTP port).
+	ready func(context.Context) error
 }
 
 // startProcess runs bin with env added to the current environment; its
@@ -28,7 +34,9 @@ func startProcess(name, bin, logPath, httpURL string, env []string, args ...stri
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("%s binary: %w (run `make build` first, or pass --bin-dir)", name, err)
 	}
-	logFile, err := os.Create(logPath)
+	// A restarted process appends to the log of the one it replaces, so the
+	// log tells the whole story of a run.
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +50,8 @@ func startProcess(name, bin, logPath, httpURL string, env []string, args ...stri
 		_ = logFile.Close() // nothing was written; the start error is the one to report
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &Process{Name: name, HTTPURL: httpURL, LogPath: logPath, cmd: cmd, exited: make(chan error, 1)}
+	p := &Process{Name: name, HTTPURL: httpURL, LogPath: logPath, cmd: cmd, exited: make(chan error, 1),
+		bin: bin, env: env, args: args}
 	go func() {
 		p.exited <- cmd.Wait()
 		// The child wrote the log through its own descriptor; closing ours
@@ -55,6 +64,9 @@ func startProcess(name, bin, logPath, httpURL string, env []string, args ...stri
 // WaitReady polls /readyz until it answers 200, the process exits, or ctx
 // ends.
 func (p *Process) WaitReady(ctx context.Context) error {
+	if p.ready != nil {
+		return p.ready(ctx)
+	}
 	client := &http.Client{Timeout: time.Second}
 	for {
 		resp, err := client.Get(p.HTTPURL + "/readyz")

@@ -27,8 +27,19 @@ type Config struct {
 	// NATSURL uses an external NATS server instead of an embedded one.
 	NATSURL string
 	// Env is added to every process's environment (e.g. SIM_RPS=200).
-	Env      []string
-	Progress io.Writer
+	Env []string
+	// ProcessEnv is added to one process's environment, after Env and
+	// the stack's own settings, so it may override them (e.g. the
+	// remediator's SERVING_URL, through a recording proxy).
+	ProcessEnv map[string][]string
+	// NATSProcess runs the embedded NATS server as a process of its own
+	// (`medic nats-server`, from BinDir) rather than inside this one, so
+	// that it can be killed and restarted.
+	NATSProcess bool
+	// ControlAddr is where the simulator's control API listens; empty
+	// picks a free port.
+	ControlAddr string
+	Progress    io.Writer
 }
 
 // Stack is a running Medic.
@@ -61,14 +72,21 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		if err != nil {
 			return nil, err
 		}
-		srv, err := natsembed.Start(filepath.Join(cfg.WorkDir, "nats"), 0, users...)
-		if err != nil {
-			return nil, err
-		}
-		s.nats, s.NATSURL = srv, srv.URL()
 		s.logins = map[string]natsembed.User{}
 		for _, u := range users {
 			s.logins[u.Name] = u
+		}
+		if cfg.NATSProcess {
+			if err := s.startNATSProcess(users); err != nil {
+				_ = s.Stop()
+				return nil, err
+			}
+		} else {
+			srv, err := natsembed.Start(filepath.Join(cfg.WorkDir, "nats"), 0, users...)
+			if err != nil {
+				return nil, err
+			}
+			s.nats, s.NATSURL = srv, srv.URL()
 		}
 	}
 	if err := s.startAll(ctx); err != nil {
@@ -79,9 +97,12 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 }
 
 func (s *Stack) startAll(ctx context.Context) error {
-	control, err := freeAddr()
-	if err != nil {
-		return err
+	control := s.cfg.ControlAddr
+	if control == "" {
+		var err error
+		if control, err = freeAddr(); err != nil {
+			return err
+		}
 	}
 	s.ControlURL = "http://" + control
 	sim, err := s.start("simulator", "SIM_CONTROL_ADDR="+control)
@@ -126,6 +147,7 @@ func (s *Stack) start(name string, extra ...string) (*Process, error) {
 	}, s.cfg.Env...)
 	env = append(env, s.loginEnv(name)...)
 	env = append(env, extra...)
+	env = append(env, s.cfg.ProcessEnv[name]...)
 	p, err := startProcess(name, binPath(s.cfg.BinDir, name), filepath.Join(s.cfg.WorkDir, "logs", name+".log"), "http://"+addr, env)
 	if err != nil {
 		return nil, err
