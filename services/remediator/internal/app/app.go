@@ -46,9 +46,13 @@ type Options struct {
 // IncidentsDurable is the consumer that builds the incident view.
 const IncidentsDurable = "remediator-incidents"
 
-// AckWait is how long the bus waits before redelivering; handlers send
-// progress signals, so it only bounds a remediator that died mid-run.
-const AckWait = 2 * time.Minute
+// AckWait is how long the bus waits for an ack before redelivering. A
+// remediation runs for a minute or more, but the bus sends a progress
+// signal every third of AckWait while the handler runs, so a live run keeps
+// its message; a short AckWait brings the message of a remediator that
+// died to another within seconds, when the execution's lease
+// (remediate.DefaultLeaseTTL) has run out too.
+const AckWait = 10 * time.Second
 
 // RetryMax is the longest redelivery delay, which paces a delivery waiting
 // for a running execution to finish or pass its deadline.

@@ -56,9 +56,17 @@ type harness struct {
 	pub     *bus.Bus
 	st      *store.Store
 	serving *fakeServing
+	// url is the remediator's HTTP base (/healthz, /readyz).
+	url string
 }
 
 func start(t *testing.T, dryRun bool) *harness {
+	t.Helper()
+	return startAt(t, dryRun, storetest.Addr())
+}
+
+// startAt starts a remediator that reaches ClickHouse at chAddr (a proxy).
+func startAt(t *testing.T, dryRun bool, chAddr string) *harness {
 	t.Helper()
 	st := storetest.New(t)
 	nats := servicetest.StartNATS(t)
@@ -69,14 +77,14 @@ func start(t *testing.T, dryRun bool) *harness {
 	h.js = h.pub.JetStream()
 	opts := app.Options{
 		Service: service.Options{Name: "remediator-test", NATSURL: nats.URL(), LogLevel: "error", ShutdownTimeout: 5 * time.Second,
-			ClickHouse: store.Config{Addr: storetest.Addr(), Database: st.Database()}},
+			ClickHouse: store.Config{Addr: chAddr, Database: st.Database()}},
 		RunbooksFile: "testdata/runbooks.yaml", ServingURL: srv.URL, DryRun: dryRun,
 		ActionTimeout: 2 * time.Second, VerifyInterval: 100 * time.Millisecond,
 		MinConfidence: 0.6, MinMargin: 0.2, IncidentWait: 2 * time.Second,
 	}
-	servicetest.Run(t, "remediator", func(ctx context.Context, ln net.Listener) error {
+	h.url = servicetest.Run(t, "remediator", func(ctx context.Context, ln net.Listener) error {
 		return app.RunWithListener(ctx, opts, ln)
-	})
+	}).URL
 	return h
 }
 
