@@ -20,9 +20,10 @@ const (
 )
 
 // Interrupted is the error of an execution that a remediator left running
-// (it crashed, or was stopped during the run) and another delivery closed
-// after its deadline. The actions are not run again: one execution per
-// incident and cause, and a half-done runbook is for people to judge.
+// (it crashed, or was stopped during the run) and that another delivery
+// closed without running it: past its deadline, or after too many
+// interruptions. A run taken over in time is reconciled instead (see
+// takeOver).
 const Interrupted = "interrupted: the remediator stopped before the runbook finished; check the serving system"
 
 // ErrStillRunning is the transient error of a delivery that finds its
