@@ -12,7 +12,7 @@ TEST_TIMEOUT ?= 20m
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(BIN)/golangci-lint
 
-.PHONY: all build test test-short demo bench lint fmt vet precommit clickhouse clean
+.PHONY: all build test test-short demo bench soak lint fmt vet precommit clickhouse clean
 
 all: build
 
@@ -43,6 +43,16 @@ demo: build clickhouse
 ## bench: run the benchmarks (numbers go in BENCHMARKS.md)
 bench: clickhouse
 	CLICKHOUSE_ADDR=$$(scripts/clickhouse.sh addr) $(GO) test -run '^$$' -bench . -benchmem $(MODULE_PATTERNS)
+
+## soak: run the stack for SOAK (30m) at SOAK_POINTS (20000) points/s with a
+## fault every 2 minutes; reports memory, consumer lag and recoveries in
+## .cache/soak-report.md (numbers go in BENCHMARKS.md). Not part of `make test`.
+SOAK ?= 30m
+SOAK_POINTS ?= 20000
+soak: build clickhouse
+	cd services/medic && MEDIC_INTEGRATION=1 MEDIC_BIN_DIR=$(BIN) CLICKHOUSE_ADDR=$$($(ROOT)/scripts/clickhouse.sh addr) \
+		MEDIC_SOAK=$(SOAK) MEDIC_SOAK_POINTS=$(SOAK_POINTS) MEDIC_SOAK_REPORT=$(ROOT)/.cache/soak-report.md \
+		$(GO) test -count=1 -timeout 90m -run '^TestSoak$$' -v ./internal/reliability/
 
 ## lint: gofmt, go vet and golangci-lint (.golangci.yml) over every module
 lint: vet $(GOLANGCI_LINT)

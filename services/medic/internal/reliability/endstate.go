@@ -44,7 +44,7 @@ func (h *Harness) WaitOver(ctx context.Context, timeout time.Duration) {
 func (h *Harness) timeline() {
 	var sb strings.Builder
 	for _, ev := range h.Log.Events {
-		fmt.Fprintf(&sb, "  %s %-36s %-40s incident=%s\n", ev.Time().Format("15:04:05.000"), ev.ID(), strings.TrimPrefix(ev.Type(), "dev.medic."), field(ev, "incident_id"))
+		fmt.Fprintf(&sb, "  %s %-36s %-40s incident=%s\n", ev.Time().Format("15:04:05.000"), ev.ID(), strings.TrimPrefix(ev.Type(), "dev.medic."), Field(ev, "incident_id"))
 	}
 	h.T.Logf("%s holds %d events:\n%s", bus.StreamEvents, len(h.Log.Events), sb.String())
 }
@@ -63,7 +63,7 @@ func (h *Harness) pending() []string {
 			out = append(out, "incident.resolved of "+id)
 		}
 		for _, about := range []string{events.TypeIncidentOpened, events.TypeIncidentResolved} {
-			if !slices.ContainsFunc(sent, func(ev eventT) bool { return field(ev, "incident_id") == id && field(ev, "about") == about }) {
+			if !slices.ContainsFunc(sent, func(ev eventT) bool { return Field(ev, "incident_id") == id && Field(ev, "about") == about }) {
 				out = append(out, "notification.sent about "+about+" of "+id)
 			}
 		}
@@ -352,4 +352,14 @@ func keys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// DeadLetterCount is how many messages MEDIC_DLQ holds.
+func (h *Harness) DeadLetterCount(ctx context.Context) (int, error) {
+	var dl []DeadLetter
+	err := h.JetStream(bus.UserCLI, func(js jetstream.JetStream) (err error) {
+		dl, err = deadLetters(ctx, js)
+		return err
+	})
+	return len(dl), err
 }

@@ -8,8 +8,8 @@ import (
 
 type eventT = cloudevents.Event
 
-// field is one top-level string field of an event's JSON data.
-func field(ev cloudevents.Event, name string) string {
+// Field is one top-level string field of an event's JSON data.
+func Field(ev cloudevents.Event, name string) string {
 	var m map[string]any
 	_ = json.Unmarshal(ev.Data(), &m)
 	s, _ := m[name].(string)
@@ -20,7 +20,7 @@ func field(ev cloudevents.Event, name string) string {
 func ids(evs []cloudevents.Event, name string) map[string]int {
 	out := map[string]int{}
 	for _, ev := range evs {
-		out[field(ev, name)]++
+		out[Field(ev, name)]++
 	}
 	return out
 }
@@ -28,7 +28,7 @@ func ids(evs []cloudevents.Event, name string) map[string]int {
 func fields(evs []cloudevents.Event, name string) []string {
 	var out []string
 	for _, ev := range evs {
-		out = append(out, field(ev, name))
+		out = append(out, Field(ev, name))
 	}
 	return out
 }
