@@ -110,7 +110,9 @@ func (c *Client) once(ctx context.Context, method, url string, body []byte, key 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Medic-Actor", Actor)
-	req.Header.Set("Idempotency-Key", key)
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return answer{}, err

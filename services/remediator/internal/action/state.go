@@ -58,7 +58,9 @@ func (a *modelState) Read(ctx context.Context, req Request) (map[string]string, 
 		return nil, fmt.Errorf("%w: no serving system configured (set --serving-url or SERVING_URL)", ErrRejected)
 	}
 	model := req.With["model"]
-	_, text, err := a.client.DoFull(ctx, http.MethodGet, a.base+"/v1/state", nil, req.Key)
+	// A read carries no Idempotency-Key: a target that cached answers by
+	// key would show a second takeover the state the first one saw.
+	_, text, err := a.client.DoFull(ctx, http.MethodGet, a.base+"/v1/state", nil, "")
 	if err != nil {
 		return nil, err
 	}

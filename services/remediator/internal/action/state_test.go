@@ -32,7 +32,7 @@ func TestModelStateReadsTheServingVersion(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var paths []string
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				paths = append(paths, r.Method+" "+r.URL.Path)
+				paths = append(paths, r.Method+" "+r.URL.Path+" key="+r.Header.Get("Idempotency-Key"))
 				_, _ = w.Write([]byte(strings.Replace(strings.Replace(stateJSON, "%s", tc.failover, 1), "%s", strings.Repeat("x", 2000), 1)))
 			}))
 			defer srv.Close()
@@ -48,8 +48,8 @@ func TestModelStateReadsTheServingVersion(t *testing.T) {
 			if fields["serving_version"] != tc.wantServing || (err == nil && fields["failover"] != tc.failover) {
 				t.Fatalf("fields %v, want serving_version %q", fields, tc.wantServing)
 			}
-			if len(paths) != 1 || paths[0] != "GET /v1/state" {
-				t.Fatalf("requests %v, want one GET /v1/state", paths)
+			if len(paths) != 1 || paths[0] != "GET /v1/state key=" {
+				t.Fatalf("requests %v, want one GET /v1/state without an Idempotency-Key", paths)
 			}
 		})
 	}
