@@ -32,20 +32,20 @@ func TestReliability(t *testing.T) {
 		// over bounds the wait for the scenario to end after the fault.
 		over time.Duration
 	}{
-		{name: "no fault", over: 2 * time.Minute},
-		{name: "kill correlator after incident.opened", over: 3 * time.Minute,
+		{name: "no fault", over: 90 * time.Second},
+		{name: "kill correlator after incident.opened", over: 90 * time.Second,
 			fault: kill("correlator", events.TypeIncidentOpened)},
-		{name: "kill detector after anomaly.detected", over: 3 * time.Minute,
+		{name: "kill detector after anomaly.detected", over: 90 * time.Second,
 			fault: kill("detector", events.TypeAnomalyDetected)},
-		{name: "kill remediator after remediation.started", over: 3 * time.Minute,
+		{name: "kill remediator after remediation.started", over: 90 * time.Second,
 			fault: kill("remediator", events.TypeRemediationStarted)},
-		{name: "kill rca after incident.opened", over: 3 * time.Minute,
+		{name: "kill rca after incident.opened", over: 90 * time.Second,
 			fault: kill("rca", events.TypeIncidentOpened)},
-		{name: "kill notifier after incident.opened", over: 3 * time.Minute,
+		{name: "kill notifier after incident.opened", over: 90 * time.Second,
 			fault: kill("notifier", events.TypeIncidentOpened)},
-		{name: "kill nats after rca.completed", over: 3 * time.Minute,
+		{name: "kill nats after rca.completed", over: 90 * time.Second,
 			fault: kill("nats", events.TypeRCACompleted)},
-		{name: "clickhouse outage 60s after incident.opened", over: 4 * time.Minute,
+		{name: "clickhouse outage 60s after incident.opened", over: 2 * time.Minute,
 			fault: func() reliability.Fault {
 				return &reliability.Outage{After: events.TypeIncidentOpened, Duration: time.Minute}
 			}},
