@@ -114,7 +114,7 @@ func SoakReport(samples []Sample, recs []Recovery, dlq int, rps float64, d time.
 	b.WriteString("\n| fault | injected | outcome | after |\n|---|---|---|---|\n")
 	sort.Slice(recs, func(i, j int) bool { return recs[i].InjectedAt.Before(recs[j].InjectedAt) })
 	for _, r := range recs {
-		fmt.Fprintf(&b, "| %s | +%.0fs | %s | %.1fs |\n", r.Kind, r.InjectedAt.Sub(first.At).Seconds(), r.Outcome, r.After.Seconds())
+		fmt.Fprintf(&b, "| %s | +%.0fs | %s | %.1fs |\n", r.Kind, max(0, r.InjectedAt.Sub(first.At).Seconds()), r.Outcome, r.After.Seconds())
 	}
 	return b.String()
 }
