@@ -128,6 +128,10 @@ func TestK8sConfigMap(t *testing.T) {
 		"CLICKHOUSE_ADDR":     "clickhouse.medic.svc:9000",
 		"CLICKHOUSE_DATABASE": "medic",
 		"LOG_LEVEL":           "info",
+		// Every service must be given the same stream limits.
+		"MEDIC_TELEMETRY_MAX_BYTES": "1GiB",
+		"MEDIC_EVENTS_MAX_BYTES":    "2GiB",
+		"MEDIC_DLQ_MAX_BYTES":       "512MiB",
 	}
 	for key, value := range want {
 		if got := cm.Data[key]; got != value {

@@ -32,6 +32,10 @@ type Bus struct {
 	source string
 	tracer trace.Tracer
 	ready  atomic.Bool
+	limits StreamLimits
+	// usageWarned holds, per stream, when its usage was last logged as
+	// near its limit.
+	usageWarned sync.Map
 	// denied holds, per subject, the last permissions violation the server
 	// reported for a publish there: the server answers a denied publish
 	// with an asynchronous error, not on the publish itself.
@@ -44,7 +48,7 @@ type Bus struct {
 // opts are added to the connection's options; pass Credentials.Options to
 // log in to a closed bus.
 func Connect(url, source string, log *slog.Logger, opts ...nats.Option) (*Bus, error) {
-	b := &Bus{log: log, source: source, tracer: otel.Tracer("medic/bus")}
+	b := &Bus{log: log, source: source, tracer: otel.Tracer("medic/bus"), limits: DefaultStreamLimits()}
 	base := []nats.Option{
 		nats.Name(source),
 		nats.RetryOnFailedConnect(true),
@@ -79,11 +83,15 @@ func Connect(url, source string, log *slog.Logger, opts ...nats.Option) (*Bus, e
 	return b, nil
 }
 
+// SetStreamLimits sets the limits Setup gives the streams, in place of
+// DefaultStreamLimits; call it before Setup.
+func (b *Bus) SetStreamLimits(l StreamLimits) { b.limits = l }
+
 // Setup ensures the streams exist, retrying with backoff until NATS answers
 // or ctx ends. The bus is ready once it returns nil.
 func (b *Bus) Setup(ctx context.Context) error {
 	for attempt := uint64(1); ; attempt++ {
-		err := EnsureStreams(ctx, b.js)
+		err := EnsureStreamsWith(ctx, b.js, b.limits)
 		if err == nil {
 			b.ready.Store(true)
 			return nil

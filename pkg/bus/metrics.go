@@ -17,3 +17,23 @@ var (
 		Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10),
 	}, []string{"consumer"})
 )
+
+// Names of the stream usage gauges, which the alert rules in
+// deploy/prometheus refer to.
+const (
+	MetricStreamBytes      = "medic_stream_bytes"
+	MetricStreamLimitBytes = "medic_stream_limit_bytes"
+	MetricStreamMessages   = "medic_stream_messages"
+)
+
+var (
+	streamBytes = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: MetricStreamBytes, Help: "Bytes a JetStream stream holds, by stream, as last seen by this service.",
+	}, []string{"stream"})
+	streamLimitBytes = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: MetricStreamLimitBytes, Help: "Byte limit of a JetStream stream (MaxBytes), by stream; past it the oldest messages are discarded.",
+	}, []string{"stream"})
+	streamMessages = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: MetricStreamMessages, Help: "Messages a JetStream stream holds, by stream.",
+	}, []string{"stream"})
+)

@@ -15,6 +15,10 @@ import (
 // the server is down), so that /readyz answers from the last result at once.
 const healthEvery = time.Second
 
+// streamCheckEvery is how often each service refreshes the stream usage
+// gauges (medic_stream_bytes and medic_stream_limit_bytes).
+const streamCheckEvery = 15 * time.Second
+
 // health is the cached state behind /readyz.
 type health struct {
 	store atomic.Pointer[error]

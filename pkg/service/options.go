@@ -7,8 +7,10 @@ package service
 import (
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/medic-sre/medic/pkg/bus"
@@ -17,11 +19,15 @@ import (
 
 // Options is the configuration every service shares.
 type Options struct {
-	Name            string
-	HTTPAddr        string
-	NATSURL         string
-	NATS            bus.Credentials
-	ClickHouse      store.Config
+	Name       string
+	HTTPAddr   string
+	NATSURL    string
+	NATS       bus.Credentials
+	ClickHouse store.Config
+	// Streams are the byte limits of the JetStream streams. Every service
+	// creates or updates the streams at start, so all must be given the
+	// same limits (in Kubernetes, from the shared ConfigMap).
+	Streams         bus.StreamLimits
 	LogLevel        string
 	ShutdownTimeout time.Duration
 }
@@ -39,6 +45,9 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	StringVar(fs, &o.ClickHouse.Database, "clickhouse-database", "CLICKHOUSE_DATABASE", "medic", "ClickHouse database")
 	StringVar(fs, &o.ClickHouse.User, "clickhouse-user", "CLICKHOUSE_USER", "default", "ClickHouse user")
 	SecretVar(fs, &o.ClickHouse.Password, "clickhouse-password", "CLICKHOUSE_PASSWORD", "ClickHouse password")
+	BytesVar(fs, &o.Streams.Telemetry, "telemetry-stream-max-bytes", "MEDIC_TELEMETRY_MAX_BYTES", bus.DefaultTelemetryMaxBytes, "byte limit of the MEDIC_TELEMETRY stream, e.g. 1GiB; past it the oldest telemetry is dropped")
+	BytesVar(fs, &o.Streams.Events, "events-stream-max-bytes", "MEDIC_EVENTS_MAX_BYTES", bus.DefaultEventsMaxBytes, "byte limit of the MEDIC_EVENTS stream; past it the oldest events are dropped")
+	BytesVar(fs, &o.Streams.DLQ, "dlq-stream-max-bytes", "MEDIC_DLQ_MAX_BYTES", bus.DefaultDLQMaxBytes, "byte limit of the MEDIC_DLQ stream; past it the oldest dead letters are dropped")
 	StringVar(fs, &o.LogLevel, "log-level", "LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	DurationVar(fs, &o.ShutdownTimeout, "shutdown-timeout", "SHUTDOWN_TIMEOUT", 20*time.Second, "time allowed to drain and flush on shutdown")
 }
@@ -133,5 +142,66 @@ func (o *Options) Validate() error {
 	if err := o.NATS.Validate(); err != nil {
 		return err
 	}
+	if err := o.streamLimits().Validate(); err != nil {
+		return fmt.Errorf("stream limits (--telemetry-stream-max-bytes, --events-stream-max-bytes, --dlq-stream-max-bytes): %w", err)
+	}
 	return o.ClickHouse.Validate()
+}
+
+// streamLimits are the configured limits, with the defaults in place of
+// those left zero (Options built in code rather than from flags).
+func (o *Options) streamLimits() bus.StreamLimits {
+	l, d := o.Streams, bus.DefaultStreamLimits()
+	if l.Telemetry == 0 {
+		l.Telemetry = d.Telemetry
+	}
+	if l.Events == 0 {
+		l.Events = d.Events
+	}
+	if l.DLQ == 0 {
+		l.DLQ = d.DLQ
+	}
+	return l
+}
+
+// BytesVar declares a byte-size flag whose default comes from env when
+// set. It takes a plain number of bytes or one with a unit: KiB, MiB, GiB,
+// TiB (powers of 1024) or KB, MB, GB, TB (powers of 1000).
+func BytesVar(fs *flag.FlagSet, p *int64, name, env string, def int64, usage string) {
+	*p = def
+	fs.Var((*byteSize)(p), name, fmt.Sprintf("%s (env %s)", usage, env))
+	if v, ok := os.LookupEnv(env); ok {
+		if err := fs.Set(name, v); err != nil {
+			envErrors = append(envErrors, fmt.Errorf("env %s=%q: %w", env, v, err))
+		}
+	}
+}
+
+// byteSize is an int64 flag.Value that reads units.
+type byteSize int64
+
+var byteUnits = []struct {
+	suffix string
+	factor int64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+}
+
+func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+
+func (b *byteSize) Set(s string) error {
+	num, factor := strings.TrimSpace(s), int64(1)
+	for _, u := range byteUnits {
+		if strings.HasSuffix(num, u.suffix) {
+			num, factor = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.factor
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/factor {
+		return fmt.Errorf("%q is not a positive size in bytes (e.g. 1073741824, 1GiB or 512MiB)", s)
+	}
+	*b = byteSize(n * factor)
+	return nil
 }

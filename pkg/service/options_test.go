@@ -3,6 +3,8 @@ package service_test
 import (
 	"bytes"
 	"flag"
+	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -69,5 +71,51 @@ func TestPasswordsStayOutOfHelp(t *testing.T) {
 	}
 	if o.NATS.Password != "nats-s3cret" || o.ClickHouse.Password != "ch-s3cret" {
 		t.Errorf("passwords from env not applied: %q %q", o.NATS.Password, o.ClickHouse.Password)
+	}
+}
+
+func TestStreamLimitFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		want    bus.StreamLimits
+		wantErr string
+	}{
+		{"defaults", nil, nil, bus.DefaultStreamLimits(), ""},
+		{"env with a unit", map[string]string{"MEDIC_TELEMETRY_MAX_BYTES": "256MiB"}, nil,
+			bus.StreamLimits{Telemetry: 256 << 20, Events: bus.DefaultEventsMaxBytes, DLQ: bus.DefaultDLQMaxBytes}, ""},
+		{"flags win over env", map[string]string{"MEDIC_EVENTS_MAX_BYTES": "1GB"}, []string{"--events-stream-max-bytes", "3GiB", "--dlq-stream-max-bytes", "1000000"},
+			bus.StreamLimits{Telemetry: bus.DefaultTelemetryMaxBytes, Events: 3 << 30, DLQ: 1e6}, ""},
+		{"not a size", nil, []string{"--dlq-stream-max-bytes", "lots"}, bus.DefaultStreamLimits(), "not a positive size"},
+		{"zero", nil, []string{"--telemetry-stream-max-bytes", "0"}, bus.DefaultStreamLimits(), "not a positive size"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, k := range []string{"MEDIC_TELEMETRY_MAX_BYTES", "MEDIC_EVENTS_MAX_BYTES", "MEDIC_DLQ_MAX_BYTES"} {
+				t.Setenv(k, "")
+				os.Unsetenv(k)
+			}
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			o := service.Options{Name: "rca"}
+			fs := flag.NewFlagSet("rca", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			o.RegisterFlags(fs)
+			err := fs.Parse(tt.args)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("parse: %v", err)
+			case tt.wantErr != "":
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parse: %v, want an error naming %q", err, tt.wantErr)
+				}
+				return
+			}
+			if o.Streams != tt.want {
+				t.Errorf("limits = %+v, want %+v", o.Streams, tt.want)
+			}
+		})
 	}
 }

@@ -69,11 +69,14 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener, start Star
 	if err != nil {
 		return err
 	}
+	b.SetStreamLimits(o.streamLimits())
 	rt := &Runtime{Name: o.Name, Log: log, Bus: b, Store: st, Tel: tel, health: newHealth()}
 	hctx, stopHealth := context.WithCancel(context.Background())
 	healthDone := make(chan struct{})
+	streamsDone := make(chan struct{})
 	go func() { defer close(healthDone); rt.watchHealth(hctx) }()
-	defer func() { stopHealth(); <-healthDone }()
+	go func() { defer close(streamsDone); b.WatchStreams(hctx, streamCheckEvery) }()
+	defer func() { stopHealth(); <-healthDone; <-streamsDone }()
 	if ln == nil {
 		if ln, err = net.Listen("tcp", o.HTTPAddr); err != nil {
 			return fmt.Errorf("listen on %s (--http-addr): %w", o.HTTPAddr, err)
