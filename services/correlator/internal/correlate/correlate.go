@@ -1,7 +1,7 @@
 // Package correlate is the correlator's event handler: it turns anomaly,
 // RCA, remediation and escalation events into incident transitions and makes each one
-// durable in order (incidents row, then published events, then stored
-// state), so that the message is acked only once all three happened.
+// durable in order (stored state, then published events, then pointers), so
+// that the message is acked only once all of them happened.
 package correlate
 
 import (
@@ -99,12 +99,20 @@ func (h *Handler) dispatch(ctx context.Context, ev cloudevents.Event) error {
 	return bus.Permanent(fmt.Errorf("correlator does not handle %s (check the consumer's filter subjects)", ev.Type()))
 }
 
-// commit makes a step durable: the incidents row, then the events, then the
-// stored state and its pointers. A failure anywhere retries the whole event;
-// redone steps are harmless because rows fold by version and events by id.
+// commit makes a step durable, in the order that survives a crash between
+// any two effects: the stored state first (its revision check fails the step
+// if another replica saved the incident since it was loaded), then the
+// events, then the pointers. An event published before its state was saved
+// would let the events it causes (rca.completed, remediation.*) arrive for
+// an incident nobody knows. Saved state without its events is harmless: the
+// state records which input caused each transition, so the input's
+// redelivery publishes the same events again, with the same derived ids.
 func (h *Handler) commit(ctx context.Context, ev cloudevents.Event, st *incident.State, rev uint64, res incident.Result) error {
 	if res.Changed {
 		if err := h.history.Write(ctx, st); err != nil {
+			return err
+		}
+		if err := h.state.Save(ctx, st, rev); err != nil {
 			return err
 		}
 	}
@@ -113,11 +121,6 @@ func (h *Handler) commit(ctx context.Context, ev cloudevents.Event, st *incident
 			return err
 		}
 		h.log.Info("incident transition", "incident", st.ID, "type", d.EventType(), "status", st.Status(), "cause_event", ev.ID())
-	}
-	if res.Changed {
-		if err := h.state.Save(ctx, st, rev); err != nil {
-			return err
-		}
 	}
 	return h.state.Link(ctx, st)
 }
