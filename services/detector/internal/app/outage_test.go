@@ -17,8 +17,9 @@ import (
 // metrics table, once (issue #6, defect 5).
 func TestDetectsWhileClickHouseIsDown(t *testing.T) {
 	h := newHarness(t, "testdata/rules.yaml")
-	proxy := newProxy(t, storetest.Addr())
-	h.opts.Service.ClickHouse.Addr = proxy.addr
+	proxy := storetest.NewProxy(t, storetest.Addr())
+	proxy.On()
+	h.opts.Service.ClickHouse.Addr = proxy.Addr()
 	h.run(t)
 	base := time.Now().Add(-time.Minute).Truncate(time.Second)
 	sent := 0
@@ -26,7 +27,7 @@ func TestDetectsWhileClickHouseIsDown(t *testing.T) {
 	send("before-the-outage", series(base, "prediction.error", "model-server", 0, 2000, 0))
 	servicetest.Poll(t, "the first points archived", func() bool { return h.metricRows(t) == uint64(sent) })
 
-	proxy.down()
+	proxy.Off()
 	servicetest.Poll(t, "/readyz to name clickhouse", func() bool { return h.failing(t)["clickhouse"] != nil })
 	// A bad deploy: v2 of the model errs on most requests, then is rolled back.
 	send("baseline", series(base, "prediction.error", "model-server", 2000, 3000, 0))
@@ -41,7 +42,7 @@ func TestDetectsWhileClickHouseIsDown(t *testing.T) {
 		t.Fatalf("the metrics table holds %d rows while ClickHouse is unreachable through the detector's address", n)
 	}
 
-	proxy.up()
+	proxy.On()
 	servicetest.Poll(t, "every point in the metrics table", func() bool { return h.metricRows(t) == uint64(sent) })
 	servicetest.Poll(t, "ready again", func() bool { return servicetest.Status(h.http+"/readyz") == http.StatusOK })
 	checkOneAnomaly(t, h)

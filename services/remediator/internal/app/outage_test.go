@@ -19,8 +19,9 @@ import (
 // once ClickHouse is back the recovery is checked again, without rolling
 // back again, and the run ends succeeded.
 func TestVerifyThroughAClickHouseOutage(t *testing.T) {
-	proxy := newProxy(t, storetest.Addr())
-	h := startAt(t, false, proxy.addr)
+	proxy := storetest.NewProxy(t, storetest.Addr())
+	proxy.On()
+	h := startAt(t, false, proxy.Addr())
 	ctx := context.Background()
 	insertPoints(ctx, t, h.st, 1, 20)
 	incident := h.open(t, time.Now().Add(-time.Minute), "an-1")
@@ -32,7 +33,7 @@ func TestVerifyThroughAClickHouseOutage(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the serving system got no call")
 	}
-	proxy.down()
+	proxy.Off()
 	// The system recovers meanwhile; the points go to ClickHouse directly.
 	stop := emit(t, h.st, 0.01)
 	defer stop()
@@ -52,7 +53,7 @@ func TestVerifyThroughAClickHouseOutage(t *testing.T) {
 		}
 	}
 
-	proxy.up()
+	proxy.On()
 	checkOutcome(t, h, events.TypeRemediationSucceeded, execID, "", false)
 	checkCalls(t, h.serving.Calls(), 1, execID, rollback)
 	// Ready again, so that its telemetry is written before it stops.
