@@ -48,6 +48,12 @@ type ConsumerSpec struct {
 	BatchLinger time.Duration
 	// RetryBase and RetryMax bound the redelivery backoff.
 	RetryBase, RetryMax time.Duration
+	// NATSOnly declares that the handler needs NATS alone (no ClickHouse).
+	// The service runtime (pkg/service) then starts the consumer as soon as
+	// NATS is ready, even while ClickHouse is unreachable, and by default
+	// counts only NATS as its health. Detection and the incident lifecycle
+	// must not wait for ClickHouse. The bus itself ignores it.
+	NATSOnly bool
 	// Prefetch is how many messages are pulled ahead of the handler. A
 	// handler that runs long (a remediation) sets 1, so that a shutdown
 	// does not start work that was merely buffered.

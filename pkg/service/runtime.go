@@ -30,16 +30,23 @@ type Runtime struct {
 
 	mu        sync.Mutex
 	consumers []*bus.Consumer
-	cleanups  []func(context.Context) error
-	started   bool
-	stopping  bool
-	addr      net.Addr
-	mux       *http.ServeMux
+	// storeUp is set once ClickHouse is set up; until then, consumers that
+	// need it wait in deferred.
+	storeUp  bool
+	deferred []func() error
+	cleanups []func(context.Context) error
+	started  bool
+	stopping bool
+	addr     net.Addr
+	mux      *http.ServeMux
 }
 
-// StartFunc wires a service once NATS and ClickHouse are ready: it starts
-// consumers and goroutines and returns. Work it starts must stop when ctx
-// ends or through a cleanup it registers.
+// StartFunc wires a service once NATS is ready: it starts consumers and
+// goroutines and returns. It runs while ClickHouse may still be
+// unreachable: consumers that need ClickHouse (every one whose spec does not
+// say NATSOnly) start once it is set up, so it must not query ClickHouse
+// itself (use Runtime.WaitClickHouse first if it must). Work it starts must
+// stop when ctx ends or through a cleanup it registers.
 type StartFunc func(ctx context.Context, rt *Runtime) error
 
 // Run runs a service until ctx ends, then shuts it down gracefully: stop
@@ -104,20 +111,44 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener, start Star
 	return err
 }
 
-// bringUp waits for NATS and ClickHouse (each retrying with backoff, while
-// /readyz says what is missing), then calls start.
+// bringUp waits for NATS and ClickHouse, each retrying with backoff while
+// /readyz says what is missing. start runs once NATS is ready, so that
+// consumers that need NATS alone work during a ClickHouse outage; the
+// others start once ClickHouse is set up too. The service is ready then.
 func (rt *Runtime) bringUp(ctx context.Context, start StartFunc) error {
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return rt.Bus.Setup(gctx) })
-	g.Go(func() error { return rt.Store.Setup(gctx) })
+	storeUp := make(chan struct{})
+	g.Go(func() error {
+		if err := rt.Store.Setup(gctx); err != nil {
+			return err
+		}
+		close(storeUp)
+		return nil
+	})
+	g.Go(func() error {
+		if err := rt.Bus.Setup(gctx); err != nil {
+			return err
+		}
+		// start gets the service's own ctx: what it starts runs until the
+		// service stops, not until bringUp returns.
+		if err := start(ctx, rt); err != nil {
+			return fmt.Errorf("%s: start: %w", rt.Name, err)
+		}
+		select {
+		case <-storeUp:
+		case <-gctx.Done():
+			return nil // the store's error, or the end of ctx, says why
+		}
+		return rt.startDeferred()
+	})
 	if err := g.Wait(); err != nil {
 		if ctx.Err() != nil {
 			return nil // asked to stop while waiting: not a failure
 		}
 		return err
 	}
-	if err := start(ctx, rt); err != nil {
-		return fmt.Errorf("%s: start: %w", rt.Name, err)
+	if ctx.Err() != nil {
+		return nil
 	}
 	rt.mu.Lock()
 	rt.started = true
@@ -126,37 +157,72 @@ func (rt *Runtime) bringUp(ctx context.Context, start StartFunc) error {
 	return nil
 }
 
+// startDeferred starts, in order, the consumers that waited for ClickHouse.
+func (rt *Runtime) startDeferred() error {
+	rt.mu.Lock()
+	rt.storeUp = true
+	deferred := rt.deferred
+	rt.deferred = nil
+	rt.mu.Unlock()
+	for _, startConsumer := range deferred {
+		if err := startConsumer(); err != nil {
+			return fmt.Errorf("%s: start: %w", rt.Name, err)
+		}
+	}
+	return nil
+}
+
+// WaitClickHouse blocks until ClickHouse is set up, or ctx ends: for a
+// StartFunc that must query it before it returns.
+func (rt *Runtime) WaitClickHouse(ctx context.Context) error { return rt.Store.WaitReady(ctx) }
+
 // Consume starts a durable consumer whose in-flight messages are drained
-// first on shutdown. Unless the spec says otherwise, its failures while
-// NATS or ClickHouse is down are retried without limit (see
+// first on shutdown. A consumer that needs ClickHouse (the default) starts
+// once ClickHouse is set up; one whose spec says NATSOnly starts at once.
+// Unless the spec says otherwise, its failures while NATS or ClickHouse
+// (NATS alone for NATSOnly) is down are retried without limit (see
 // bus.ConsumerSpec.Healthy).
 func (rt *Runtime) Consume(ctx context.Context, spec bus.ConsumerSpec, h bus.Handler) error {
 	rt.defaultHealth(&spec)
-	c, err := rt.Bus.Consume(ctx, spec, h)
-	if err != nil {
-		return err
-	}
-	rt.mu.Lock()
-	rt.consumers = append(rt.consumers, c)
-	rt.mu.Unlock()
-	return nil
+	return rt.startConsumer(spec, func() (*bus.Consumer, error) { return rt.Bus.Consume(ctx, spec, h) })
 }
 
 // ConsumeBatch is Consume for a BatchHandler.
 func (rt *Runtime) ConsumeBatch(ctx context.Context, spec bus.ConsumerSpec, h bus.BatchHandler) error {
 	rt.defaultHealth(&spec)
-	c, err := rt.Bus.ConsumeBatch(ctx, spec, h)
-	if err != nil {
-		return err
+	return rt.startConsumer(spec, func() (*bus.Consumer, error) { return rt.Bus.ConsumeBatch(ctx, spec, h) })
+}
+
+// startConsumer runs create now, or once ClickHouse is set up when the
+// consumer needs it and it is not yet.
+func (rt *Runtime) startConsumer(spec bus.ConsumerSpec, create func() (*bus.Consumer, error)) error {
+	run := func() error {
+		c, err := create()
+		if err != nil {
+			return err
+		}
+		rt.mu.Lock()
+		rt.consumers = append(rt.consumers, c)
+		rt.mu.Unlock()
+		return nil
 	}
 	rt.mu.Lock()
-	rt.consumers = append(rt.consumers, c)
+	if !spec.NATSOnly && !rt.storeUp {
+		rt.deferred = append(rt.deferred, run)
+		rt.mu.Unlock()
+		rt.Log.Info("consumer waits for clickhouse", "consumer", spec.Durable)
+		return nil
+	}
 	rt.mu.Unlock()
-	return nil
+	return run()
 }
 
 func (rt *Runtime) defaultHealth(spec *bus.ConsumerSpec) {
-	if spec.Healthy == nil {
+	switch {
+	case spec.Healthy != nil:
+	case spec.NATSOnly:
+		spec.Healthy = rt.Bus.Ready
+	default:
 		spec.Healthy = rt.dependencies
 	}
 }
