@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"net"
+	"time"
 
 	"github.com/medic-sre/medic/pkg/archive"
 	"github.com/medic-sre/medic/pkg/service"
@@ -24,6 +25,8 @@ type Options struct {
 	// ConfigPath is the grouping configuration file; empty uses the
 	// embedded defaults.
 	ConfigPath string
+	// unknownIncidentWait shortens correlate.UnknownIncidentWait in tests.
+	unknownIncidentWait time.Duration
 }
 
 // RegisterFlags declares the correlator's flags, each with an env twin.
@@ -47,12 +50,12 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 		return err
 	}
 	return service.RunWithListener(ctx, o.Service, ln, func(ctx context.Context, rt *service.Runtime) error {
-		return start(ctx, rt, groups)
+		return start(ctx, rt, groups, correlate.Options{UnknownIncidentWait: o.unknownIncidentWait})
 	})
 }
 
 // start begins archiving both streams, then the lifecycle consumer.
-func start(ctx context.Context, rt *service.Runtime, groups *grouping.Config) error {
+func start(ctx context.Context, rt *service.Runtime, groups *grouping.Config, co correlate.Options) error {
 	for _, spec := range archive.Consumers() {
 		if err := rt.ConsumeBatch(ctx, spec, archive.Events(rt.Store)); err != nil {
 			return err
@@ -62,7 +65,7 @@ func start(ctx context.Context, rt *service.Runtime, groups *grouping.Config) er
 	if err != nil {
 		return err
 	}
-	h := correlate.New(rt.Log, groups, st, history.NewWriter(rt.Store), rt.Bus)
+	h := correlate.New(rt.Log, groups, st, history.NewWriter(rt.Store), rt.Bus, co)
 	rt.Log.Info("correlating", "group_by", groups.GroupBy)
 	return rt.Consume(ctx, correlate.Spec(), h.Handle)
 }

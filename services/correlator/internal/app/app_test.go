@@ -194,10 +194,12 @@ func TestStateSurvivesRestart(t *testing.T) {
 	}
 }
 
-// An event for an incident the correlator does not know is retried, then
-// dead-lettered with a reason, and writes nothing.
+// An event for an incident the correlator does not know is retried until it
+// has waited long enough (shortened here to 2 s), then dead-lettered with a
+// reason, and writes nothing.
 func TestUnknownIncidentIsDeadLettered(t *testing.T) {
 	e := newEnv(t)
+	e.unknownWait = 2 * time.Second
 	e.start(t)
 	e.emit(t, "rca-orphan", analysis("no-such-incident", events.Cause{Rank: 1, Kind: events.CauseService, ID: "gateway", Score: 1},
 		0, events.FaultStartUnknown, at(0)))

@@ -22,6 +22,9 @@ type env struct {
 	nats *natsembed.Server
 	db   *store.Store
 	pub  *bus.Bus
+	// unknownWait, when set, shortens how long the correlator waits for an
+	// unknown incident.
+	unknownWait time.Duration
 }
 
 func newEnv(t *testing.T) *env {
@@ -37,7 +40,8 @@ func newEnv(t *testing.T) *env {
 func (e *env) start(t *testing.T) (stop func()) {
 	t.Helper()
 	opts := Options{Service: service.Options{Name: Name, NATSURL: e.nats.URL(), LogLevel: "error",
-		ClickHouse: store.Config{Addr: storetest.Addr(), Database: e.db.Database()}, ShutdownTimeout: 10 * time.Second}}
+		ClickHouse: store.Config{Addr: storetest.Addr(), Database: e.db.Database()}, ShutdownTimeout: 10 * time.Second},
+		unknownIncidentWait: e.unknownWait}
 	svc := servicetest.Run(t, "correlator", func(ctx context.Context, ln net.Listener) error {
 		return RunWithListener(ctx, opts, ln)
 	})

@@ -55,7 +55,10 @@ type Handler struct {
 	history *history.Writer
 	bus     Emitter
 	now     func() time.Time
-	unknown *retryBudget
+	unknown *unknownWaits
+	// unknownWait is how long an event whose incident is unknown is
+	// retried (UnknownIncidentWait unless Options say otherwise).
+	unknownWait time.Duration
 	// staleClaim is how old a group claim must be before an incident that
 	// never got saved behind it is given up on.
 	staleClaim time.Duration
@@ -68,16 +71,25 @@ type Handler struct {
 // one fault.
 const StaleClaimAge = 2 * time.Minute
 
+// Options tune a Handler; zero values take the defaults.
+type Options struct {
+	// UnknownIncidentWait replaces UnknownIncidentWait (tests shorten it).
+	UnknownIncidentWait time.Duration
+}
+
 // New returns a Handler.
-func New(log *slog.Logger, groups *grouping.Config, st *state.Store, hist *history.Writer, b Emitter) *Handler {
+func New(log *slog.Logger, groups *grouping.Config, st *state.Store, hist *history.Writer, b Emitter, o Options) *Handler {
+	if o.UnknownIncidentWait <= 0 {
+		o.UnknownIncidentWait = UnknownIncidentWait
+	}
 	return &Handler{log: log, groups: groups, state: st, history: hist, bus: b, now: time.Now,
-		unknown: newRetryBudget(UnknownIncidentRetries), staleClaim: StaleClaimAge}
+		unknown: newUnknownWaits(), unknownWait: o.UnknownIncidentWait, staleClaim: StaleClaimAge}
 }
 
 // Handle is the bus.Handler of the correlator's consumer.
 func (h *Handler) Handle(ctx context.Context, ev cloudevents.Event) error {
 	err := h.dispatch(ctx, ev)
-	if err == nil {
+	if err == nil || bus.IsPermanent(err) {
 		h.unknown.forget(ev.ID())
 	}
 	return err
@@ -126,8 +138,8 @@ func (h *Handler) commit(ctx context.Context, ev cloudevents.Event, st *incident
 }
 
 // load fetches an incident that an event names. A missing one may only be
-// late (its events arrived out of order, or state is being rebuilt), so the
-// event is retried a few times before it is dead-lettered.
+// late (its creating event is waiting for redelivery), so the event is
+// retried for a while before it is dead-lettered; see unknownIncident.
 func (h *Handler) load(ctx context.Context, ev cloudevents.Event, id string) (*incident.State, uint64, error) {
 	st, rev, err := h.state.Incident(ctx, id)
 	if errors.Is(err, state.ErrNotFound) {
@@ -136,12 +148,18 @@ func (h *Handler) load(ctx context.Context, ev cloudevents.Event, id string) (*i
 	return st, rev, err
 }
 
+// unknownIncident retries an event whose incident is unknown until it has
+// waited unknownWait, then dead-letters it with the reason. The retries
+// are waits (bus.RetryIn), not failures, so the consumer's MaxDeliver does
+// not cut them short.
 func (h *Handler) unknownIncident(ev cloudevents.Event, err error) error {
-	if n, ok := h.unknown.spend(ev.ID()); ok {
-		return fmt.Errorf("%s %s: %w (attempt %d; retrying in case its incident is created late)", ev.Type(), ev.ID(), err, n)
+	waited := h.unknown.waited(ev, h.now(), h.unknownWait)
+	if waited < h.unknownWait {
+		return bus.RetryIn(unknownRetryIn(waited), fmt.Errorf("%s %s: %w (waited %s of %s for its incident to be created)",
+			ev.Type(), ev.ID(), err, waited.Round(time.Millisecond), h.unknownWait))
 	}
-	return bus.Permanent(fmt.Errorf("%s %s: %w after %d attempts: its incident is unknown; replay it from %s once the incident exists",
-		ev.Type(), ev.ID(), err, h.unknown.limit+1, bus.StreamDLQ))
+	return bus.Permanent(fmt.Errorf("%s %s: %w: its incident is unknown after waiting %s; replay it from %s once the incident exists",
+		ev.Type(), ev.ID(), err, waited.Round(time.Second), bus.StreamDLQ))
 }
 
 func decode[T events.Data](ev cloudevents.Event) (T, error) {

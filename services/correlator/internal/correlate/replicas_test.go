@@ -48,7 +48,7 @@ func replica(t *testing.T, url string, db *store.Store, wrap func(*bus.Bus) Emit
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	return New(log, groups, st, history.NewWriter(db), wrap(b)), st
+	return New(log, groups, st, history.NewWriter(db), wrap(b), Options{}), st
 }
 
 func detectedEvent(t *testing.T, anomalyID string) cloudevents.Event {
