@@ -70,7 +70,7 @@ type Outage struct {
 func (o *Outage) Arm(h *Harness) {
 	o.struck = make(chan strike, 1)
 	h.Observer.Once(o.After, func(ev cloudevents.Event) {
-		h.ClickHouse.Cut()
+		h.ClickHouse.Off()
 		o.struck <- strike{ev: ev}
 	})
 }
@@ -87,8 +87,9 @@ func (o *Outage) Recover(ctx context.Context, h *Harness) error {
 		return ctx.Err()
 	case <-time.After(o.Duration):
 	}
+	h.ClickHouse.On()
 	h.T.Logf("ClickHouse reachable again")
-	return h.ClickHouse.Restore()
+	return nil
 }
 
 func await(ctx context.Context, c <-chan strike, typ string) (strike, error) {

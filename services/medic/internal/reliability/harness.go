@@ -44,7 +44,7 @@ type Harness struct {
 	// around the proxy.
 	Store *store.Store
 	// ClickHouse is the TCP proxy the stack reaches ClickHouse through.
-	ClickHouse *TCPProxy
+	ClickHouse *storetest.Proxy
 	// Control records the remediator's calls to the simulator's control
 	// API; Webhook records the notifier's posts.
 	Control, Webhook *Recorder
@@ -65,11 +65,9 @@ type Harness struct {
 func Start(t testing.TB, o Options) *Harness {
 	t.Helper()
 	h := &Harness{T: t, Store: storetest.New(t), work: t.TempDir()}
+	h.ClickHouse = storetest.NewProxy(t, storetest.Addr())
+	h.ClickHouse.On()
 	var err error
-	if h.ClickHouse, err = StartTCPProxy(storetest.Addr()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.ClickHouse.Close)
 	control := freeAddr(t)
 	h.ControlURL = "http://" + control
 	if h.Control, err = NewProxy(h.ControlURL); err != nil {
