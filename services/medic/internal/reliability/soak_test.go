@@ -88,7 +88,7 @@ type soak struct {
 
 // next ends the fault in play, as a responder would, and injects the next.
 func (s *soak) next(ctx context.Context, t *testing.T) {
-	s.close(ctx, t, "not recovered in 2m; cleared")
+	s.close(ctx, t, "not recovered in 2m; cleared", time.Now())
 	kind := soakFaults[s.n%len(soakFaults)]
 	s.n++
 	if err := s.h.Inject(ctx, kind); err != nil {
@@ -113,32 +113,34 @@ func (s *soak) settle(ctx context.Context, t *testing.T) {
 	}
 	for _, ev := range s.h.Log.Of(events.TypeIncidentResolved) {
 		if opened[reliability.Field(ev, "incident_id")] {
-			s.close(ctx, t, "resolved")
+			s.close(ctx, t, "resolved", ev.Time())
 			return
 		}
 	}
 	for _, ev := range s.h.Log.Of(events.TypeRemediationEscalated) {
 		if ev.Time().After(since) {
-			s.close(ctx, t, "escalated")
+			s.close(ctx, t, "escalated", ev.Time())
 			return
 		}
 	}
 }
 
-func (s *soak) close(ctx context.Context, t *testing.T, outcome string) {
+// close clears the fault in play and records its outcome, reached at at
+// (the time of the event that says so).
+func (s *soak) close(ctx context.Context, t *testing.T, outcome string, at time.Time) {
 	if s.current == nil {
 		return
 	}
 	if err := s.h.Clear(ctx, s.current.Kind); err != nil {
 		t.Errorf("clear %s: %v", s.current.Kind, err)
 	}
-	s.current.Outcome, s.current.After = outcome, time.Since(s.current.InjectedAt)
+	s.current.Outcome, s.current.After = outcome, at.Sub(s.current.InjectedAt)
 	s.recs = append(s.recs, *s.current)
 	s.current = nil
 }
 
 func (s *soak) finish(ctx context.Context, t *testing.T) {
-	s.close(ctx, t, "open at the end; cleared")
+	s.close(ctx, t, "open at the end; cleared", time.Now())
 }
 
 func (s *soak) deadLetters(ctx context.Context, t *testing.T) int {
