@@ -368,9 +368,16 @@ func (w *BatchWriter) Close(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
+		dropped := w.dropped
 		w.spillOver(0)
-		w.opts.Log.Warn("clickhouse export: rows not written at close", "table", w.table,
+		w.opts.Log.Warn("clickhouse export: rows not written at close; they wait on disk", "table", w.table,
 			"spilled_rows", w.spill.rows, "spill_dir", w.spill.dir, "dropped_rows", w.dropped, "err", err)
+		if w.dropped == dropped {
+			// Every row is on disk: the shutdown lost nothing, so it is
+			// no failure (a service stopped during a ClickHouse outage
+			// still exits cleanly).
+			err = nil
+		}
 	}
 	w.spill.close()
 	return err

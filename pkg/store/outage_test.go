@@ -202,3 +202,27 @@ func TestBatchWriterDropsOldestPastTheSpillBound(t *testing.T) {
 		t.Fatalf("newest row written %d times", got)
 	}
 }
+
+// A writer closed while ClickHouse is down keeps every row on disk; the
+// shutdown lost nothing, so Close reports no error.
+func TestBatchWriterClosedDuringOutageSpillsEverything(t *testing.T) {
+	proxy := storetest.NewProxy(t, storetest.Addr())
+	proxy.On()
+	s := storetest.NewVia(t, proxy.Addr(), slog.New(slog.DiscardHandler))
+	spill := t.TempDir()
+	w := s.NewBatchWriter("logs", logColumns, store.BatchOptions{MaxRows: 50, MaxDelay: 20 * time.Millisecond,
+		MaxBuffered: 100, SpillDir: spill, RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
+		Log: slog.New(slog.DiscardHandler)})
+	proxy.Off()
+	for i := range 300 {
+		w.Add(logRow("closed in an outage", i)...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.Close(ctx); err != nil {
+		t.Fatalf("close with every row spilled: %v", err)
+	}
+	if n := spillFiles(t, spill); n == 0 {
+		t.Fatal("no spill file holds the rows")
+	}
+}
