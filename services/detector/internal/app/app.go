@@ -56,10 +56,11 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 		if err != nil {
 			return err
 		}
-		// Evaluation depends on NATS alone: a ClickHouse outage must not
-		// count its failures toward dead-lettering, nor hold it back.
+		// Evaluation depends on NATS alone: it starts while ClickHouse is
+		// still down, and a ClickHouse outage neither holds it back nor
+		// counts its failures toward dead-lettering.
 		spec := detect.Consumer()
-		spec.Healthy = rt.Bus.Ready
+		spec.NATSOnly = true
 		if err := rt.ConsumeBatch(ctx, spec, d.Handle); err != nil {
 			return err
 		}

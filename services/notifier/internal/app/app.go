@@ -51,6 +51,9 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 		return rt.Consume(ctx, bus.ConsumerSpec{
 			Stream:  bus.StreamEvents,
 			Durable: "notifier",
+			// Notifying needs NATS (its ledger is KV) and the receiver,
+			// never ClickHouse: people are told during a ClickHouse outage.
+			NATSOnly: true,
 			FilterSubjects: []string{
 				events.Subject(events.TypeIncidentOpened),
 				events.Subject(events.TypeIncidentUpdated),

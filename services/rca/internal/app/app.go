@@ -102,12 +102,14 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 }
 
 // Consumer is the durable consumer of incidents opened and updated. An
-// analysis takes seconds (the settle wait plus queries), so AckWait leaves
-// plenty of room.
+// analysis takes seconds (the settle wait plus queries); the bus signals
+// progress every third of the AckWait while it runs, so a short AckWait
+// only brings a killed rca's message back sooner. One message at a time:
+// a buffered one would get no progress signals.
 func Consumer() bus.ConsumerSpec {
 	return bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "rca",
 		FilterSubjects: []string{events.Subject(events.TypeIncidentOpened), events.Subject(events.TypeIncidentUpdated)},
-		AckWait:        60 * time.Second}
+		AckWait:        10 * time.Second, Prefetch: 1}
 }
 
 // EventID is the id of an analysis's rca.completed: a redelivered trigger

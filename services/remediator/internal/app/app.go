@@ -108,8 +108,9 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 		}
 		rt.Log.Info("runbooks loaded", "count", len(books.Runbooks), "file", o.RunbooksFile, "dry_run", o.DryRun,
 			"min_confidence", o.MinConfidence, "min_margin", o.MinMargin)
+		// The incident view lives in KV: it keeps up while ClickHouse is down.
 		if err := rt.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: IncidentsDurable,
-			FilterSubjects: subjects(incident.Types)}, view.Handle); err != nil {
+			FilterSubjects: subjects(incident.Types), NATSOnly: true}, view.Handle); err != nil {
 			return err
 		}
 		return rt.Consume(ctx, bus.ConsumerSpec{
