@@ -122,6 +122,12 @@ func (s *Store) NewBatchWriter(table string, columns []string, opts BatchOptions
 	w := &BatchWriter{store: s, table: table, columns: columns, opts: opts,
 		spill: spill{parent: opts.SpillDir, prefix: table, maxBytes: opts.MaxSpillBytes},
 		kick:  make(chan struct{}, 1), done: make(chan struct{})}
+	if adopted, err := w.spill.open(); err != nil {
+		// Rows can still spill: the directory is then made on first use.
+		opts.Log.Warn("clickhouse export: no spill directory of its own yet", "table", table, "err", err)
+	} else if adopted > 0 {
+		opts.Log.Info("clickhouse export: adopted rows a stopped writer left on disk", "table", table, "rows", adopted, "spill_dir", w.spill.dir)
+	}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	go w.loop()
 	return w

@@ -225,4 +225,13 @@ func TestBatchWriterClosedDuringOutageSpillsEverything(t *testing.T) {
 	if n := spillFiles(t, spill); n == 0 {
 		t.Fatal("no spill file holds the rows")
 	}
+	// The next writer of the table (a restarted service) adopts them.
+	proxy.On()
+	next := s.NewBatchWriter("logs", logColumns, store.BatchOptions{MaxRows: 50, MaxDelay: 20 * time.Millisecond,
+		SpillDir: spill, Log: slog.New(slog.DiscardHandler)})
+	defer func() { _ = next.Close(context.Background()) }()
+	poll(t, "the rows of the stopped writer in ClickHouse", func() bool {
+		return count(t, s, "SELECT uniq(attr_values[1]) FROM logs WHERE body = 'closed in an outage'") == 300
+	})
+	poll(t, "the adopted files removed", func() bool { return spillFiles(t, spill) == 0 })
 }

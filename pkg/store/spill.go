@@ -27,6 +27,7 @@ type spill struct {
 	maxBytes       int64
 
 	dir   string
+	lock  *os.File // held while the writer lives (see open)
 	files []spillFile
 	bytes int64
 	rows  int
@@ -109,11 +110,17 @@ func (s *spill) remove(f spillFile) {
 	}
 }
 
-// close removes the directory if no rows are left in it. Files left by a
-// failed final flush stay, for an operator to find.
+// close removes the directory if no rows are left in it, and releases its
+// lock. Files left by a failed final flush stay: the next writer of the
+// same table under the same parent adopts them.
 func (s *spill) close() {
 	if s.dir != "" && len(s.files) == 0 {
+		_ = os.Remove(filepath.Join(s.dir, lockName))
 		_ = os.Remove(s.dir)
+	}
+	if s.lock != nil {
+		_ = s.lock.Close()
+		s.lock = nil
 	}
 }
 

@@ -72,7 +72,7 @@ func (t *Telemetry) Logger() *slog.Logger { return t.logger }
 // values take defaults.
 type ExportOptions struct {
 	// SpillDir holds the rows that do not fit in memory. Default
-	// os.TempDir()/medic-spill-<service>.
+	// os.TempDir()/medic-spill-<service>-<database>.
 	SpillDir string
 	// MaxBuffered is the number of rows of each table kept in memory
 	// before spilling. Default 40000.
@@ -91,7 +91,10 @@ func (t *Telemetry) Export(s *store.Store) { t.ExportWith(s, ExportOptions{}) }
 // down. The writers report their problems on stdout only.
 func (t *Telemetry) ExportWith(s *store.Store, o ExportOptions) {
 	if o.SpillDir == "" {
-		o.SpillDir = filepath.Join(os.TempDir(), "medic-spill-"+strings.ReplaceAll(t.service, string(filepath.Separator), "_"))
+		// Per service and database: a restarted writer adopts the rows a
+		// stopped one left on disk, and they belong in the same database.
+		name := strings.ReplaceAll(t.service+"-"+s.Database(), string(filepath.Separator), "_")
+		o.SpillDir = filepath.Join(os.TempDir(), "medic-spill-"+name)
 	}
 	opts := store.BatchOptions{MaxRows: 2000, MaxDelay: 500 * time.Millisecond, MaxBuffered: o.MaxBuffered,
 		SpillDir: o.SpillDir, MaxSpillBytes: o.MaxSpillBytes, Log: t.stdout.With("component", "telemetry-export")}
