@@ -1,5 +1,6 @@
 // Package app wires the correlator: the archivers that copy every event into
-// ClickHouse, and the incident lifecycle consumer.
+// ClickHouse, the incident lifecycle consumer, and the writer of the
+// incidents table.
 package app
 
 import (
@@ -54,7 +55,10 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 	})
 }
 
-// start begins archiving both streams, then the lifecycle consumer.
+// start begins archiving both streams, the incidents table's writer, then
+// the lifecycle consumer. Only the archivers and the history writer need
+// ClickHouse; each has its own consumer, which waits out an outage by
+// itself, so detection-to-notification never waits for ClickHouse.
 func start(ctx context.Context, rt *service.Runtime, groups *grouping.Config, co correlate.Options) error {
 	for _, spec := range archive.Consumers() {
 		if err := rt.ConsumeBatch(ctx, spec, archive.Events(rt.Store)); err != nil {
@@ -65,7 +69,16 @@ func start(ctx context.Context, rt *service.Runtime, groups *grouping.Config, co
 	if err != nil {
 		return err
 	}
-	h := correlate.New(rt.Log, groups, st, history.NewWriter(rt.Store), rt.Bus, co)
+	f, err := history.Follow(ctx, rt.Log, rt.Bus.JetStream(), history.NewWriter(rt.Store))
+	if err != nil {
+		return err
+	}
+	rt.OnShutdown(f.Drain)
+	h := correlate.New(rt.Log, groups, st, rt.Bus, co)
 	rt.Log.Info("correlating", "group_by", groups.GroupBy)
-	return rt.Consume(ctx, correlate.Spec(), h.Handle)
+	// The lifecycle depends on NATS alone: a ClickHouse outage must neither
+	// hold it back nor count its failures toward dead-lettering.
+	spec := correlate.Spec()
+	spec.Healthy = rt.Bus.Ready
+	return rt.Consume(ctx, spec, h.Handle)
 }

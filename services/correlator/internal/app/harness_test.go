@@ -14,6 +14,8 @@ import (
 	"github.com/medic-sre/medic/pkg/store"
 	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/medic-sre/medic/services/correlator/internal/correlate"
+	"github.com/medic-sre/medic/services/correlator/internal/history"
+	"github.com/medic-sre/medic/services/correlator/internal/state"
 )
 
 // env is what a user of the correlator sees: the bus it listens on and the
@@ -25,6 +27,9 @@ type env struct {
 	// unknownWait, when set, shortens how long the correlator waits for an
 	// unknown incident.
 	unknownWait time.Duration
+	// chAddr, when set, is the ClickHouse address the correlator dials
+	// (a proxy's); the test's own queries go straight to the server.
+	chAddr string
 }
 
 func newEnv(t *testing.T) *env {
@@ -39,8 +44,12 @@ func newEnv(t *testing.T) *env {
 // waits until /readyz says it is ready.
 func (e *env) start(t *testing.T) (stop func()) {
 	t.Helper()
+	addr := e.chAddr
+	if addr == "" {
+		addr = storetest.Addr()
+	}
 	opts := Options{Service: service.Options{Name: Name, NATSURL: e.nats.URL(), LogLevel: "error",
-		ClickHouse: store.Config{Addr: storetest.Addr(), Database: e.db.Database()}, ShutdownTimeout: 10 * time.Second},
+		ClickHouse: store.Config{Addr: addr, Database: e.db.Database()}, ShutdownTimeout: 10 * time.Second},
 		unknownIncidentWait: e.unknownWait}
 	svc := servicetest.Run(t, "correlator", func(ctx context.Context, ln net.Listener) error {
 		return RunWithListener(ctx, opts, ln)
@@ -57,10 +66,12 @@ func (e *env) emit(t *testing.T, id string, d events.Data) {
 }
 
 // waitIdle waits until the correlator has acked the newest event on its
-// subjects (and everything before it).
+// subjects (and everything before it), and has written the incidents rows
+// of every state it saved.
 func (e *env) waitIdle(t *testing.T) {
 	t.Helper()
 	servicetest.WaitConsumed(t, e.pub.JetStream(), bus.StreamEvents, correlate.Durable)
+	servicetest.WaitConsumed(t, e.pub.JetStream(), "KV_"+state.BucketIncidents, history.Durable)
 }
 
 // counts is the number of stored messages per subject in a stream.

@@ -15,7 +15,6 @@ import (
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/services/correlator/internal/grouping"
-	"github.com/medic-sre/medic/services/correlator/internal/history"
 	"github.com/medic-sre/medic/services/correlator/internal/incident"
 	"github.com/medic-sre/medic/services/correlator/internal/state"
 )
@@ -52,7 +51,6 @@ type Handler struct {
 	log     *slog.Logger
 	groups  *grouping.Config
 	state   *state.Store
-	history *history.Writer
 	bus     Emitter
 	now     func() time.Time
 	unknown *unknownWaits
@@ -78,11 +76,11 @@ type Options struct {
 }
 
 // New returns a Handler.
-func New(log *slog.Logger, groups *grouping.Config, st *state.Store, hist *history.Writer, b Emitter, o Options) *Handler {
+func New(log *slog.Logger, groups *grouping.Config, st *state.Store, b Emitter, o Options) *Handler {
 	if o.UnknownIncidentWait <= 0 {
 		o.UnknownIncidentWait = UnknownIncidentWait
 	}
-	return &Handler{log: log, groups: groups, state: st, history: hist, bus: b, now: time.Now,
+	return &Handler{log: log, groups: groups, state: st, bus: b, now: time.Now,
 		unknown: newUnknownWaits(), unknownWait: o.UnknownIncidentWait, staleClaim: StaleClaimAge}
 }
 
@@ -119,11 +117,10 @@ func (h *Handler) dispatch(ctx context.Context, ev cloudevents.Event) error {
 // an incident nobody knows. Saved state without its events is harmless: the
 // state records which input caused each transition, so the input's
 // redelivery publishes the same events again, with the same derived ids.
+// The incidents row is no part of it: history.Follower writes each saved
+// state, so a ClickHouse outage does not hold the lifecycle back.
 func (h *Handler) commit(ctx context.Context, ev cloudevents.Event, st *incident.State, rev uint64, res incident.Result) error {
 	if res.Changed {
-		if err := h.history.Write(ctx, st); err != nil {
-			return err
-		}
 		if err := h.state.Save(ctx, st, rev); err != nil {
 			return err
 		}

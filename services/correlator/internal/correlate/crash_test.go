@@ -11,7 +11,6 @@ import (
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/servicetest"
-	"github.com/medic-sre/medic/pkg/storetest"
 )
 
 var errCrash = errors.New("process killed")
@@ -87,10 +86,10 @@ func TestCrashBetweenSaveAndPublish(t *testing.T) {
 		{name: "killed after the publish", after: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			nats, db := servicetest.StartNATS(t), storetest.New(t)
+			nats := servicetest.StartNATS(t)
 			c := &crasher{after: tc.after}
-			dying, st := replica(t, nats.URL(), db, func(b *bus.Bus) Emitter { c.Emitter = b; return c })
-			fresh, _ := replica(t, nats.URL(), db, func(b *bus.Bus) Emitter { return b })
+			dying, st := replica(t, nats.URL(), func(b *bus.Bus) Emitter { c.Emitter = b; return c })
+			fresh, _ := replica(t, nats.URL(), func(b *bus.Bus) Emitter { return b })
 			ctx, now := context.Background(), time.Now().UnixNano()
 			id := events.DerivedID("incident", "model=fraud", "a1")
 

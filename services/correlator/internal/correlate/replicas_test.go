@@ -11,10 +11,7 @@ import (
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/servicetest"
-	"github.com/medic-sre/medic/pkg/store"
-	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/medic-sre/medic/services/correlator/internal/grouping"
-	"github.com/medic-sre/medic/services/correlator/internal/history"
 	"github.com/medic-sre/medic/services/correlator/internal/incident"
 	"github.com/medic-sre/medic/services/correlator/internal/state"
 )
@@ -36,7 +33,7 @@ func (g *gate) Emit(ctx context.Context, id string, d events.Data) (cloudevents.
 
 // replica is a correlator handler with its own NATS connection, as one
 // replica of a rolling update has.
-func replica(t *testing.T, url string, db *store.Store, wrap func(*bus.Bus) Emitter) (*Handler, *state.Store) {
+func replica(t *testing.T, url string, wrap func(*bus.Bus) Emitter) (*Handler, *state.Store) {
 	t.Helper()
 	b := servicetest.Connect(t, url)
 	st, err := state.Open(context.Background(), b.JetStream())
@@ -48,7 +45,7 @@ func replica(t *testing.T, url string, db *store.Store, wrap func(*bus.Bus) Emit
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	return New(log, groups, st, history.NewWriter(db), wrap(b), Options{}), st
+	return New(log, groups, st, wrap(b), Options{}), st
 }
 
 func detectedEvent(t *testing.T, anomalyID string) cloudevents.Event {
@@ -67,12 +64,12 @@ func detectedEvent(t *testing.T, anomalyID string) cloudevents.Event {
 // saved an incident yet open one incident between them: the second finds
 // the group claimed, retries, and joins the first's incident.
 func TestTwoReplicasOpenOneIncidentForAGroup(t *testing.T) {
-	nats, db := servicetest.StartNATS(t), storetest.New(t)
+	nats := servicetest.StartNATS(t)
 	g := &gate{reached: make(chan struct{}), release: make(chan struct{})}
 	release := sync.OnceFunc(func() { close(g.release) })
 	t.Cleanup(release) // a test that fails early must not leave the first replica blocked
-	first, st := replica(t, nats.URL(), db, func(b *bus.Bus) Emitter { g.Bus = b; return g })
-	second, _ := replica(t, nats.URL(), db, func(b *bus.Bus) Emitter { return b })
+	first, st := replica(t, nats.URL(), func(b *bus.Bus) Emitter { g.Bus = b; return g })
+	second, _ := replica(t, nats.URL(), func(b *bus.Bus) Emitter { return b })
 	ctx := context.Background()
 	a1, a2 := detectedEvent(t, "a1"), detectedEvent(t, "a2")
 
@@ -130,7 +127,7 @@ func TestStaleGroupClaimIsTakenOver(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			nats := servicetest.StartNATS(t)
-			h, st := replica(t, nats.URL(), storetest.New(t), func(b *bus.Bus) Emitter { return b })
+			h, st := replica(t, nats.URL(), func(b *bus.Bus) Emitter { return b })
 			h.staleClaim = time.Hour
 			tc.holder(t, st)
 			ctx, a1 := context.Background(), detectedEvent(t, "a1")

@@ -9,7 +9,6 @@ import (
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/servicetest"
-	"github.com/medic-sre/medic/pkg/storetest"
 )
 
 // An event naming an incident the correlator does not know waits for it by
@@ -43,7 +42,7 @@ func TestUnknownIncidentWaitsByAge(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			nats := servicetest.StartNATS(t)
-			h, _ := replica(t, nats.URL(), storetest.New(t), func(b *bus.Bus) Emitter { return b })
+			h, _ := replica(t, nats.URL(), func(b *bus.Bus) Emitter { return b })
 			ctx, at := context.Background(), t0
 			h.now = func() time.Time { return at }
 			det := detectedEvent(t, "a1")

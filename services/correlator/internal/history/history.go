@@ -1,6 +1,8 @@
-// Package history writes incident transitions to the ClickHouse incidents
-// table, one row per transition. The table is a ReplacingMergeTree on the
-// incident's version, so FINAL shows each incident as it is now.
+// Package history writes incident state to the ClickHouse incidents table,
+// one row per saved version, from a consumer of its own (Follower), so that
+// the incident lifecycle never waits for ClickHouse. The table is a
+// ReplacingMergeTree on the incident's version, so FINAL shows each
+// incident as it is now.
 package history
 
 import (
