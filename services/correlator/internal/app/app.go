@@ -77,8 +77,9 @@ func start(ctx context.Context, rt *service.Runtime, groups *grouping.Config, co
 	h := correlate.New(rt.Log, groups, st, rt.Bus, co)
 	rt.Log.Info("correlating", "group_by", groups.GroupBy)
 	// The lifecycle depends on NATS alone: a ClickHouse outage must neither
-	// hold it back nor count its failures toward dead-lettering.
+	// hold it back (at start or later) nor count its failures toward
+	// dead-lettering.
 	spec := correlate.Spec()
-	spec.Healthy = rt.Bus.Ready
+	spec.NATSOnly = true
 	return rt.Consume(ctx, spec, h.Handle)
 }

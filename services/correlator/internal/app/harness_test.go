@@ -44,6 +44,14 @@ func newEnv(t *testing.T) *env {
 // waits until /readyz says it is ready.
 func (e *env) start(t *testing.T) (stop func()) {
 	t.Helper()
+	svc := e.run(t)
+	svc.WaitReady(t)
+	return svc.Stop
+}
+
+// run runs the real correlator without waiting for it to be ready.
+func (e *env) run(t *testing.T) *servicetest.Service {
+	t.Helper()
 	addr := e.chAddr
 	if addr == "" {
 		addr = storetest.Addr()
@@ -54,8 +62,7 @@ func (e *env) start(t *testing.T) (stop func()) {
 	svc := servicetest.Run(t, "correlator", func(ctx context.Context, ln net.Listener) error {
 		return RunWithListener(ctx, opts, ln)
 	})
-	svc.WaitReady(t)
-	return svc.Stop
+	return svc
 }
 
 func (e *env) emit(t *testing.T, id string, d events.Data) {

@@ -77,3 +77,21 @@ func (e *env) rows(t *testing.T) uint64 {
 	}
 	return n
 }
+
+// A correlator that starts while ClickHouse is unreachable runs the
+// incident lifecycle at once, and writes the incidents row once ClickHouse
+// answers.
+func TestStartsWithoutClickHouse(t *testing.T) {
+	e := newEnv(t)
+	proxy := storetest.NewProxy(t, storetest.Addr()) // off: nothing answers there
+	e.chAddr = proxy.Addr()
+	e.run(t)
+	e.emit(t, "det-a1", anomaly("a1", "latency_high", events.SeverityCritical, 0))
+	e.waitPublished(t, events.TypeIncidentOpened)
+	proxy.On()
+	e.waitIdle(t)
+	id := last[events.IncidentOpened](t, e).IncidentID
+	if got := incidentRow(t, e, id); got.Status != "open" {
+		t.Fatalf("incidents FINAL status %q, want open", got.Status)
+	}
+}
