@@ -28,6 +28,9 @@ type strike struct {
 	ev      cloudevents.Event
 	latency time.Duration
 	err     error
+	// calls and posts are what the control API and the webhook had got
+	// when the process died: whether the kill came before the effect.
+	calls, posts int
 }
 
 // Arm implements Fault.
@@ -36,7 +39,8 @@ func (k *Kill) Arm(h *Harness) {
 	h.Observer.Once(k.After, func(ev cloudevents.Event) {
 		seen := time.Now()
 		err := h.Stack.Kill(k.Process)
-		k.struck <- strike{ev: ev, latency: seen.Sub(ev.Time()), err: err}
+		k.struck <- strike{ev: ev, latency: seen.Sub(ev.Time()), err: err,
+			calls: len(h.Control.Calls(nil)), posts: len(h.Webhook.Calls(nil))}
 	})
 }
 
@@ -49,7 +53,8 @@ func (k *Kill) Recover(ctx context.Context, h *Harness) error {
 	if s.err != nil {
 		return s.err
 	}
-	h.T.Logf("killed %s with SIGKILL %s after %s %s was stamped; restarting it", k.Process, s.latency.Round(time.Millisecond), s.ev.Type(), s.ev.ID())
+	h.T.Logf("killed %s with SIGKILL %s after %s %s was stamped (the control API had %d calls, the webhook %d posts); restarting it",
+		k.Process, s.latency.Round(time.Millisecond), s.ev.Type(), s.ev.ID(), s.calls, s.posts)
 	start := time.Now()
 	if err := h.Stack.Restart(ctx, k.Process); err != nil {
 		return err
