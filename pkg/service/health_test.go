@@ -43,11 +43,11 @@ func probe(t *testing.T, url string) (int, map[string]any, time.Duration) {
 // asked NATS for consumer info and waited 2 s for the answer.
 func TestProbesAnswerAtOnceWhileNATSIsDown(t *testing.T) {
 	nats := servicetest.StartNATS(t)
-	proxy := newSwitchProxy(t, strings.TrimPrefix(nats.URL(), "nats://"))
-	proxy.on()
+	proxy := storetest.NewProxy(t, strings.TrimPrefix(nats.URL(), "nats://"))
+	proxy.On()
 	cfg := storetest.Config()
 	defer dropDatabase(cfg.Database)
-	opts := service.Options{Name: "health-test", NATSURL: "nats://" + proxy.addr, ClickHouse: cfg, LogLevel: "error", ShutdownTimeout: 10 * time.Second}
+	opts := service.Options{Name: "health-test", NATSURL: "nats://" + proxy.Addr(), ClickHouse: cfg, LogLevel: "error", ShutdownTimeout: 10 * time.Second}
 	svc := servicetest.Run(t, "health-test", func(ctx context.Context, ln net.Listener) error {
 		return service.RunWithListener(ctx, opts, ln, func(ctx context.Context, rt *service.Runtime) error {
 			for _, durable := range []string{"health-a", "health-b", "health-c"} {
@@ -61,7 +61,7 @@ func TestProbesAnswerAtOnceWhileNATSIsDown(t *testing.T) {
 	})
 	svc.WaitReady(t)
 
-	proxy.off()
+	proxy.Off()
 	servicetest.Poll(t, "/readyz to name nats", func() bool {
 		code, failing, _ := probe(t, svc.URL+"/readyz")
 		return code == http.StatusServiceUnavailable && failing["nats"] != nil
@@ -81,7 +81,7 @@ func TestProbesAnswerAtOnceWhileNATSIsDown(t *testing.T) {
 		}
 	}
 	// NATS comes back before the service stops, so that it drains cleanly.
-	proxy.on()
+	proxy.On()
 	if bad != "" {
 		t.Fatal(bad)
 	}

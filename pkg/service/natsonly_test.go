@@ -23,9 +23,9 @@ import (
 // answers.
 func TestNATSOnlyConsumerWorksWhileClickHouseIsDown(t *testing.T) {
 	nats := servicetest.StartNATS(t)
-	proxy := newSwitchProxy(t, storetest.Addr()) // off: ClickHouse is unreachable
+	proxy := storetest.NewProxy(t, storetest.Addr()) // off: ClickHouse is unreachable
 	cfg := storetest.Config()
-	cfg.Addr = proxy.addr
+	cfg.Addr = proxy.Addr()
 	defer dropDatabase(cfg.Database)
 	opts := service.Options{Name: "natsonly-test", NATSURL: nats.URL(), ClickHouse: cfg, LogLevel: "error", ShutdownTimeout: 10 * time.Second}
 	subjects := []string{events.Subject(events.TypeChangeRecorded)}
@@ -54,7 +54,7 @@ func TestNATSOnlyConsumerWorksWhileClickHouseIsDown(t *testing.T) {
 		t.Fatalf("the consumer that needs ClickHouse started before it answered (lookup: %v, handled %d)", err, archived.Load())
 	}
 
-	proxy.on()
+	proxy.On()
 	svc.WaitReady(t)
 	servicetest.Poll(t, "the ClickHouse consumer to handle the event once ClickHouse is up", func() bool { return archived.Load() == 1 })
 }

@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,71 +17,6 @@ import (
 	"github.com/medic-sre/medic/pkg/store"
 	"github.com/medic-sre/medic/pkg/storetest"
 )
-
-// switchProxy forwards a port to ClickHouse while it is on; while it is
-// off the port refuses connections and open ones are cut, as a ClickHouse
-// that is down would.
-type switchProxy struct {
-	t      *testing.T
-	addr   string
-	target string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  []net.Conn
-}
-
-func newSwitchProxy(t *testing.T, target string) *switchProxy {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &switchProxy{t: t, addr: l.Addr().String(), target: target}
-	_ = l.Close()
-	t.Cleanup(p.off)
-	return p
-}
-
-func (p *switchProxy) on() {
-	l, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		p.t.Fatalf("reopen %s: %v", p.addr, err)
-	}
-	p.mu.Lock()
-	p.ln = l
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); up.Close() }()
-			go func() { _, _ = io.Copy(c, up); c.Close() }()
-		}
-	}()
-}
-
-func (p *switchProxy) off() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		_ = p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		_ = c.Close()
-	}
-	p.conns = nil
-}
 
 func readyz(t *testing.T, base string) (int, map[string]any) {
 	t.Helper()
@@ -102,9 +35,9 @@ func readyz(t *testing.T, base string) (int, map[string]any) {
 // was published meanwhile.
 func TestStartsWhileClickHouseDownAndLosesNothing(t *testing.T) {
 	nats := servicetest.StartNATS(t)
-	proxy := newSwitchProxy(t, storetest.Addr())
+	proxy := storetest.NewProxy(t, storetest.Addr())
 	cfg := storetest.Config()
-	cfg.Addr = proxy.addr
+	cfg.Addr = proxy.Addr()
 	opts := service.Options{Name: "archiver-test", NATSURL: nats.URL(), ClickHouse: cfg, LogLevel: "error", ShutdownTimeout: 10 * time.Second}
 	svc := servicetest.Run(t, "archiver", func(ctx context.Context, ln net.Listener) error {
 		return service.RunWithListener(ctx, opts, ln, func(ctx context.Context, rt *service.Runtime) error {
@@ -131,7 +64,7 @@ func TestStartsWhileClickHouseDownAndLosesNothing(t *testing.T) {
 	})
 	t.Logf("while down: %v", body)
 
-	proxy.on()
+	proxy.On()
 	servicetest.Poll(t, "ready", func() bool { code, _ := readyz(t, base); return code == http.StatusOK })
 
 	direct, err := store.Open(store.Config{Addr: storetest.Addr(), Database: "default"}, slog.New(slog.DiscardHandler))
@@ -153,10 +86,10 @@ func TestStartsWhileClickHouseDownAndLosesNothing(t *testing.T) {
 // dead-lettered, and all land once ClickHouse is back.
 func TestClickHouseOutageWhileRunningLosesNothing(t *testing.T) {
 	nats := servicetest.StartNATS(t)
-	proxy := newSwitchProxy(t, storetest.Addr())
-	proxy.on()
+	proxy := storetest.NewProxy(t, storetest.Addr())
+	proxy.On()
 	cfg := storetest.Config()
-	cfg.Addr = proxy.addr
+	cfg.Addr = proxy.Addr()
 	opts := service.Options{Name: "archiver-test", NATSURL: nats.URL(), ClickHouse: cfg, LogLevel: "error", ShutdownTimeout: 10 * time.Second}
 	spec := archive.Consumers()[0]
 	spec.MaxDeliver, spec.RetryBase, spec.RetryMax = 2, 10*time.Millisecond, 50*time.Millisecond
@@ -168,7 +101,7 @@ func TestClickHouseOutageWhileRunningLosesNothing(t *testing.T) {
 	defer svc.Stop()
 	svc.WaitReady(t)
 
-	proxy.off()
+	proxy.Off()
 	servicetest.Poll(t, "not ready while ClickHouse is down", func() bool {
 		code, _ := readyz(t, svc.URL)
 		return code == http.StatusServiceUnavailable
@@ -193,7 +126,7 @@ func TestClickHouseOutageWhileRunningLosesNothing(t *testing.T) {
 		t.Fatalf("%d events dead-lettered during the outage", dl)
 	}
 
-	proxy.on()
+	proxy.On()
 	direct, err := store.Open(store.Config{Addr: storetest.Addr(), Database: "default"}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
