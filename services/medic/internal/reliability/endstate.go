@@ -115,6 +115,7 @@ func (h *Harness) endStateProblems(ctx context.Context) []string {
 	p = append(p, h.checkNotifications()...)
 	p = append(p, h.checkDLQ(ctx)...)
 	p = append(p, h.checkEventsTable(ctx)...)
+	p = append(p, h.checkMetricsTable(ctx)...)
 	p = append(p, h.checkIncidentsTable(ctx)...)
 	p = append(p, h.checkBuckets(ctx)...)
 	return p
@@ -245,6 +246,44 @@ func (h *Harness) checkEventsTable(ctx context.Context) []string {
 	}
 	if len(missing) > 0 {
 		return []string{fmt.Sprintf("%d of %d events of %s have no row in the events table: %v", len(missing), len(h.Log.Events), bus.StreamEvents, missing)}
+	}
+	return nil
+}
+
+// checkMetricsTable compares every point the telemetry stream holds with
+// the metrics table: a point is a row (event_id, point_index), folded by
+// FINAL when a batch was written twice.
+func (h *Harness) checkMetricsTable(ctx context.Context) []string {
+	batches, err := telemetryBatches(ctx, h.Log.js)
+	if err != nil {
+		return []string{fmt.Sprintf("reading %s: %v", bus.StreamTelemetry, err)}
+	}
+	if len(batches) == 0 {
+		return []string{bus.StreamTelemetry + " holds no telemetry"}
+	}
+	// The run's database is its own: every row of metrics is this run's.
+	rows, err := h.Store.Conn().Query(ctx, "SELECT event_id, count() FROM metrics FINAL GROUP BY event_id")
+	if err != nil {
+		return []string{fmt.Sprintf("reading the metrics table: %v", err)}
+	}
+	defer rows.Close()
+	var got uint64
+	for rows.Next() {
+		var id string
+		var n uint64
+		if err := rows.Scan(&id, &n); err != nil {
+			return []string{err.Error()}
+		}
+		if _, ok := batches[id]; ok {
+			got += n
+		}
+	}
+	want := 0
+	for _, n := range batches {
+		want += n
+	}
+	if int(got) != want {
+		return []string{fmt.Sprintf("%d of the %d points in %s (%d batches) have a row in metrics", got, want, bus.StreamTelemetry, len(batches))}
 	}
 	return nil
 }

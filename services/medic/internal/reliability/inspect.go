@@ -51,6 +51,39 @@ func (l *EventLog) Refresh(ctx context.Context) error {
 	return nil
 }
 
+// telemetryBatches reads the telemetry stream as it is now: the number of
+// points of each batch, by event id.
+func telemetryBatches(ctx context.Context, js jetstream.JetStream) (map[string]int, error) {
+	s, err := js.Stream(ctx, bus.StreamTelemetry)
+	if err != nil {
+		return nil, err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for seq := max(1, info.State.FirstSeq); seq <= info.State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("seq %d: %w", seq, err)
+		}
+		ev, err := events.Decode(m.Data)
+		if err != nil {
+			return nil, fmt.Errorf("seq %d: %w", seq, err)
+		}
+		batch, err := events.As[events.TelemetryPoints](ev)
+		if err != nil {
+			return nil, fmt.Errorf("seq %d: %w", seq, err)
+		}
+		out[ev.ID()] = len(batch.Points)
+	}
+	return out, nil
+}
+
 // Of returns the events of type typ, in stream order.
 func (l *EventLog) Of(typ string) []cloudevents.Event {
 	var out []cloudevents.Event
