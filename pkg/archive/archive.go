@@ -23,11 +23,14 @@ var EventColumns = []string{"time", "time_unix_nano", "id", "type", "source", "s
 var MetricColumns = []string{"time", "time_unix_nano", "name", "value", "service", "model", "model_version",
 	"attr_keys", "attr_values", "event_id", "point_index"}
 
-// Consumers returns the durable consumers that archive both streams.
+// Consumers returns the durable consumers that archive the events stream.
+// Telemetry is not archived as events: its points are rows of metrics
+// (the detector's archive consumer), and its 75 KB batches in the events
+// table made every granule holding them too big to read (a soak at 20,000
+// points/s broke the RCA's change query after 14 minutes).
 func Consumers() []bus.ConsumerSpec {
 	return []bus.ConsumerSpec{
 		{Stream: bus.StreamEvents, Durable: "archiver-events", BatchSize: 500},
-		{Stream: bus.StreamTelemetry, Durable: "archiver-telemetry", BatchSize: 500},
 	}
 }
 
