@@ -190,6 +190,11 @@ func (h *Harness) Clear(ctx context.Context, kind string) error {
 	return err
 }
 
+// FailBack ends a failover to the backup model; none is no error.
+func (h *Harness) FailBack(ctx context.Context) error {
+	return control(ctx, http.MethodPost, h.ControlURL+"/v1/models/fraud/failover", map[string]bool{"enabled": false})
+}
+
 func control(ctx context.Context, method, url string, body any) error {
 	var rd io.Reader
 	if body != nil {

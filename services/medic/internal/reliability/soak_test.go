@@ -131,6 +131,11 @@ func (s *soak) close(ctx context.Context, t *testing.T, outcome string, at time.
 	if s.current == nil {
 		return
 	}
+	// A responder also ends a failover Medic made, as the runbook leaves
+	// the backup serving until a person fails back.
+	if err := s.h.FailBack(ctx); err != nil {
+		t.Errorf("fail back: %v", err)
+	}
 	if err := s.h.Clear(ctx, s.current.Kind); err != nil {
 		t.Errorf("clear %s: %v", s.current.Kind, err)
 	}
