@@ -81,22 +81,22 @@ func (x *Executor) runSteps(ctx context.Context, log *slog.Logger, rb *runbook.R
 }
 
 // recordStep stores a finished step in the record, so that a remediator
-// taking the execution over does not run it again. Only a lost lease stops
-// the run: without the record, done_when and idempotency still keep a
-// takeover from acting twice.
+// taking the execution over does not run it again. A step that could not be
+// recorded stops the run as a lost lease does: going on would leave the
+// record a step behind what was done, and a later takeover would run that
+// step again unreconciled. The takeover, once the lease lapses, reconciles
+// the unrecorded step with the target (done_when, idempotency).
 func (x *Executor) recordStep(ctx context.Context, log *slog.Logger, l *lease, st events.Step) error {
 	err := l.update(ctx, func(r *record) {
 		r.Outcome.Steps = append(r.Outcome.Steps[:r.StepsDone:r.StepsDone], st)
 		r.StepsDone++
 		r.StepsEndUnixNano = st.FinishedUnixNano
 	})
-	if errors.Is(err, errLeaseLost) {
-		return err
+	if err != nil && !errors.Is(err, errLeaseLost) {
+		log.Warn("could not record the finished step; leaving the run to a takeover", "step", st.Name, "err", err)
+		err = fmt.Errorf("%w: step %q not recorded: %w", errLeaseLost, st.Name, err)
 	}
-	if err != nil {
-		log.Warn("could not record the finished step", "step", st.Name, "err", err)
-	}
-	return nil
+	return err
 }
 
 func (x *Executor) runStep(ctx context.Context, s *runbook.Step, vars runbook.Vars, req action.Request) (events.Step, error) {
