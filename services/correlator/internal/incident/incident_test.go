@@ -192,6 +192,18 @@ func TestLifecycle(t *testing.T) {
 			},
 		},
 		{
+			name: "an escalation after a remediation that succeeded leaves its summary",
+			steps: []step{
+				remediate(events.TypeRemediationSucceeded, remediation("x1", 2_000, 2_400), "e2").want(true, events.TypeIncidentAcknowledged, events.TypeIncidentMitigated),
+				escalate(escalation("esc-1", "", events.EscalationLowMargin), "e3").want(false),
+			},
+			check: func(t *testing.T, s *State) {
+				if s.Remediation.ExecutionID != "x1" || s.Remediation.Outcome != OutcomeSucceeded {
+					t.Fatalf("remediation %+v; want x1 succeeded", s.Remediation)
+				}
+			},
+		},
+		{
 			name: "a joining anomaly is announced once; its redelivery republishes, a copy does not",
 			steps: []step{
 				add(detected("a2", "errors", events.SeverityWarning, 1_500, 1_600), "e2").want(true, events.TypeIncidentUpdated),

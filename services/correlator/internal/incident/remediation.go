@@ -75,6 +75,12 @@ func (s *State) ApplyEscalation(e events.RemediationEscalated) Result {
 	if cur != nil && cur.ExecutionID == e.EscalationID && cur.Outcome == OutcomeEscalated {
 		return Result{}
 	}
+	if cur != nil && (cur.Outcome == OutcomeSucceeded || cur.Outcome == OutcomeStarted) {
+		// An action that ran, or runs, stays the incident's summary: a
+		// later analysis that Medic did not act on must not erase it (the
+		// notifier has paged about the escalation already).
+		return Result{}
+	}
 	s.Remediation = &events.RemediationSummary{ExecutionID: e.EscalationID, Runbook: e.Runbook,
 		Outcome: OutcomeEscalated, Detail: e.Reason + ": " + e.Detail}
 	return s.changed()
