@@ -50,13 +50,22 @@ func TestPrometheusAlertRules(t *testing.T) {
 				if _, err := time.ParseDuration(r.For); err != nil {
 					t.Errorf("for %q: %v", r.For, err)
 				}
-				for _, metric := range []string{bus.MetricStreamBytes, bus.MetricStreamLimitBytes} {
+				metrics := map[string][]string{
+					"medic-streams":      {bus.MetricStreamBytes, bus.MetricStreamLimitBytes},
+					"medic-dead-letters": {bus.MetricHandledTotal, `outcome="dead_letter"`},
+				}[g.Name]
+				if len(metrics) == 0 {
+					t.Errorf("group %q is not known to this test", g.Name)
+				}
+				for _, metric := range metrics {
 					if !strings.Contains(r.Expr, metric) {
 						t.Errorf("expr %q does not use %s", r.Expr, metric)
 					}
 				}
-				_, threshold, _ := strings.Cut(r.Expr, ">=")
-				thresholds[strings.TrimSpace(threshold)] = true
+				if g.Name == "medic-streams" {
+					_, threshold, _ := strings.Cut(r.Expr, ">=")
+					thresholds[strings.TrimSpace(threshold)] = true
+				}
 			})
 		}
 	}

@@ -10,7 +10,7 @@ var (
 		Name: "medic_bus_published_total", Help: "Events published, by type.",
 	}, []string{"type"})
 	handledTotal = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "medic_bus_handled_total", Help: "Messages handled, by consumer and outcome (ack, retry, dead_letter).",
+		Name: MetricHandledTotal, Help: "Messages handled, by consumer and outcome (ack, retry, dead_letter).",
 	}, []string{"consumer", "outcome"})
 	handleSeconds = promauto.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "medic_bus_handle_seconds", Help: "Time to handle a message or batch, by consumer.",
@@ -18,9 +18,11 @@ var (
 	}, []string{"consumer"})
 )
 
-// Names of the stream usage gauges, which the alert rules in
-// deploy/prometheus refer to.
+// Names of the metrics the alert rules in deploy/prometheus refer to: the
+// stream usage gauges, and the handled-messages counter whose outcome
+// "dead_letter" counts what went to MEDIC_DLQ.
 const (
+	MetricHandledTotal     = "medic_bus_handled_total"
 	MetricStreamBytes      = "medic_stream_bytes"
 	MetricStreamLimitBytes = "medic_stream_limit_bytes"
 	MetricStreamMessages   = "medic_stream_messages"
