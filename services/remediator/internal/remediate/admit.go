@@ -42,6 +42,9 @@ func (x *Executor) admit(ctx context.Context, log *slog.Logger, ev cloudevents.E
 		return r, false, err
 	}
 	verdict, why := incident.Admit(r, found, rca)
+	if verdict != incident.Unconfirmed {
+		x.seen.Delete(ev.ID())
+	}
 	switch verdict {
 	case incident.Admitted:
 		return r, true, nil
@@ -50,15 +53,30 @@ func (x *Executor) admit(ctx context.Context, log *slog.Logger, ev cloudevents.E
 		return r, false, nil
 	case incident.Unconfirmed:
 		// incident.opened (and incident.updated) always precede the
-		// analysis on the bus, but the view's consumer may lag: wait, by
-		// the event's age, so that a restart does not reset the wait.
-		if age := x.now().Sub(ev.Time()); age < x.incidentWait() {
-			return r, false, fmt.Errorf("%w: %s (analysis published %s ago)", ErrUnconfirmed, why, age.Round(time.Millisecond))
+		// analysis on the bus, but the view's consumer may lag: wait from
+		// the later of the analysis's time and when this process first saw
+		// it, so that neither a restart nor a backlog that built up while
+		// the remediator was down refuses an analysis the view has not
+		// caught up with yet.
+		since := x.firstSeen(ev.ID(), ev.Time())
+		if age := x.now().Sub(since); age < x.incidentWait() {
+			return r, false, fmt.Errorf("%w: %s (waiting %s so far)", ErrUnconfirmed, why, age.Round(time.Millisecond))
 		}
-		return r, false, bus.Permanent(fmt.Errorf("%w: %s, %s after the analysis was published", ErrRefused, why, x.incidentWait()))
+		x.seen.Delete(ev.ID())
+		return r, false, bus.Permanent(fmt.Errorf("%w: %s, %s after the analysis was published or first seen", ErrRefused, why, x.incidentWait()))
 	default:
 		return r, false, bus.Permanent(fmt.Errorf("%w: %s", ErrRefused, why))
 	}
+}
+
+// firstSeen is the later of an event's time and when this process first
+// saw it. The memory is per process: a restart can only lengthen a wait.
+func (x *Executor) firstSeen(id string, published time.Time) time.Time {
+	v, _ := x.seen.LoadOrStore(id, x.now())
+	if seen := v.(time.Time); seen.After(published) {
+		return seen
+	}
+	return published
 }
 
 func (x *Executor) incidentWait() time.Duration {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -30,6 +31,9 @@ type Emitter interface {
 
 // Executor handles rca.completed events.
 type Executor struct {
+	// seen holds when each analysis waiting for its incident was first
+	// seen (see firstSeen).
+	seen     sync.Map
 	Runbooks *runbook.File
 	Actions  *action.Registry
 	Verifier *verify.Verifier
