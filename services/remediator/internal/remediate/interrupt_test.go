@@ -108,11 +108,10 @@ func (s *servingSim) counts() (calls, rollbacks int, keys []string) {
 // remediator is one executor on its own NATS connection behind the
 // durable consumer, with the production AckWait and lease.
 type remediator struct {
-	b    *bus.Bus
-	x    *Executor
-	c    *bus.Consumer
-	done chan struct{} // closed when every handler call has returned
-	wg   sync.WaitGroup
+	b  *bus.Bus
+	x  *Executor
+	c  *bus.Consumer
+	wg sync.WaitGroup
 }
 
 func startRemediator(t *testing.T, url string, serving string) *remediator {
