@@ -53,7 +53,7 @@ type Handler struct {
 	state   *state.Store
 	bus     Emitter
 	now     func() time.Time
-	unknown *unknownWaits
+	unknown *bus.Waits
 	// unknownWait is how long an event whose incident is unknown is
 	// retried (UnknownIncidentWait unless Options say otherwise).
 	unknownWait time.Duration
@@ -81,14 +81,14 @@ func New(log *slog.Logger, groups *grouping.Config, st *state.Store, b Emitter, 
 		o.UnknownIncidentWait = UnknownIncidentWait
 	}
 	return &Handler{log: log, groups: groups, state: st, bus: b, now: time.Now,
-		unknown: newUnknownWaits(), unknownWait: o.UnknownIncidentWait, staleClaim: StaleClaimAge}
+		unknown: bus.NewWaits(), unknownWait: o.UnknownIncidentWait, staleClaim: StaleClaimAge}
 }
 
 // Handle is the bus.Handler of the correlator's consumer.
 func (h *Handler) Handle(ctx context.Context, ev cloudevents.Event) error {
 	err := h.dispatch(ctx, ev)
 	if err == nil || bus.IsPermanent(err) {
-		h.unknown.forget(ev.ID())
+		h.unknown.Forget(ev.ID())
 	}
 	return err
 }
@@ -150,7 +150,7 @@ func (h *Handler) load(ctx context.Context, ev cloudevents.Event, id string) (*i
 // are waits (bus.RetryIn), not failures, so the consumer's MaxDeliver does
 // not cut them short.
 func (h *Handler) unknownIncident(ev cloudevents.Event, err error) error {
-	waited := h.unknown.waited(ev, h.now(), h.unknownWait)
+	waited := h.unknown.Waited(ev, h.now(), h.unknownWait)
 	if waited < h.unknownWait {
 		return bus.RetryIn(unknownRetryIn(waited), fmt.Errorf("%s %s: %w (waited %s of %s for its incident to be created)",
 			ev.Type(), ev.ID(), err, waited.Round(time.Millisecond), h.unknownWait))

@@ -43,7 +43,7 @@ func (x *Executor) admit(ctx context.Context, log *slog.Logger, ev cloudevents.E
 	}
 	verdict, why := incident.Admit(r, found, rca)
 	if verdict != incident.Unconfirmed {
-		x.seen.Delete(ev.ID())
+		x.pending().Forget(ev.ID())
 	}
 	switch verdict {
 	case incident.Admitted:
@@ -58,25 +58,21 @@ func (x *Executor) admit(ctx context.Context, log *slog.Logger, ev cloudevents.E
 		// it, so that neither a restart nor a backlog that built up while
 		// the remediator was down refuses an analysis the view has not
 		// caught up with yet.
-		since := x.firstSeen(ev.ID(), ev.Time())
-		if age := x.now().Sub(since); age < x.incidentWait() {
+		if age := x.pending().Waited(ev, x.now(), x.incidentWait()); age < x.incidentWait() {
 			return r, false, fmt.Errorf("%w: %s (waiting %s so far)", ErrUnconfirmed, why, age.Round(time.Millisecond))
 		}
-		x.seen.Delete(ev.ID())
+		x.pending().Forget(ev.ID())
 		return r, false, bus.Permanent(fmt.Errorf("%w: %s, %s after the analysis was published or first seen", ErrRefused, why, x.incidentWait()))
 	default:
 		return r, false, bus.Permanent(fmt.Errorf("%w: %s", ErrRefused, why))
 	}
 }
 
-// firstSeen is the later of an event's time and when this process first
-// saw it. The memory is per process: a restart can only lengthen a wait.
-func (x *Executor) firstSeen(id string, published time.Time) time.Time {
-	v, _ := x.seen.LoadOrStore(id, x.now())
-	if seen := v.(time.Time); seen.After(published) {
-		return seen
-	}
-	return published
+// pending is the wait clock of analyses whose incident is not confirmed
+// yet; an Executor's zero value makes it on first use.
+func (x *Executor) pending() *bus.Waits {
+	x.waitsOnce.Do(func() { x.waits = bus.NewWaits() })
+	return x.waits
 }
 
 func (x *Executor) incidentWait() time.Duration {

@@ -31,15 +31,15 @@ type Emitter interface {
 
 // Executor handles rca.completed events.
 type Executor struct {
-	// seen holds when each analysis waiting for its incident was first
-	// seen (see firstSeen).
-	seen     sync.Map
-	Runbooks *runbook.File
-	Actions  *action.Registry
-	Verifier *verify.Verifier
-	Bus      Emitter
-	Log      *slog.Logger
-	DryRun   bool
+	// waits measures how long analyses have waited for their incident.
+	waits     *bus.Waits
+	waitsOnce sync.Once
+	Runbooks  *runbook.File
+	Actions   *action.Registry
+	Verifier  *verify.Verifier
+	Bus       Emitter
+	Log       *slog.Logger
+	DryRun    bool
 	// StepTimeout bounds each step. With the verify timeout and Margin it
 	// makes an execution's deadline (see budget).
 	StepTimeout time.Duration
