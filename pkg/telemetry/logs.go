@@ -46,7 +46,7 @@ func (f fanout) WithGroup(name string) slog.Handler {
 	return out
 }
 
-// clickhouseHandler turns records into rows of the logs table, with the
+// clickhouseHandler turns records into rows of the medic_logs table, with the
 // trace and span ids of the context they were logged in.
 type clickhouseHandler struct {
 	t       *Telemetry

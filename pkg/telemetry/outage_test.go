@@ -101,7 +101,7 @@ func TestClickHouseOutageNeitherStormsNorLosesLogs(t *testing.T) {
 	deadline = time.Now().Add(30 * time.Second)
 	var got uint64
 	for {
-		err := s.Conn().QueryRow(ctx, "SELECT uniq(arrayElement(attr_values, indexOf(attr_keys, 'seq'))) FROM logs WHERE body = ?", body).Scan(&got)
+		err := s.Conn().QueryRow(ctx, "SELECT uniq(arrayElement(attr_values, indexOf(attr_keys, 'seq'))) FROM medic_logs WHERE body = ?", body).Scan(&got)
 		if err == nil && got == n {
 			break
 		}
@@ -121,7 +121,7 @@ func TestClickHouseOutageNeitherStormsNorLosesLogs(t *testing.T) {
 	}
 
 	var total, other uint64
-	if err := s.Conn().QueryRow(ctx, "SELECT count(), countIf(body != ?) FROM logs", body).Scan(&total, &other); err != nil {
+	if err := s.Conn().QueryRow(ctx, "SELECT count(), countIf(body != ?) FROM medic_logs", body).Scan(&total, &other); err != nil {
 		t.Fatal(err)
 	}
 	if other != 0 {

@@ -10,7 +10,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
-// spanExporter turns finished spans into rows of the spans table.
+// spanExporter turns finished spans into rows of the medic_spans table.
 type spanExporter struct{ t *Telemetry }
 
 // statusCode follows OTLP: 0 unset, 1 ok, 2 error.
@@ -63,7 +63,7 @@ func (e *spanExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlyS
 
 func (e *spanExporter) Shutdown(context.Context) error { return nil }
 
-// attrText is the text the spans table stores for an attribute value: what
+// attrText is the text the medic_spans table stores for an attribute value: what
 // the deprecated Value.Emit returns. Value.String, its replacement, writes
 // some floats and slices differently (Infinity rather than +Inf,
 // [true,false] rather than [true false]), and the table's content must not

@@ -1,6 +1,8 @@
-// Package telemetry gives every Medic program (and the simulator) JSON logs
-// through log/slog and OpenTelemetry traces, and ships both to ClickHouse
-// (the logs and spans tables) through batch writers.
+// Package telemetry gives every Medic program JSON logs through log/slog and
+// OpenTelemetry traces, and ships both to ClickHouse through batch writers.
+// They go to Medic's own tables, medic_logs and medic_spans, never to the
+// logs and spans of the systems Medic watches: root-cause analysis reads
+// only those, so Medic can never blame itself for an incident.
 package telemetry
 
 import (
@@ -27,6 +29,12 @@ import (
 const (
 	AttrModel        = "model"
 	AttrModelVersion = "model_version"
+)
+
+// Tables of Medic's own telemetry (migration 0007).
+const (
+	LogsTable  = "medic_logs"
+	SpansTable = "medic_spans"
 )
 
 var (
@@ -98,8 +106,8 @@ func (t *Telemetry) ExportWith(s *store.Store, o ExportOptions) {
 	}
 	opts := store.BatchOptions{MaxRows: 2000, MaxDelay: 500 * time.Millisecond, MaxBuffered: o.MaxBuffered,
 		SpillDir: o.SpillDir, MaxSpillBytes: o.MaxSpillBytes, Log: t.stdout.With("component", "telemetry-export")}
-	t.logs.Store(s.NewBatchWriter("logs", logColumns, opts))
-	t.spans.Store(s.NewBatchWriter("spans", spanColumns, opts))
+	t.logs.Store(s.NewBatchWriter(LogsTable, logColumns, opts))
+	t.spans.Store(s.NewBatchWriter(SpansTable, spanColumns, opts))
 }
 
 // TracerProvider returns a provider whose spans carry the given service

@@ -33,19 +33,19 @@ func TestLogsAndSpansLandInClickHouse(t *testing.T) {
 		t.Fatalf("stdout JSON %q (%v)", out.String(), err)
 	}
 	var body, traceID, model, keys string
-	if err := s.Conn().QueryRow(ctx, "SELECT body, trace_id, model, arrayStringConcat(attr_keys, ',') FROM logs WHERE service = 'unit-svc'").Scan(&body, &traceID, &model, &keys); err != nil {
+	if err := s.Conn().QueryRow(ctx, "SELECT body, trace_id, model, arrayStringConcat(attr_keys, ',') FROM medic_logs WHERE service = 'unit-svc'").Scan(&body, &traceID, &model, &keys); err != nil {
 		t.Fatal(err)
 	}
 	if body != "prediction failed" || traceID != span.SpanContext().TraceID().String() || model != "fraud" || keys != "model,req.model_version,req.rows" {
 		t.Fatalf("log row: %q %q %q %q", body, traceID, model, keys)
 	}
 	var n uint64
-	if err := s.Conn().QueryRow(ctx, "SELECT count() FROM logs").Scan(&n); err != nil || n != 1 {
+	if err := s.Conn().QueryRow(ctx, "SELECT count() FROM medic_logs").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("logs rows %d (%v): the debug line must not be exported", n, err)
 	}
 	var svc, version string
 	var status uint8
-	if err := s.Conn().QueryRow(ctx, "SELECT service, model_version, status_code FROM spans WHERE trace_id = ?", traceID).Scan(&svc, &version, &status); err != nil {
+	if err := s.Conn().QueryRow(ctx, "SELECT service, model_version, status_code FROM medic_spans WHERE trace_id = ?", traceID).Scan(&svc, &version, &status); err != nil {
 		t.Fatal(err)
 	}
 	if svc != "model-server" || version != "v2" || status != 2 {
