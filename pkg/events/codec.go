@@ -7,6 +7,7 @@ import (
 	"crypto/sha1"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,16 +68,37 @@ func Decode(raw []byte) (cloudevents.Event, error) {
 	return ev, Validate(ev)
 }
 
-// As decodes an event's data into T after checking that the type matches.
+// As decodes an event's data into T after checking that T is a type for
+// the event's (see TypesOf).
 func As[T Data](ev cloudevents.Event) (T, error) {
 	var out T
-	if ev.Type() != out.EventType() {
-		return out, fmt.Errorf("%w: want %s, got %s", ErrInvalid, out.EventType(), ev.Type())
+	if types := TypesOf[T](); !slices.Contains(types, ev.Type()) {
+		return out, fmt.Errorf("%w: want %s, got %s", ErrInvalid, strings.Join(types, " or "), ev.Type())
 	}
 	if err := json.Unmarshal(ev.Data(), &out); err != nil {
 		return out, fmt.Errorf("%w: %s data: %w", ErrInvalid, ev.Type(), err)
 	}
+	if s, ok := any(&out).(typeSetter); ok {
+		s.setEventType(ev.Type())
+	}
 	return out, nil
+}
+
+// multiTyped is a payload type that several event types share
+// (IncidentTransition); typeSetter learns which one it was decoded from.
+type (
+	multiTyped interface{ EventTypes() []string }
+	typeSetter interface{ setEventType(eventType string) }
+)
+
+// TypesOf lists the event types whose data decodes into T: its EventType,
+// or every type of a payload that several types share.
+func TypesOf[T Data]() []string {
+	var zero T
+	if m, ok := any(zero).(multiTyped); ok {
+		return m.EventTypes()
+	}
+	return []string{zero.EventType()}
 }
 
 // Subject is the NATS subject an event type is published on:

@@ -113,10 +113,10 @@ func describe(ev cloudevents.Event, res *Result) string {
 		res.Escalations = append(res.Escalations, e)
 		return fmt.Sprintf("escalated to people     %s: %s", e.Reason, e.Detail)
 	case events.TypeIncidentAcknowledged, events.TypeIncidentMitigated:
-		t, _ := events.As[events.IncidentAcknowledged](retype(ev))
-		return fmt.Sprintf("incident %-14s %s%s", strings.Split(ev.Type(), ".")[3], short(t.IncidentID), stillFiring(t.Firing))
+		t, _ := events.As[events.IncidentTransition](ev)
+		return fmt.Sprintf("incident %-14s %s%s", t.Status, short(t.IncidentID), stillFiring(t.Firing))
 	case events.TypeIncidentResolved:
-		t, _ := events.As[events.IncidentResolved](ev)
+		t, _ := events.As[events.IncidentTransition](ev)
 		res.ResolvedIncidents = append(res.ResolvedIncidents, t.IncidentID)
 		if t.IncidentID == res.IncidentID && !res.Resolved {
 			res.Resolved, res.ResolvedSeenAt = true, time.Now()
@@ -148,13 +148,6 @@ func stillFiring(firing []events.AnomalyRef) string {
 		names[i] = a.Rule + " on " + a.Service
 	}
 	return "; still firing: " + strings.Join(names, ", ")
-}
-
-// retype lets the shared transition shape be read from either type.
-func retype(ev cloudevents.Event) cloudevents.Event {
-	c := ev.Clone()
-	c.SetType(events.TypeIncidentAcknowledged)
-	return c
 }
 
 func short(id string) string {

@@ -24,12 +24,12 @@ func incidentOpened(id string) events.IncidentOpened {
 		Anomalies: []events.AnomalyRef{{AnomalyID: "a1", Rule: "error-rate", Metric: "prediction.error", Service: "model-server"}}}
 }
 
-func incidentResolved(id string) events.IncidentResolved {
+func incidentResolved(id string) events.IncidentTransition {
 	now := time.Now().UnixNano()
-	return events.IncidentResolved{IncidentTransition: events.IncidentTransition{IncidentID: id, Title: "prediction.error high",
+	return events.IncidentTransition{Status: events.StatusResolved, IncidentID: id, Title: "prediction.error high",
 		AtUnixNano: now, DetectedUnixNano: now - 30e9, ResolvedUnixNano: now,
 		TopCause:    &events.Cause{Rank: 1, Kind: events.CauseModelVersion, ID: "fraud@v2", Score: 0.9},
-		Remediation: &events.RemediationSummary{ExecutionID: "x1", Runbook: "rollback-bad-model-version", Outcome: "succeeded"}}}
+		Remediation: &events.RemediationSummary{ExecutionID: "x1", Runbook: "rollback-bad-model-version", Outcome: "succeeded"}}
 }
 
 func remediationFailed(id string) events.RemediationFailed {

@@ -91,11 +91,11 @@ func Build(ev cloudevents.Event, known []events.AnomalyRef) (Payload, error) {
 		in, err := events.As[events.IncidentOpened](ev)
 		return opened(in), err
 	case events.TypeIncidentMitigated:
-		in, err := events.As[events.IncidentMitigated](ev)
-		return mitigated(in.IncidentTransition, known), err
+		in, err := events.As[events.IncidentTransition](ev)
+		return mitigated(in, known), err
 	case events.TypeIncidentResolved:
-		in, err := events.As[events.IncidentResolved](ev)
-		return resolved(in.IncidentTransition, known), err
+		in, err := events.As[events.IncidentTransition](ev)
+		return resolved(in, known), err
 	case events.TypeRemediationFailed:
 		in, err := events.As[events.RemediationFailed](ev)
 		return failed(in.Remediation), err

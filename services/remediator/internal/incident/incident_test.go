@@ -105,8 +105,8 @@ func TestViewFromEvents(t *testing.T) {
 	evs := []events.Data{
 		opened(id, 100, "a1"),
 		events.IncidentUpdated{IncidentOpened: opened(id, 100, "a1", "a2"), AddedAnomalyIDs: []string{"a2"}, UpdatedUnixNano: 300},
-		events.IncidentAcknowledged{IncidentTransition: events.IncidentTransition{IncidentID: id, AtUnixNano: 400}},
-		events.IncidentResolved{IncidentTransition: events.IncidentTransition{IncidentID: id, AtUnixNano: 500}},
+		events.IncidentTransition{Status: events.StatusAcknowledged, IncidentID: id, AtUnixNano: 400},
+		events.IncidentTransition{Status: events.StatusResolved, IncidentID: id, AtUnixNano: 500},
 	}
 	for i, d := range evs {
 		ev, err := events.NewWithID(uuid.NewString(), "test", d)

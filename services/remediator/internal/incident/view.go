@@ -68,15 +68,9 @@ func decode(ev cloudevents.Event) (string, func(Record) Record, error) {
 	case events.TypeIncidentUpdated:
 		d, err := events.As[events.IncidentUpdated](ev)
 		return d.IncidentID, func(r Record) Record { return Updated(r, d) }, err
-	case events.TypeIncidentAcknowledged:
-		d, err := events.As[events.IncidentAcknowledged](ev)
-		return d.IncidentID, func(r Record) Record { return Transitioned(r, StatusAcknowledged, d.IncidentTransition) }, err
-	case events.TypeIncidentMitigated:
-		d, err := events.As[events.IncidentMitigated](ev)
-		return d.IncidentID, func(r Record) Record { return Transitioned(r, StatusMitigated, d.IncidentTransition) }, err
-	case events.TypeIncidentResolved:
-		d, err := events.As[events.IncidentResolved](ev)
-		return d.IncidentID, func(r Record) Record { return Transitioned(r, StatusResolved, d.IncidentTransition) }, err
+	case events.TypeIncidentAcknowledged, events.TypeIncidentMitigated, events.TypeIncidentResolved:
+		d, err := events.As[events.IncidentTransition](ev)
+		return d.IncidentID, func(r Record) Record { return Transitioned(r, d.Status, d) }, err
 	}
 	return "", nil, fmt.Errorf("%w: the incident view does not take %s", events.ErrInvalid, ev.Type())
 }
