@@ -101,6 +101,30 @@ func TypesOf[T Data]() []string {
 	return []string{zero.EventType()}
 }
 
+// Meta is what a handler may need of an event besides its data.
+type Meta struct {
+	ID      string
+	Type    string
+	Source  string
+	Subject string
+	Time    time.Time
+	// Traceparent is the W3C trace context the event was published under
+	// (the CloudEvents distributed-tracing extension), or empty.
+	Traceparent string
+}
+
+// Item is one event as a handler gets it: its metadata and its data.
+type Item[T Data] struct {
+	Meta Meta
+	Data T
+}
+
+// MetaOf returns an event's metadata.
+func MetaOf(ev cloudevents.Event) Meta {
+	tp, _ := ev.Extensions()["traceparent"].(string)
+	return Meta{ID: ev.ID(), Type: ev.Type(), Source: ev.Source(), Subject: ev.Subject(), Time: ev.Time(), Traceparent: tp}
+}
+
 // Subject is the NATS subject an event type is published on:
 // "medic.telemetry.<rest>" for telemetry, "medic.events.<rest>" otherwise,
 // where rest is the type without its "dev.medic." prefix.

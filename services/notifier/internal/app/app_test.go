@@ -78,15 +78,15 @@ func TestNotifications(t *testing.T) {
 			if len(posts) != tc.wantPosts {
 				t.Fatalf("%d posts, want %d", len(posts), tc.wantPosts)
 			}
-			id := events.DerivedID("notification", ev.ID())
+			id := events.DerivedID("notification", ev.ID)
 			for _, p := range posts {
-				checkPost(t, p, ev.Type(), incident, id, tc.secret)
+				checkPost(t, p, ev.Type, incident, id, tc.secret)
 			}
 			if tc.wantAttempts == 0 {
 				checkDeadLettered(t, h, incident)
 				return
 			}
-			checkSent(t, h, ev.Type(), incident, id, posts[len(posts)-1].Code, tc.wantAttempts)
+			checkSent(t, h, ev.Type, incident, id, posts[len(posts)-1].Code, tc.wantAttempts)
 		})
 	}
 }
@@ -215,7 +215,7 @@ func TestRedeliveryAfterRestartDoesNotPostAgain(t *testing.T) {
 			if n := len(h.recv.Posts()); n != 1 {
 				t.Fatalf("%d posts after a redelivery, want 1", n)
 			}
-			checkSent(t, h, ev.Type(), "inc-restart", events.DerivedID("notification", ev.ID()), 200, 1)
+			checkSent(t, h, ev.Type, "inc-restart", events.DerivedID("notification", ev.ID), 200, 1)
 		})
 	}
 }

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/medic-sre/medic/services/notifier/internal/notify"
 )
 
@@ -65,11 +65,10 @@ func TestBuildPayload(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ev, err := events.New("test", tc.data)
-			if err != nil {
-				t.Fatal(err)
+			if _, err := events.New("test", tc.data); err != nil {
+				t.Fatal(err) // the data must be valid on the bus
 			}
-			p, err := notify.Build(ev, tc.known)
+			p, err := notify.Build(tc.data, tc.known)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,13 +91,20 @@ func TestBuildPayload(t *testing.T) {
 }
 
 func TestBuildRejectsOtherTypes(t *testing.T) {
-	ev, err := events.New("test", events.ChangeRecorded{ChangeID: "c", Kind: "deploy", Service: "s", TimeUnixNano: t0})
-	if err != nil {
-		t.Fatal(err)
+	for _, d := range []events.Data{
+		events.ChangeRecorded{ChangeID: "c", Kind: "deploy", Service: "s", TimeUnixNano: t0},
+		withStatus(events.StatusAcknowledged, events.IncidentTransition{IncidentID: "inc-1", AtUnixNano: t0}),
+	} {
+		if _, err := notify.Build(d, nil); !outcome.IsPermanent(err) {
+			t.Fatalf("%s: want a permanent error, got %v", d.EventType(), err)
+		}
 	}
-	if _, err := notify.Build(ev, nil); !bus.IsPermanent(err) {
-		t.Fatalf("want a permanent error, got %v", err)
-	}
+}
+
+// withStatus is tr as a transition to status.
+func withStatus(status string, tr events.IncidentTransition) events.IncidentTransition {
+	tr.Status = status
+	return tr
 }
 
 func jsonEqual(t *testing.T, a, b []byte) bool {
@@ -113,10 +119,4 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 	ca, _ := json.Marshal(x)
 	cb, _ := json.Marshal(y)
 	return bytes.Equal(ca, cb)
-}
-
-// withStatus is tr as a transition to status.
-func withStatus(status string, tr events.IncidentTransition) events.IncidentTransition {
-	tr.Status = status
-	return tr
 }
