@@ -32,8 +32,6 @@ var pendingEdge = map[string]string{
 	"services/remediator/internal/remediate/record.go": "KV store: bus.Claims",
 	// The medic CLI's demo and reliability tooling still read events as
 	// CloudEvents.
-	"services/medic/internal/demo/demo.go":             "tooling: cloudevents",
-	"services/medic/internal/demo/follow.go":           "tooling: cloudevents",
 	"services/medic/internal/reliability/eventdata.go": "tooling: cloudevents",
 	"services/medic/internal/reliability/faults.go":    "tooling: cloudevents",
 	"services/medic/internal/reliability/inspect.go":   "tooling: cloudevents",

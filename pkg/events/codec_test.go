@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -168,5 +169,31 @@ func TestTransitionTypes(t *testing.T) {
 	}
 	if _, err := As[IncidentTransition](mustNew(t, ChangeRecorded{ChangeID: "c1", Kind: "deploy", Service: "s", TimeUnixNano: 1})); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("a change decoded as a transition: %v", err)
+	}
+}
+
+// Parse gives every type Medic publishes its Go value, with the metadata.
+func TestParseEveryType(t *testing.T) {
+	for _, d := range samples() {
+		t.Run(d.EventType(), func(t *testing.T) {
+			ev := mustNew(t, d)
+			raw, err := Encode(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			it, err := Parse(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if it.Meta.ID != ev.ID() || it.Meta.Type != d.EventType() || !it.Meta.Time.Equal(ev.Time()) {
+				t.Fatalf("meta %+v of %s", it.Meta, ev)
+			}
+			if !reflect.DeepEqual(it.Data, d) {
+				t.Fatalf("data %#v, want %#v", it.Data, d)
+			}
+		})
+	}
+	if _, err := Parse([]byte(`{"specversion":"1.0","id":"1","type":"dev.medic.nope.v1","source":"x","data":{}}`)); !errors.Is(err, ErrUnknownType) {
+		t.Fatalf("unknown type: %v", err)
 	}
 }
