@@ -34,8 +34,14 @@ func On[T events.Data](h func(ctx context.Context, m events.Meta, d T) error) Ro
 // stream order. An event of a type no route takes is dead-lettered with
 // the reason.
 func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, routes ...Route) (*Consumer, error) {
+	if len(routes) == 0 {
+		return nil, fmt.Errorf("consumer %s: no routes (make them with bus.On)", spec.Durable)
+	}
 	table := map[string]Route{}
 	for _, rt := range routes {
+		if rt.run == nil {
+			return nil, fmt.Errorf("consumer %s: a zero Route (make routes with bus.On)", spec.Durable)
+		}
 		for _, t := range rt.types {
 			if _, dup := table[t]; dup {
 				return nil, fmt.Errorf("consumer %s: two routes for %s", spec.Durable, t)
@@ -101,5 +107,8 @@ func OnBatch[T events.Data](h func(ctx context.Context, items []events.Item[T]) 
 // ConsumeItems runs route over batches of events, shaped by the spec's
 // BatchSize and BatchLinger.
 func (b *Bus) ConsumeItems(ctx context.Context, spec ConsumerSpec, route BatchRoute) (*Consumer, error) {
+	if route.run == nil {
+		return nil, fmt.Errorf("consumer %s: a zero BatchRoute (make it with bus.OnBatch)", spec.Durable)
+	}
 	return b.consume(ctx, spec, route.run)
 }

@@ -141,12 +141,28 @@ func TestTypedDeadLetters(t *testing.T) {
 	}
 }
 
-// Two routes for one type are a wiring mistake, reported at once.
-func TestTypedRoutesMustNotOverlap(t *testing.T) {
+// Wiring mistakes are reported at once, before any message is taken: two
+// routes for one type, no route, a zero route.
+func TestTypedRoutesAreChecked(t *testing.T) {
 	b := servicetest.Bus(t)
 	h := func(context.Context, events.Meta, events.ChangeRecorded) error { return nil }
-	if _, err := b.Consume(context.Background(), bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "twice"}, bus.On(h), bus.On(h)); err == nil {
-		t.Fatal("two routes for one type were accepted")
+	tests := []struct {
+		name   string
+		routes []bus.Route
+	}{
+		{name: "two routes for one type", routes: []bus.Route{bus.On(h), bus.On(h)}},
+		{name: "no route"},
+		{name: "zero route", routes: []bus.Route{{}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := b.Consume(context.Background(), bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "wiring"}, tc.routes...); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+	if _, err := b.ConsumeItems(context.Background(), bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "wiring"}, bus.BatchRoute{}); err == nil {
+		t.Fatal("a zero batch route was accepted")
 	}
 }
 
