@@ -30,6 +30,9 @@ func On[T events.Data](h func(ctx context.Context, m events.Meta, d T) error) Ro
 	}}
 }
 
+// Types lists the event types the route takes.
+func (r Route) Types() []string { return slices.Clone(r.types) }
+
 // Consume runs the route of each event's type, one event at a time, in
 // stream order. An event of a type no route takes is dead-lettered with
 // the reason.
