@@ -12,6 +12,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/medic-sre/medic/pkg/store"
 )
 
@@ -80,7 +81,7 @@ func WritePoints(ctx context.Context, s *store.Store, evs []cloudevents.Event) e
 	for _, ev := range evs {
 		tp, err := events.As[events.TelemetryPoints](ev)
 		if err != nil {
-			return bus.Permanent(fmt.Errorf("event %s: %w", ev.ID(), err))
+			return outcome.Permanent(fmt.Errorf("event %s: %w", ev.ID(), err))
 		}
 		for i, p := range tp.Points {
 			rows = append(rows, PointRow(ev.ID(), i, p))

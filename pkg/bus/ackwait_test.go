@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/bus"
+	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/servicetest"
 )
 
@@ -29,13 +29,13 @@ func TestKilledConsumersMessageIsRedeliveredWithinAckWait(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	var once atomic.Bool
-	c, err := killed.Consume(ctx, spec, func(context.Context, cloudevents.Event) error {
+	c, err := killed.Consume(ctx, spec, bus.On(func(ctx context.Context, ev events.Meta, _ events.ChangeRecorded) error {
 		if once.CompareAndSwap(false, true) {
 			close(started)
 		}
 		<-release // the process dies before the handler returns
 		return nil
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +62,10 @@ func TestKilledConsumersMessageIsRedeliveredWithinAckWait(t *testing.T) {
 
 	survivor := servicetest.Connect(t, nats.URL())
 	var redelivered atomic.Int64
-	s, err := survivor.Consume(ctx, spec, func(context.Context, cloudevents.Event) error {
+	s, err := survivor.Consume(ctx, spec, bus.On(func(ctx context.Context, ev events.Meta, _ events.ChangeRecorded) error {
 		redelivered.CompareAndSwap(0, time.Since(killedAt).Nanoseconds())
 		return nil
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,12 +87,12 @@ func TestLongHandlerKeepsItsMessageWithShortAckWait(t *testing.T) {
 	ctx := context.Background()
 	const ackWait = time.Second
 	var deliveries atomic.Int32
-	c, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "long", AckWait: ackWait}, func(context.Context, cloudevents.Event) error {
+	c, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "long", AckWait: ackWait}, bus.On(func(ctx context.Context, ev events.Meta, _ events.ChangeRecorded) error {
 		if deliveries.Add(1) == 1 {
 			<-time.After(4 * ackWait) // the work itself: four AckWaits long
 		}
 		return nil
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}

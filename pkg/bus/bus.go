@@ -11,6 +11,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel"
@@ -134,13 +135,15 @@ func (b *Bus) Close() error {
 	return b.nc.Drain()
 }
 
-// Emit builds an event with a stable id and publishes it; see Publish.
-func (b *Bus) Emit(ctx context.Context, id string, data events.Data) (cloudevents.Event, error) {
+// Emit builds an event with a stable id and publishes it (see Publish),
+// and returns what it published but the data.
+func (b *Bus) Emit(ctx context.Context, id string, data events.Data) (events.Meta, error) {
 	ev, err := events.NewWithID(id, b.source, data)
 	if err != nil {
-		return ev, Permanent(err)
+		return events.MetaOf(ev), outcome.Permanent(err)
 	}
-	return ev, b.publish(ctx, ev) // NewWithID has validated it
+	err = b.publish(ctx, &ev) // NewWithID has validated it
+	return events.MetaOf(ev), err
 }
 
 // Publish validates ev and publishes it on its type's subject, waiting for
@@ -149,12 +152,13 @@ func (b *Bus) Emit(ctx context.Context, id string, data events.Data) (cloudevent
 // travels in the headers.
 func (b *Bus) Publish(ctx context.Context, ev cloudevents.Event) error {
 	if err := events.Validate(ev); err != nil {
-		return Permanent(fmt.Errorf("publish %s: %w", ev.Type(), err))
+		return outcome.Permanent(fmt.Errorf("publish %s: %w", ev.Type(), err))
 	}
-	return b.publish(ctx, ev)
+	return b.publish(ctx, &ev)
 }
 
-func (b *Bus) publish(ctx context.Context, ev cloudevents.Event) error {
+// publish publishes ev, adding the trace context to it.
+func (b *Bus) publish(ctx context.Context, ev *cloudevents.Event) error {
 	subject := events.Subject(ev.Type())
 	ctx, span := b.tracer.Start(ctx, "publish "+ev.Type(), trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(attribute.String("messaging.destination.name", subject), attribute.String("messaging.message.id", ev.ID())))
@@ -164,9 +168,9 @@ func (b *Bus) publish(ctx context.Context, ev cloudevents.Event) error {
 	if tp := traceparent(ctx); tp != "" {
 		ev.SetExtension("traceparent", tp)
 	}
-	raw, err := events.Encode(ev)
+	raw, err := events.Encode(*ev)
 	if err != nil {
-		return Permanent(err)
+		return outcome.Permanent(err)
 	}
 	msg := nats.NewMsg(subject)
 	msg.Data = raw

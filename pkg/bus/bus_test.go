@@ -11,6 +11,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
@@ -43,11 +44,11 @@ func TestPublishConsumeCarriesTraceAndDedups(t *testing.T) {
 	}
 	var got atomic.Int32
 	var gotTrace atomic.Value
-	c, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t1"}, func(ctx context.Context, ev cloudevents.Event) error {
+	c, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t1"}, bus.On(func(ctx context.Context, ev events.Meta, _ events.ChangeRecorded) error {
 		got.Add(1)
 		gotTrace.Store(trace.SpanContextFromContext(ctx).TraceID().String())
 		return nil
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,11 +76,11 @@ func TestInvalidEventGoesToDLQAndProcessingContinues(t *testing.T) {
 	}
 	var ids []string
 	done := make(chan struct{})
-	c, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t2"}, func(ctx context.Context, ev cloudevents.Event) error {
-		ids = append(ids, ev.ID())
+	c, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t2"}, bus.On(func(ctx context.Context, ev events.Meta, _ events.ChangeRecorded) error {
+		ids = append(ids, ev.ID)
 		close(done)
 		return nil
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,10 +119,10 @@ func TestEventOnAnotherTypesSubjectGoesToDLQ(t *testing.T) {
 		t.Fatal(err)
 	}
 	var handled atomic.Int32
-	c, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamTelemetry, Durable: "t-subject"}, func(context.Context, cloudevents.Event) error {
+	c, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamTelemetry, Durable: "t-subject"}, bus.On(func(ctx context.Context, ev events.Meta, _ events.ChangeRecorded) error {
 		handled.Add(1)
 		return nil
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,13 +149,13 @@ func TestRetryThenSucceedAndPermanentAndExhausted(t *testing.T) {
 			}
 			return nil
 		}, wantCalls: 3},
-		{name: "permanent", fail: func(int32) error { return bus.Permanent(errors.New("no runbook")) }, wantCalls: 1, wantDLQ: 1, wantReason: "no runbook"},
+		{name: "permanent", fail: func(int32) error { return outcome.Permanent(errors.New("no runbook")) }, wantCalls: 1, wantDLQ: 1, wantReason: "no runbook"},
 		{name: "exhausted", fail: func(int32) error { return errors.New("still down") }, wantCalls: 3, wantDLQ: 1, wantReason: "failed after 3 deliveries: still down"},
 		// An early event waits as long as it must: its waits are no
 		// failures, so five of them stay below MaxDeliver 3.
 		{name: "early, then due", fail: func(n int32) error {
 			if n < 6 {
-				return bus.RetryIn(10*time.Millisecond, errors.New("not persistent yet"))
+				return outcome.RetryIn(10*time.Millisecond, errors.New("not persistent yet"))
 			}
 			return nil
 		}, wantCalls: 6},
@@ -168,7 +169,7 @@ func TestRetryThenSucceedAndPermanentAndExhausted(t *testing.T) {
 			}
 			var calls atomic.Int32
 			c, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t3", MaxDeliver: 3, RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond},
-				func(ctx context.Context, ev cloudevents.Event) error { return tc.fail(calls.Add(1)) })
+				bus.On(func(ctx context.Context, ev events.Meta, _ events.ChangeRecorded) error { return tc.fail(calls.Add(1)) }))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -247,7 +248,7 @@ func TestBatchRejectDeadLettersOnlyTheNamedEvents(t *testing.T) {
 	c, err := b.ConsumeBatch(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t5", BatchSize: 10},
 		func(ctx context.Context, evs []cloudevents.Event) error {
 			handled.Add(int32(len(evs)))
-			return bus.Reject(map[string]error{"bad": errors.New("wrong kind of event")})
+			return outcome.Reject(map[string]error{"bad": errors.New("wrong kind of event")})
 		})
 	if err != nil {
 		t.Fatal(err)
@@ -282,13 +283,13 @@ func TestOutageIsRetriedNotDeadLettered(t *testing.T) {
 			}
 			return nil
 		}},
-		func(ctx context.Context, ev cloudevents.Event) error {
+		bus.On(func(ctx context.Context, ev events.Meta, _ events.ChangeRecorded) error {
 			calls.Add(1)
 			if down.Load() {
 				return errors.New("insert: connection refused")
 			}
 			return nil
-		})
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +310,7 @@ func TestConsumerReportsWhenItStopsByItself(t *testing.T) {
 	b := servicetest.Bus(t)
 	ctx := context.Background()
 	c, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t7"},
-		func(context.Context, cloudevents.Event) error { return nil })
+		bus.On(func(ctx context.Context, ev events.Meta, _ events.ChangeRecorded) error { return nil }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +349,7 @@ func TestOutageDeliveriesDoNotCountTowardMaxDeliver(t *testing.T) {
 			}
 			return nil
 		}},
-		func(ctx context.Context, ev cloudevents.Event) error {
+		bus.On(func(ctx context.Context, ev events.Meta, _ events.ChangeRecorded) error {
 			n := calls.Add(1)
 			if n == 6 {
 				down.Store(false) // back after five outage deliveries
@@ -357,7 +358,7 @@ func TestOutageDeliveriesDoNotCountTowardMaxDeliver(t *testing.T) {
 				return errors.New("transient")
 			}
 			return nil
-		})
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,13 +384,13 @@ func TestPanickingHandlerDeadLettersTheEvent(t *testing.T) {
 	}
 	var handled atomic.Int32
 	c, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t9"},
-		func(ctx context.Context, ev cloudevents.Event) error {
-			if ev.ID() == "boom" {
+		bus.On(func(ctx context.Context, ev events.Meta, _ events.ChangeRecorded) error {
+			if ev.ID == "boom" {
 				panic("nil map")
 			}
 			handled.Add(1)
 			return nil
-		})
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}

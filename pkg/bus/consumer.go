@@ -9,18 +9,17 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Handler processes one event. It returns nil once the event's effect is
-// durable, Permanent(err) when no retry can help, or another error to have
-// the event redelivered after a backoff.
-type Handler func(ctx context.Context, ev cloudevents.Event) error
-
 // BatchHandler processes a batch of valid events as one unit: all are acked
 // when it returns nil, and all are retried or dead-lettered otherwise. To
-// dead-letter only some events and ack the rest, return Reject(reasons).
+// dead-letter only some events and ack the rest, return outcome.Reject.
+//
+// It is kept for the archiver (pkg/archive), which stores events of every
+// type as they are, until it moves to the typed batch form (OnBatch).
 type BatchHandler func(ctx context.Context, evs []cloudevents.Event) error
 
 // ConsumerSpec configures a durable consumer. Zero values take defaults.
@@ -181,16 +180,6 @@ func (c *Consumer) Drain(ctx context.Context) error {
 	}
 }
 
-// Consume runs h for each event, one at a time, in stream order.
-func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) (*Consumer, error) {
-	spec.BatchSize = 1
-	return b.consume(ctx, spec, func(ctx context.Context, msgs []delivery, r *runner) {
-		for _, d := range msgs {
-			r.settle(d, r.traced(ctx, []delivery{d}, func(ctx context.Context) error { return h(ctx, d.ev) }))
-		}
-	})
-}
-
 // ConsumeBatch runs h over batches of events; see BatchHandler.
 func (b *Bus) ConsumeBatch(ctx context.Context, spec ConsumerSpec, h BatchHandler) (*Consumer, error) {
 	return b.consume(ctx, spec, func(ctx context.Context, msgs []delivery, r *runner) {
@@ -198,17 +187,24 @@ func (b *Bus) ConsumeBatch(ctx context.Context, spec ConsumerSpec, h BatchHandle
 		for i, d := range msgs {
 			evs[i] = d.ev
 		}
-		err := r.traced(ctx, msgs, func(ctx context.Context) error { return h(ctx, evs) })
-		var rejected *RejectedError
-		for _, d := range msgs {
-			switch {
-			case errors.As(err, &rejected):
-				r.settle(d, Permanent(rejected.Reasons[d.ev.ID()]))
-			default:
-				r.settle(d, err)
-			}
-		}
+		r.batch(ctx, msgs, func(ctx context.Context) error { return h(ctx, evs) })
 	})
+}
+
+// batch runs fn for msgs as one unit and settles each message by its
+// result: an outcome.RejectedError dead-letters the messages it names and
+// acks the rest.
+func (r *runner) batch(ctx context.Context, msgs []delivery, fn func(context.Context) error) {
+	err := r.traced(ctx, msgs, fn)
+	var rejected *outcome.RejectedError
+	for _, d := range msgs {
+		switch {
+		case errors.As(err, &rejected):
+			r.settle(d, outcome.Permanent(rejected.Reasons[d.ev.ID()]))
+		default:
+			r.settle(d, err)
+		}
+	}
 }
 
 type delivery struct {

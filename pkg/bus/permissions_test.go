@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/bus"
+	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -219,12 +220,12 @@ func TestClosedBusServiceWork(t *testing.T) {
 			var handled atomic.Int32
 			cons, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "work_" + user,
 				FilterSubjects: []string{"medic.events.change.recorded.v1"}},
-				func(_ context.Context, ev cloudevents.Event) error {
-					if ev.ID() == id {
+				bus.On(func(ctx context.Context, ev events.Meta, _ events.ChangeRecorded) error {
+					if ev.ID == id {
 						handled.Add(1)
 					}
-					return bus.Permanent(errors.New("dead-letter it"))
-				})
+					return outcome.Permanent(errors.New("dead-letter it"))
+				}))
 			if err != nil {
 				t.Fatalf("consume: %v", err)
 			}

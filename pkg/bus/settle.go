@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -57,12 +58,12 @@ func (r *runner) settle(d delivery, err error) {
 		handledTotal.WithLabelValues(r.spec.Durable, "ack").Inc()
 		return
 	}
-	if IsPermanent(err) {
+	if outcome.IsPermanent(err) {
 		log.Error("event cannot be processed; dead-lettering it", "err", err)
 		r.deadLetter(d.msg, err.Error())
 		return
 	}
-	if delay, ok := retryDelay(err); ok {
+	if delay, ok := outcome.RetryDelay(err); ok {
 		log.Debug("event is early; redelivering it later", "reason", err, "retry_in", delay.String())
 		_ = d.msg.NakWithDelay(delay)
 		handledTotal.WithLabelValues(r.spec.Durable, "later").Inc()
@@ -109,7 +110,7 @@ func (r *runner) healthy() error {
 func safely(ctx context.Context, fn func(context.Context) error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = Permanent(fmt.Errorf("handler panicked: %v", p))
+			err = outcome.Permanent(fmt.Errorf("handler panicked: %v", p))
 		}
 	}()
 	return fn(ctx)

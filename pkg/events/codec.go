@@ -7,6 +7,7 @@ import (
 	"crypto/sha1"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,16 +68,61 @@ func Decode(raw []byte) (cloudevents.Event, error) {
 	return ev, Validate(ev)
 }
 
-// As decodes an event's data into T after checking that the type matches.
+// As decodes an event's data into T after checking that T is a type for
+// the event's (see TypesOf).
 func As[T Data](ev cloudevents.Event) (T, error) {
 	var out T
-	if ev.Type() != out.EventType() {
-		return out, fmt.Errorf("%w: want %s, got %s", ErrInvalid, out.EventType(), ev.Type())
+	if types := TypesOf[T](); !slices.Contains(types, ev.Type()) {
+		return out, fmt.Errorf("%w: want %s, got %s", ErrInvalid, strings.Join(types, " or "), ev.Type())
 	}
 	if err := json.Unmarshal(ev.Data(), &out); err != nil {
 		return out, fmt.Errorf("%w: %s data: %w", ErrInvalid, ev.Type(), err)
 	}
+	if s, ok := any(&out).(typeSetter); ok {
+		s.setEventType(ev.Type())
+	}
 	return out, nil
+}
+
+// multiTyped is a payload type that several event types share
+// (IncidentTransition); typeSetter learns which one it was decoded from.
+type (
+	multiTyped interface{ EventTypes() []string }
+	typeSetter interface{ setEventType(eventType string) }
+)
+
+// TypesOf lists the event types whose data decodes into T: its EventType,
+// or every type of a payload that several types share.
+func TypesOf[T Data]() []string {
+	var zero T
+	if m, ok := any(zero).(multiTyped); ok {
+		return m.EventTypes()
+	}
+	return []string{zero.EventType()}
+}
+
+// Meta is what a handler may need of an event besides its data.
+type Meta struct {
+	ID      string
+	Type    string
+	Source  string
+	Subject string
+	Time    time.Time
+	// Traceparent is the W3C trace context the event was published under
+	// (the CloudEvents distributed-tracing extension), or empty.
+	Traceparent string
+}
+
+// Item is one event as a handler gets it: its metadata and its data.
+type Item[T Data] struct {
+	Meta Meta
+	Data T
+}
+
+// MetaOf returns an event's metadata.
+func MetaOf(ev cloudevents.Event) Meta {
+	tp, _ := ev.Extensions()["traceparent"].(string)
+	return Meta{ID: ev.ID(), Type: ev.Type(), Source: ev.Source(), Subject: ev.Subject(), Time: ev.Time(), Traceparent: tp}
 }
 
 // Subject is the NATS subject an event type is published on:

@@ -4,8 +4,10 @@ import (
 	"errors"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"reflect"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -25,7 +27,7 @@ func samples() []Data {
 		AnomalyResolved{AnomalyID: "a1", Rule: "r", Fingerprint: "f", Metric: "m", Service: "s", ResolvedUnixNano: now},
 		IncidentOpened{IncidentID: "i1", GroupKey: "model=fraud", Title: "t", Severity: SeverityCritical, StartedUnixNano: now, DetectedUnixNano: now, OpenedUnixNano: now,
 			Anomalies: []AnomalyRef{{AnomalyID: "a1", Rule: "r", Metric: "m", Service: "s"}}},
-		IncidentAcknowledged{tr}, IncidentMitigated{tr}, IncidentResolved{tr},
+		withStatus(tr, StatusAcknowledged), withStatus(tr, StatusMitigated), withStatus(tr, StatusResolved),
 		IncidentUpdated{IncidentOpened: IncidentOpened{IncidentID: "i1", GroupKey: "model=fraud", Title: "t", Severity: SeverityCritical, StartedUnixNano: now, DetectedUnixNano: now, OpenedUnixNano: now,
 			Anomalies: []AnomalyRef{{AnomalyID: "a1", Rule: "r", Metric: "m", Service: "s"}}}, AddedAnomalyIDs: []string{"a1"}, UpdatedUnixNano: now},
 		RCACompleted{AnalysisID: "r1", Trigger: TriggerOpened, Confidence: 0.8, Baseline: Baseline{Seconds: 60, Points: 600, Sufficient: true},
@@ -136,4 +138,62 @@ func mustNew(t *testing.T, d Data) cloudevents.Event {
 		t.Fatal(err)
 	}
 	return ev
+}
+
+func withStatus(tr IncidentTransition, status string) IncidentTransition {
+	tr.Status = status
+	return tr
+}
+
+// One Go type carries the three transitions: its status picks the event
+// type on the way out, the event type sets the status on the way in, and
+// the status is no field of the data (the v2 schemas forbid extra fields).
+func TestTransitionTypes(t *testing.T) {
+	for _, status := range []string{StatusAcknowledged, StatusMitigated, StatusResolved} {
+		t.Run(status, func(t *testing.T) {
+			ev := mustNew(t, IncidentTransition{Status: status, IncidentID: "i1", AtUnixNano: 1})
+			if want := "dev.medic.incident." + status + ".v2"; ev.Type() != want {
+				t.Fatalf("type %s, want %s", ev.Type(), want)
+			}
+			if strings.Contains(string(ev.Data()), status) {
+				t.Fatalf("status leaked into the data: %s", ev.Data())
+			}
+			back, err := As[IncidentTransition](ev)
+			if err != nil || back.Status != status || back.IncidentID != "i1" {
+				t.Fatalf("As: %v %+v", err, back)
+			}
+		})
+	}
+	if _, err := New("test", IncidentTransition{IncidentID: "i1", AtUnixNano: 1}); err == nil {
+		t.Fatal("a transition without a status was published")
+	}
+	if _, err := As[IncidentTransition](mustNew(t, ChangeRecorded{ChangeID: "c1", Kind: "deploy", Service: "s", TimeUnixNano: 1})); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a change decoded as a transition: %v", err)
+	}
+}
+
+// Parse gives every type Medic publishes its Go value, with the metadata.
+func TestParseEveryType(t *testing.T) {
+	for _, d := range samples() {
+		t.Run(d.EventType(), func(t *testing.T) {
+			ev := mustNew(t, d)
+			raw, err := Encode(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			it, err := Parse(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if it.Meta.ID != ev.ID() || it.Meta.Type != d.EventType() || !it.Meta.Time.Equal(ev.Time()) {
+				t.Fatalf("meta %+v of %s", it.Meta, ev)
+			}
+			if !reflect.DeepEqual(it.Data, d) {
+				t.Fatalf("data %#v, want %#v", it.Data, d)
+			}
+		})
+	}
+	if _, err := Parse([]byte(`{"specversion":"1.0","id":"1","type":"dev.medic.nope.v1","source":"x","data":{}}`)); !errors.Is(err, ErrUnknownType) {
+		t.Fatalf("unknown type: %v", err)
+	}
 }

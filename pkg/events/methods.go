@@ -15,9 +15,6 @@ func (d AnomalyResolved) EventSubject() string      { return d.Fingerprint }
 func (IncidentOpened) EventType() string            { return TypeIncidentOpened }
 func (d IncidentOpened) EventSubject() string       { return d.IncidentID }
 func (IncidentUpdated) EventType() string           { return TypeIncidentUpdated }
-func (IncidentAcknowledged) EventType() string      { return TypeIncidentAcknowledged }
-func (IncidentMitigated) EventType() string         { return TypeIncidentMitigated }
-func (IncidentResolved) EventType() string          { return TypeIncidentResolved }
 func (d IncidentTransition) EventSubject() string   { return d.IncidentID }
 func (RCACompleted) EventType() string              { return TypeRCACompleted }
 func (d RCACompleted) EventSubject() string         { return d.IncidentID }
@@ -29,3 +26,28 @@ func (RemediationEscalated) EventType() string      { return TypeRemediationEsca
 func (d RemediationEscalated) EventSubject() string { return d.IncidentID }
 func (NotificationSent) EventType() string          { return TypeNotificationSent }
 func (d NotificationSent) EventSubject() string     { return d.IncidentID }
+
+// transitionTypes maps a transition's status to its event type.
+var transitionTypes = map[string]string{
+	StatusAcknowledged: TypeIncidentAcknowledged,
+	StatusMitigated:    TypeIncidentMitigated,
+	StatusResolved:     TypeIncidentResolved,
+}
+
+// EventType is the type of the transition's status; a transition without
+// a known status has none, and fails validation when published.
+func (d IncidentTransition) EventType() string { return transitionTypes[d.Status] }
+
+// EventTypes lists the types IncidentTransition decodes from.
+func (IncidentTransition) EventTypes() []string {
+	return []string{TypeIncidentAcknowledged, TypeIncidentMitigated, TypeIncidentResolved}
+}
+
+// setEventType sets the status that eventType stands for.
+func (d *IncidentTransition) setEventType(eventType string) {
+	for status, t := range transitionTypes {
+		if t == eventType {
+			d.Status = status
+		}
+	}
+}

@@ -192,9 +192,21 @@ type RemediationSummary struct {
 	Detail      string `json:"detail,omitempty"`
 }
 
+// Incident statuses a transition moves to; each is its own CloudEvent type.
+const (
+	StatusAcknowledged = "acknowledged"
+	StatusMitigated    = "mitigated"
+	StatusResolved     = "resolved"
+)
+
 // IncidentTransition is an incident's move to a new status (acknowledged,
-// mitigated, resolved), with the incident's times and findings so far.
+// mitigated, resolved), with the incident's times and findings so far. One
+// Go type serves the three CloudEvent types; Status says which it is.
 type IncidentTransition struct {
+	// Status is the status the incident moved to (StatusAcknowledged,
+	// StatusMitigated or StatusResolved). It picks the event type, and is
+	// no part of the data: decoding sets it from the event's type.
+	Status               string              `json:"-"`
 	IncidentID           string              `json:"incident_id"`
 	GroupKey             string              `json:"group_key,omitempty"`
 	Title                string              `json:"title,omitempty"`
@@ -215,14 +227,6 @@ type IncidentTransition struct {
 	// id>" for an action that succeeded, or a person.
 	AcknowledgedBy string `json:"acknowledged_by,omitempty"`
 }
-
-// IncidentAcknowledged, IncidentMitigated and IncidentResolved share the
-// transition shape; each is its own CloudEvent type.
-type (
-	IncidentAcknowledged struct{ IncidentTransition }
-	IncidentMitigated    struct{ IncidentTransition }
-	IncidentResolved     struct{ IncidentTransition }
-)
 
 // Analysis triggers: what asked for an analysis.
 const (

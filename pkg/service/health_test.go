@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/medic-sre/medic/pkg/bus"
+	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/pkg/storetest"
@@ -52,7 +53,7 @@ func TestProbesAnswerAtOnceWhileNATSIsDown(t *testing.T) {
 		return service.RunWithListener(ctx, opts, ln, func(ctx context.Context, rt *service.Runtime) error {
 			for _, durable := range []string{"health-a", "health-b", "health-c"} {
 				spec := bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: durable, FilterSubjects: []string{"medic.events.change.recorded.v1"}}
-				if err := rt.Consume(ctx, spec, func(context.Context, cloudevent) error { return nil }); err != nil {
+				if err := rt.Consume(ctx, spec, bus.On(func(context.Context, events.Meta, events.ChangeRecorded) error { return nil })); err != nil {
 					return err
 				}
 			}

@@ -4,13 +4,9 @@ import (
 	"context"
 	"log/slog"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/store"
 	"github.com/medic-sre/medic/pkg/storetest"
 )
-
-// cloudevent is the event type handlers receive.
-type cloudevent = cloudevents.Event
 
 // dropDatabase removes a test's ClickHouse database, if ClickHouse answers.
 func dropDatabase(name string) {

@@ -33,11 +33,11 @@ func TestNATSOnlyConsumerWorksWhileClickHouseIsDown(t *testing.T) {
 	svc := servicetest.Run(t, "natsonly-test", func(ctx context.Context, ln net.Listener) error {
 		return service.RunWithListener(ctx, opts, ln, func(ctx context.Context, rt *service.Runtime) error {
 			only := bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "nats-only", FilterSubjects: subjects, NATSOnly: true}
-			if err := rt.Consume(ctx, only, func(context.Context, cloudevent) error { detected.Add(1); return nil }); err != nil {
+			if err := rt.Consume(ctx, only, bus.On(func(context.Context, events.Meta, events.ChangeRecorded) error { detected.Add(1); return nil })); err != nil {
 				return err
 			}
 			both := bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "needs-clickhouse", FilterSubjects: subjects}
-			return rt.Consume(ctx, both, func(context.Context, cloudevent) error { archived.Add(1); return nil })
+			return rt.Consume(ctx, both, bus.On(func(context.Context, events.Meta, events.ChangeRecorded) error { archived.Add(1); return nil }))
 		})
 	})
 	pub := servicetest.Connect(t, nats.URL())

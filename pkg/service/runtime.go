@@ -176,18 +176,24 @@ func (rt *Runtime) startDeferred() error {
 // StartFunc that must query it before it returns.
 func (rt *Runtime) WaitClickHouse(ctx context.Context) error { return rt.Store.WaitReady(ctx) }
 
-// Consume starts a durable consumer whose in-flight messages are drained
-// first on shutdown. A consumer that needs ClickHouse (the default) starts
-// once ClickHouse is set up; one whose spec says NATSOnly starts at once.
-// Unless the spec says otherwise, its failures while NATS or ClickHouse
-// (NATS alone for NATSOnly) is down are retried without limit (see
-// bus.ConsumerSpec.Healthy).
-func (rt *Runtime) Consume(ctx context.Context, spec bus.ConsumerSpec, h bus.Handler) error {
+// Consume starts a durable consumer of typed routes (see bus.On) whose
+// in-flight messages are drained first on shutdown. A consumer that needs
+// ClickHouse (the default) starts once ClickHouse is set up; one whose spec
+// says NATSOnly starts at once. Unless the spec says otherwise, its
+// failures while NATS or ClickHouse (NATS alone for NATSOnly) is down are
+// retried without limit (see bus.ConsumerSpec.Healthy).
+func (rt *Runtime) Consume(ctx context.Context, spec bus.ConsumerSpec, routes ...bus.Route) error {
 	rt.defaultHealth(&spec)
-	return rt.startConsumer(spec, func() (*bus.Consumer, error) { return rt.Bus.Consume(ctx, spec, h) })
+	return rt.startConsumer(spec, func() (*bus.Consumer, error) { return rt.Bus.Consume(ctx, spec, routes...) })
 }
 
-// ConsumeBatch is Consume for a BatchHandler.
+// ConsumeItems is Consume for a typed batch route (see bus.OnBatch).
+func (rt *Runtime) ConsumeItems(ctx context.Context, spec bus.ConsumerSpec, route bus.BatchRoute) error {
+	rt.defaultHealth(&spec)
+	return rt.startConsumer(spec, func() (*bus.Consumer, error) { return rt.Bus.ConsumeItems(ctx, spec, route) })
+}
+
+// ConsumeBatch is Consume for a bus.BatchHandler, kept for the archiver.
 func (rt *Runtime) ConsumeBatch(ctx context.Context, spec bus.ConsumerSpec, h bus.BatchHandler) error {
 	rt.defaultHealth(&spec)
 	return rt.startConsumer(spec, func() (*bus.Consumer, error) { return rt.Bus.ConsumeBatch(ctx, spec, h) })

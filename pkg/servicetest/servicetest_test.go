@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/servicetest"
@@ -44,7 +43,7 @@ func TestStreamsAndConsumers(t *testing.T) {
 	}
 	var handled atomic.Int32
 	c, err := b.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "st", FilterSubjects: []string{subject}},
-		func(context.Context, cloudevents.Event) error { handled.Add(1); return nil })
+		bus.On(func(context.Context, events.Meta, events.ChangeRecorded) error { handled.Add(1); return nil }))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,7 @@ func start(ctx context.Context, rt *service.Runtime, groups *grouping.Config, co
 	// The lifecycle depends on NATS alone: a ClickHouse outage must neither
 	// hold it back (at start or later) nor count its failures toward
 	// dead-lettering.
-	spec := correlate.Spec()
+	spec := lifecycleSpec()
 	spec.NATSOnly = true
-	return rt.Consume(ctx, spec, h.Handle)
+	return rt.Consume(ctx, spec, lifecycleRoutes(h)...)
 }

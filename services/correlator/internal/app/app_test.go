@@ -82,12 +82,12 @@ func TestIncidentLifecycle(t *testing.T) {
 			t.Errorf("%d %s on the bus, want 1", n, typ)
 		}
 	}
-	checkResolvedEvent(t, last[events.IncidentResolved](t, e), id, cause)
+	checkResolvedEvent(t, lastTransition(t, e, events.StatusResolved), id, cause)
 	checkIncidentRow(t, e, id)
 	checkEventsArchived(t, e)
 }
 
-func checkResolvedEvent(t *testing.T, got events.IncidentResolved, id string, cause events.Cause) {
+func checkResolvedEvent(t *testing.T, got events.IncidentTransition, id string, cause events.Cause) {
 	t.Helper()
 	want := events.RemediationSummary{ExecutionID: "exec-1", Runbook: "rollback_model", Outcome: "succeeded"}
 	if got.IncidentID != id || got.TopCause == nil || got.TopCause.ID != cause.ID || got.Remediation == nil || *got.Remediation != want {
@@ -96,7 +96,7 @@ func checkResolvedEvent(t *testing.T, got events.IncidentResolved, id string, ca
 	}
 	if got.ResolvedUnixNano != at(8*time.Minute) || got.FaultStartedUnixNano != at(-2*time.Minute) ||
 		got.AcknowledgedUnixNano != at(4*time.Minute) || got.MitigatedUnixNano != at(5*time.Minute) {
-		t.Fatalf("incident.resolved times = %+v, want resolved at the last clearing, fault start from the RCA", got.IncidentTransition)
+		t.Fatalf("incident.resolved times = %+v, want resolved at the last clearing, fault start from the RCA", got)
 	}
 }
 
@@ -182,9 +182,9 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if n := e.count(t, events.TypeIncidentResolved); n != 1 {
 		t.Fatalf("%d incident.resolved after restart, want 1", n)
 	}
-	resolved := last[events.IncidentResolved](t, e)
+	resolved := lastTransition(t, e, events.StatusResolved)
 	if opened := last[events.IncidentOpened](t, e); resolved.IncidentID != opened.IncidentID || resolved.ResolvedUnixNano != at(5*time.Minute) {
-		t.Fatalf("resolved %+v, want incident %s resolved at the anomaly's clearing", resolved.IncidentTransition, opened.IncidentID)
+		t.Fatalf("resolved %+v, want incident %s resolved at the anomaly's clearing", resolved, opened.IncidentID)
 	}
 	var status string
 	if err := e.db.Conn().QueryRow(context.Background(), "SELECT toString(status) FROM incidents FINAL").Scan(&status); err != nil || status != "resolved" {

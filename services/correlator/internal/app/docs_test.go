@@ -45,9 +45,9 @@ func TestDocumentedQueriesKeepEstimatedStarts(t *testing.T) {
 	e.emit(t, "res-b1", cleared(drift, 6*time.Minute))
 	e.waitIdle(t)
 
-	res := last[events.IncidentResolved](t, e)
+	res := lastTransition(t, e, events.StatusResolved)
 	if res.IncidentID != churn || res.FaultStartedUnixNano != at(30*time.Second) || res.FaultStartSource != events.FaultStartSymptomOnset {
-		t.Fatalf("incident.resolved = %+v, want %s with its fault start at the drift's onset (symptom_onset)", res.IncidentTransition, churn)
+		t.Fatalf("incident.resolved = %+v, want %s with its fault start at the drift's onset (symptom_onset)", res, churn)
 	}
 	queries := append(sqlBlocks(t, "README.md"), sqlBlocks(t, "docs/INCIDENTS.md")...)
 	if len(queries) < 7 {

@@ -110,3 +110,9 @@ func last[T events.Data](t *testing.T, e *env) T {
 	}
 	return servicetest.As[T](t, ev)
 }
+
+// lastTransition is the newest incident transition to status on the bus.
+func lastTransition(t *testing.T, e *env, status string) events.IncidentTransition {
+	t.Helper()
+	return servicetest.As[events.IncidentTransition](t, lastEvent(t, e, events.IncidentTransition{Status: status}.EventType()))
+}

@@ -110,10 +110,10 @@ func TestOnlySuccessAcknowledges(t *testing.T) {
 	e.emit(t, "rem2-succeeded", events.RemediationSucceeded{Remediation: second})
 	e.waitIdle(t)
 
-	ack := last[events.IncidentAcknowledged](t, e)
-	mit := last[events.IncidentMitigated](t, e)
+	ack := lastTransition(t, e, events.StatusAcknowledged)
+	mit := lastTransition(t, e, events.StatusMitigated)
 	if ack.AcknowledgedUnixNano != at(6*time.Minute) || ack.AcknowledgedBy != "remediation:exec-2" {
-		t.Fatalf("incident.acknowledged = %+v, want at exec-2's start by remediation:exec-2", ack.IncidentTransition)
+		t.Fatalf("incident.acknowledged = %+v, want at exec-2's start by remediation:exec-2", ack)
 	}
 	if len(mit.Firing) != 1 || mit.Firing[0].AnomalyID != "a2" || mit.AcknowledgedBy != "remediation:exec-2" {
 		t.Fatalf("incident.mitigated firing %+v, acknowledged by %q; want a2 still firing, remediation:exec-2", mit.Firing, mit.AcknowledgedBy)

@@ -11,9 +11,8 @@ import (
 	"log/slog"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/medic-sre/medic/services/correlator/internal/grouping"
 	"github.com/medic-sre/medic/services/correlator/internal/incident"
 	"github.com/medic-sre/medic/services/correlator/internal/state"
@@ -29,21 +28,9 @@ var Types = []string{
 	events.TypeRemediationEscalated,
 }
 
-// Spec is the correlator's durable consumer.
-func Spec() bus.ConsumerSpec {
-	subjects := make([]string, len(Types))
-	for i, t := range Types {
-		subjects[i] = events.Subject(t)
-	}
-	// 16 healthy deliveries span about 2.5 minutes of backoff, longer than
-	// StaleClaimAge, so an anomaly waiting on an unsaved group claim is not
-	// dead-lettered before it may take the group over.
-	return bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: Durable, FilterSubjects: subjects, MaxDeliver: 16}
-}
-
 // Emitter publishes an event with a given id; *bus.Bus is one.
 type Emitter interface {
-	Emit(ctx context.Context, id string, data events.Data) (cloudevents.Event, error)
+	Emit(ctx context.Context, id string, data events.Data) (events.Meta, error)
 }
 
 // Handler handles the correlator's events one at a time.
@@ -53,7 +40,7 @@ type Handler struct {
 	state   *state.Store
 	bus     Emitter
 	now     func() time.Time
-	unknown *bus.Waits
+	unknown *outcome.Waits
 	// unknownWait is how long an event whose incident is unknown is
 	// retried (UnknownIncidentWait unless Options say otherwise).
 	unknownWait time.Duration
@@ -81,32 +68,51 @@ func New(log *slog.Logger, groups *grouping.Config, st *state.Store, b Emitter, 
 		o.UnknownIncidentWait = UnknownIncidentWait
 	}
 	return &Handler{log: log, groups: groups, state: st, bus: b, now: time.Now,
-		unknown: bus.NewWaits(), unknownWait: o.UnknownIncidentWait, staleClaim: StaleClaimAge}
+		unknown: outcome.NewWaits(), unknownWait: o.UnknownIncidentWait, staleClaim: StaleClaimAge}
 }
 
-// Handle is the bus.Handler of the correlator's consumer.
-func (h *Handler) Handle(ctx context.Context, ev cloudevents.Event) error {
-	err := h.dispatch(ctx, ev)
-	if err == nil || bus.IsPermanent(err) {
-		h.unknown.Forget(ev.ID())
+// settled forgets the wait of an event that is settled for good: handled,
+// or about to be dead-lettered.
+func (h *Handler) settled(m events.Meta, err error) error {
+	if err == nil || outcome.IsPermanent(err) {
+		h.unknown.Forget(m.ID)
 	}
 	return err
 }
 
-func (h *Handler) dispatch(ctx context.Context, ev cloudevents.Event) error {
-	switch ev.Type() {
-	case events.TypeAnomalyDetected:
-		return h.detected(ctx, ev)
-	case events.TypeAnomalyResolved:
-		return h.resolved(ctx, ev)
-	case events.TypeRCACompleted:
-		return h.analyzed(ctx, ev)
-	case events.TypeRemediationStarted, events.TypeRemediationSucceeded, events.TypeRemediationFailed:
-		return h.remediated(ctx, ev)
-	case events.TypeRemediationEscalated:
-		return h.escalated(ctx, ev)
-	}
-	return bus.Permanent(fmt.Errorf("correlator does not handle %s (check the consumer's filter subjects)", ev.Type()))
+// Detected handles anomaly.detected; see detected.
+func (h *Handler) Detected(ctx context.Context, m events.Meta, a events.AnomalyDetected) error {
+	return h.settled(m, h.detected(ctx, m, a))
+}
+
+// Resolved handles anomaly.resolved; see resolved.
+func (h *Handler) Resolved(ctx context.Context, m events.Meta, r events.AnomalyResolved) error {
+	return h.settled(m, h.resolved(ctx, m, r))
+}
+
+// Analyzed handles rca.completed; see analyzed.
+func (h *Handler) Analyzed(ctx context.Context, m events.Meta, r events.RCACompleted) error {
+	return h.settled(m, h.analyzed(ctx, m, r))
+}
+
+// RemediationStarted handles remediation.started; see remediated.
+func (h *Handler) RemediationStarted(ctx context.Context, m events.Meta, d events.RemediationStarted) error {
+	return h.settled(m, h.remediated(ctx, m, d.Remediation))
+}
+
+// RemediationSucceeded handles remediation.succeeded; see remediated.
+func (h *Handler) RemediationSucceeded(ctx context.Context, m events.Meta, d events.RemediationSucceeded) error {
+	return h.settled(m, h.remediated(ctx, m, d.Remediation))
+}
+
+// RemediationFailed handles remediation.failed; see remediated.
+func (h *Handler) RemediationFailed(ctx context.Context, m events.Meta, d events.RemediationFailed) error {
+	return h.settled(m, h.remediated(ctx, m, d.Remediation))
+}
+
+// Escalated handles remediation.escalated; see escalated.
+func (h *Handler) Escalated(ctx context.Context, m events.Meta, e events.RemediationEscalated) error {
+	return h.settled(m, h.escalated(ctx, m, e))
 }
 
 // commit makes a step durable, in the order that survives a crash between
@@ -119,17 +125,17 @@ func (h *Handler) dispatch(ctx context.Context, ev cloudevents.Event) error {
 // redelivery publishes the same events again, with the same derived ids.
 // The incidents row is no part of it: history.Follower writes each saved
 // state, so a ClickHouse outage does not hold the lifecycle back.
-func (h *Handler) commit(ctx context.Context, ev cloudevents.Event, st *incident.State, rev uint64, res incident.Result) error {
+func (h *Handler) commit(ctx context.Context, m events.Meta, st *incident.State, rev uint64, res incident.Result) error {
 	if res.Changed {
 		if err := h.state.Save(ctx, st, rev); err != nil {
 			return err
 		}
 	}
 	for _, d := range res.Emit {
-		if _, err := h.bus.Emit(ctx, events.DerivedID(d.EventType(), ev.ID()), d); err != nil {
+		if _, err := h.bus.Emit(ctx, events.DerivedID(d.EventType(), m.ID), d); err != nil {
 			return err
 		}
-		h.log.Info("incident transition", "incident", st.ID, "type", d.EventType(), "status", st.Status(), "cause_event", ev.ID())
+		h.log.Info("incident transition", "incident", st.ID, "type", d.EventType(), "status", st.Status(), "cause_event", m.ID)
 	}
 	return h.state.Link(ctx, st)
 }
@@ -137,32 +143,24 @@ func (h *Handler) commit(ctx context.Context, ev cloudevents.Event, st *incident
 // load fetches an incident that an event names. A missing one may only be
 // late (its creating event is waiting for redelivery), so the event is
 // retried for a while before it is dead-lettered; see unknownIncident.
-func (h *Handler) load(ctx context.Context, ev cloudevents.Event, id string) (*incident.State, uint64, error) {
+func (h *Handler) load(ctx context.Context, m events.Meta, id string) (*incident.State, uint64, error) {
 	st, rev, err := h.state.Incident(ctx, id)
 	if errors.Is(err, state.ErrNotFound) {
-		return nil, 0, h.unknownIncident(ev, err)
+		return nil, 0, h.unknownIncident(m, err)
 	}
 	return st, rev, err
 }
 
 // unknownIncident retries an event whose incident is unknown until it has
 // waited unknownWait, then dead-letters it with the reason. The retries
-// are waits (bus.RetryIn), not failures, so the consumer's MaxDeliver does
-// not cut them short.
-func (h *Handler) unknownIncident(ev cloudevents.Event, err error) error {
-	waited := h.unknown.Waited(ev, h.now(), h.unknownWait)
+// are waits (outcome.RetryIn), not failures, so the consumer's MaxDeliver
+// does not cut them short.
+func (h *Handler) unknownIncident(m events.Meta, err error) error {
+	waited := h.unknown.Waited(m.ID, m.Time, h.now(), h.unknownWait)
 	if waited < h.unknownWait {
-		return bus.RetryIn(unknownRetryIn(waited), fmt.Errorf("%s %s: %w (waited %s of %s for its incident to be created)",
-			ev.Type(), ev.ID(), err, waited.Round(time.Millisecond), h.unknownWait))
+		return outcome.RetryIn(unknownRetryIn(waited), fmt.Errorf("%s %s: %w (waited %s of %s for its incident to be created)",
+			m.Type, m.ID, err, waited.Round(time.Millisecond), h.unknownWait))
 	}
-	return bus.Permanent(fmt.Errorf("%s %s: %w: its incident is unknown after waiting %s; replay it from %s once the incident exists",
-		ev.Type(), ev.ID(), err, waited.Round(time.Second), bus.StreamDLQ))
-}
-
-func decode[T events.Data](ev cloudevents.Event) (T, error) {
-	d, err := events.As[T](ev)
-	if err != nil {
-		return d, bus.Permanent(err)
-	}
-	return d, nil
+	return outcome.Permanent(fmt.Errorf("%s %s: %w: its incident is unknown after waiting %s; replay it from the dead-letter stream once the incident exists",
+		m.Type, m.ID, err, waited.Round(time.Second)))
 }

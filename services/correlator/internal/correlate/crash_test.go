@@ -25,17 +25,17 @@ type crasher struct {
 	armed atomic.Bool
 }
 
-func (c *crasher) Emit(ctx context.Context, id string, d events.Data) (cloudevents.Event, error) {
+func (c *crasher) Emit(ctx context.Context, id string, d events.Data) (events.Meta, error) {
 	if !c.armed.CompareAndSwap(true, false) {
-		return cloudevents.Event{}, errCrash // dead: nothing more leaves this process
+		return events.Meta{}, errCrash // dead: nothing more leaves this process
 	}
 	if !c.after {
-		return cloudevents.Event{}, errCrash
+		return events.Meta{}, errCrash
 	}
 	if _, err := c.Emitter.Emit(ctx, id, d); err != nil {
-		return cloudevents.Event{}, err
+		return events.Meta{}, err
 	}
-	return cloudevents.Event{}, errCrash
+	return events.Meta{}, errCrash
 }
 
 func newEvent(t *testing.T, id string, d events.Data) cloudevents.Event {
@@ -98,13 +98,13 @@ func TestCrashBetweenSaveAndPublish(t *testing.T) {
 			kill := func(ev cloudevents.Event) {
 				t.Helper()
 				c.armed.Store(true)
-				if err := dying.Handle(ctx, ev); !errors.Is(err, errCrash) {
+				if err := handle(ctx, dying, ev); !errors.Is(err, errCrash) {
 					t.Fatalf("%s on the dying replica: %v, want it killed at its publish", ev.ID(), err)
 				}
 			}
 			handle := func(what string, ev cloudevents.Event) {
 				t.Helper()
-				if err := fresh.Handle(ctx, ev); err != nil {
+				if err := handle(ctx, fresh, ev); err != nil {
 					t.Fatalf("%s (%s): %v", what, ev.ID(), err)
 				}
 			}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/services/correlator/internal/incident"
 	"github.com/medic-sre/medic/services/correlator/internal/state"
@@ -15,33 +14,29 @@ import (
 // detected lets an anomaly join its group's open incident (publishing
 // incident.updated), or opens one. An anomaly already known (a redelivery,
 // or a detector re-sending it under a new event id) changes nothing.
-func (h *Handler) detected(ctx context.Context, ev cloudevents.Event) error {
-	a, err := decode[events.AnomalyDetected](ev)
-	if err != nil {
-		return err
-	}
+func (h *Handler) detected(ctx context.Context, m events.Meta, a events.AnomalyDetected) error {
 	st, rev, err := h.incidentOfAnomaly(ctx, a.AnomalyID)
 	if err != nil {
 		return err
 	}
 	if st != nil {
-		return h.commit(ctx, ev, st, rev, st.Redelivered(ev.ID()))
+		return h.commit(ctx, m, st, rev, st.Redelivered(m.ID))
 	}
 	// The id derives from the opening anomaly, so if this anomaly opened an
 	// incident before the index was written, it is found again.
 	key := h.groups.Key(a)
 	id := events.DerivedID("incident", key, a.AnomalyID)
-	if st, rev, err = h.groupIncident(ctx, ev, key, id); err != nil {
+	if st, rev, err = h.groupIncident(ctx, key, id); err != nil {
 		return err
 	}
 	switch {
 	case st == nil:
-		st, res := incident.Open(id, key, a, ev.ID(), h.now().UnixNano())
-		return h.commit(ctx, ev, st, 0, res)
+		st, res := incident.Open(id, key, a, m.ID, h.now().UnixNano())
+		return h.commit(ctx, m, st, 0, res)
 	case st.ID == id:
-		return h.commit(ctx, ev, st, rev, st.Redelivered(ev.ID()))
+		return h.commit(ctx, m, st, rev, st.Redelivered(m.ID))
 	}
-	return h.commit(ctx, ev, st, rev, st.AddAnomaly(a, ev.ID(), h.now().UnixNano()))
+	return h.commit(ctx, m, st, rev, st.AddAnomaly(a, m.ID, h.now().UnixNano()))
 }
 
 // incidentOfAnomaly finds the incident that already holds an anomaly; a nil
@@ -60,7 +55,7 @@ func (h *Handler) incidentOfAnomaly(ctx context.Context, anomalyID string) (*inc
 // groupIncident claims the group for a new incident id, or returns the
 // incident that holds the group. A nil state means id holds the claim and
 // is to be opened.
-func (h *Handler) groupIncident(ctx context.Context, ev cloudevents.Event, key, id string) (*incident.State, uint64, error) {
+func (h *Handler) groupIncident(ctx context.Context, key, id string) (*incident.State, uint64, error) {
 	holder, hrev, err := h.state.ClaimGroup(ctx, key, id)
 	if err != nil {
 		return nil, 0, err
@@ -108,81 +103,51 @@ func (h *Handler) existing(ctx context.Context, id string) (*incident.State, uin
 }
 
 // resolved marks an anomaly cleared; the last one resolves the incident.
-func (h *Handler) resolved(ctx context.Context, ev cloudevents.Event) error {
-	r, err := decode[events.AnomalyResolved](ev)
-	if err != nil {
-		return err
-	}
+func (h *Handler) resolved(ctx context.Context, m events.Meta, r events.AnomalyResolved) error {
 	id, err := h.state.IncidentOf(ctx, r.AnomalyID)
 	if errors.Is(err, state.ErrNotFound) {
-		return h.unknownIncident(ev, err)
+		return h.unknownIncident(m, err)
 	} else if err != nil {
 		return err
 	}
-	st, rev, err := h.load(ctx, ev, id)
+	st, rev, err := h.load(ctx, m, id)
 	if err != nil {
 		return err
 	}
-	res, err := st.ResolveAnomaly(r, ev.ID())
+	res, err := st.ResolveAnomaly(r, m.ID)
 	if err != nil {
-		return h.unknownIncident(ev, err)
+		return h.unknownIncident(m, err)
 	}
-	return h.commit(ctx, ev, st, rev, res)
+	return h.commit(ctx, m, st, rev, res)
 }
 
 // analyzed records the RCA's top cause and fault start.
-func (h *Handler) analyzed(ctx context.Context, ev cloudevents.Event) error {
-	r, err := decode[events.RCACompleted](ev)
+func (h *Handler) analyzed(ctx context.Context, m events.Meta, r events.RCACompleted) error {
+	st, rev, err := h.load(ctx, m, r.IncidentID)
 	if err != nil {
 		return err
 	}
-	st, rev, err := h.load(ctx, ev, r.IncidentID)
-	if err != nil {
-		return err
-	}
-	return h.commit(ctx, ev, st, rev, st.ApplyRCA(r))
+	return h.commit(ctx, m, st, rev, st.ApplyRCA(r))
 }
 
 // remediated records a remediation's start, success or failure.
-func (h *Handler) remediated(ctx context.Context, ev cloudevents.Event) error {
-	rem, err := remediationOf(ev)
+func (h *Handler) remediated(ctx context.Context, m events.Meta, rem events.Remediation) error {
+	st, rev, err := h.load(ctx, m, rem.IncidentID)
 	if err != nil {
 		return err
 	}
-	st, rev, err := h.load(ctx, ev, rem.IncidentID)
+	res, err := st.ApplyRemediation(m.Type, rem, m.ID, h.now().UnixNano())
 	if err != nil {
 		return err
 	}
-	res, err := st.ApplyRemediation(ev.Type(), rem, ev.ID(), h.now().UnixNano())
-	if err != nil {
-		return err
-	}
-	return h.commit(ctx, ev, st, rev, res)
+	return h.commit(ctx, m, st, rev, res)
 }
 
 // escalated records that the remediator handed an incident to people.
-func (h *Handler) escalated(ctx context.Context, ev cloudevents.Event) error {
-	e, err := decode[events.RemediationEscalated](ev)
+func (h *Handler) escalated(ctx context.Context, m events.Meta, e events.RemediationEscalated) error {
+	st, rev, err := h.load(ctx, m, e.IncidentID)
 	if err != nil {
 		return err
 	}
-	st, rev, err := h.load(ctx, ev, e.IncidentID)
-	if err != nil {
-		return err
-	}
-	return h.commit(ctx, ev, st, rev, st.ApplyEscalation(e))
-}
-
-// remediationOf decodes the shape the three remediation types share.
-func remediationOf(ev cloudevents.Event) (events.Remediation, error) {
-	switch ev.Type() {
-	case events.TypeRemediationStarted:
-		d, err := decode[events.RemediationStarted](ev)
-		return d.Remediation, err
-	case events.TypeRemediationSucceeded:
-		d, err := decode[events.RemediationSucceeded](ev)
-		return d.Remediation, err
-	}
-	d, err := decode[events.RemediationFailed](ev)
-	return d.Remediation, err
+	return h.commit(ctx, m, st, rev, st.ApplyEscalation(e))
 }

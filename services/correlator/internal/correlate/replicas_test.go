@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/services/correlator/internal/grouping"
 	"github.com/medic-sre/medic/services/correlator/internal/incident"
@@ -24,7 +26,7 @@ type gate struct {
 	reached, release chan struct{}
 }
 
-func (g *gate) Emit(ctx context.Context, id string, d events.Data) (cloudevents.Event, error) {
+func (g *gate) Emit(ctx context.Context, id string, d events.Data) (events.Meta, error) {
 	if d.EventType() == events.TypeIncidentOpened {
 		g.once.Do(func() { close(g.reached); <-g.release })
 	}
@@ -74,21 +76,21 @@ func TestTwoReplicasOpenOneIncidentForAGroup(t *testing.T) {
 	a1, a2 := detectedEvent(t, "a1"), detectedEvent(t, "a2")
 
 	done := make(chan error, 1)
-	go func() { done <- first.Handle(ctx, a1) }()
+	go func() { done <- handle(ctx, first, a1) }()
 	select {
 	case <-g.reached:
 	case <-time.After(servicetest.PollTimeout):
 		t.Fatal("the first replica never got to publish incident.opened")
 	}
-	errWhileOpening := second.Handle(ctx, a2)
+	errWhileOpening := handle(ctx, second, a2)
 	release()
 	if err := <-done; err != nil {
 		t.Fatalf("first replica: %v", err)
 	}
-	if errWhileOpening != nil && bus.IsPermanent(errWhileOpening) {
+	if errWhileOpening != nil && outcome.IsPermanent(errWhileOpening) {
 		t.Fatalf("second replica gave up on the anomaly: %v", errWhileOpening)
 	}
-	if err := second.Handle(ctx, a2); err != nil { // the bus's redelivery
+	if err := handle(ctx, second, a2); err != nil { // the bus's redelivery
 		t.Fatalf("second replica, redelivered: %v", err)
 	}
 
@@ -132,14 +134,14 @@ func TestStaleGroupClaimIsTakenOver(t *testing.T) {
 			tc.holder(t, st)
 			ctx, a1 := context.Background(), detectedEvent(t, "a1")
 			for i := 0; i < tc.wantRetries; i++ {
-				if err := h.Handle(ctx, a1); err == nil || bus.IsPermanent(err) {
+				if err := handle(ctx, h, a1); err == nil || outcome.IsPermanent(err) {
 					t.Fatalf("attempt %d: %v, want a transient error", i+1, err)
 				}
 			}
 			// The claim's age, not the number of attempts, decides: once it
 			// is older than staleClaim the group is taken over.
 			h.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
-			if err := h.Handle(ctx, a1); err != nil {
+			if err := handle(ctx, h, a1); err != nil {
 				t.Fatal(err)
 			}
 			if id, err := st.OpenIncident(ctx, "model=fraud"); err != nil || id != events.DerivedID("incident", "model=fraud", "a1") {
@@ -154,4 +156,34 @@ func claim(t *testing.T, st *state.Store, id string) {
 	if _, _, err := st.ClaimGroup(context.Background(), "model=fraud", id); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// handle delivers ev to h's handler of its type, as the correlator's
+// routes do.
+func handle(ctx context.Context, h *Handler, ev cloudevents.Event) error {
+	switch ev.Type() {
+	case events.TypeAnomalyDetected:
+		return deliver(ctx, ev, h.Detected)
+	case events.TypeAnomalyResolved:
+		return deliver(ctx, ev, h.Resolved)
+	case events.TypeRCACompleted:
+		return deliver(ctx, ev, h.Analyzed)
+	case events.TypeRemediationStarted:
+		return deliver(ctx, ev, h.RemediationStarted)
+	case events.TypeRemediationSucceeded:
+		return deliver(ctx, ev, h.RemediationSucceeded)
+	case events.TypeRemediationFailed:
+		return deliver(ctx, ev, h.RemediationFailed)
+	case events.TypeRemediationEscalated:
+		return deliver(ctx, ev, h.Escalated)
+	}
+	return fmt.Errorf("no handler for %s", ev.Type())
+}
+
+func deliver[T events.Data](ctx context.Context, ev cloudevents.Event, h func(context.Context, events.Meta, T) error) error {
+	d, err := events.As[T](ev)
+	if err != nil {
+		return err
+	}
+	return h(ctx, events.MetaOf(ev), d)
 }

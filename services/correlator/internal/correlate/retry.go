@@ -9,7 +9,7 @@ import "time"
 // the consumer's AckWait when a replica died, after the bus's backoff (up
 // to 15 s) when a step failed, and up to StaleClaimAge after its group was
 // claimed when the group's opener was lost. The wait outlasts all of them;
-// bus.Waits measures it.
+// outcome.Waits measures it.
 const UnknownIncidentWait = 3 * time.Minute
 
 // unknownRetryIn is the redelivery delay of an event that waits for its

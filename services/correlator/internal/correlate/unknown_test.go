@@ -8,6 +8,7 @@ import (
 
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/medic-sre/medic/pkg/servicetest"
 )
 
@@ -51,23 +52,23 @@ func TestUnknownIncidentWaitsByAge(t *testing.T) {
 			rca.SetTime(tc.published)
 			for _, d := range tc.attempts {
 				at = t0.Add(d)
-				if err := h.Handle(ctx, rca); err == nil || bus.IsPermanent(err) {
+				if err := handle(ctx, h, rca); err == nil || outcome.IsPermanent(err) {
 					t.Fatalf("attempt at +%s: %v, want a wait for the incident", d, err)
 				}
 			}
 			if tc.open {
-				if err := h.Handle(ctx, det); err != nil {
+				if err := handle(ctx, h, det); err != nil {
 					t.Fatal(err)
 				}
 			}
 			at = t0.Add(tc.last)
-			err := h.Handle(ctx, rca)
+			err := handle(ctx, h, rca)
 			switch {
 			case tc.open && err != nil:
 				t.Fatalf("after its incident opened: %v", err)
-			case tc.wantDLQ && (!bus.IsPermanent(err) || !strings.Contains(err.Error(), "unknown after waiting") || !strings.Contains(err.Error(), id)):
+			case tc.wantDLQ && (!outcome.IsPermanent(err) || !strings.Contains(err.Error(), "unknown after waiting") || !strings.Contains(err.Error(), id)):
 				t.Fatalf("at +%s: %v, want it dead-lettered naming its unknown incident", tc.last, err)
-			case !tc.open && !tc.wantDLQ && (err == nil || bus.IsPermanent(err)):
+			case !tc.open && !tc.wantDLQ && (err == nil || outcome.IsPermanent(err)):
 				t.Fatalf("at +%s: %v, want it still waiting", tc.last, err)
 			}
 		})

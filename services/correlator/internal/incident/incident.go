@@ -150,12 +150,12 @@ func (s *State) find(anomalyID string) int {
 	return -1
 }
 
-// transition is the incident's times and findings so far, as carried by
-// incident.acknowledged, mitigated and resolved.
-func (s *State) transition(reason string, at int64) events.IncidentTransition {
+// transition is the incident's move to status, with its times and findings
+// so far, as carried by incident.acknowledged, mitigated and resolved.
+func (s *State) transition(status, reason string, at int64) events.IncidentTransition {
 	faultStart, source := s.FaultStart()
 	return events.IncidentTransition{
-		IncidentID: s.ID, GroupKey: s.GroupKey, Title: s.Title, AtUnixNano: at, Reason: reason,
+		Status: status, IncidentID: s.ID, GroupKey: s.GroupKey, Title: s.Title, AtUnixNano: at, Reason: reason,
 		FaultStartedUnixNano: faultStart, DetectedUnixNano: s.DetectedUnixNano,
 		AcknowledgedUnixNano: s.AcknowledgedUnixNano, MitigatedUnixNano: s.MitigatedUnixNano,
 		ResolvedUnixNano: s.ResolvedUnixNano, TopCause: s.TopCause, Remediation: s.remediationSummary(),

@@ -138,10 +138,10 @@ func (s *State) remediationSummary() *events.RemediationSummary {
 	return rem
 }
 
-func (s *State) acknowledgedEvent() events.IncidentAcknowledged {
-	return events.IncidentAcknowledged{IncidentTransition: s.transition("taken by "+s.AcknowledgedBy, s.AcknowledgedUnixNano)}
+func (s *State) acknowledgedEvent() events.IncidentTransition {
+	return s.transition(events.StatusAcknowledged, "taken by "+s.AcknowledgedBy, s.AcknowledgedUnixNano)
 }
 
-func (s *State) mitigatedEvent() events.IncidentMitigated {
-	return events.IncidentMitigated{IncidentTransition: s.transition("remediation succeeded", s.MitigatedUnixNano)}
+func (s *State) mitigatedEvent() events.IncidentTransition {
+	return s.transition(events.StatusMitigated, "remediation succeeded", s.MitigatedUnixNano)
 }

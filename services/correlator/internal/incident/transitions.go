@@ -87,8 +87,8 @@ func (s *State) ResolveAnomaly(r events.AnomalyResolved, eventID string) (Result
 	return s.changed(s.resolvedEvent()), nil
 }
 
-func (s *State) resolvedEvent() events.IncidentResolved {
-	return events.IncidentResolved{IncidentTransition: s.transition("every anomaly cleared", s.ResolvedUnixNano)}
+func (s *State) resolvedEvent() events.IncidentTransition {
+	return s.transition(events.StatusResolved, "every anomaly cleared", s.ResolvedUnixNano)
 }
 
 // ApplyRCA records the top-ranked cause of the newest analysis (an older

@@ -8,6 +8,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/medic-sre/medic/pkg/bus"
+	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/services/detector/internal/detect"
 	"github.com/medic-sre/medic/services/detector/internal/engine"
@@ -59,13 +61,23 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 		// Evaluation depends on NATS alone: it starts while ClickHouse is
 		// still down, and a ClickHouse outage neither holds it back nor
 		// counts its failures toward dead-lettering.
-		spec := detect.Consumer()
+		spec := Consumer()
 		spec.NATSOnly = true
-		if err := rt.ConsumeBatch(ctx, spec, d.Handle); err != nil {
+		if err := rt.ConsumeItems(ctx, spec, bus.OnBatch(d.Handle)); err != nil {
 			return err
 		}
 		return rt.ConsumeBatch(ctx, detect.ArchiveConsumer(), detect.ArchiveHandler(rt.Store))
 	})
+}
+
+// Consumer is the detector's durable consumer of telemetry for evaluation.
+// A batch is acked once it has been evaluated and what it emitted is
+// recorded and published; it does not wait for ClickHouse.
+func Consumer() bus.ConsumerSpec {
+	return bus.ConsumerSpec{
+		Stream: bus.StreamTelemetry, Durable: "detector", BatchSize: 500,
+		FilterSubjects: []string{events.Subject(events.TypeTelemetryPoints)},
+	}
 }
 
 // restored makes the detector and gives it the alerts that were firing when

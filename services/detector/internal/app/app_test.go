@@ -108,7 +108,7 @@ func TestMalformedTelemetryIsDeadLettered(t *testing.T) {
 		}
 		return len(reasons) == 2
 	})
-	for _, consumer := range []string{detect.Consumer().Durable, detect.ArchiveConsumer().Durable} {
+	for _, consumer := range []string{Consumer().Durable, detect.ArchiveConsumer().Durable} {
 		if reasons[consumer] == "" {
 			t.Errorf("no dead letter with a reason from consumer %s; got %v", consumer, reasons)
 		}

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/servicetest"
@@ -30,11 +29,11 @@ type crashingPublisher struct {
 	crashed bool
 }
 
-func (c *crashingPublisher) Emit(ctx context.Context, id string, data events.Data) (cloudevents.Event, error) {
+func (c *crashingPublisher) Emit(ctx context.Context, id string, data events.Data) (events.Meta, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.crashed {
-		return cloudevents.Event{}, errCrashed
+		return events.Meta{}, errCrashed
 	}
 	ev, err := c.real.Emit(ctx, id, data)
 	if err == nil && data.EventType() == c.at {
@@ -84,14 +83,14 @@ func TestCrashBetweenPublishAndRecordLeavesNoOrphan(t *testing.T) {
 			// The burst starts in a batch of its own, too short to fire.
 			h.publish(t, "baseline", append(series(base, "prediction.error", "model-server", 0, 3000, 0),
 				series(base, "prediction.error", "model-server", 3000, 3400, 1)...))
-			servicetest.WaitConsumed(t, h.js, bus.StreamTelemetry, detect.Consumer().Durable)
+			servicetest.WaitConsumed(t, h.js, bus.StreamTelemetry, Consumer().Durable)
 			tc.before(t, h, base)
 			first.Stop()
 
 			h.run(t)
 			tc.after(t, h, base)
 			servicetest.Poll(t, "anomaly.resolved", func() bool { return len(h.ofType(events.TypeAnomalyResolved)) > 0 })
-			servicetest.WaitConsumed(t, h.js, bus.StreamTelemetry, detect.Consumer().Durable)
+			servicetest.WaitConsumed(t, h.js, bus.StreamTelemetry, Consumer().Durable)
 			servicetest.Poll(t, "no firing record left", func() bool { return len(h.firingRecords(t)) == 0 })
 			checkOneAnomaly(t, h)
 		})

@@ -7,7 +7,6 @@ import (
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/servicetest"
-	"github.com/medic-sre/medic/services/detector/internal/detect"
 )
 
 // A detector restarted while an anomaly is firing carries on with it: the
@@ -35,13 +34,13 @@ func TestRestartMidFaultResolvesTheOriginalAnomaly(t *testing.T) {
 			h.publish(t, "baseline", series(base, "prediction.error", "model-server", 0, 3000, 0))
 			h.publish(t, "burst", series(base, "prediction.error", "model-server", 3000, 5000, 1))
 			servicetest.Poll(t, "anomaly.detected", func() bool { return len(h.ofType(events.TypeAnomalyDetected)) > 0 })
-			servicetest.WaitConsumed(t, h.js, bus.StreamTelemetry, detect.Consumer().Durable)
+			servicetest.WaitConsumed(t, h.js, bus.StreamTelemetry, Consumer().Durable)
 			first.Stop()
 
 			h.run(t)
 			h.publish(t, "after-restart", tc.after(base))
 			servicetest.Poll(t, "anomaly.resolved", func() bool { return len(h.ofType(events.TypeAnomalyResolved)) > 0 })
-			servicetest.WaitConsumed(t, h.js, bus.StreamTelemetry, detect.Consumer().Durable)
+			servicetest.WaitConsumed(t, h.js, bus.StreamTelemetry, Consumer().Durable)
 			checkOneAnomaly(t, h)
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/medic-sre/medic/pkg/archive"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/medic-sre/medic/pkg/store"
 )
 
@@ -31,6 +32,22 @@ func ArchiveHandler(st *store.Store) bus.BatchHandler {
 		if err := archive.WritePoints(ctx, st, evs); err != nil {
 			return fmt.Errorf("write %d telemetry events to the metrics table: %w", len(evs), err)
 		}
-		return bus.Reject(rejected)
+		return outcome.Reject(rejected)
 	}
+}
+
+// telemetryOnly sets aside events of other types, with the reason to
+// dead-letter them. The consumer filters on the telemetry subject, so only
+// a misbehaving publisher sends them.
+func telemetryOnly(evs []cloudevents.Event) ([]cloudevents.Event, map[string]error) {
+	out := evs[:0:0]
+	rejected := map[string]error{}
+	for _, ev := range evs {
+		if ev.Type() != events.TypeTelemetryPoints {
+			rejected[ev.ID()] = fmt.Errorf("the detector takes %s on the telemetry subject, not %s", events.TypeTelemetryPoints, ev.Type())
+			continue
+		}
+		out = append(out, ev)
+	}
+	return out, rejected
 }

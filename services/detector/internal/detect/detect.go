@@ -8,31 +8,18 @@ package detect
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/services/detector/internal/engine"
 	"github.com/medic-sre/medic/services/detector/internal/firing"
 )
 
-// Consumer is the detector's durable consumer of telemetry for evaluation.
-// A batch is acked once it has been evaluated and what it emitted is
-// recorded and published; it does not wait for ClickHouse.
-func Consumer() bus.ConsumerSpec {
-	return bus.ConsumerSpec{
-		Stream: bus.StreamTelemetry, Durable: "detector", BatchSize: 500,
-		FilterSubjects: []string{events.Subject(events.TypeTelemetryPoints)},
-	}
-}
-
 // Publisher publishes an event with a stable id (bus.Bus.Emit).
 type Publisher interface {
-	Emit(ctx context.Context, id string, data events.Data) (cloudevents.Event, error)
+	Emit(ctx context.Context, id string, data events.Data) (events.Meta, error)
 }
 
 // Firing keeps the alerts that are firing across restarts (firing.Store).
@@ -88,53 +75,30 @@ func New(log *slog.Logger, pub Publisher, e *engine.Engine, o Options) *Detector
 
 // Handle processes one batch: (1) feed its points to the engine, (2) record
 // and publish what the engine emits. Any error leaves the batch unacked, to
-// be redelivered; events that are not telemetry are dead-lettered and the
-// rest acked. ClickHouse is not involved: ArchiveHandler writes the points.
-func (d *Detector) Handle(ctx context.Context, evs []cloudevents.Event) error {
-	evs, rejected := telemetryOnly(evs)
+// be redelivered. The bus has decoded the batch (once) and dead-lettered
+// what is not telemetry. ClickHouse is not involved: ArchiveHandler writes
+// the points.
+func (d *Detector) Handle(ctx context.Context, batch []events.Item[events.TelemetryPoints]) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.feed(evs)
+	d.feed(batch)
 	d.outbox = append(d.outbox, d.engine.Evaluate(d.now())...)
 	seriesGauge.Set(float64(d.engine.Series()))
-	if err := d.flush(ctx); err != nil {
-		return err
-	}
-	return bus.Reject(rejected)
-}
-
-// telemetryOnly sets aside events of other types, with the reason to
-// dead-letter them. The consumer filters on the telemetry subject, so only
-// a misbehaving publisher sends them.
-func telemetryOnly(evs []cloudevents.Event) ([]cloudevents.Event, map[string]error) {
-	out := evs[:0:0]
-	rejected := map[string]error{}
-	for _, ev := range evs {
-		if ev.Type() != events.TypeTelemetryPoints {
-			rejected[ev.ID()] = fmt.Errorf("the detector takes %s on the telemetry subject, not %s", events.TypeTelemetryPoints, ev.Type())
-			continue
-		}
-		out = append(out, ev)
-	}
-	return out, rejected
+	return d.flush(ctx)
 }
 
 // feed gives the engine the points of events it has not seen yet, so that a
 // redelivered batch does not count its points twice. Points stamped too far
 // ahead of the detector's clock, and points whose value is not finite, are
 // archived but not evaluated.
-func (d *Detector) feed(evs []cloudevents.Event) {
+func (d *Detector) feed(batch []events.Item[events.TelemetryPoints]) {
 	notAfter := d.now().Add(d.maxSkew).UnixNano()
 	var rejected engine.Rejected
-	for _, ev := range evs {
-		if !d.fed.add(ev.ID()) {
+	for _, it := range batch {
+		if !d.fed.add(it.Meta.ID) {
 			continue
 		}
-		tp, err := events.As[events.TelemetryPoints](ev)
-		if err != nil {
-			d.log.Warn("telemetry event does not decode; its points are not evaluated", "event_id", ev.ID(), "err", err)
-			continue
-		}
+		tp := it.Data
 		n := d.engine.Observe(tp.Points, notAfter)
 		rejected.Future += n.Future
 		rejected.NotFinite += n.NotFinite

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/services/detector/internal/engine"
 	"github.com/medic-sre/medic/services/detector/internal/firing"
@@ -25,10 +25,10 @@ type flakyBus struct {
 	published []string
 }
 
-func (f *flakyBus) Emit(ctx context.Context, id string, data events.Data) (cloudevents.Event, error) {
+func (f *flakyBus) Emit(ctx context.Context, id string, data events.Data) (events.Meta, error) {
 	if f.failures > 0 {
 		f.failures--
-		return cloudevents.Event{}, f.err
+		return events.Meta{}, f.err
 	}
 	ev, err := f.real.Emit(ctx, id, data)
 	if err == nil {
@@ -59,7 +59,7 @@ func TestPublishFailures(t *testing.T) {
 		wantPublished int
 	}{
 		{name: "transient failure is retried on redelivery", err: errors.New("nats: timeout"), wantFirstErr: true, wantPublished: 1},
-		{name: "permanent failure is dropped", err: bus.Permanent(errors.New("schema")), wantPublished: 0},
+		{name: "permanent failure is dropped", err: outcome.Permanent(errors.New("schema")), wantPublished: 0},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -171,12 +171,9 @@ func TestAFuturePointDoesNotBlindOtherSeries(t *testing.T) {
 	}
 	pub := &flakyBus{real: b}
 	d := New(slog.New(slog.DiscardHandler), pub, eng, Options{Firing: fs, MaxClockSkew: time.Minute})
-	future, err := events.NewWithID("future", "test", events.TelemetryPoints{Source: "test", Points: []events.Point{{
+	future := batchOf("future", events.TelemetryPoints{Source: "test", Points: []events.Point{{
 		Name: "request.error", TimeUnixNano: time.Now().Add(50 * time.Second).UnixNano(), Service: "gateway", Model: "fraud"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Handle(ctx, []cloudevents.Event{future}); err != nil {
+	if err := d.Handle(ctx, future); err != nil {
 		t.Fatal(err)
 	}
 	// The fault's batch, with the feature-service reporting too, as the
@@ -196,7 +193,7 @@ func TestAFuturePointDoesNotBlindOtherSeries(t *testing.T) {
 
 // telemetry is one event with 2s of model-server errors, enough to fire the
 // test rule, and any extra points after them.
-func telemetry(t *testing.T, id string, extra ...events.Point) []cloudevents.Event {
+func telemetry(t *testing.T, id string, extra ...events.Point) []events.Item[events.TelemetryPoints] {
 	t.Helper()
 	base := time.Now().Truncate(time.Second)
 	var points []events.Point
@@ -205,21 +202,18 @@ func telemetry(t *testing.T, id string, extra ...events.Point) []cloudevents.Eve
 			Service: "model-server", Model: "fraud"})
 	}
 	points = append(points, extra...)
-	ev, err := events.NewWithID(id, "test", events.TelemetryPoints{Source: "test", Points: points})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return []cloudevents.Event{ev}
+	return batchOf(id, events.TelemetryPoints{Source: "test", Points: points})
 }
 
-func pointCount(t *testing.T, evs []cloudevents.Event) int {
+// batchOf is a batch of one telemetry event, as the bus hands it over.
+func batchOf(id string, tp events.TelemetryPoints) []events.Item[events.TelemetryPoints] {
+	return []events.Item[events.TelemetryPoints]{{Meta: events.Meta{ID: id, Type: tp.EventType(), Time: time.Now()}, Data: tp}}
+}
+
+func pointCount(t *testing.T, batch []events.Item[events.TelemetryPoints]) int {
 	n := 0
-	for _, ev := range evs {
-		tp, err := events.As[events.TelemetryPoints](ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n += len(tp.Points)
+	for _, it := range batch {
+		n += len(it.Data.Points)
 	}
 	return n
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/medic-sre/medic/services/detector/internal/engine"
 	"github.com/medic-sre/medic/services/detector/internal/firing"
 )
@@ -126,7 +126,7 @@ func (d *Detector) publish(ctx context.Context, em engine.Emission) (bool, error
 		countEmission(em)
 		d.log.Info("anomaly event published", "type", em.Data.EventType(), "event_id", em.ID, "subject", em.Data.EventSubject())
 		return true, nil
-	case !bus.IsPermanent(err):
+	case !outcome.IsPermanent(err):
 		return false, fmt.Errorf("publish: %w", err)
 	}
 	d.log.Error("dropping an anomaly event that cannot be published", "event_id", em.ID, "err", err)

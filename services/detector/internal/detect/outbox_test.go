@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/services/detector/internal/engine"
@@ -24,7 +23,7 @@ type checkingPublisher struct {
 	states []string // "type: record state" at each publish
 }
 
-func (c *checkingPublisher) Emit(ctx context.Context, id string, data events.Data) (cloudevents.Event, error) {
+func (c *checkingPublisher) Emit(ctx context.Context, id string, data events.Data) (events.Meta, error) {
 	records, _, err := c.store.Load(ctx)
 	if err != nil {
 		c.t.Fatal(err)
@@ -44,7 +43,8 @@ func (c *checkingPublisher) Emit(ctx context.Context, id string, data events.Dat
 		}
 	}
 	c.states = append(c.states, data.EventType()+": "+state)
-	return events.NewWithID(id, "test", data)
+	ev, err := events.NewWithID(id, "test", data)
+	return events.MetaOf(ev), err
 }
 
 // Each anomaly event is recorded in the firing store before it is
@@ -72,18 +72,14 @@ func TestRecordsBeforePublishing(t *testing.T) {
 	if err := d.Handle(ctx, bad); err != nil {
 		t.Fatal(err)
 	}
-	tp, _ := events.As[events.TelemetryPoints](bad[0])
+	tp := bad[0].Data
 	last := time.Unix(0, tp.Points[len(tp.Points)-1].TimeUnixNano)
 	var clean []events.Point
 	for at := 20 * time.Millisecond; at < 3*time.Second; at += 20 * time.Millisecond {
 		clean = append(clean, events.Point{Name: "prediction.error", Value: 0, TimeUnixNano: last.Add(at).UnixNano(),
 			Service: "model-server", Model: "fraud"})
 	}
-	ev, err := events.NewWithID("clean", "test", events.TelemetryPoints{Source: "test", Points: clean})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Handle(ctx, []cloudevents.Event{ev}); err != nil {
+	if err := d.Handle(ctx, batchOf("clean", events.TelemetryPoints{Source: "test", Points: clean})); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{events.TypeAnomalyDetected + ": recorded, not announced", events.TypeAnomalyResolved + ": resolution recorded"}

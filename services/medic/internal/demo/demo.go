@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/services/medic/internal/history"
 	"github.com/medic-sre/medic/services/medic/internal/stack"
@@ -78,7 +77,7 @@ type Result struct {
 // did not recover shows in Result.
 func Run(ctx context.Context, st *stack.Stack, conn driver.Conn, o Options) (Result, error) {
 	var res Result
-	err := watch(ctx, st, conn, o, func(evs <-chan cloudevents.Event, ctl control) error {
+	err := watch(ctx, st, conn, o, func(evs <-chan event, ctl control) error {
 		if err := ctl.injectFault(ctx, Fault{Kind: "bad_model_version"}); err != nil {
 			return err
 		}
@@ -106,7 +105,7 @@ func Run(ctx context.Context, st *stack.Stack, conn driver.Conn, o Options) (Res
 // incident is watched after its last fault ended.
 func Play(ctx context.Context, st *stack.Stack, conn driver.Conn, o Options, faults []Fault, quiet time.Duration) (Result, error) {
 	var res Result
-	err := watch(ctx, st, conn, o, func(evs <-chan cloudevents.Event, ctl control) error {
+	err := watch(ctx, st, conn, o, func(evs <-chan event, ctl control) error {
 		res.FaultAt = time.Now()
 		lastEnd, err := injectAll(ctx, ctl, faults, o)
 		if err != nil {
@@ -206,15 +205,15 @@ func allResolved(r *Result) bool {
 
 // watch subscribes to Medic's events, waits for the baseline and runs fn
 // with the events and the simulator's control API.
-func watch(ctx context.Context, st *stack.Stack, conn driver.Conn, o Options, fn func(<-chan cloudevents.Event, control) error) error {
+func watch(ctx context.Context, st *stack.Stack, conn driver.Conn, o Options, fn func(<-chan event, control) error) error {
 	nc, err := st.ConnectNATS()
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	evs := make(chan cloudevents.Event, 4096)
+	evs := make(chan event, 4096)
 	sub, err := nc.Subscribe("medic.events.>", func(m *nats.Msg) {
-		if ev, err := events.Decode(m.Data); err == nil {
+		if ev, err := events.Parse(m.Data); err == nil {
 			evs <- ev
 		}
 	})

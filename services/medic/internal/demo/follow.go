@@ -6,14 +6,13 @@ import (
 	"strings"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/events"
 )
 
 // follow prints the pipeline's events as they happen until done says the
 // scenario is over, or the timeout passes (which is not an error: the
 // result shows what did not happen).
-func follow(ctx context.Context, evs <-chan cloudevents.Event, res *Result, o Options, done func(*Result) bool) error {
+func follow(ctx context.Context, evs <-chan event, res *Result, o Options, done func(*Result) bool) error {
 	timeout := time.NewTimer(o.Timeout)
 	defer timeout.Stop()
 	tick := time.NewTicker(250 * time.Millisecond)
@@ -31,12 +30,12 @@ func follow(ctx context.Context, evs <-chan cloudevents.Event, res *Result, o Op
 			return nil
 		case <-tick.C:
 		case ev := <-evs:
-			if seen[ev.ID()] {
+			if seen[ev.Meta.ID] {
 				continue
 			}
-			seen[ev.ID()] = true
-			if line := describe(ev, res); line != "" {
-				fmt.Fprintf(o.Out, "  +%6.1fs  %s\n", ev.Time().Sub(res.FaultAt).Seconds(), line)
+			seen[ev.Meta.ID] = true
+			if line := describe(ev.Data, res); line != "" {
+				fmt.Fprintf(o.Out, "  +%6.1fs  %s\n", ev.Meta.Time.Sub(res.FaultAt).Seconds(), line)
 			}
 		}
 		if done(res) {
@@ -52,84 +51,87 @@ func recovered(res *Result) bool {
 	return res.Resolved && (res.Notifications >= 2 || time.Since(res.ResolvedSeenAt) > 10*time.Second)
 }
 
-// describe records what ev means for the scenario and renders it.
-func describe(ev cloudevents.Event, res *Result) string {
-	switch ev.Type() {
-	case events.TypeChangeRecorded:
-		c, _ := events.As[events.ChangeRecorded](ev)
-		return fmt.Sprintf("change recorded         %s %s: %s@%s (was %s) by %s", c.Kind, c.Service, c.Model, c.ModelVersion, c.PreviousVersion, c.Actor)
-	case events.TypeAnomalyDetected:
-		a, _ := events.As[events.AnomalyDetected](ev)
+// event is one of Medic's events as the demo sees it: metadata, and data
+// as its type's Go value.
+type event = events.Item[events.Data]
+
+// describe records what an event's data means for the scenario and
+// renders it.
+func describe(d events.Data, res *Result) string {
+	switch d := d.(type) {
+	case events.ChangeRecorded:
+		return fmt.Sprintf("change recorded         %s %s: %s@%s (was %s) by %s", d.Kind, d.Service, d.Model, d.ModelVersion, d.PreviousVersion, d.Actor)
+	case events.AnomalyDetected:
 		if res.Anomalies == nil {
 			res.Anomalies = map[string]events.AnomalyDetected{}
 		}
-		res.Anomalies[a.AnomalyID] = a
-		return fmt.Sprintf("anomaly detected        %s on %s (%.3g vs threshold %.3g)", a.Rule, a.Service, a.Value, a.Threshold)
-	case events.TypeAnomalyResolved:
-		a, _ := events.As[events.AnomalyResolved](ev)
-		return fmt.Sprintf("anomaly resolved        %s on %s", a.Rule, a.Service)
-	case events.TypeIncidentOpened:
-		in, _ := events.As[events.IncidentOpened](ev)
-		res.IncidentsOpened = append(res.IncidentsOpened, in.IncidentID)
+		res.Anomalies[d.AnomalyID] = d
+		return fmt.Sprintf("anomaly detected        %s on %s (%.3g vs threshold %.3g)", d.Rule, d.Service, d.Value, d.Threshold)
+	case events.AnomalyResolved:
+		return fmt.Sprintf("anomaly resolved        %s on %s", d.Rule, d.Service)
+	case events.IncidentOpened:
+		res.IncidentsOpened = append(res.IncidentsOpened, d.IncidentID)
 		if res.IncidentID == "" {
-			res.IncidentID = in.IncidentID
+			res.IncidentID = d.IncidentID
 		}
-		return fmt.Sprintf("incident opened         %s %q (%s)", short(in.IncidentID), in.Title, in.Severity)
-	case events.TypeIncidentUpdated:
-		in, _ := events.As[events.IncidentUpdated](ev)
-		return fmt.Sprintf("incident updated        %s: %d anomaly(ies) joined, analysing again", short(in.IncidentID), len(in.AddedAnomalyIDs))
-	case events.TypeRCACompleted:
-		r, _ := events.As[events.RCACompleted](ev)
-		res.Analyses = append(res.Analyses, r)
-		if len(r.Causes) == 0 {
-			return fmt.Sprintf("rca completed           %s: no cause found (%s)", short(r.IncidentID), baselineNote(r))
-		}
-		if r.IncidentID == res.IncidentID && res.TopCause == nil {
-			res.TopCause = &r.Causes[0]
-		}
-		tie := ""
-		if r.Tie {
-			tie = ", TIED"
-		}
-		return fmt.Sprintf("root cause #1           %s (score %.2f, confidence %.2f%s; %s) %s", r.Causes[0].ID, r.Causes[0].Score, r.Confidence, tie, baselineNote(r), r.Causes[0].Summary)
-	case events.TypeRemediationStarted:
-		r, _ := events.As[events.RemediationStarted](ev)
-		res.Remediations = append(res.Remediations, r.Remediation)
-		return fmt.Sprintf("remediation started     runbook %s on %s", r.Runbook, r.CauseID)
-	case events.TypeRemediationSucceeded:
-		r, _ := events.As[events.RemediationSucceeded](ev)
+		return fmt.Sprintf("incident opened         %s %q (%s)", short(d.IncidentID), d.Title, d.Severity)
+	case events.IncidentUpdated:
+		return fmt.Sprintf("incident updated        %s: %d anomaly(ies) joined, analysing again", short(d.IncidentID), len(d.AddedAnomalyIDs))
+	case events.RCACompleted:
+		return analysed(d, res)
+	case events.RemediationStarted:
+		res.Remediations = append(res.Remediations, d.Remediation)
+		return fmt.Sprintf("remediation started     runbook %s on %s", d.Runbook, d.CauseID)
+	case events.RemediationSucceeded:
 		res.RemediationOutcome = "succeeded"
-		res.Outcomes = append(res.Outcomes, outcome{r.Remediation, "succeeded"})
-		return fmt.Sprintf("remediation succeeded   runbook %s, %d step(s) verified", r.Runbook, len(r.Steps))
-	case events.TypeRemediationFailed:
-		r, _ := events.As[events.RemediationFailed](ev)
+		res.Outcomes = append(res.Outcomes, outcome{d.Remediation, "succeeded"})
+		return fmt.Sprintf("remediation succeeded   runbook %s, %d step(s) verified", d.Runbook, len(d.Steps))
+	case events.RemediationFailed:
 		if res.RemediationOutcome != "succeeded" {
 			res.RemediationOutcome = "failed"
 		}
-		res.Outcomes = append(res.Outcomes, outcome{r.Remediation, "failed"})
-		return fmt.Sprintf("remediation FAILED      runbook %s: %s", r.Runbook, r.Error)
-	case events.TypeRemediationEscalated:
-		e, _ := events.As[events.RemediationEscalated](ev)
-		res.Escalations = append(res.Escalations, e)
-		return fmt.Sprintf("escalated to people     %s: %s", e.Reason, e.Detail)
-	case events.TypeIncidentAcknowledged, events.TypeIncidentMitigated:
-		t, _ := events.As[events.IncidentAcknowledged](retype(ev))
-		return fmt.Sprintf("incident %-14s %s%s", strings.Split(ev.Type(), ".")[3], short(t.IncidentID), stillFiring(t.Firing))
-	case events.TypeIncidentResolved:
-		t, _ := events.As[events.IncidentResolved](ev)
-		res.ResolvedIncidents = append(res.ResolvedIncidents, t.IncidentID)
-		if t.IncidentID == res.IncidentID && !res.Resolved {
-			res.Resolved, res.ResolvedSeenAt = true, time.Now()
-		}
-		return fmt.Sprintf("incident resolved       %s", short(t.IncidentID))
-	case events.TypeNotificationSent:
-		n, _ := events.As[events.NotificationSent](ev)
-		if n.IncidentID == res.IncidentID {
+		res.Outcomes = append(res.Outcomes, outcome{d.Remediation, "failed"})
+		return fmt.Sprintf("remediation FAILED      runbook %s: %s", d.Runbook, d.Error)
+	case events.RemediationEscalated:
+		res.Escalations = append(res.Escalations, d)
+		return fmt.Sprintf("escalated to people     %s: %s", d.Reason, d.Detail)
+	case events.IncidentTransition:
+		return transitioned(d, res)
+	case events.NotificationSent:
+		if d.IncidentID == res.IncidentID {
 			res.Notifications++
 		}
-		return fmt.Sprintf("notification sent       %s about %s (HTTP %d)", n.Receiver, n.About, n.StatusCode)
+		return fmt.Sprintf("notification sent       %s about %s (HTTP %d)", d.Receiver, d.About, d.StatusCode)
 	}
 	return ""
+}
+
+// analysed records an analysis and renders its top cause.
+func analysed(r events.RCACompleted, res *Result) string {
+	res.Analyses = append(res.Analyses, r)
+	if len(r.Causes) == 0 {
+		return fmt.Sprintf("rca completed           %s: no cause found (%s)", short(r.IncidentID), baselineNote(r))
+	}
+	if r.IncidentID == res.IncidentID && res.TopCause == nil {
+		res.TopCause = &r.Causes[0]
+	}
+	tie := ""
+	if r.Tie {
+		tie = ", TIED"
+	}
+	return fmt.Sprintf("root cause #1           %s (score %.2f, confidence %.2f%s; %s) %s", r.Causes[0].ID, r.Causes[0].Score, r.Confidence, tie, baselineNote(r), r.Causes[0].Summary)
+}
+
+// transitioned records an incident's resolution and renders a transition.
+func transitioned(t events.IncidentTransition, res *Result) string {
+	if t.Status != events.StatusResolved {
+		return fmt.Sprintf("incident %-14s %s%s", t.Status, short(t.IncidentID), stillFiring(t.Firing))
+	}
+	res.ResolvedIncidents = append(res.ResolvedIncidents, t.IncidentID)
+	if t.IncidentID == res.IncidentID && !res.Resolved {
+		res.Resolved, res.ResolvedSeenAt = true, time.Now()
+	}
+	return fmt.Sprintf("incident resolved       %s", short(t.IncidentID))
 }
 
 func baselineNote(r events.RCACompleted) string {
@@ -148,13 +150,6 @@ func stillFiring(firing []events.AnomalyRef) string {
 		names[i] = a.Rule + " on " + a.Service
 	}
 	return "; still firing: " + strings.Join(names, ", ")
-}
-
-// retype lets the shared transition shape be read from either type.
-func retype(ev cloudevents.Event) cloudevents.Event {
-	c := ev.Clone()
-	c.SetType(events.TypeIncidentAcknowledged)
-	return c
 }
 
 func short(id string) string {

@@ -44,7 +44,7 @@ func (h *Harness) WaitOver(ctx context.Context, timeout time.Duration) {
 func (h *Harness) timeline() {
 	var sb strings.Builder
 	for _, ev := range h.Log.Events {
-		fmt.Fprintf(&sb, "  %s %-36s %-40s incident=%s\n", ev.Time().Format("15:04:05.000"), ev.ID(), strings.TrimPrefix(ev.Type(), "dev.medic."), Field(ev, "incident_id"))
+		fmt.Fprintf(&sb, "  %s %-36s %-40s incident=%s\n", ev.Meta.Time.Format("15:04:05.000"), ev.Meta.ID, strings.TrimPrefix(ev.Meta.Type, "dev.medic."), Field(ev, "incident_id"))
 	}
 	h.T.Logf("%s holds %d events:\n%s", bus.StreamEvents, len(h.Log.Events), sb.String())
 }
@@ -63,7 +63,7 @@ func (h *Harness) pending() []string {
 			out = append(out, "incident.resolved of "+id)
 		}
 		for _, about := range []string{events.TypeIncidentOpened, events.TypeIncidentResolved} {
-			if !slices.ContainsFunc(sent, func(ev eventT) bool { return Field(ev, "incident_id") == id && Field(ev, "about") == about }) {
+			if !slices.ContainsFunc(sent, func(ev Event) bool { return Field(ev, "incident_id") == id && Field(ev, "about") == about }) {
 				out = append(out, "notification.sent about "+about+" of "+id)
 			}
 		}
@@ -240,8 +240,8 @@ func (h *Harness) checkEventsTable(ctx context.Context) []string {
 	}
 	var missing []string
 	for _, ev := range h.Log.Events {
-		if !have[ev.ID()] {
-			missing = append(missing, ev.Type()+" "+ev.ID())
+		if !have[ev.Meta.ID] {
+			missing = append(missing, ev.Meta.Type+" "+ev.Meta.ID)
 		}
 	}
 	if len(missing) > 0 {

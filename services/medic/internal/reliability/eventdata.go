@@ -3,21 +3,27 @@ package reliability
 import (
 	"encoding/json"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/medic-sre/medic/pkg/events"
 )
 
-type eventT = cloudevents.Event
+// Event is one of Medic's events as the harness reads it: its metadata,
+// and its data as its type's Go value (events.Parse).
+type Event = events.Item[events.Data]
 
 // Field is one top-level string field of an event's JSON data.
-func Field(ev cloudevents.Event, name string) string {
+func Field(ev Event, name string) string {
+	raw, err := json.Marshal(ev.Data)
+	if err != nil {
+		return ""
+	}
 	var m map[string]any
-	_ = json.Unmarshal(ev.Data(), &m)
+	_ = json.Unmarshal(raw, &m)
 	s, _ := m[name].(string)
 	return s
 }
 
 // ids counts events by one field of their data.
-func ids(evs []cloudevents.Event, name string) map[string]int {
+func ids(evs []Event, name string) map[string]int {
 	out := map[string]int{}
 	for _, ev := range evs {
 		out[Field(ev, name)]++
@@ -25,7 +31,7 @@ func ids(evs []cloudevents.Event, name string) map[string]int {
 	return out
 }
 
-func fields(evs []cloudevents.Event, name string) []string {
+func fields(evs []Event, name string) []string {
 	var out []string
 	for _, ev := range evs {
 		out = append(out, Field(ev, name))
@@ -33,10 +39,10 @@ func fields(evs []cloudevents.Event, name string) []string {
 	return out
 }
 
-func eventIDs(evs []cloudevents.Event) []string {
+func eventIDs(evs []Event) []string {
 	var out []string
 	for _, ev := range evs {
-		out = append(out, ev.ID())
+		out = append(out, ev.Meta.ID)
 	}
 	return out
 }

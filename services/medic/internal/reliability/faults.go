@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 )
 
 // Fault is one fault of a run: Arm sets it up before the scenario starts
@@ -25,7 +23,7 @@ type Kill struct {
 }
 
 type strike struct {
-	ev      cloudevents.Event
+	ev      Event
 	latency time.Duration
 	err     error
 	// calls and posts are what the control API and the webhook had got
@@ -36,10 +34,10 @@ type strike struct {
 // Arm implements Fault.
 func (k *Kill) Arm(h *Harness) {
 	k.struck = make(chan strike, 1)
-	h.Observer.Once(k.After, func(ev cloudevents.Event) {
+	h.Observer.Once(k.After, func(ev Event) {
 		seen := time.Now()
 		err := h.Stack.Kill(k.Process)
-		k.struck <- strike{ev: ev, latency: seen.Sub(ev.Time()), err: err,
+		k.struck <- strike{ev: ev, latency: seen.Sub(ev.Meta.Time), err: err,
 			calls: len(h.Control.Calls(nil)), posts: len(h.Webhook.Calls(nil))}
 	})
 }
@@ -54,7 +52,7 @@ func (k *Kill) Recover(ctx context.Context, h *Harness) error {
 		return s.err
 	}
 	h.T.Logf("killed %s with SIGKILL %s after %s %s was stamped (the control API had %d calls, the webhook %d posts); restarting it",
-		k.Process, s.latency.Round(time.Millisecond), s.ev.Type(), s.ev.ID(), s.calls, s.posts)
+		k.Process, s.latency.Round(time.Millisecond), s.ev.Meta.Type, s.ev.Meta.ID, s.calls, s.posts)
 	start := time.Now()
 	if err := h.Stack.Restart(ctx, k.Process); err != nil {
 		return err
@@ -74,7 +72,7 @@ type Outage struct {
 // Arm implements Fault.
 func (o *Outage) Arm(h *Harness) {
 	o.struck = make(chan strike, 1)
-	h.Observer.Once(o.After, func(ev cloudevents.Event) {
+	h.Observer.Once(o.After, func(ev Event) {
 		h.ClickHouse.Off()
 		o.struck <- strike{ev: ev}
 	})

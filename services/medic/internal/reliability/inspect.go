@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/nats-io/nats.go/jetstream"
@@ -18,7 +17,7 @@ import (
 type EventLog struct {
 	js     jetstream.JetStream
 	next   uint64
-	Events []cloudevents.Event
+	Events []Event
 }
 
 // Refresh reads the messages appended since the last call.
@@ -42,7 +41,7 @@ func (l *EventLog) Refresh(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("%s seq %d: %w", bus.StreamEvents, l.next, err)
 		}
-		ev, err := events.Decode(m.Data)
+		ev, err := events.Parse(m.Data)
 		if err != nil {
 			return fmt.Errorf("%s seq %d: %w", bus.StreamEvents, l.next, err)
 		}
@@ -71,24 +70,24 @@ func telemetryBatches(ctx context.Context, js jetstream.JetStream) (map[string]i
 		if err != nil {
 			return nil, fmt.Errorf("seq %d: %w", seq, err)
 		}
-		ev, err := events.Decode(m.Data)
+		ev, err := events.Parse(m.Data)
 		if err != nil {
 			return nil, fmt.Errorf("seq %d: %w", seq, err)
 		}
-		batch, err := events.As[events.TelemetryPoints](ev)
-		if err != nil {
-			return nil, fmt.Errorf("seq %d: %w", seq, err)
+		batch, ok := ev.Data.(events.TelemetryPoints)
+		if !ok {
+			return nil, fmt.Errorf("seq %d: %w: %s on the telemetry stream", seq, events.ErrInvalid, ev.Meta.Type)
 		}
-		out[ev.ID()] = len(batch.Points)
+		out[ev.Meta.ID] = len(batch.Points)
 	}
 	return out, nil
 }
 
 // Of returns the events of type typ, in stream order.
-func (l *EventLog) Of(typ string) []cloudevents.Event {
-	var out []cloudevents.Event
+func (l *EventLog) Of(typ string) []Event {
+	var out []Event
 	for _, ev := range l.Events {
-		if ev.Type() == typ {
+		if ev.Meta.Type == typ {
 			out = append(out, ev)
 		}
 	}

@@ -3,7 +3,6 @@ package reliability
 import (
 	"sync"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/nats-io/nats.go"
 )
@@ -21,7 +20,7 @@ type Observer struct {
 type trigger struct {
 	typ   string
 	fired bool
-	fn    func(cloudevents.Event)
+	fn    func(Event)
 }
 
 // Observe subscribes to medic.events.> on nc.
@@ -37,21 +36,21 @@ func Observe(nc *nats.Conn) (*Observer, error) {
 
 // Once runs fn, on the subscription's goroutine, for the first event of
 // type typ published from now on.
-func (o *Observer) Once(typ string, fn func(cloudevents.Event)) {
+func (o *Observer) Once(typ string, fn func(Event)) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.triggers = append(o.triggers, &trigger{typ: typ, fn: fn})
 }
 
 func (o *Observer) handle(m *nats.Msg) {
-	ev, err := events.Decode(m.Data)
+	ev, err := events.Parse(m.Data)
 	if err != nil {
 		return
 	}
 	o.mu.Lock()
-	var run []func(cloudevents.Event)
+	var run []func(Event)
 	for _, t := range o.triggers {
-		if !t.fired && t.typ == ev.Type() {
+		if !t.fired && t.typ == ev.Meta.Type {
 			t.fired = true
 			run = append(run, t.fn)
 		}

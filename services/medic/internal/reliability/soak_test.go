@@ -107,19 +107,19 @@ func (s *soak) settle(ctx context.Context, t *testing.T) {
 	since := s.current.InjectedAt
 	opened := map[string]bool{}
 	for _, ev := range s.h.Log.Of(events.TypeIncidentOpened) {
-		if ev.Time().After(since) {
+		if ev.Meta.Time.After(since) {
 			opened[reliability.Field(ev, "incident_id")] = true
 		}
 	}
 	for _, ev := range s.h.Log.Of(events.TypeIncidentResolved) {
 		if opened[reliability.Field(ev, "incident_id")] {
-			s.close(ctx, t, "resolved", ev.Time())
+			s.close(ctx, t, "resolved", ev.Meta.Time)
 			return
 		}
 	}
 	for _, ev := range s.h.Log.Of(events.TypeRemediationEscalated) {
-		if ev.Time().After(since) {
-			s.close(ctx, t, "escalated", ev.Time())
+		if ev.Meta.Time.After(since) {
+			s.close(ctx, t, "escalated", ev.Meta.Time)
 			return
 		}
 	}

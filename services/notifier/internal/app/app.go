@@ -63,6 +63,6 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 				events.Subject(events.TypeRemediationEscalated),
 			},
 			RetryBase: o.RetryBase,
-		}, n.Handle)
+		}, bus.On(n.Opened), bus.On(n.Updated), bus.On(n.Transition), bus.On(n.RemediationFailed), bus.On(n.Escalated))
 	})
 }

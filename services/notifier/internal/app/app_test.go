@@ -24,12 +24,12 @@ func incidentOpened(id string) events.IncidentOpened {
 		Anomalies: []events.AnomalyRef{{AnomalyID: "a1", Rule: "error-rate", Metric: "prediction.error", Service: "model-server"}}}
 }
 
-func incidentResolved(id string) events.IncidentResolved {
+func incidentResolved(id string) events.IncidentTransition {
 	now := time.Now().UnixNano()
-	return events.IncidentResolved{IncidentTransition: events.IncidentTransition{IncidentID: id, Title: "prediction.error high",
+	return events.IncidentTransition{Status: events.StatusResolved, IncidentID: id, Title: "prediction.error high",
 		AtUnixNano: now, DetectedUnixNano: now - 30e9, ResolvedUnixNano: now,
 		TopCause:    &events.Cause{Rank: 1, Kind: events.CauseModelVersion, ID: "fraud@v2", Score: 0.9},
-		Remediation: &events.RemediationSummary{ExecutionID: "x1", Runbook: "rollback-bad-model-version", Outcome: "succeeded"}}}
+		Remediation: &events.RemediationSummary{ExecutionID: "x1", Runbook: "rollback-bad-model-version", Outcome: "succeeded"}}
 }
 
 func remediationFailed(id string) events.RemediationFailed {
@@ -78,15 +78,15 @@ func TestNotifications(t *testing.T) {
 			if len(posts) != tc.wantPosts {
 				t.Fatalf("%d posts, want %d", len(posts), tc.wantPosts)
 			}
-			id := events.DerivedID("notification", ev.ID())
+			id := events.DerivedID("notification", ev.ID)
 			for _, p := range posts {
-				checkPost(t, p, ev.Type(), incident, id, tc.secret)
+				checkPost(t, p, ev.Type, incident, id, tc.secret)
 			}
 			if tc.wantAttempts == 0 {
 				checkDeadLettered(t, h, incident)
 				return
 			}
-			checkSent(t, h, ev.Type(), incident, id, posts[len(posts)-1].Code, tc.wantAttempts)
+			checkSent(t, h, ev.Type, incident, id, posts[len(posts)-1].Code, tc.wantAttempts)
 		})
 	}
 }
@@ -215,7 +215,7 @@ func TestRedeliveryAfterRestartDoesNotPostAgain(t *testing.T) {
 			if n := len(h.recv.Posts()); n != 1 {
 				t.Fatalf("%d posts after a redelivery, want 1", n)
 			}
-			checkSent(t, h, ev.Type(), "inc-restart", events.DerivedID("notification", ev.ID()), 200, 1)
+			checkSent(t, h, ev.Type, "inc-restart", events.DerivedID("notification", ev.ID), 200, 1)
 		})
 	}
 }

@@ -23,10 +23,10 @@ func TestMitigatedListsWhatIsStillFiring(t *testing.T) {
 	updated := events.IncidentUpdated{IncidentOpened: opened, AddedAnomalyIDs: []string{"a2"}, UpdatedUnixNano: time.Now().UnixNano()}
 	updated.Anomalies = append(append([]events.AnomalyRef{}, opened.Anomalies...), latency)
 	now := time.Now().UnixNano()
-	mitigated := events.IncidentMitigated{IncidentTransition: events.IncidentTransition{IncidentID: incident, Title: opened.Title,
+	mitigated := events.IncidentTransition{Status: events.StatusMitigated, IncidentID: incident, Title: opened.Title,
 		AtUnixNano: now, DetectedUnixNano: opened.DetectedUnixNano, MitigatedUnixNano: now,
 		Remediation: &events.RemediationSummary{ExecutionID: "x1", Runbook: "rollback-bad-model-version", Outcome: "succeeded"},
-		Firing:      []events.AnomalyRef{latency}}}
+		Firing:      []events.AnomalyRef{latency}}
 	for _, d := range []events.Data{opened, updated, mitigated} {
 		if _, err := h.pub.Emit(context.Background(), uuid.NewString(), d); err != nil {
 			t.Fatal(err)

@@ -9,9 +9,8 @@ import (
 	"sync"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 )
 
 // Defaults of the ledger write retries.
@@ -27,13 +26,13 @@ const maxUnrecorded = 1000
 
 // Emitter publishes an event with a given id (bus.Bus does).
 type Emitter interface {
-	Emit(ctx context.Context, id string, data events.Data) (cloudevents.Event, error)
+	Emit(ctx context.Context, id string, data events.Data) (events.Meta, error)
 }
 
 // Notifier handles incident and remediation events.
 //
 // Delivery is at least once, with an Idempotency-Key header equal to the
-// notification id so that receivers drop repeats. Handle checks the
+// notification id so that receivers drop repeats. Each handler checks the
 // ledger, sends, then records the delivery: a crash between the send and
 // the record posts again on redelivery. Once the delivery is recorded,
 // redeliveries and restarts do not post again. A ledger write that fails
@@ -56,23 +55,49 @@ type Notifier struct {
 	unrecorded map[string]Record // sent, but not yet in the ledger
 }
 
-// Handle delivers one notification per event: a delivery already in the
+// Opened remembers an incident's anomalies, then notifies its opening.
+func (n *Notifier) Opened(ctx context.Context, m events.Meta, in events.IncidentOpened) error {
+	if err := n.remember(ctx, in); err != nil {
+		return err
+	}
+	return n.notify(ctx, m, in)
+}
+
+// Updated only remembers the anomalies that joined an incident: it
+// notifies nobody.
+func (n *Notifier) Updated(ctx context.Context, _ events.Meta, up events.IncidentUpdated) error {
+	return n.remember(ctx, up.IncidentOpened)
+}
+
+// Transition notifies an incident's mitigation or resolution, listing
+// what cleared when the incident's anomalies are remembered.
+func (n *Notifier) Transition(ctx context.Context, m events.Meta, t events.IncidentTransition) error {
+	return n.notify(ctx, m, t)
+}
+
+// RemediationFailed notifies a failed remediation.
+func (n *Notifier) RemediationFailed(ctx context.Context, m events.Meta, d events.RemediationFailed) error {
+	return n.notify(ctx, m, d)
+}
+
+// Escalated notifies an incident the remediator left to people.
+func (n *Notifier) Escalated(ctx context.Context, m events.Meta, d events.RemediationEscalated) error {
+	return n.notify(ctx, m, d)
+}
+
+// notify delivers one notification per event: a delivery already in the
 // ledger is not sent again, only its notification.sent is re-published
-// (same id, which JetStream folds). An incident.updated is only
-// remembered: it notifies nobody.
-func (n *Notifier) Handle(ctx context.Context, ev cloudevents.Event) error {
-	if err := n.remember(ctx, ev); err != nil || ev.Type() == events.TypeIncidentUpdated {
-		return err
-	}
-	known, err := n.known(ctx, ev)
+// (same id, which JetStream folds).
+func (n *Notifier) notify(ctx context.Context, m events.Meta, d events.Data) error {
+	known, err := n.known(ctx, d)
 	if err != nil {
 		return err
 	}
-	p, err := Build(ev, known)
+	p, err := Build(d, known)
 	if err != nil {
-		return bus.Permanent(err)
+		return outcome.Permanent(err)
 	}
-	id := events.DerivedID("notification", ev.ID())
+	id := events.DerivedID("notification", m.ID)
 	log := n.Log.With("incident", p.IncidentID, "notification", id, "about", p.About)
 	rec, done, err := n.Ledger.Delivered(ctx, id)
 	if err != nil {
@@ -86,7 +111,7 @@ func (n *Notifier) Handle(ctx context.Context, ev cloudevents.Event) error {
 	} else {
 		log.Info("notification already delivered; not sending it again")
 	}
-	sent := events.NotificationSent{NotificationID: id, IncidentID: p.IncidentID, Receiver: rec.Receiver, About: ev.Type(),
+	sent := events.NotificationSent{NotificationID: id, IncidentID: p.IncidentID, Receiver: rec.Receiver, About: m.Type,
 		StatusCode: rec.StatusCode, Attempts: rec.Attempts, SentUnixNano: rec.SentUnixNano}
 	_, err = n.Bus.Emit(ctx, id, sent)
 	return err
@@ -95,42 +120,21 @@ func (n *Notifier) Handle(ctx context.Context, ev cloudevents.Event) error {
 // remember keeps the anomalies an incident.opened or incident.updated
 // lists. It comes before the opened notification is sent, so that a
 // mitigation handled while that send is being retried still knows them.
-func (n *Notifier) remember(ctx context.Context, ev cloudevents.Event) error {
-	var in events.IncidentOpened
-	switch ev.Type() {
-	case events.TypeIncidentOpened:
-		var err error
-		if in, err = events.As[events.IncidentOpened](ev); err != nil {
-			return bus.Permanent(err)
-		}
-	case events.TypeIncidentUpdated:
-		up, err := events.As[events.IncidentUpdated](ev)
-		if err != nil {
-			return bus.Permanent(err)
-		}
-		in = up.IncidentOpened
-	default:
-		return nil
-	}
+func (n *Notifier) remember(ctx context.Context, in events.IncidentOpened) error {
 	if n.Memory == nil {
 		return nil
 	}
 	return n.Memory.Remember(ctx, in.IncidentID, in.Anomalies)
 }
 
-// known returns the remembered anomalies of the incident a mitigated or
-// resolved event is about; nil for other events or when unknown.
-func (n *Notifier) known(ctx context.Context, ev cloudevents.Event) ([]events.AnomalyRef, error) {
-	if n.Memory == nil || (ev.Type() != events.TypeIncidentMitigated && ev.Type() != events.TypeIncidentResolved) {
+// known returns the remembered anomalies of the incident a mitigation or
+// resolution is about; nil for other events or when unknown.
+func (n *Notifier) known(ctx context.Context, d events.Data) ([]events.AnomalyRef, error) {
+	t, ok := d.(events.IncidentTransition)
+	if n.Memory == nil || !ok || (t.Status != events.StatusMitigated && t.Status != events.StatusResolved) {
 		return nil, nil
 	}
-	var in struct {
-		IncidentID string `json:"incident_id"`
-	}
-	if err := json.Unmarshal(ev.Data(), &in); err != nil {
-		return nil, bus.Permanent(fmt.Errorf("%s data: %w", ev.Type(), err))
-	}
-	return n.Memory.Anomalies(ctx, in.IncidentID)
+	return n.Memory.Anomalies(ctx, t.IncidentID)
 }
 
 // deliver sends and records the notification; one this process sent but
@@ -156,11 +160,11 @@ func (n *Notifier) deliver(ctx context.Context, log *slog.Logger, id string, p P
 func (n *Notifier) send(ctx context.Context, id string, p Payload) (Record, error) {
 	body, err := json.Marshal(p)
 	if err != nil {
-		return Record{}, bus.Permanent(err)
+		return Record{}, outcome.Permanent(err)
 	}
 	d, err := n.Receiver.Send(ctx, Message{ID: id, Body: body})
 	if errors.Is(err, ErrRejected) {
-		return Record{}, bus.Permanent(err)
+		return Record{}, outcome.Permanent(err)
 	}
 	if err != nil {
 		return Record{}, fmt.Errorf("deliver %s to %s: %w", id, n.Receiver.Name(), err)

@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/medic-sre/medic/services/notifier/internal/notify"
 )
 
@@ -53,9 +52,9 @@ func (r *countingReceiver) Send(context.Context, notify.Message) (notify.Deliver
 // emitter keeps the ids of the events published.
 type emitter struct{ ids []string }
 
-func (e *emitter) Emit(_ context.Context, id string, _ events.Data) (cloudevents.Event, error) {
+func (e *emitter) Emit(_ context.Context, id string, _ events.Data) (events.Meta, error) {
 	e.ids = append(e.ids, id)
-	return cloudevents.NewEvent(), nil
+	return events.Meta{ID: id}, nil
 }
 
 // A ledger write that fails after the receiver answered 2xx is retried
@@ -77,11 +76,11 @@ func TestLedgerFailureDoesNotPostAgain(t *testing.T) {
 			recv, out := &countingReceiver{}, &emitter{}
 			n := &notify.Notifier{Receiver: recv, Ledger: ledger, Bus: out, Log: slog.New(slog.DiscardHandler),
 				MarkAttempts: 3, MarkBackoff: time.Millisecond}
-			ev := openedEvent(t)
+			m, in := openedEvent()
 			var errs int
 			for range tc.deliveries {
-				if err := n.Handle(context.Background(), ev); err != nil {
-					if bus.IsPermanent(err) {
+				if err := n.Opened(context.Background(), m, in); err != nil {
+					if outcome.IsPermanent(err) {
 						t.Fatalf("permanent error %v", err)
 					}
 					errs++
@@ -90,7 +89,7 @@ func TestLedgerFailureDoesNotPostAgain(t *testing.T) {
 			if recv.sends != 1 || errs != tc.wantErrs {
 				t.Fatalf("%d posts and %d failed deliveries, want 1 and %d", recv.sends, errs, tc.wantErrs)
 			}
-			id := events.DerivedID("notification", ev.ID())
+			id := events.DerivedID("notification", m.ID)
 			if _, ok := ledger.records[id]; !ok || len(out.ids) != 1 || out.ids[0] != id {
 				t.Fatalf("recorded %v, published %v; want %s in both", ledger.records, out.ids, id)
 			}
@@ -98,13 +97,8 @@ func TestLedgerFailureDoesNotPostAgain(t *testing.T) {
 	}
 }
 
-func openedEvent(t *testing.T) cloudevents.Event {
-	t.Helper()
-	ev, err := events.NewWithID("evt-1", "medic/test", events.IncidentOpened{IncidentID: "inc-1", GroupKey: "model=fraud",
+func openedEvent() (events.Meta, events.IncidentOpened) {
+	return events.Meta{ID: "evt-1", Type: events.TypeIncidentOpened, Source: "medic/test"}, events.IncidentOpened{IncidentID: "inc-1", GroupKey: "model=fraud",
 		Title: "prediction.error high", Severity: events.SeverityCritical, StartedUnixNano: t0, DetectedUnixNano: t0, OpenedUnixNano: t0,
-		Anomalies: []events.AnomalyRef{{AnomalyID: "a1", Rule: "r1", Metric: "m", Service: "s"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ev
+		Anomalies: []events.AnomalyRef{{AnomalyID: "a1", Rule: "r1", Metric: "m", Service: "s"}}}
 }

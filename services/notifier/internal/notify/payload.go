@@ -8,9 +8,8 @@ import (
 	"strings"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 )
 
 // PayloadVersion is the version of the payload shape; receivers may rely on
@@ -81,29 +80,27 @@ func Notifies(eventType string) bool {
 	return false
 }
 
-// Build turns an event into a payload. known lists the incident's anomalies
-// as far as the notifier remembers them (nil: unknown); mitigated and
-// resolved notifications use it to say what cleared. Other event types are
-// a permanent error: the consumer's filter should never deliver them.
-func Build(ev cloudevents.Event, known []events.AnomalyRef) (Payload, error) {
-	switch ev.Type() {
-	case events.TypeIncidentOpened:
-		in, err := events.As[events.IncidentOpened](ev)
-		return opened(in), err
-	case events.TypeIncidentMitigated:
-		in, err := events.As[events.IncidentMitigated](ev)
-		return mitigated(in.IncidentTransition, known), err
-	case events.TypeIncidentResolved:
-		in, err := events.As[events.IncidentResolved](ev)
-		return resolved(in.IncidentTransition, known), err
-	case events.TypeRemediationFailed:
-		in, err := events.As[events.RemediationFailed](ev)
-		return failed(in.Remediation), err
-	case events.TypeRemediationEscalated:
-		in, err := events.As[events.RemediationEscalated](ev)
-		return escalated(in), err
+// Build turns an event's data into a payload. known lists the incident's
+// anomalies as far as the notifier remembers them (nil: unknown);
+// mitigated and resolved notifications use it to say what cleared. Other
+// data is a permanent error: the consumer's filter should never deliver it.
+func Build(d events.Data, known []events.AnomalyRef) (Payload, error) {
+	switch in := d.(type) {
+	case events.IncidentOpened:
+		return opened(in), nil
+	case events.IncidentTransition:
+		switch in.Status {
+		case events.StatusMitigated:
+			return mitigated(in, known), nil
+		case events.StatusResolved:
+			return resolved(in, known), nil
+		}
+	case events.RemediationFailed:
+		return failed(in.Remediation), nil
+	case events.RemediationEscalated:
+		return escalated(in), nil
 	}
-	return Payload{}, bus.Permanent(fmt.Errorf("notifier: no notification for event type %s", ev.Type()))
+	return Payload{}, outcome.Permanent(fmt.Errorf("notifier: no notification for event type %s", d.EventType()))
 }
 
 func rfc3339(ns int64) string {

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/medic-sre/medic/services/notifier/internal/notify"
 )
 
@@ -39,18 +39,18 @@ func TestBuildPayload(t *testing.T) {
 		{name: "opened", golden: "opened.json", data: events.IncidentOpened{IncidentID: "inc-1", GroupKey: "model=fraud", Title: title,
 			Severity: events.SeverityCritical, StartedUnixNano: t0, DetectedUnixNano: t0 + 5e8, OpenedUnixNano: t0 + 6e8,
 			Anomalies: []events.AnomalyRef{{AnomalyID: "a1", Rule: "r1", Metric: "m", Service: "s"}, {AnomalyID: "a2", Rule: "r2", Metric: "m", Service: "s"}}}},
-		{name: "resolved", golden: "resolved.json", data: events.IncidentResolved{IncidentTransition: tr}},
+		{name: "resolved", golden: "resolved.json", data: withStatus(events.StatusResolved, tr)},
 		{name: "resolved with nothing known", golden: "resolved_bare.json",
-			data: events.IncidentResolved{IncidentTransition: events.IncidentTransition{IncidentID: "inc-1", AtUnixNano: t0 + 90e9}}},
+			data: withStatus(events.StatusResolved, events.IncidentTransition{IncidentID: "inc-1", AtUnixNano: t0 + 90e9})},
 		{name: "resolved, listing what cleared", golden: "resolved_cleared.json", known: []events.AnomalyRef{a1, a2},
-			data: events.IncidentResolved{IncidentTransition: tr}},
+			data: withStatus(events.StatusResolved, tr)},
 		{name: "mitigated with an anomaly still firing", golden: "mitigated_firing.json", known: []events.AnomalyRef{a1, a2},
-			data: events.IncidentMitigated{IncidentTransition: firing}},
+			data: withStatus(events.StatusMitigated, firing)},
 		{name: "mitigated with an anomaly still firing, anomalies unknown", golden: "mitigated_firing_unknown.json",
-			data: events.IncidentMitigated{IncidentTransition: firing}},
+			data: withStatus(events.StatusMitigated, firing)},
 		{name: "mitigated with nothing firing", golden: "mitigated_clear.json", known: []events.AnomalyRef{a1},
-			data: events.IncidentMitigated{IncidentTransition: events.IncidentTransition{IncidentID: "inc-1", Title: title,
-				AtUnixNano: t0 + 60e9, MitigatedUnixNano: t0 + 60e9, Remediation: tr.Remediation}}},
+			data: withStatus(events.StatusMitigated, events.IncidentTransition{IncidentID: "inc-1", Title: title,
+				AtUnixNano: t0 + 60e9, MitigatedUnixNano: t0 + 60e9, Remediation: tr.Remediation})},
 		{name: "remediation failed", golden: "failed.json", data: events.RemediationFailed{Remediation: events.Remediation{
 			ExecutionID: "x1", IncidentID: "inc-1", Runbook: "rollback-bad-model-version", CauseID: "fraud@v2",
 			Steps: []events.Step{{Name: "rollback", Action: "rollback_model", Status: "failed"}},
@@ -65,11 +65,10 @@ func TestBuildPayload(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ev, err := events.New("test", tc.data)
-			if err != nil {
-				t.Fatal(err)
+			if _, err := events.New("test", tc.data); err != nil {
+				t.Fatal(err) // the data must be valid on the bus
 			}
-			p, err := notify.Build(ev, tc.known)
+			p, err := notify.Build(tc.data, tc.known)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,13 +91,20 @@ func TestBuildPayload(t *testing.T) {
 }
 
 func TestBuildRejectsOtherTypes(t *testing.T) {
-	ev, err := events.New("test", events.ChangeRecorded{ChangeID: "c", Kind: "deploy", Service: "s", TimeUnixNano: t0})
-	if err != nil {
-		t.Fatal(err)
+	for _, d := range []events.Data{
+		events.ChangeRecorded{ChangeID: "c", Kind: "deploy", Service: "s", TimeUnixNano: t0},
+		withStatus(events.StatusAcknowledged, events.IncidentTransition{IncidentID: "inc-1", AtUnixNano: t0}),
+	} {
+		if _, err := notify.Build(d, nil); !outcome.IsPermanent(err) {
+			t.Fatalf("%s: want a permanent error, got %v", d.EventType(), err)
+		}
 	}
-	if _, err := notify.Build(ev, nil); !bus.IsPermanent(err) {
-		t.Fatalf("want a permanent error, got %v", err)
-	}
+}
+
+// withStatus is tr as a transition to status.
+func withStatus(status string, tr events.IncidentTransition) events.IncidentTransition {
+	tr.Status = status
+	return tr
 }
 
 func jsonEqual(t *testing.T, a, b []byte) bool {

@@ -97,7 +97,7 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 	}
 	return service.RunWithListener(ctx, o.Service, ln, func(ctx context.Context, rt *service.Runtime) error {
 		h := &handler{rt: rt, settle: o.Settle, engine: engine.New(query.New(rt.Store.Conn()), o.Engine)}
-		return rt.Consume(ctx, Consumer(), h.handle)
+		return rt.Consume(ctx, Consumer(), bus.On(h.opened), bus.On(h.updated))
 	})
 }
 

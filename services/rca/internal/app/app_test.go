@@ -59,12 +59,11 @@ func TestIncidentToRCAOverTheBus(t *testing.T) {
 	opened := emitTwice(t, client, "incident-event-1", inc)
 	updated := emitTwice(t, client, "incident-updated-1", up)
 
-	byTrigger := map[string]cloudevents.Event{}
+	byTrigger := map[string]completed{}
 	for len(byTrigger) < 2 {
 		select {
 		case ev := <-got:
-			rca := servicetest.As[events.RCACompleted](t, ev)
-			byTrigger[rca.Trigger] = ev
+			byTrigger[ev.Data.Trigger] = ev
 		case <-time.After(30 * time.Second):
 			t.Fatalf("rca.completed for %d of 2 triggers within 30s", len(byTrigger))
 		}
@@ -72,7 +71,7 @@ func TestIncidentToRCAOverTheBus(t *testing.T) {
 	checkRCA(t, byTrigger[events.TriggerOpened], opened, inc, []string{"a-inc-bus-1"})
 	checkTopCause(t, byTrigger[events.TriggerOpened], data.Change)
 	checkRCA(t, byTrigger[events.TriggerUpdated], updated, inc, up.AddedAnomalyIDs)
-	if rca := servicetest.As[events.RCACompleted](t, byTrigger[events.TriggerUpdated]); rca.Symptom != "request.error@gateway" {
+	if rca := byTrigger[events.TriggerUpdated].Data; rca.Symptom != "request.error@gateway" {
 		t.Errorf("update analysed %s, want the added anomaly's request.error@gateway", rca.Symptom)
 	}
 	// Every delivery handled: the repeats had their chance to publish.
@@ -98,8 +97,11 @@ func update(sc synth.Scenario, inc events.IncidentOpened) events.IncidentUpdated
 // handles it twice, as after a redelivery.
 func emitTwice(t *testing.T, client *bus.Bus, id string, data events.Data) cloudevents.Event {
 	t.Helper()
-	ev, err := client.Emit(context.Background(), id, data)
+	ev, err := events.NewWithID(id, client.Source(), data)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Publish(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := events.Encode(ev)
@@ -116,12 +118,12 @@ func emitTwice(t *testing.T, client *bus.Bus, id string, data events.Data) cloud
 }
 
 // checkRCA wants the analysis that trigger asks for, over anomalies.
-func checkRCA(t *testing.T, ev, trigger cloudevents.Event, inc events.IncidentOpened, anomalies []string) {
+func checkRCA(t *testing.T, ev completed, trigger cloudevents.Event, inc events.IncidentOpened, anomalies []string) {
 	t.Helper()
-	rca := servicetest.As[events.RCACompleted](t, ev)
+	rca := ev.Data
 	wantAnalysis := engine.AnalysisID(trigger.ID())
-	if rca.AnalysisID != wantAnalysis || ev.ID() != app.EventID(wantAnalysis) {
-		t.Errorf("analysis %s in event %s, want %s in the derived %s", rca.AnalysisID, ev.ID(), wantAnalysis, app.EventID(wantAnalysis))
+	if rca.AnalysisID != wantAnalysis || ev.Meta.ID != app.EventID(wantAnalysis) {
+		t.Errorf("analysis %s in event %s, want %s in the derived %s", rca.AnalysisID, ev.Meta.ID, wantAnalysis, app.EventID(wantAnalysis))
 	}
 	if rca.IncidentID != inc.IncidentID || !slices.Equal(rca.AnomalyIDs, anomalies) {
 		t.Errorf("rca of %s over %v, want %s over %v", rca.IncidentID, rca.AnomalyIDs, inc.IncidentID, anomalies)
@@ -131,9 +133,9 @@ func checkRCA(t *testing.T, ev, trigger cloudevents.Event, inc events.IncidentOp
 	}
 }
 
-func checkTopCause(t *testing.T, ev cloudevents.Event, change events.ChangeRecorded) {
+func checkTopCause(t *testing.T, ev completed, change events.ChangeRecorded) {
 	t.Helper()
-	rca := servicetest.As[events.RCACompleted](t, ev)
+	rca := ev.Data
 	if top := rca.Causes[0]; top.ID != "model_version:fraud@v2" || top.Kind != events.CauseModelVersion || top.ChangeID != change.ChangeID {
 		t.Fatalf("top cause = %+v, want model_version:fraud@v2 with change %s", top, change.ChangeID)
 	}
@@ -142,14 +144,20 @@ func checkTopCause(t *testing.T, ev cloudevents.Event, change events.ChangeRecor
 	}
 }
 
+// completed is an rca.completed event as a test receives it.
+type completed = events.Item[events.RCACompleted]
+
 // subscribe returns a bus client and the rca.completed events it receives.
-func subscribe(t *testing.T, url string) (*bus.Bus, <-chan cloudevents.Event) {
+func subscribe(t *testing.T, url string) (*bus.Bus, <-chan completed) {
 	t.Helper()
 	client := servicetest.Connect(t, url)
-	got := make(chan cloudevents.Event, 10)
+	got := make(chan completed, 10)
 	c, err := client.Consume(context.Background(), bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "test-rca",
 		FilterSubjects: []string{events.Subject(events.TypeRCACompleted)}},
-		func(_ context.Context, ev cloudevents.Event) error { got <- ev; return nil })
+		bus.On(func(_ context.Context, m events.Meta, d events.RCACompleted) error {
+			got <- completed{Meta: m, Data: d}
+			return nil
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/services/rca/internal/engine"
 )
@@ -20,39 +19,27 @@ type handler struct {
 	engine *engine.Engine
 }
 
-// task turns a trigger event into the analysis it asks for, and the time
-// the settle delay counts from. An event no retry can read is Permanent.
-func task(ev cloudevents.Event) (engine.Task, int64, error) {
-	switch ev.Type() {
-	case events.TypeIncidentUpdated:
-		up, err := events.As[events.IncidentUpdated](ev)
-		if err != nil {
-			return engine.Task{}, 0, bus.Permanent(err)
-		}
-		return engine.UpdatedTask(ev.ID(), up), up.UpdatedUnixNano, nil
-	default:
-		inc, err := events.As[events.IncidentOpened](ev)
-		if err != nil {
-			return engine.Task{}, 0, bus.Permanent(err)
-		}
-		return engine.OpenedTask(ev.ID(), inc), inc.OpenedUnixNano, nil
-	}
+// opened analyses a newly opened incident.
+func (h *handler) opened(ctx context.Context, m events.Meta, inc events.IncidentOpened) error {
+	return h.analyse(ctx, engine.OpenedTask(m.ID, inc), inc.OpenedUnixNano)
 }
 
-// handle returns Permanent for a trigger no retry can analyse, and the
-// query or publish error otherwise, so the bus retries with backoff.
-func (h *handler) handle(ctx context.Context, ev cloudevents.Event) error {
-	t, at, err := task(ev)
-	if err != nil {
-		return err
-	}
+// updated analyses an incident again once anomalies joined it.
+func (h *handler) updated(ctx context.Context, m events.Meta, up events.IncidentUpdated) error {
+	return h.analyse(ctx, engine.UpdatedTask(m.ID, up), up.UpdatedUnixNano)
+}
+
+// analyse runs t once the settle delay after at has passed. It returns
+// Permanent for a trigger no retry can analyse, and the query or publish
+// error otherwise, so the bus retries with backoff.
+func (h *handler) analyse(ctx context.Context, t engine.Task, at int64) error {
 	log := h.rt.Log.With("incident", t.IncidentID, "analysis", t.AnalysisID, "trigger", t.Trigger)
 	if err := wait(ctx, settleFor(at, h.settle, time.Now())); err != nil {
 		return err
 	}
 	res, err := h.engine.Analyze(ctx, t, time.Now())
 	if errors.Is(err, engine.ErrNoSymptom) {
-		return bus.Permanent(fmt.Errorf("incident %s (%s): %w", t.IncidentID, t.Trigger, err))
+		return outcome.Permanent(fmt.Errorf("incident %s (%s): %w", t.IncidentID, t.Trigger, err))
 	}
 	if err != nil {
 		log.Warn("analysis failed; will retry", "err", err)

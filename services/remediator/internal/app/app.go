@@ -103,14 +103,15 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 			Verifier:    &verify.Verifier{Conn: rt.Store.Conn(), Interval: o.VerifyInterval},
 			StepTimeout: client.MaxDuration(), Incidents: view, IncidentWait: o.IncidentWait,
 			Gate: gate.Thresholds{MinConfidence: o.MinConfidence, MinMargin: o.MinMargin}}
-		if err := x.Open(ctx, rt.Bus); err != nil {
+		if err := x.Open(ctx, rt.Bus.JetStream()); err != nil {
 			return fmt.Errorf("%w (check that NATS has JetStream enabled)", err)
 		}
 		rt.Log.Info("runbooks loaded", "count", len(books.Runbooks), "file", o.RunbooksFile, "dry_run", o.DryRun,
 			"min_confidence", o.MinConfidence, "min_margin", o.MinMargin)
 		// The incident view lives in KV: it keeps up while ClickHouse is down.
 		if err := rt.Consume(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: IncidentsDurable,
-			FilterSubjects: subjects(incident.Types), NATSOnly: true}, view.Handle); err != nil {
+			FilterSubjects: subjects(incident.Types), NATSOnly: true},
+			bus.On(view.Opened), bus.On(view.Updated), bus.On(view.Transition)); err != nil {
 			return err
 		}
 		return rt.Consume(ctx, bus.ConsumerSpec{
@@ -123,7 +124,7 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 			// A remediation runs for a minute or more: none may start from
 			// a buffer while a shutdown drains the consumer.
 			Prefetch: 1,
-		}, x.Handle)
+		}, bus.On(x.Handle))
 	})
 }
 

@@ -108,7 +108,7 @@ func (h *harness) open(t *testing.T, detected time.Time, anomalies ...string) st
 func (h *harness) resolve(t *testing.T, id string) {
 	t.Helper()
 	now := time.Now().UnixNano()
-	r := events.IncidentResolved{IncidentTransition: events.IncidentTransition{IncidentID: id, AtUnixNano: now, ResolvedUnixNano: now}}
+	r := events.IncidentTransition{Status: events.StatusResolved, IncidentID: id, AtUnixNano: now, ResolvedUnixNano: now}
 	if _, err := h.pub.Emit(context.Background(), events.DerivedID("resolved", id), r); err != nil {
 		t.Fatal(err)
 	}

@@ -93,7 +93,7 @@ func TestAdmit(t *testing.T) {
 	}
 }
 
-// The view is built from events on the bus, through the real KV bucket.
+// The view is built from incident events, through the real KV bucket.
 func TestViewFromEvents(t *testing.T) {
 	b := servicetest.Bus(t)
 	ctx := context.Background()
@@ -102,20 +102,23 @@ func TestViewFromEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := "inc-" + uuid.NewString()
-	evs := []events.Data{
-		opened(id, 100, "a1"),
-		events.IncidentUpdated{IncidentOpened: opened(id, 100, "a1", "a2"), AddedAnomalyIDs: []string{"a2"}, UpdatedUnixNano: 300},
-		events.IncidentAcknowledged{IncidentTransition: events.IncidentTransition{IncidentID: id, AtUnixNano: 400}},
-		events.IncidentResolved{IncidentTransition: events.IncidentTransition{IncidentID: id, AtUnixNano: 500}},
+	var none events.Meta
+	steps := []func() error{
+		func() error { return v.Opened(ctx, none, opened(id, 100, "a1")) },
+		func() error {
+			return v.Updated(ctx, none, events.IncidentUpdated{IncidentOpened: opened(id, 100, "a1", "a2"), AddedAnomalyIDs: []string{"a2"}, UpdatedUnixNano: 300})
+		},
+		func() error {
+			return v.Transition(ctx, none, events.IncidentTransition{Status: events.StatusAcknowledged, IncidentID: id, AtUnixNano: 400})
+		},
+		func() error {
+			return v.Transition(ctx, none, events.IncidentTransition{Status: events.StatusResolved, IncidentID: id, AtUnixNano: 500})
+		},
 	}
-	for i, d := range evs {
-		ev, err := events.NewWithID(uuid.NewString(), "test", d)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for i, step := range steps {
 		// Twice each: a redelivery changes nothing.
 		for range 2 {
-			if err := v.Handle(ctx, ev); err != nil {
+			if err := step(); err != nil {
 				t.Fatalf("event %d: %v", i, err)
 			}
 		}

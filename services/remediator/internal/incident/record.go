@@ -13,9 +13,9 @@ import (
 // Statuses of an incident.
 const (
 	StatusOpen         = "open"
-	StatusAcknowledged = "acknowledged"
-	StatusMitigated    = "mitigated"
-	StatusResolved     = "resolved"
+	StatusAcknowledged = events.StatusAcknowledged
+	StatusMitigated    = events.StatusMitigated
+	StatusResolved     = events.StatusResolved
 )
 
 // Record is what the view keeps of one incident. Every change to it is a

@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/nats-io/nats.go/jetstream"
@@ -50,35 +49,20 @@ func (v *View) Get(ctx context.Context, id string) (r Record, found bool, err er
 	return r, true, nil
 }
 
-// Handle merges one incident event into the view.
-func (v *View) Handle(ctx context.Context, ev cloudevents.Event) error {
-	id, merge, err := decode(ev)
-	if err != nil {
-		return bus.Permanent(err)
-	}
-	return v.Apply(ctx, id, merge)
+// Opened merges incident.opened into the view.
+func (v *View) Opened(ctx context.Context, _ events.Meta, d events.IncidentOpened) error {
+	return v.Apply(ctx, d.IncidentID, func(r Record) Record { return Opened(r, d) })
 }
 
-// decode turns an incident event into its incident id and merge.
-func decode(ev cloudevents.Event) (string, func(Record) Record, error) {
-	switch ev.Type() {
-	case events.TypeIncidentOpened:
-		d, err := events.As[events.IncidentOpened](ev)
-		return d.IncidentID, func(r Record) Record { return Opened(r, d) }, err
-	case events.TypeIncidentUpdated:
-		d, err := events.As[events.IncidentUpdated](ev)
-		return d.IncidentID, func(r Record) Record { return Updated(r, d) }, err
-	case events.TypeIncidentAcknowledged:
-		d, err := events.As[events.IncidentAcknowledged](ev)
-		return d.IncidentID, func(r Record) Record { return Transitioned(r, StatusAcknowledged, d.IncidentTransition) }, err
-	case events.TypeIncidentMitigated:
-		d, err := events.As[events.IncidentMitigated](ev)
-		return d.IncidentID, func(r Record) Record { return Transitioned(r, StatusMitigated, d.IncidentTransition) }, err
-	case events.TypeIncidentResolved:
-		d, err := events.As[events.IncidentResolved](ev)
-		return d.IncidentID, func(r Record) Record { return Transitioned(r, StatusResolved, d.IncidentTransition) }, err
-	}
-	return "", nil, fmt.Errorf("%w: the incident view does not take %s", events.ErrInvalid, ev.Type())
+// Updated merges incident.updated into the view.
+func (v *View) Updated(ctx context.Context, _ events.Meta, d events.IncidentUpdated) error {
+	return v.Apply(ctx, d.IncidentID, func(r Record) Record { return Updated(r, d) })
+}
+
+// Transition merges incident.acknowledged, mitigated or resolved into the
+// view; the transition's status is the record's (see Transitioned).
+func (v *View) Transition(ctx context.Context, _ events.Meta, d events.IncidentTransition) error {
+	return v.Apply(ctx, d.IncidentID, func(r Record) Record { return Transitioned(r, d.Status, d) })
 }
 
 // Apply merges into the incident's record with compare-and-set, so that

@@ -7,9 +7,8 @@ import (
 	"log/slog"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/medic-sre/medic/services/remediator/internal/incident"
 	"github.com/medic-sre/medic/services/remediator/internal/runbook"
 )
@@ -36,14 +35,14 @@ type Incidents interface {
 // record and proceed=true when the analysis may be acted on; nil and
 // proceed=false when there is nothing to do; an error otherwise, permanent
 // for a refusal.
-func (x *Executor) admit(ctx context.Context, log *slog.Logger, ev cloudevents.Event, rca events.RCACompleted) (incident.Record, bool, error) {
+func (x *Executor) admit(ctx context.Context, log *slog.Logger, m events.Meta, rca events.RCACompleted) (incident.Record, bool, error) {
 	r, found, err := x.Incidents.Get(ctx, rca.IncidentID)
 	if err != nil {
 		return r, false, err
 	}
 	verdict, why := incident.Admit(r, found, rca)
 	if verdict != incident.Unconfirmed {
-		x.pending().Forget(ev.ID())
+		x.pending().Forget(m.ID)
 	}
 	switch verdict {
 	case incident.Admitted:
@@ -58,20 +57,20 @@ func (x *Executor) admit(ctx context.Context, log *slog.Logger, ev cloudevents.E
 		// it, so that neither a restart nor a backlog that built up while
 		// the remediator was down refuses an analysis the view has not
 		// caught up with yet.
-		if age := x.pending().Waited(ev, x.now(), x.incidentWait()); age < x.incidentWait() {
+		if age := x.pending().Waited(m.ID, m.Time, x.now(), x.incidentWait()); age < x.incidentWait() {
 			return r, false, fmt.Errorf("%w: %s (waiting %s so far)", ErrUnconfirmed, why, age.Round(time.Millisecond))
 		}
-		x.pending().Forget(ev.ID())
-		return r, false, bus.Permanent(fmt.Errorf("%w: %s, %s after the analysis was published or first seen", ErrRefused, why, x.incidentWait()))
+		x.pending().Forget(m.ID)
+		return r, false, outcome.Permanent(fmt.Errorf("%w: %s, %s after the analysis was published or first seen", ErrRefused, why, x.incidentWait()))
 	default:
-		return r, false, bus.Permanent(fmt.Errorf("%w: %s", ErrRefused, why))
+		return r, false, outcome.Permanent(fmt.Errorf("%w: %s", ErrRefused, why))
 	}
 }
 
 // pending is the wait clock of analyses whose incident is not confirmed
 // yet; an Executor's zero value makes it on first use.
-func (x *Executor) pending() *bus.Waits {
-	x.waitsOnce.Do(func() { x.waits = bus.NewWaits() })
+func (x *Executor) pending() *outcome.Waits {
+	x.waitsOnce.Do(func() { x.waits = outcome.NewWaits() })
 	return x.waits
 }
 
@@ -100,7 +99,7 @@ func (x *Executor) persisted(r incident.Record, rb *runbook.Runbook) error {
 		// Redelivered right when it is due, not on the bus's growing
 		// backoff, which made a rollback start 8 s late.
 		wait := min(max(need-firing, 100*time.Millisecond), time.Second)
-		return bus.RetryIn(wait, fmt.Errorf("%w: incident %s firing for %s, acted on after %s", ErrNotPersistent, r.ID, firing.Round(time.Millisecond), need))
+		return outcome.RetryIn(wait, fmt.Errorf("%w: incident %s firing for %s, acted on after %s", ErrNotPersistent, r.ID, firing.Round(time.Millisecond), need))
 	}
 	return nil
 }

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/medic-sre/medic/services/remediator/internal/runbook"
 )
 
@@ -117,7 +117,7 @@ func (x *Executor) resume(ctx context.Context, log *slog.Logger, rb *runbook.Run
 		// Its remediator is alive; look again soon after the lease would
 		// run out, which is seconds.
 		wait := min(time.Duration(r.LeaseUntilUnixNano-now)+50*time.Millisecond, time.Second)
-		return bus.RetryIn(wait, fmt.Errorf("%w: execution %s is held until %s", ErrStillRunning, execID,
+		return outcome.RetryIn(wait, fmt.Errorf("%w: execution %s is held until %s", ErrStillRunning, execID,
 			time.Unix(0, r.LeaseUntilUnixNano).UTC().Format(time.RFC3339Nano)))
 	case now >= deadline-int64(x.margin()) && r.Unverified != "":
 		return x.closeInterrupted(ctx, log, rb, rev, r, "verify: "+r.Unverified+"; the run's deadline passed")

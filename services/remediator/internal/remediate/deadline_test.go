@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/services/remediator/internal/action"
 	"github.com/medic-sre/medic/services/remediator/internal/gate"
@@ -75,7 +76,7 @@ func newWorld(t *testing.T) *world {
 	w.x = &Executor{Runbooks: books, Actions: reg, Bus: w.b, Log: slog.New(slog.DiscardHandler),
 		StepTimeout: 100 * time.Millisecond, Margin: 100 * time.Millisecond, Incidents: view,
 		Gate: gate.Thresholds{MinConfidence: gate.DefaultMinConfidence, MinMargin: gate.DefaultMinMargin}}
-	if err := w.x.Open(context.Background(), w.b); err != nil {
+	if err := w.x.Open(context.Background(), w.b.JetStream()); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -100,13 +101,13 @@ func (w *world) consume(t *testing.T) {
 	c, err := w.b.Consume(context.Background(), bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "remediator",
 		FilterSubjects: []string{events.Subject(events.TypeRCACompleted)}, RetryBase: 50 * time.Millisecond,
 		RetryMax: 100 * time.Millisecond, MaxDeliver: 100, Prefetch: 1},
-		func(ctx context.Context, ev cloudevents.Event) error {
-			err := w.x.Handle(ctx, ev)
+		bus.On(func(ctx context.Context, m events.Meta, d events.RCACompleted) error {
+			err := w.x.Handle(ctx, m, d)
 			w.mu.Lock()
 			w.errs = append(w.errs, err)
 			w.mu.Unlock()
 			return err
-		})
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +187,7 @@ func checkWaitedOn(t *testing.T, w *world, deadline int64) {
 		t.Fatal("the test machine is too slow: the deadline passed before the redelivery could be checked")
 	}
 	for i, err := range w.results()[:2] {
-		if !errors.Is(err, ErrStillRunning) || bus.IsPermanent(err) {
+		if !errors.Is(err, ErrStillRunning) || outcome.IsPermanent(err) {
 			t.Fatalf("delivery %d before the deadline: %v, want a transient ErrStillRunning", i+1, err)
 		}
 	}

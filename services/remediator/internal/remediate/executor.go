@@ -14,25 +14,25 @@ import (
 	"sync"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
-	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/medic-sre/medic/services/remediator/internal/action"
 	"github.com/medic-sre/medic/services/remediator/internal/gate"
 	"github.com/medic-sre/medic/services/remediator/internal/runbook"
 	"github.com/medic-sre/medic/services/remediator/internal/verify"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Emitter publishes an event with a given id (bus.Bus does).
 type Emitter interface {
-	Emit(ctx context.Context, id string, data events.Data) (cloudevents.Event, error)
+	Emit(ctx context.Context, id string, data events.Data) (events.Meta, error)
 }
 
 // Executor handles rca.completed events.
 type Executor struct {
 	// waits measures how long analyses have waited for their incident.
-	waits     *bus.Waits
+	waits     *outcome.Waits
 	waitsOnce sync.Once
 	Runbooks  *runbook.File
 	Actions   *action.Registry
@@ -65,9 +65,9 @@ type Executor struct {
 	guard *guard
 }
 
-// Open prepares the executor's KV guard on js's JetStream.
-func (x *Executor) Open(ctx context.Context, b *bus.Bus) error {
-	g, err := openGuard(ctx, b.JetStream())
+// Open prepares the executor's KV guard on js.
+func (x *Executor) Open(ctx context.Context, js jetstream.JetStream) error {
+	g, err := openGuard(ctx, js)
 	x.guard = g
 	return err
 }
@@ -76,13 +76,9 @@ func (x *Executor) Open(ctx context.Context, b *bus.Bus) error {
 // view, waits for the incident to persist past the runbook's min_duration,
 // escalates to people when the gate says no, and otherwise runs the
 // runbook that fits the top cause, once per (incident, cause).
-func (x *Executor) Handle(ctx context.Context, ev cloudevents.Event) error {
-	rca, err := events.As[events.RCACompleted](ev)
-	if err != nil {
-		return bus.Permanent(err)
-	}
-	log := x.Log.With("incident", rca.IncidentID, "analysis", rca.AnalysisID, "event_id", ev.ID())
-	inc, proceed, err := x.admit(ctx, log, ev, rca)
+func (x *Executor) Handle(ctx context.Context, m events.Meta, rca events.RCACompleted) error {
+	log := x.Log.With("incident", rca.IncidentID, "analysis", rca.AnalysisID, "event_id", m.ID)
+	inc, proceed, err := x.admit(ctx, log, m, rca)
 	if err != nil || !proceed {
 		return err
 	}
@@ -184,7 +180,7 @@ func (x *Executor) conclude(ctx context.Context, log *slog.Logger, l *lease, rem
 		if errors.Is(err, errLeaseLost) {
 			// The delivery that holds the execution now reports it; this
 			// message stays unacked until then.
-			return bus.RetryIn(x.leaseTTL(), fmt.Errorf("%w: %w", ErrStillRunning, err))
+			return outcome.RetryIn(x.leaseTTL(), fmt.Errorf("%w: %w", ErrStillRunning, err))
 		}
 		// Publishing still matters more than the record: the outcome goes
 		// out now, only a later redelivery could not repeat it.

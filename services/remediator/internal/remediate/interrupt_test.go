@@ -129,17 +129,17 @@ func startRemediator(t *testing.T, url string, serving string) *remediator {
 	r.x = &Executor{Runbooks: books, Actions: reg, Bus: r.b, Log: slog.New(slog.DiscardHandler),
 		StepTimeout: time.Minute, Incidents: view,
 		Gate: gate.Thresholds{MinConfidence: gate.DefaultMinConfidence, MinMargin: gate.DefaultMinMargin}}
-	if err := r.x.Open(context.Background(), r.b); err != nil {
+	if err := r.x.Open(context.Background(), r.b.JetStream()); err != nil {
 		t.Fatal(err)
 	}
 	r.c, err = r.b.Consume(context.Background(), bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "remediator",
 		FilterSubjects: []string{events.Subject(events.TypeRCACompleted)}, AckWait: 10 * time.Second,
 		RetryBase: 50 * time.Millisecond, RetryMax: 100 * time.Millisecond, MaxDeliver: 100, Prefetch: 1},
-		func(ctx context.Context, ev cloudevents.Event) error {
+		bus.On(func(ctx context.Context, m events.Meta, d events.RCACompleted) error {
 			r.wg.Add(1)
 			defer r.wg.Done()
-			return r.x.Handle(ctx, ev)
-		})
+			return r.x.Handle(ctx, m, d)
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,8 @@
-package bus
+package outcome
 
 import (
 	"sync"
 	"time"
-
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 )
 
 // Waits measures how long events have waited for something they need
@@ -21,9 +19,10 @@ type Waits struct {
 // NewWaits returns an empty Waits.
 func NewWaits() *Waits { return &Waits{first: map[string]time.Time{}} }
 
-// Waited is how long ev has waited as of now. Entries older than twice
-// limit are dropped, since another replica may have settled their events.
-func (w *Waits) Waited(ev cloudevents.Event, now time.Time, limit time.Duration) time.Duration {
+// Waited is how long the event id, of time at, has waited as of now.
+// Entries older than twice limit are dropped, since another replica may
+// have settled their events.
+func (w *Waits) Waited(id string, at, now time.Time, limit time.Duration) time.Duration {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for id, at := range w.first {
@@ -31,13 +30,13 @@ func (w *Waits) Waited(ev cloudevents.Event, now time.Time, limit time.Duration)
 			delete(w.first, id)
 		}
 	}
-	first, ok := w.first[ev.ID()]
+	first, ok := w.first[id]
 	if !ok {
 		first = now
-		w.first[ev.ID()] = now
+		w.first[id] = now
 	}
-	if t := ev.Time(); t.After(first) {
-		first = t
+	if at.After(first) {
+		first = at
 	}
 	return now.Sub(first)
 }
