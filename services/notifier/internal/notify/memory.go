@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/kv"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -33,16 +33,17 @@ type Memory interface {
 // KVMemory is a Memory on a JetStream KV bucket, shared by replicas and
 // kept across restarts.
 type KVMemory struct {
-	claims *bus.Claims[[]events.AnomalyRef]
+	store *kv.Store[[]events.AnomalyRef]
 }
 
 // OpenKVMemory creates the bucket when missing.
 func OpenKVMemory(ctx context.Context, js jetstream.JetStream) (*KVMemory, error) {
-	claims, err := bus.OpenClaims[[]events.AnomalyRef](ctx, js, MemoryBucket, "anomalies of each incident, for notifications", ledgerTTL)
+	store, err := kv.Open[[]events.AnomalyRef](ctx, kv.JetStream(js),
+		kv.Config{Bucket: MemoryBucket, Description: "anomalies of each incident, for notifications", TTL: ledgerTTL})
 	if err != nil {
 		return nil, err
 	}
-	return &KVMemory{claims: claims}, nil
+	return &KVMemory{store: store}, nil
 }
 
 // Remember implements Memory with a compare-and-set, so that two replicas
@@ -51,20 +52,20 @@ func (m *KVMemory) Remember(ctx context.Context, incidentID string, as []events.
 	key := memoryKey(incidentID)
 	var err error
 	for range rememberAttempts {
-		old, rev, gerr := m.claims.Get(ctx, key)
+		old, gerr := m.store.Get(ctx, key)
 		switch {
-		case errors.Is(gerr, jetstream.ErrKeyNotFound):
-			_, err = m.claims.Claim(ctx, key, merge(nil, as))
+		case errors.Is(gerr, kv.ErrNotFound):
+			_, err = m.store.Create(ctx, key, merge(nil, as))
 		case gerr != nil:
 			return fmt.Errorf("remember anomalies of %s: %w", incidentID, gerr)
 		default:
-			merged := merge(old, as)
-			if len(merged) == len(old) {
+			merged := merge(old.Value, as)
+			if len(merged) == len(old.Value) {
 				return nil
 			}
-			err = m.claims.Update(ctx, key, rev, merged)
+			_, err = m.store.Update(ctx, key, merged, old.Revision)
 		}
-		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		if !errors.Is(err, kv.ErrExists) && !errors.Is(err, kv.ErrConflict) {
 			break
 		}
 	}
@@ -76,17 +77,19 @@ func (m *KVMemory) Remember(ctx context.Context, incidentID string, as []events.
 
 // Anomalies implements Memory.
 func (m *KVMemory) Anomalies(ctx context.Context, incidentID string) ([]events.AnomalyRef, error) {
-	as, _, err := m.claims.Get(ctx, memoryKey(incidentID))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+	e, err := m.store.Get(ctx, memoryKey(incidentID))
+	if errors.Is(err, kv.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("anomalies of %s: %w", incidentID, err)
 	}
-	return as, nil
+	return e.Value, nil
 }
 
-// memoryKey is a valid KV key whatever the incident id holds.
+// memoryKey is the incident's key. The store would take the incident id
+// as it is, but the previous version hashed it, and records it wrote are
+// found only under the hash.
 func memoryKey(incidentID string) string { return events.DerivedID("incident-anomalies", incidentID) }
 
 // merge appends the anomalies of add that old lacks, in order.
