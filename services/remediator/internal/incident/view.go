@@ -10,6 +10,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/kv"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -26,28 +27,29 @@ var Types = []string{events.TypeIncidentOpened, events.TypeIncidentUpdated,
 
 // View is the KV-backed view of incidents.
 type View struct {
-	kv *bus.Claims[Record]
+	store *kv.Store[Record]
 }
 
 // Open creates the bucket when missing.
 func Open(ctx context.Context, js jetstream.JetStream) (*View, error) {
-	kv, err := bus.OpenClaims[Record](ctx, js, Bucket, "the remediator's view of incidents, from incident events", bucketTTL)
+	store, err := kv.Open[Record](ctx, kv.JetStream(js),
+		kv.Config{Bucket: Bucket, Description: "the remediator's view of incidents, from incident events", TTL: bucketTTL})
 	if err != nil {
 		return nil, err
 	}
-	return &View{kv: kv}, nil
+	return &View{store: store}, nil
 }
 
 // Get returns the incident's record; found is false when the view has none.
 func (v *View) Get(ctx context.Context, id string) (r Record, found bool, err error) {
-	r, _, err = v.kv.Get(ctx, id)
+	e, err := v.store.Get(ctx, id)
 	switch {
-	case errors.Is(err, jetstream.ErrKeyNotFound):
+	case errors.Is(err, kv.ErrNotFound):
 		return Record{}, false, nil
 	case err != nil:
 		return Record{}, false, fmt.Errorf("read incident %s: %w", id, err)
 	}
-	return r, true, nil
+	return e.Value, true, nil
 }
 
 // Handle merges one incident event into the view.
@@ -86,22 +88,19 @@ func decode(ev cloudevents.Event) (string, func(Record) Record, error) {
 func (v *View) Apply(ctx context.Context, id string, merge func(Record) Record) error {
 	var err error
 	for range 5 {
-		var (
-			cur Record
-			rev uint64
-		)
-		cur, rev, err = v.kv.Get(ctx, id)
+		var cur kv.Entry[Record]
+		cur, err = v.store.Get(ctx, id)
 		switch {
-		case errors.Is(err, jetstream.ErrKeyNotFound):
-			_, err = v.kv.Claim(ctx, id, merge(Record{}))
+		case errors.Is(err, kv.ErrNotFound):
+			_, err = v.store.Create(ctx, id, merge(Record{}))
 		case err != nil:
 			return fmt.Errorf("read incident %s: %w", id, err)
 		default:
-			next := merge(cur)
-			if reflect.DeepEqual(next, cur) {
+			next := merge(cur.Value)
+			if reflect.DeepEqual(next, cur.Value) {
 				return nil
 			}
-			err = v.kv.Update(ctx, id, rev, next)
+			_, err = v.store.Update(ctx, id, next, cur.Revision)
 		}
 		if err == nil {
 			return nil
