@@ -12,7 +12,6 @@ import (
 
 	"github.com/medic-sre/medic/pkg/kv"
 	"github.com/medic-sre/medic/pkg/servicetest"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -33,16 +32,7 @@ var implementations = []struct {
 
 func startJetStream(t *testing.T) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(servicetest.StartNATS(t).URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
+	return servicetest.Bus(t).JetStream()
 }
 
 // contract is what every store does, whatever keeps its buckets.

@@ -9,24 +9,13 @@ import (
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/services/correlator/internal/incident"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 func openStore(t *testing.T) *Store {
 	t.Helper()
-	nc, err := nats.Connect(servicetest.StartNATS(t).URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := Open(ctx, js)
+	s, err := Open(ctx, servicetest.Bus(t).JetStream())
 	if err != nil {
 		t.Fatal(err)
 	}
