@@ -38,7 +38,12 @@ type KVMemory struct {
 
 // OpenKVMemory creates the bucket when missing.
 func OpenKVMemory(ctx context.Context, js jetstream.JetStream) (*KVMemory, error) {
-	store, err := kv.Open[[]events.AnomalyRef](ctx, kv.JetStream(js),
+	return NewKVMemory(ctx, kv.JetStream(js))
+}
+
+// NewKVMemory opens the bucket in b: JetStream, or process memory in tests.
+func NewKVMemory(ctx context.Context, b kv.Buckets) (*KVMemory, error) {
+	store, err := kv.Open[[]events.AnomalyRef](ctx, b,
 		kv.Config{Bucket: MemoryBucket, Description: "anomalies of each incident, for notifications", TTL: ledgerTTL})
 	if err != nil {
 		return nil, err
