@@ -3,7 +3,8 @@
 // state on. Create fails on a repeat (the claim and de-duplication
 // primitive), Update and DeleteAt take the revision the caller read
 // (optimistic concurrency: a write that lost a race fails with ErrConflict
-// instead of overwriting), and any string is a valid key (see Escape).
+// instead of overwriting), and any string is a valid key (see Escape; up
+// to MaxKeyLen bytes once escaped).
 //
 // A store lives in JetStream KV (JetStream), shared by replicas and kept
 // across restarts, or in process memory (NewMemory) for unit tests; one
