@@ -50,6 +50,8 @@ var contract = []struct {
 	{"an over-long key is refused", testLongKey},
 	{"one of racing creators wins", testRacingCreates},
 	{"racing updates lose nothing", testRacingUpdates},
+	{"modify", testModify},
+	{"racing modifies lose nothing", testRacingModifies},
 	{"an unreadable value is reported", testUnreadable},
 	{"text values are stored unquoted", testText},
 	{"stores of one bucket share it", testShared},
@@ -402,5 +404,69 @@ func testTTL(t *testing.T, b kv.Buckets, cfg kv.Config) {
 	}
 	if _, err := s.Create(ctx, "k", record{Name: "again"}); err != nil {
 		t.Fatalf("Create after the ttl: %v", err)
+	}
+}
+
+func testModify(t *testing.T, b kv.Buckets, cfg kv.Config) {
+	s, ctx := open(t, b, cfg), context.Background()
+	add := func(cur record, found bool) (record, bool) {
+		if found && cur.N >= 2 {
+			return cur, false
+		}
+		cur.N++
+		return cur, true
+	}
+	rev, err := s.Modify(ctx, "k", 1, add)
+	if e := mustGet(t, s, "k"); err != nil || e.Value.N != 1 || e.Revision != rev {
+		t.Fatalf("Modify of an absent key = %d, %v; stored %+v", rev, err, e)
+	}
+	if _, err := s.Modify(ctx, "k", 1, add); err != nil {
+		t.Fatal(err)
+	}
+	before := mustGet(t, s, "k")
+	if rev, err := s.Modify(ctx, "k", 1, add); err != nil || rev != 0 {
+		t.Fatalf("Modify that writes nothing = %d, %v; want 0, nil", rev, err)
+	}
+	if after := mustGet(t, s, "k"); after.Value.N != 2 || after.Revision != before.Revision {
+		t.Fatalf("a Modify that writes nothing moved the record from %+v to %+v", before, after)
+	}
+	// One that loses every race (here to a write of its own) gives up.
+	calls := 0
+	_, err = s.Modify(ctx, "busy", 3, func(cur record, _ bool) (record, bool) {
+		calls++
+		if _, err := s.Put(ctx, "busy", record{N: calls}); err != nil {
+			t.Error(err)
+		}
+		return cur, true
+	})
+	if calls != 3 || !errors.Is(err, kv.ErrConflict) {
+		t.Fatalf("Modify losing every race: %d attempts, %v; want 3 and ErrConflict", calls, err)
+	}
+}
+
+// Replicas modifying one key at once, even one that is not there yet,
+// lose none of each other's writes.
+func testRacingModifies(t *testing.T, b kv.Buckets, cfg kv.Config) {
+	s, ctx := open(t, b, cfg), context.Background()
+	const writers, each = 4, 5
+	errs := make(chan error, writers*each)
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for range each {
+				_, err := s.Modify(ctx, "counter", 1000, func(cur record, _ bool) (record, bool) { cur.N++; return cur, true })
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e := mustGet(t, s, "counter"); e.Value.N != writers*each {
+		t.Fatalf("counter = %d, want %d", e.Value.N, writers*each)
 	}
 }
