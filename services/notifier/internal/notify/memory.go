@@ -54,26 +54,10 @@ func NewKVMemory(ctx context.Context, b kv.Buckets) (*KVMemory, error) {
 // Remember implements Memory with a compare-and-set, so that two replicas
 // adding anomalies at once lose neither.
 func (m *KVMemory) Remember(ctx context.Context, incidentID string, as []events.AnomalyRef) error {
-	key := memoryKey(incidentID)
-	var err error
-	for range rememberAttempts {
-		old, gerr := m.store.Get(ctx, key)
-		switch {
-		case errors.Is(gerr, kv.ErrNotFound):
-			_, err = m.store.Create(ctx, key, merge(nil, as))
-		case gerr != nil:
-			return fmt.Errorf("remember anomalies of %s: %w", incidentID, gerr)
-		default:
-			merged := merge(old.Value, as)
-			if len(merged) == len(old.Value) {
-				return nil
-			}
-			_, err = m.store.Update(ctx, key, merged, old.Revision)
-		}
-		if !errors.Is(err, kv.ErrExists) && !errors.Is(err, kv.ErrConflict) {
-			break
-		}
-	}
+	_, err := m.store.Modify(ctx, memoryKey(incidentID), rememberAttempts, func(old []events.AnomalyRef, found bool) ([]events.AnomalyRef, bool) {
+		merged := merge(old, as)
+		return merged, !found || len(merged) != len(old)
+	})
 	if err != nil {
 		return fmt.Errorf("remember anomalies of %s: %w", incidentID, err)
 	}

@@ -21,6 +21,10 @@ const Bucket = "medic_remediator_incidents"
 // guard's.
 const bucketTTL = 30 * 24 * time.Hour
 
+// applyAttempts bounds Apply's reads after a lost race; past them the bus
+// retries the event.
+const applyAttempts = 5
+
 // Types lists the incident events the view is built from.
 var Types = []string{events.TypeIncidentOpened, events.TypeIncidentUpdated,
 	events.TypeIncidentAcknowledged, events.TypeIncidentMitigated, events.TypeIncidentResolved}
@@ -86,25 +90,12 @@ func decode(ev cloudevents.Event) (string, func(Record) Record, error) {
 // Apply merges into the incident's record with compare-and-set, so that
 // two replicas writing at once lose nothing; a lost race is read again.
 func (v *View) Apply(ctx context.Context, id string, merge func(Record) Record) error {
-	var err error
-	for range 5 {
-		var cur kv.Entry[Record]
-		cur, err = v.store.Get(ctx, id)
-		switch {
-		case errors.Is(err, kv.ErrNotFound):
-			_, err = v.store.Create(ctx, id, merge(Record{}))
-		case err != nil:
-			return fmt.Errorf("read incident %s: %w", id, err)
-		default:
-			next := merge(cur.Value)
-			if reflect.DeepEqual(next, cur.Value) {
-				return nil
-			}
-			_, err = v.store.Update(ctx, id, next, cur.Revision)
-		}
-		if err == nil {
-			return nil
-		}
+	_, err := v.store.Modify(ctx, id, applyAttempts, func(cur Record, found bool) (Record, bool) {
+		next := merge(cur)
+		return next, !found || !reflect.DeepEqual(next, cur)
+	})
+	if err != nil {
+		return fmt.Errorf("record incident %s: %w", id, err)
 	}
-	return fmt.Errorf("record incident %s: %w", id, err)
+	return nil
 }
