@@ -25,11 +25,6 @@ var pendingEdge = map[string]string{
 	// Item 4 (one archiver) moves these out of the detector and correlator.
 	"services/detector/internal/detect/archive.go":   "archiver: pkg/archive's cloudevents BatchHandler",
 	"services/correlator/internal/history/follow.go": "history writer: bus.Backoff, until item 7 gives one backoff",
-	// Item 8 (one typed KV store) moves these onto pkg/kv.
-	"services/notifier/internal/notify/ledger.go":      "KV store: bus.Claims",
-	"services/notifier/internal/notify/memory.go":      "KV store: bus.Claims",
-	"services/remediator/internal/incident/view.go":    "KV store: bus.Claims",
-	"services/remediator/internal/remediate/record.go": "KV store: bus.Claims",
 }
 
 // Domain packages (services/*/internal/* but each service's internal/app

@@ -12,6 +12,7 @@ import (
 
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/kv"
 	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/nats-io/nats.go"
@@ -193,12 +194,15 @@ func TestClosedBusServiceWork(t *testing.T) {
 			defer cancel()
 			b := srv.Connect(t, user)
 			for _, name := range bus.Buckets(user) {
-				c, err := bus.OpenClaims[string](ctx, b.JetStream(), name, "test", time.Hour)
+				c, err := kv.Open[string](ctx, kv.JetStream(b.JetStream()), kv.Config{Bucket: name, Description: "test", TTL: time.Hour})
 				if err != nil {
 					t.Fatalf("open %s: %v", name, err)
 				}
-				if _, err := c.Claim(ctx, "k-"+user, "v"); err != nil {
+				if _, err := c.Create(ctx, "k-"+user, "v"); err != nil {
 					t.Fatalf("claim in %s: %v", name, err)
+				}
+				if ks, err := c.Keys(ctx); err != nil || len(ks) != 1 || ks[0] != "k-"+user {
+					t.Fatalf("keys of %s: %q, %v", name, ks, err)
 				}
 				kv, err := b.JetStream().KeyValue(ctx, name)
 				if err != nil {

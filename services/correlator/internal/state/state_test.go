@@ -3,55 +3,19 @@ package state
 import (
 	"context"
 	"errors"
-	"regexp"
 	"testing"
 	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/services/correlator/internal/incident"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
-
-func TestKey(t *testing.T) {
-	valid := regexp.MustCompile(`^[-/_=a-zA-Z0-9]+$`)
-	tests := []struct{ name, in, want string }{
-		{name: "readable group key", in: "model=fraud", want: "model=fraud"},
-		{name: "comma and dot escaped", in: "service=a.b,model=x", want: "service=a_2Eb_2Cmodel=x"},
-		{name: "escape character escaped", in: "a_b", want: "a_5Fb"},
-		{name: "empty", in: "", want: "_"},
-		{name: "unicode", in: "é", want: "_C3_A9"},
-	}
-	seen := map[string]string{}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got := Key(tc.in)
-			if got != tc.want || !valid.MatchString(got) {
-				t.Fatalf("Key(%q) = %q, want %q (and a valid KV key)", tc.in, got, tc.want)
-			}
-			if other, dup := seen[got]; dup {
-				t.Fatalf("Key(%q) = Key(%q) = %q", tc.in, other, got)
-			}
-			seen[got] = tc.in
-		})
-	}
-}
 
 func openStore(t *testing.T) *Store {
 	t.Helper()
-	nc, err := nats.Connect(servicetest.StartNATS(t).URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := Open(ctx, js)
+	s, err := Open(ctx, servicetest.Bus(t).JetStream())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"fmt"
 
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/kv"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -49,32 +50,28 @@ func (r Record) Fingerprint() string {
 	return r.Detected.Fingerprint
 }
 
-// Store is the bucket of firing alerts.
+// config is the bucket's. It has no TTL: an alert may fire for as long as
+// its fault lasts, and its record goes when it resolves.
+var config = kv.Config{Bucket: Bucket, Description: "detector alerts that are firing, by series fingerprint"}
+
+// Store is the bucket of firing alerts. Each series has one writer, the
+// detector that evaluates it, so records are put without revision checks.
 type Store struct {
-	kv jetstream.KeyValue
+	store *kv.Store[Record]
 }
 
-// Open creates the bucket when missing. It has no TTL: an alert may fire for
-// as long as its fault lasts, and its record goes when it resolves.
+// Open creates the bucket when missing.
 func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      Bucket,
-		Description: "detector alerts that are firing, by series fingerprint",
-		Storage:     jetstream.FileStorage,
-	})
+	store, err := kv.Open[Record](ctx, kv.JetStream(js), config)
 	if err != nil {
-		return nil, fmt.Errorf("kv bucket %s: %w", Bucket, err)
+		return nil, err
 	}
-	return &Store{kv: kv}, nil
+	return &Store{store: store}, nil
 }
 
 // Put writes the record of a series, replacing what was there.
 func (s *Store) Put(ctx context.Context, r Record) error {
-	raw, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("encode firing record %s: %w", r.Fingerprint(), err)
-	}
-	if _, err := s.kv.Put(ctx, r.Fingerprint(), raw); err != nil {
+	if _, err := s.store.Put(ctx, r.Fingerprint(), r); err != nil {
 		return fmt.Errorf("record firing series %s: %w", r.Fingerprint(), err)
 	}
 	return nil
@@ -83,7 +80,7 @@ func (s *Store) Put(ctx context.Context, r Record) error {
 // Delete forgets the alert of a series once its resolution is out. Deleting
 // a record that is not there (a redelivered resolution) is no error.
 func (s *Store) Delete(ctx context.Context, fingerprint string) error {
-	if err := s.kv.Delete(ctx, fingerprint); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+	if err := s.store.Delete(ctx, fingerprint); err != nil {
 		return fmt.Errorf("forget firing series %s: %w", fingerprint, err)
 	}
 	return nil
@@ -93,46 +90,45 @@ func (s *Store) Delete(ctx context.Context, fingerprint string) error {
 // those are for the caller to report, since failing the start over one bad
 // record would stop all detection.
 func (s *Store) Load(ctx context.Context) (records []Record, unreadable []string, err error) {
-	w, err := s.kv.WatchAll(ctx, jetstream.IgnoreDeletes())
+	keys, err := s.store.Keys(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read kv bucket %s: %w", Bucket, err)
+		return nil, nil, err
 	}
-	defer func() { _ = w.Stop() }()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, nil, fmt.Errorf("read kv bucket %s: %w", Bucket, ctx.Err())
-		case e := <-w.Updates():
-			if e == nil { // the watcher has delivered every current record
-				return records, unreadable, nil
-			}
-			r, ok := decode(e.Value())
-			if !ok || r.Fingerprint() != e.Key() {
-				unreadable = append(unreadable, e.Key())
-				continue
-			}
-			records = append(records, r)
+	for _, k := range keys {
+		e, err := s.store.Get(ctx, k)
+		switch {
+		case errors.Is(err, kv.ErrNotFound): // deleted since it was listed
+		case errors.Is(err, kv.ErrUnreadable) || (err == nil && (e.Value.Fingerprint() == "" || e.Value.Fingerprint() != k)):
+			unreadable = append(unreadable, k)
+		case err != nil:
+			return nil, nil, err
+		default:
+			records = append(records, e.Value)
 		}
 	}
+	return records, unreadable, nil
 }
 
-// decode reads a record. A record written before records had a state is
-// the bare anomaly.detected, written once it had been published.
-func decode(raw []byte) (Record, bool) {
+// UnmarshalJSON reads a record. A record written before records had a
+// state is the bare anomaly.detected, written once it had been published.
+func (r *Record) UnmarshalJSON(raw []byte) error {
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &probe); err != nil {
-		return Record{}, false
+		return err
 	}
 	if _, ok := probe["anomaly_id"]; ok {
 		var a events.AnomalyDetected
 		if err := json.Unmarshal(raw, &a); err != nil {
-			return Record{}, false
+			return err
 		}
-		return Record{Detected: a, Announced: true}, true
+		*r = Record{Detected: a, Announced: true}
+		return nil
 	}
-	var r Record
-	if err := json.Unmarshal(raw, &r); err != nil || r.Fingerprint() == "" {
-		return Record{}, false
+	type plain Record // without this method
+	var p plain
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return err
 	}
-	return r, true
+	*r = Record(p)
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/kv"
 	"github.com/medic-sre/medic/pkg/servicetest"
 )
 
@@ -53,8 +54,12 @@ func TestPutDeleteLoad(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			text, err := kv.OpenText(ctx, kv.JetStream(js), config)
+			if err != nil {
+				t.Fatal(err)
+			}
 			for k, v := range tc.raw {
-				if _, err := s.kv.PutString(ctx, k, v); err != nil {
+				if _, err := text.Put(ctx, k, v); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/medic-sre/medic/pkg/bus"
+	"github.com/medic-sre/medic/pkg/kv"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -35,34 +35,34 @@ type Ledger interface {
 // KVLedger is a Ledger on a JetStream KV bucket, so that it survives
 // restarts and is shared by every notifier replica.
 type KVLedger struct {
-	claims *bus.Claims[Record]
+	store *kv.Store[Record]
 }
 
 // OpenKVLedger creates the bucket when missing.
 func OpenKVLedger(ctx context.Context, js jetstream.JetStream) (*KVLedger, error) {
-	claims, err := bus.OpenClaims[Record](ctx, js, Bucket, "delivered notifications", ledgerTTL)
+	store, err := kv.Open[Record](ctx, kv.JetStream(js), kv.Config{Bucket: Bucket, Description: "delivered notifications", TTL: ledgerTTL})
 	if err != nil {
-		return nil, fmt.Errorf("%w (check that NATS has JetStream enabled)", err)
+		return nil, err
 	}
-	return &KVLedger{claims: claims}, nil
+	return &KVLedger{store: store}, nil
 }
 
 // Delivered implements Ledger.
 func (l *KVLedger) Delivered(ctx context.Context, id string) (Record, bool, error) {
-	r, _, err := l.claims.Get(ctx, id)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+	e, err := l.store.Get(ctx, id)
+	if errors.Is(err, kv.ErrNotFound) {
 		return Record{}, false, nil
 	}
 	if err != nil {
 		return Record{}, false, fmt.Errorf("ledger %s: %w", id, err)
 	}
-	return r, true, nil
+	return e.Value, true, nil
 }
 
 // MarkDelivered implements Ledger. A claim keeps the first record when two
 // replicas delivered at once, so notification.sent stays the same.
 func (l *KVLedger) MarkDelivered(ctx context.Context, id string, r Record) error {
-	if _, err := l.claims.Claim(ctx, id, r); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+	if _, err := l.store.Create(ctx, id, r); err != nil && !errors.Is(err, kv.ErrExists) {
 		return fmt.Errorf("ledger %s: %w", id, err)
 	}
 	return nil

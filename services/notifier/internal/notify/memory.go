@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/kv"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -33,41 +33,31 @@ type Memory interface {
 // KVMemory is a Memory on a JetStream KV bucket, shared by replicas and
 // kept across restarts.
 type KVMemory struct {
-	claims *bus.Claims[[]events.AnomalyRef]
+	store *kv.Store[[]events.AnomalyRef]
 }
 
 // OpenKVMemory creates the bucket when missing.
 func OpenKVMemory(ctx context.Context, js jetstream.JetStream) (*KVMemory, error) {
-	claims, err := bus.OpenClaims[[]events.AnomalyRef](ctx, js, MemoryBucket, "anomalies of each incident, for notifications", ledgerTTL)
+	return NewKVMemory(ctx, kv.JetStream(js))
+}
+
+// NewKVMemory opens the bucket in b: JetStream, or process memory in tests.
+func NewKVMemory(ctx context.Context, b kv.Buckets) (*KVMemory, error) {
+	store, err := kv.Open[[]events.AnomalyRef](ctx, b,
+		kv.Config{Bucket: MemoryBucket, Description: "anomalies of each incident, for notifications", TTL: ledgerTTL})
 	if err != nil {
 		return nil, err
 	}
-	return &KVMemory{claims: claims}, nil
+	return &KVMemory{store: store}, nil
 }
 
 // Remember implements Memory with a compare-and-set, so that two replicas
 // adding anomalies at once lose neither.
 func (m *KVMemory) Remember(ctx context.Context, incidentID string, as []events.AnomalyRef) error {
-	key := memoryKey(incidentID)
-	var err error
-	for range rememberAttempts {
-		old, rev, gerr := m.claims.Get(ctx, key)
-		switch {
-		case errors.Is(gerr, jetstream.ErrKeyNotFound):
-			_, err = m.claims.Claim(ctx, key, merge(nil, as))
-		case gerr != nil:
-			return fmt.Errorf("remember anomalies of %s: %w", incidentID, gerr)
-		default:
-			merged := merge(old, as)
-			if len(merged) == len(old) {
-				return nil
-			}
-			err = m.claims.Update(ctx, key, rev, merged)
-		}
-		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-			break
-		}
-	}
+	_, err := m.store.Modify(ctx, memoryKey(incidentID), rememberAttempts, func(old []events.AnomalyRef, found bool) ([]events.AnomalyRef, bool) {
+		merged := merge(old, as)
+		return merged, !found || len(merged) != len(old)
+	})
 	if err != nil {
 		return fmt.Errorf("remember anomalies of %s: %w", incidentID, err)
 	}
@@ -76,17 +66,19 @@ func (m *KVMemory) Remember(ctx context.Context, incidentID string, as []events.
 
 // Anomalies implements Memory.
 func (m *KVMemory) Anomalies(ctx context.Context, incidentID string) ([]events.AnomalyRef, error) {
-	as, _, err := m.claims.Get(ctx, memoryKey(incidentID))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+	e, err := m.store.Get(ctx, memoryKey(incidentID))
+	if errors.Is(err, kv.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("anomalies of %s: %w", incidentID, err)
 	}
-	return as, nil
+	return e.Value, nil
 }
 
-// memoryKey is a valid KV key whatever the incident id holds.
+// memoryKey is the incident's key. The store would take the incident id
+// as it is, but the previous version hashed it, and records it wrote are
+// found only under the hash.
 func memoryKey(incidentID string) string { return events.DerivedID("incident-anomalies", incidentID) }
 
 // merge appends the anomalies of add that old lacks, in order.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/kv"
 	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/services/notifier/internal/notify"
 )
@@ -15,12 +16,24 @@ import (
 // Replicas remembering anomalies of one incident at once lose none of them,
 // and remembering one again changes nothing.
 func TestKVMemoryKeepsEveryAnomaly(t *testing.T) {
+	tests := []struct {
+		name    string
+		buckets func(t *testing.T) kv.Buckets
+	}{
+		{name: "jetstream", buckets: func(t *testing.T) kv.Buckets { return kv.JetStream(servicetest.Bus(t).JetStream()) }},
+		{name: "memory", buckets: func(*testing.T) kv.Buckets { return kv.NewMemory() }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { testKeepsEveryAnomaly(t, tc.buckets(t)) })
+	}
+}
+
+func testKeepsEveryAnomaly(t *testing.T, b kv.Buckets) {
 	ctx := context.Background()
-	js := servicetest.Bus(t).JetStream()
 	const replicas = 6
 	mems := make([]*notify.KVMemory, replicas)
 	for i := range mems {
-		m, err := notify.OpenKVMemory(ctx, js)
+		m, err := notify.NewKVMemory(ctx, b)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -133,3 +133,25 @@ func TestViewFromEvents(t *testing.T) {
 		t.Fatalf("unknown incident found %v (%v)", found, err)
 	}
 }
+
+// Any incident id can be kept: ids come from events, and before the view
+// escaped its keys an id that is no valid KV key ("inc 1", "inc.") could
+// not be stored, so its incident was never admitted.
+func TestViewTakesAnyIncidentID(t *testing.T) {
+	b := servicetest.Bus(t)
+	ctx := context.Background()
+	v, err := incident.Open(ctx, b.JetStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"inc 1", "inc.", ".inc", "inc*>", "incident-ü"} {
+		t.Run(id, func(t *testing.T) {
+			if err := v.Apply(ctx, id, func(r incident.Record) incident.Record { return incident.Opened(r, opened(id, 100, "a1")) }); err != nil {
+				t.Fatal(err)
+			}
+			if r, found, err := v.Get(ctx, id); err != nil || !found || r.ID != id {
+				t.Fatalf("Get(%q) = %+v, %v, %v", id, r, found, err)
+			}
+		})
+	}
+}

@@ -7,8 +7,8 @@ import (
 	"reflect"
 	"time"
 
-	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/kv"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -19,34 +19,39 @@ const Bucket = "medic_remediator_incidents"
 // guard's.
 const bucketTTL = 30 * 24 * time.Hour
 
+// applyAttempts bounds Apply's reads after a lost race; past them the bus
+// retries the event.
+const applyAttempts = 5
+
 // Types lists the incident events the view is built from.
 var Types = []string{events.TypeIncidentOpened, events.TypeIncidentUpdated,
 	events.TypeIncidentAcknowledged, events.TypeIncidentMitigated, events.TypeIncidentResolved}
 
 // View is the KV-backed view of incidents.
 type View struct {
-	kv *bus.Claims[Record]
+	store *kv.Store[Record]
 }
 
 // Open creates the bucket when missing.
 func Open(ctx context.Context, js jetstream.JetStream) (*View, error) {
-	kv, err := bus.OpenClaims[Record](ctx, js, Bucket, "the remediator's view of incidents, from incident events", bucketTTL)
+	store, err := kv.Open[Record](ctx, kv.JetStream(js),
+		kv.Config{Bucket: Bucket, Description: "the remediator's view of incidents, from incident events", TTL: bucketTTL})
 	if err != nil {
 		return nil, err
 	}
-	return &View{kv: kv}, nil
+	return &View{store: store}, nil
 }
 
 // Get returns the incident's record; found is false when the view has none.
 func (v *View) Get(ctx context.Context, id string) (r Record, found bool, err error) {
-	r, _, err = v.kv.Get(ctx, id)
+	e, err := v.store.Get(ctx, id)
 	switch {
-	case errors.Is(err, jetstream.ErrKeyNotFound):
+	case errors.Is(err, kv.ErrNotFound):
 		return Record{}, false, nil
 	case err != nil:
 		return Record{}, false, fmt.Errorf("read incident %s: %w", id, err)
 	}
-	return r, true, nil
+	return e.Value, true, nil
 }
 
 // Opened merges incident.opened into the view.
@@ -68,28 +73,12 @@ func (v *View) Transition(ctx context.Context, _ events.Meta, d events.IncidentT
 // Apply merges into the incident's record with compare-and-set, so that
 // two replicas writing at once lose nothing; a lost race is read again.
 func (v *View) Apply(ctx context.Context, id string, merge func(Record) Record) error {
-	var err error
-	for range 5 {
-		var (
-			cur Record
-			rev uint64
-		)
-		cur, rev, err = v.kv.Get(ctx, id)
-		switch {
-		case errors.Is(err, jetstream.ErrKeyNotFound):
-			_, err = v.kv.Claim(ctx, id, merge(Record{}))
-		case err != nil:
-			return fmt.Errorf("read incident %s: %w", id, err)
-		default:
-			next := merge(cur)
-			if reflect.DeepEqual(next, cur) {
-				return nil
-			}
-			err = v.kv.Update(ctx, id, rev, next)
-		}
-		if err == nil {
-			return nil
-		}
+	_, err := v.store.Modify(ctx, id, applyAttempts, func(cur Record, found bool) (Record, bool) {
+		next := merge(cur)
+		return next, !found || !reflect.DeepEqual(next, cur)
+	})
+	if err != nil {
+		return fmt.Errorf("record incident %s: %w", id, err)
 	}
-	return fmt.Errorf("record incident %s: %w", id, err)
+	return nil
 }

@@ -162,7 +162,7 @@ func TestRunningExecutionLeftBehind(t *testing.T) {
 			if tc.deadline != 0 {
 				left.DeadlineUnixNano = now.Add(tc.deadline).UnixNano()
 			}
-			if _, err := w.x.guard.claims.Claim(context.Background(), execID, left); err != nil {
+			if _, err := w.x.guard.store.Create(context.Background(), execID, left); err != nil {
 				t.Fatal(err)
 			}
 			w.consume(t)
@@ -243,7 +243,7 @@ func TestLateRunKeepsTheTakeover(t *testing.T) {
 	ctx := context.Background()
 	execID := "exec-" + uuid.NewString()
 	rem := events.Remediation{ExecutionID: execID, IncidentID: "inc-1", Runbook: "rollback", StartedUnixNano: 1}
-	rev, err := w.x.guard.claims.Claim(ctx, execID, record{State: stateRunning, StartedUnixNano: 1, DeadlineUnixNano: 2, Outcome: rem})
+	rev, err := w.x.guard.store.Create(ctx, execID, record{State: stateRunning, StartedUnixNano: 1, DeadlineUnixNano: 2, Outcome: rem})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/medic-sre/medic/pkg/kv"
 )
 
 // DefaultLeaseTTL is how long an execution's lease lasts without renewal:
@@ -45,7 +45,7 @@ func (l *lease) update(ctx context.Context, fn func(*record)) error {
 	r := l.rec
 	fn(&r)
 	rev, err := l.g.update(ctx, l.id, l.rev, r)
-	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+	if errors.Is(err, kv.ErrConflict) {
 		l.lost = true
 		return fmt.Errorf("%w: %w", errLeaseLost, err)
 	}

@@ -2,13 +2,12 @@ package remediate
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/kv"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -59,34 +58,26 @@ type record struct {
 	Outcome     events.Remediation `json:"outcome"`
 }
 
-// guard wraps the KV bucket.
+// guard is the bucket of execution records.
 type guard struct {
-	claims *bus.Claims[record]
-	kv     jetstream.KeyValue
+	store *kv.Store[record]
 }
 
 // openGuard creates the bucket when missing.
 func openGuard(ctx context.Context, js jetstream.JetStream) (*guard, error) {
-	claims, err := bus.OpenClaims[record](ctx, js, Bucket, "remediation executions, one per incident and cause", bucketTTL)
+	store, err := kv.Open[record](ctx, kv.JetStream(js),
+		kv.Config{Bucket: Bucket, Description: "remediation executions, one per incident and cause", TTL: bucketTTL})
 	if err != nil {
 		return nil, err
 	}
-	kv, err := js.KeyValue(ctx, Bucket)
-	if err != nil {
-		return nil, fmt.Errorf("kv bucket %s: %w", Bucket, err)
-	}
-	return &guard{claims: claims, kv: kv}, nil
+	return &guard{store: store}, nil
 }
 
 // update stores r if the record is still at revision rev, and returns the
 // new revision. A record moved on by someone else is an error wrapping
-// jetstream.ErrKeyRevisionMismatch.
+// kv.ErrConflict.
 func (g *guard) update(ctx context.Context, id string, rev uint64, r record) (uint64, error) {
-	raw, err := json.Marshal(r)
-	if err != nil {
-		return 0, err
-	}
-	next, err := g.kv.Update(ctx, id, raw, rev)
+	next, err := g.store.Update(ctx, id, r, rev)
 	if err != nil {
 		return 0, fmt.Errorf("update execution %s: %w", id, err)
 	}
@@ -96,11 +87,11 @@ func (g *guard) update(ctx context.Context, id string, rev uint64, r record) (ui
 // claim creates the execution's key. taken is true, with the existing
 // record, when another delivery created it first.
 func (g *guard) claim(ctx context.Context, id string, r record) (rev uint64, existing record, taken bool, err error) {
-	rev, err = g.claims.Claim(ctx, id, r)
+	rev, err = g.store.Create(ctx, id, r)
 	if err == nil {
 		return rev, record{}, false, nil
 	}
-	if !errors.Is(err, jetstream.ErrKeyExists) {
+	if !errors.Is(err, kv.ErrExists) {
 		return 0, record{}, false, fmt.Errorf("claim execution %s: %w", id, err)
 	}
 	existing, rev, err = g.get(ctx, id)
@@ -110,21 +101,21 @@ func (g *guard) claim(ctx context.Context, id string, r record) (rev uint64, exi
 // release deletes a claim that never got to run a step, so a redelivery
 // can try again.
 func (g *guard) release(ctx context.Context, id string, rev uint64) error {
-	return g.claims.Release(ctx, id, rev)
+	return g.store.DeleteAt(ctx, id, rev)
 }
 
 // get reads the execution's record and its revision.
 func (g *guard) get(ctx context.Context, id string) (record, uint64, error) {
-	r, rev, err := g.claims.Get(ctx, id)
+	e, err := g.store.Get(ctx, id)
 	if err != nil {
 		return record{}, 0, fmt.Errorf("read execution %s: %w", id, err)
 	}
-	return r, rev, nil
+	return e.Value, e.Revision, nil
 }
 
 // finish stores the outcome if the record is still at revision rev.
 func (g *guard) finish(ctx context.Context, id string, rev uint64, r record) error {
-	if err := g.claims.Update(ctx, id, rev, r); err != nil {
+	if _, err := g.store.Update(ctx, id, r, rev); err != nil {
 		return fmt.Errorf("record outcome of execution %s: %w", id, err)
 	}
 	return nil
