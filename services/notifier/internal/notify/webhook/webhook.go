@@ -1,26 +1,24 @@
 // Package webhook delivers notifications as JSON POSTs to an HTTP endpoint,
-// signed with HMAC-SHA256 when a secret is configured.
+// signed as Standard Webhooks (webhook-id, webhook-timestamp,
+// webhook-signature) when a secret is configured.
 package webhook
 
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"github.com/medic-sre/medic/pkg/httpretry"
 	"io"
 	"net/http"
 	"net/url"
 	"time"
 
+	"github.com/medic-sre/medic/pkg/httpretry"
+	"github.com/medic-sre/medic/pkg/webhooksig"
 	"github.com/medic-sre/medic/services/notifier/internal/notify"
 )
 
 // Header names the receiver sees.
 const (
-	HeaderSignature   = "X-Medic-Signature"
 	HeaderIdempotency = "Idempotency-Key"
 	UserAgent         = "medic-notifier"
 )
@@ -28,7 +26,9 @@ const (
 // Config configures a webhook receiver.
 type Config struct {
 	URL string
-	// Secret signs bodies when set; it is never logged.
+	// Secret signs deliveries when set: "whsec_<base64 key>", or raw key
+	// bytes without the prefix (see webhooksig.ParseSecret). It is never
+	// logged.
 	Secret string
 	// Timeout bounds each attempt.
 	Timeout time.Duration
@@ -47,6 +47,7 @@ const DefaultMaxRetryAfter = 30 * time.Second
 // Receiver posts to one URL.
 type Receiver struct {
 	cfg    Config
+	key    webhooksig.Key
 	client *http.Client
 }
 
@@ -64,19 +65,17 @@ func New(cfg Config) (*Receiver, error) {
 	if cfg.MaxRetryAfter <= 0 {
 		cfg.MaxRetryAfter = DefaultMaxRetryAfter
 	}
-	return &Receiver{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}}, nil
+	r := &Receiver{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}}
+	if cfg.Secret != "" {
+		if r.key, err = webhooksig.ParseSecret(cfg.Secret); err != nil {
+			return nil, fmt.Errorf("--webhook-secret: %w", err)
+		}
+	}
+	return r, nil
 }
 
 // Name implements notify.Receiver.
 func (r *Receiver) Name() string { return "webhook" }
-
-// Sign is the signature header value for body: "sha256=" and the hex
-// HMAC-SHA256 of the body under secret.
-func Sign(secret string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
 
 // Send implements notify.Receiver: 5xx, 408, 425 and 429 answers, timeouts
 // and connection errors are retried with backoff, waiting at least as long
@@ -121,8 +120,10 @@ func (r *Receiver) post(ctx context.Context, m notify.Message) (answer, error) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", UserAgent)
 	req.Header.Set(HeaderIdempotency, m.ID)
-	if r.cfg.Secret != "" {
-		req.Header.Set(HeaderSignature, Sign(r.cfg.Secret, m.Body))
+	if r.key != nil {
+		// The id stays the same on every retry, so that the receiver can
+		// drop repeats; the timestamp is this attempt's.
+		r.key.SetHeaders(req.Header, m.ID, time.Now(), m.Body)
 	}
 	resp, err := r.client.Do(req)
 	if err != nil {
