@@ -45,7 +45,7 @@ func Demo(ctx context.Context, args []string) error {
 	_ = os.RemoveAll(filepath.Join(workDir, "nats"))
 	// The people Medic pages, played by a local sink that verifies the
 	// notifier's signatures.
-	sink, err := demo.StartWebhookSink(1000)
+	sink, err := demo.StartWebhookSink(demo.SinkOptions{})
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,7 @@ func TestEndToEnd(t *testing.T) {
 // startSink starts the demo's webhook sink for one test.
 func startSink(t *testing.T) *demo.WebhookSink {
 	t.Helper()
-	sink, err := demo.StartWebhookSink(1000)
+	sink, err := demo.StartWebhookSink(demo.SinkOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

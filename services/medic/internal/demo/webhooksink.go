@@ -32,30 +32,50 @@ type WebhookSink struct {
 	srv      *http.Server
 	done     chan struct{}
 	max      int
+	onPost   func(body []byte)
 
 	mu       sync.Mutex
 	posts    []json.RawMessage
 	rejected int
 }
 
-// StartWebhookSink listens on a free local port with a fresh secret and
-// keeps at most max bodies.
-func StartWebhookSink(max int) (*WebhookSink, error) {
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return nil, err
+// SinkOptions configure a webhook sink.
+type SinkOptions struct {
+	// Addr is where it listens; empty is a free port on 127.0.0.1.
+	Addr string
+	// Secret verifies the posts; empty makes a fresh one.
+	Secret string
+	// Max bounds the bodies kept; 0 is 1000.
+	Max int
+	// OnPost, when set, hears each body kept.
+	OnPost func(body []byte)
+}
+
+// StartWebhookSink listens and serves until Close.
+func StartWebhookSink(o SinkOptions) (*WebhookSink, error) {
+	if o.Secret == "" {
+		raw := make([]byte, 32)
+		if _, err := rand.Read(raw); err != nil {
+			return nil, err
+		}
+		o.Secret = webhooksig.SecretPrefix + base64.StdEncoding.EncodeToString(raw)
 	}
-	secret := webhooksig.SecretPrefix + base64.StdEncoding.EncodeToString(raw)
-	key, err := webhooksig.ParseSecret(secret)
+	key, err := webhooksig.ParseSecret(o.Secret)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:0"
+	}
+	if o.Max <= 0 {
+		o.Max = 1000
+	}
+	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return nil, err
 	}
-	s := &WebhookSink{URL: "http://" + ln.Addr().String() + "/webhook", Secret: secret,
-		verifier: webhooksig.NewVerifier(key, 0), done: make(chan struct{}), max: max}
+	s := &WebhookSink{URL: "http://" + ln.Addr().String() + "/webhook", Secret: o.Secret,
+		verifier: webhooksig.NewVerifier(key, 0), done: make(chan struct{}), max: o.Max, onPost: o.OnPost}
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		defer close(s.done)
@@ -95,6 +115,9 @@ func (s *WebhookSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.keep(body)
+	if s.onPost != nil {
+		s.onPost(body)
+	}
 	w.WriteHeader(http.StatusOK)
 }
 

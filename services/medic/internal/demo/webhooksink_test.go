@@ -13,7 +13,7 @@ import (
 // The sink keeps a signed post once, answers its repeat without keeping it
 // again, and refuses forged, altered and stale posts.
 func TestWebhookSinkVerifies(t *testing.T) {
-	sink, err := demo.StartWebhookSink(10)
+	sink, err := demo.StartWebhookSink(demo.SinkOptions{Max: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
