@@ -106,7 +106,7 @@ func TestSignatureVerifiesAsStandardWebhooks(t *testing.T) {
 			if tc.body != nil {
 				body = tc.body
 			}
-			if err := tc.v.verify(s.reqs[tc.req].Header, body); err != tc.want {
+			if err := tc.v.verify(s.reqs[tc.req].Header, body); !errors.Is(err, tc.want) {
 				t.Fatalf("verify: %v, want %v", err, tc.want)
 			}
 		})
