@@ -33,7 +33,8 @@ func natsPasswordEnv() []string {
 	for _, u := range bus.Users() {
 		env = append(env, passwordEnv(u)+"=placeholder-"+u)
 	}
-	return env
+	// The webhook signing secret comes from .env too.
+	return append(env, "MEDIC_WEBHOOK_SECRET=whsec_cGxhY2Vob2xkZXI=")
 }
 
 // loadComposeErr is loadCompose with exactly env, returning the error.
@@ -63,7 +64,7 @@ func envValue(svc types.ServiceConfig, key string) (string, bool) {
 }
 
 func TestComposeServices(t *testing.T) {
-	running := append([]string{"nats", "clickhouse"}, goServices...)
+	running := append([]string{"nats", "clickhouse", "webhook-sink"}, goServices...)
 	tests := []struct {
 		name     string
 		profiles []string
@@ -180,7 +181,9 @@ func TestComposeServiceEnv(t *testing.T) {
 		want    string
 	}{
 		{"remediator targets the simulator", nil, "remediator", "SERVING_URL", "http://simulator:8080"},
-		{"notifier defaults to the simulator's sink", nil, "notifier", "WEBHOOK_URL", "http://simulator:8080/v1/webhook"},
+		{"notifier defaults to the demo's sink", nil, "notifier", "WEBHOOK_URL", "http://webhook-sink:8080/webhook"},
+		{"notifier signs with the secret from the host env", nil, "notifier", "WEBHOOK_SECRET", "whsec_cGxhY2Vob2xkZXI="},
+		{"the sink verifies with the same secret", nil, "webhook-sink", "WEBHOOK_SECRET", "whsec_cGxhY2Vob2xkZXI="},
 		{"notifier webhook comes from the host env", []string{"MEDIC_WEBHOOK_URL=https://hooks.example.com/x"}, "notifier", "WEBHOOK_URL", "https://hooks.example.com/x"},
 		{"log level", nil, "detector", "LOG_LEVEL", "info"},
 	}
@@ -300,5 +303,19 @@ func TestComposeNeedsNATSPasswords(t *testing.T) {
 	_, err := loadComposeErr(t, nil)
 	if err == nil || !strings.Contains(err.Error(), "MEDIC_NATS_PASSWORD_") {
 		t.Errorf("load without passwords: err = %v, want one naming MEDIC_NATS_PASSWORD_", err)
+	}
+}
+
+// The webhook signing secret is not written into docker-compose.yml either.
+func TestComposeNeedsWebhookSecret(t *testing.T) {
+	var env []string
+	for _, kv := range natsPasswordEnv() {
+		if !strings.HasPrefix(kv, "MEDIC_WEBHOOK_SECRET=") {
+			env = append(env, kv)
+		}
+	}
+	_, err := loadComposeErr(t, env)
+	if err == nil || !strings.Contains(err.Error(), "MEDIC_WEBHOOK_SECRET") {
+		t.Errorf("load without the webhook secret: err = %v, want one naming MEDIC_WEBHOOK_SECRET", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/httpretry"
 	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -91,20 +92,16 @@ func (b *Bus) SetStreamLimits(l StreamLimits) { b.limits = l }
 // Setup ensures the streams exist, retrying with backoff until NATS answers
 // or ctx ends. The bus is ready once it returns nil.
 func (b *Bus) Setup(ctx context.Context) error {
-	for attempt := uint64(1); ; attempt++ {
-		err := EnsureStreamsWith(ctx, b.js, b.limits)
-		if err == nil {
-			b.ready.Store(true)
-			return nil
-		}
-		delay := Backoff(attempt, 200*time.Millisecond, 5*time.Second)
-		b.log.Warn("nats not reachable yet; retrying", "err", err, "retry_in", delay.String())
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("nats setup: %w (last error: %w)", ctx.Err(), err)
-		case <-time.After(delay):
-		}
+	_, err := httpretry.Retry(ctx, httpretry.SetupPolicy,
+		func(int) error { return EnsureStreamsWith(ctx, b.js, b.limits) },
+		func(err error, wait time.Duration) {
+			b.log.Warn("nats not reachable yet; retrying", "err", err, "retry_in", wait.String())
+		})
+	if err != nil {
+		return fmt.Errorf("nats setup: %w", err)
 	}
+	b.ready.Store(true)
+	return nil
 }
 
 // Ready reports nil when streams are set up and the connection is up.

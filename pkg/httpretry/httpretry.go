@@ -1,5 +1,7 @@
-// Package httpretry holds what Medic's HTTP clients (webhook receivers,
-// remediation actions) agree on about retrying a request.
+// Package httpretry is Medic's one retry policy: the backoff with jitter
+// that every retry loop uses (Retry, Policy), and the HTTP client that is the
+// one retry stage of the webhook receiver and the remediation actions
+// (Client): retryable statuses, Retry-After and Idempotency-Key.
 package httpretry
 
 import (

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/medic-sre/medic/pkg/httpretry"
 )
 
 // ErrNotReady means ClickHouse has not been reached and migrated yet.
@@ -92,25 +93,24 @@ func options(cfg Config, database string) *clickhouse.Options {
 // Setup creates the database and applies migrations, retrying with backoff
 // until ClickHouse answers or ctx ends. The store is ready once it returns.
 func (s *Store) Setup(ctx context.Context) error {
-	delay := 200 * time.Millisecond
-	for {
+	_, err := httpretry.Retry(ctx, httpretry.SetupPolicy, func(int) error {
 		err := s.setupOnce(ctx)
-		if err == nil {
-			s.ready.Store(true)
-			s.log.Info("clickhouse ready", "addr", s.cfg.Addr, "database", s.cfg.Database)
-			return nil
-		}
 		if errors.Is(err, ErrMigrationChanged) {
-			return err // no retry can fix it; stop with the reason
+			return httpretry.Permanent(err) // no retry can fix it; stop with the reason
 		}
-		s.log.Warn("clickhouse not reachable yet; retrying", "addr", s.cfg.Addr, "err", err, "retry_in", delay.String())
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("clickhouse %s: %w (last error: %w; check CLICKHOUSE_ADDR)", s.cfg.Addr, ctx.Err(), err)
-		case <-time.After(delay):
+		return err
+	}, func(err error, wait time.Duration) {
+		s.log.Warn("clickhouse not reachable yet; retrying", "addr", s.cfg.Addr, "err", err, "retry_in", wait.String())
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("clickhouse %s: %w; check CLICKHOUSE_ADDR", s.cfg.Addr, err)
 		}
-		delay = min(delay*2, 5*time.Second)
+		return err
 	}
+	s.ready.Store(true)
+	s.log.Info("clickhouse ready", "addr", s.cfg.Addr, "database", s.cfg.Database)
+	return nil
 }
 
 func (s *Store) setupOnce(ctx context.Context) error {

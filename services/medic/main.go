@@ -23,6 +23,7 @@ usage:
   medic incidents  list recent incidents with MTTD, MTTA and MTTR
   medic timeline ID  show one incident's timeline
   medic nats-server  run the embedded NATS JetStream server as its own process (for tests and the soak)
+  medic webhook-sink  receive the notifier's webhooks, check their signatures and print them (docker compose)
 
 Every command takes --clickhouse-addr (env CLICKHOUSE_ADDR) and
 --clickhouse-database (env CLICKHOUSE_DATABASE); "medic CMD -h" lists the rest.
@@ -37,7 +38,7 @@ func main() {
 	defer stop()
 	cmds := map[string]func(context.Context, []string) error{
 		"demo": cli.Demo, "sql": cli.SQL, "incidents": cli.Incidents, "timeline": cli.Timeline,
-		"nats-server": cli.NATSServer,
+		"nats-server": cli.NATSServer, "webhook-sink": cli.WebhookSink,
 	}
 	run, ok := cmds[os.Args[1]]
 	if !ok {

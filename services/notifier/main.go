@@ -21,7 +21,7 @@ func main() {
 	service.Main("notifier", func(fs *flag.FlagSet) {
 		o.Service.RegisterFlags(fs)
 		service.StringVar(fs, &o.Webhook.URL, "webhook-url", "WEBHOOK_URL", "", "URL the notifications are POSTed to")
-		service.StringVar(fs, &o.Webhook.Secret, "webhook-secret", "WEBHOOK_SECRET", "", "secret to sign bodies with (HMAC-SHA256 in X-Medic-Signature); empty: unsigned")
+		service.StringVar(fs, &o.Webhook.Secret, "webhook-secret", "WEBHOOK_SECRET", "", "Standard Webhooks secret, whsec_<base64 key> (raw key bytes without the prefix); empty: unsigned")
 		service.DurationVar(fs, &o.Webhook.Timeout, "webhook-timeout", "WEBHOOK_TIMEOUT", 10*time.Second, "timeout of each webhook attempt")
 		service.DurationVar(fs, &o.Webhook.Backoff, "webhook-backoff", "WEBHOOK_BACKOFF", 500*time.Millisecond, "first delay between webhook attempts; it doubles")
 		service.DurationVar(fs, &o.Webhook.MaxRetryAfter, "webhook-max-retry-after", "WEBHOOK_MAX_RETRY_AFTER", 30*time.Second, "longest wait a Retry-After answer can ask for between webhook attempts")

@@ -43,8 +43,16 @@ func Demo(ctx context.Context, args []string) error {
 	version, _ := s.Conn().ServerVersion()
 	fmt.Fprintf(out, "medic: ClickHouse %v at %s, database %s\n", version, cfg.Addr, cfg.Database)
 	_ = os.RemoveAll(filepath.Join(workDir, "nats"))
+	// The people Medic pages, played by a local sink that verifies the
+	// notifier's signatures.
+	sink, err := demo.StartWebhookSink(demo.SinkOptions{})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = sink.Close() }()
+	fmt.Fprintf(out, "medic: webhook sink at %s (Standard Webhooks signatures checked)\n", sink.URL)
 	st, err := stack.Start(ctx, stack.Config{BinDir: binDir, WorkDir: workDir, ClickHouseAddr: cfg.Addr,
-		Database: cfg.Database, NATSURL: natsURL, Progress: out})
+		Database: cfg.Database, NATSURL: natsURL, Progress: out, WebhookURL: sink.URL, WebhookSecret: sink.Secret})
 	if err != nil {
 		return err
 	}
@@ -57,6 +65,7 @@ func Demo(ctx context.Context, args []string) error {
 	if stopErr != nil {
 		fmt.Fprintln(out, "medic: warning:", stopErr)
 	}
+	fmt.Fprintf(out, "medic: the webhook sink received %d verified notifications (%d refused)\n", len(sink.Posts()), sink.Rejected())
 	fmt.Fprintf(out, "medic: demo finished in %.1fs\n", time.Since(start).Seconds())
 	return verdict(res)
 }

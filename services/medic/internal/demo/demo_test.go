@@ -3,7 +3,6 @@ package demo_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,8 +53,9 @@ func TestEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	work := t.TempDir()
+	sink := startSink(t)
 	st, err := stack.Start(ctx, stack.Config{BinDir: bins, WorkDir: work, ClickHouseAddr: storetest.Addr(),
-		Database: s.Database(), Progress: testWriter{t}})
+		Database: s.Database(), Progress: testWriter{t}, WebhookURL: sink.URL, WebhookSecret: sink.Secret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestEndToEnd(t *testing.T) {
 	if res.Durations.MTTD <= 0 || res.Durations.MTTR < res.Durations.MTTD {
 		t.Fatalf("durations %+v", res.Durations)
 	}
-	checkWebhook(t, st.ControlURL, in.ID)
+	checkWebhook(t, sink, in.ID)
 
 	st2 := st
 	stopped = true
@@ -110,26 +110,40 @@ func TestEndToEnd(t *testing.T) {
 	t.Logf("MTTD %.2fs MTTA %.2fs TTM %.2fs MTTR %.2fs", res.Durations.MTTD, res.Durations.MTTA, res.Durations.TimeToMitigate, res.Durations.MTTR)
 }
 
-// webhookPosts asks the simulator's webhook sink what the notifier posted.
-func webhookPosts(t *testing.T, controlURL string) []map[string]any {
+// startSink starts the demo's webhook sink for one test.
+func startSink(t *testing.T) *demo.WebhookSink {
 	t.Helper()
-	resp, err := http.Get(controlURL + "/v1/webhook")
+	sink, err := demo.StartWebhookSink(demo.SinkOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	t.Cleanup(func() { _ = sink.Close() })
+	return sink
+}
+
+// webhookPosts is what the notifier posted to the demo's sink, each with a
+// signature that verified.
+func webhookPosts(t *testing.T, sink *demo.WebhookSink) []map[string]any {
+	t.Helper()
+	if n := sink.Rejected(); n > 0 {
+		t.Fatalf("the webhook sink refused %d posts (bad signature or stale)", n)
+	}
 	var posts []map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&posts); err != nil {
-		t.Fatal(err)
+	for _, raw := range sink.Posts() {
+		var p map[string]any
+		if err := json.Unmarshal(raw, &p); err != nil {
+			t.Fatal(err)
+		}
+		posts = append(posts, p)
 	}
 	return posts
 }
 
 // checkWebhook checks that the notifier posted the incident's opening and
 // resolution once each.
-func checkWebhook(t *testing.T, controlURL, incident string) {
+func checkWebhook(t *testing.T, sink *demo.WebhookSink, incident string) {
 	t.Helper()
-	posts := webhookPosts(t, controlURL)
+	posts := webhookPosts(t, sink)
 	about := map[string]int{}
 	for _, p := range posts {
 		if p["incident_id"] == incident {

@@ -92,8 +92,9 @@ func play(t *testing.T, bins string, baseline time.Duration, faults []demo.Fault
 	ctx, cancel := context.WithTimeout(context.Background(), baseline+5*time.Minute)
 	defer cancel()
 	work := t.TempDir()
+	sink := startSink(t)
 	st, err := stack.Start(ctx, stack.Config{BinDir: bins, WorkDir: work, ClickHouseAddr: storetest.Addr(),
-		Database: s.Database(), Progress: testWriter{t}})
+		Database: s.Database(), Progress: testWriter{t}, WebhookURL: sink.URL, WebhookSecret: sink.Secret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func play(t *testing.T, bins string, baseline time.Duration, faults []demo.Fault
 	// The pages for the escalations and failures may trail the events.
 	var posts []map[string]any
 	servicetest.PollFor(t, "a page for every escalation and failure", time.Minute, func() bool {
-		posts = webhookPosts(t, st.ControlURL)
+		posts = webhookPosts(t, sink)
 		return len(unpaged(res, posts)) == 0
 	})
 	return res, posts

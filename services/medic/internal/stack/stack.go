@@ -39,7 +39,11 @@ type Config struct {
 	// ControlAddr is where the simulator's control API listens; empty
 	// picks a free port.
 	ControlAddr string
-	Progress    io.Writer
+	// WebhookURL and WebhookSecret are the notifier's receiver and its
+	// signing secret (the demo's sink). Without a URL the notifier's
+	// WEBHOOK_URL must come from ProcessEnv.
+	WebhookURL, WebhookSecret string
+	Progress                  io.Writer
 }
 
 // Stack is a running Medic.
@@ -116,7 +120,9 @@ func (s *Stack) startAll(ctx context.Context) error {
 		case "remediator":
 			extra = append(extra, "SERVING_URL="+s.ControlURL)
 		case "notifier":
-			extra = append(extra, "WEBHOOK_URL="+s.ControlURL+"/v1/webhook")
+			if s.cfg.WebhookURL != "" {
+				extra = append(extra, "WEBHOOK_URL="+s.cfg.WebhookURL, "WEBHOOK_SECRET="+s.cfg.WebhookSecret)
+			}
 		}
 		if _, err := s.start(name, extra...); err != nil {
 			return err

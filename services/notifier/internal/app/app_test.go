@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/hex"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -135,17 +135,20 @@ func checkPost(t *testing.T, p post, eventType, incident, id, secret string) {
 			t.Fatalf("detected_at %q: %v", at, err)
 		}
 	}
-	sig := p.Header.Get("X-Medic-Signature")
+	sig := p.Header.Get("webhook-signature")
 	if secret == "" {
 		if sig != "" {
 			t.Fatalf("unsigned delivery carries signature %q", sig)
 		}
 		return
 	}
+	// Standard Webhooks: HMAC-SHA256 of "<id>.<timestamp>.<body>"; a secret
+	// without the whsec_ prefix is the key itself.
+	ts := p.Header.Get("webhook-timestamp")
 	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(p.Body)
-	if !hmac.Equal([]byte(sig), []byte("sha256="+hex.EncodeToString(mac.Sum(nil)))) {
-		t.Fatalf("signature %q does not verify", sig)
+	mac.Write([]byte(id + "." + ts + "." + string(p.Body)))
+	if p.Header.Get("webhook-id") != id || !hmac.Equal([]byte(sig), []byte("v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))) {
+		t.Fatalf("webhook-id %q, signature %q does not verify", p.Header.Get("webhook-id"), sig)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/httpretry"
 	"github.com/medic-sre/medic/pkg/outcome"
 )
 
@@ -176,25 +177,14 @@ func (n *Notifier) send(ctx context.Context, id string, p Payload) (Record, erro
 // the notification, and an unrecorded delivery is posted again by the next
 // process that gets the event.
 func (n *Notifier) mark(ctx context.Context, id string, rec Record) error {
-	attempts, delay := max(n.MarkAttempts, 1), n.MarkBackoff
+	p := httpretry.Policy{Attempts: max(n.MarkAttempts, 1), Initial: n.MarkBackoff}
 	if n.MarkAttempts == 0 {
-		attempts = DefaultMarkAttempts
+		p.Attempts = DefaultMarkAttempts
 	}
-	if delay <= 0 {
-		delay = DefaultMarkBackoff
+	if p.Initial <= 0 {
+		p.Initial = DefaultMarkBackoff
 	}
-	var err error
-	for attempt := 1; ; attempt++ {
-		if err = n.Ledger.MarkDelivered(ctx, id, rec); err == nil || attempt == attempts {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("notification %s was delivered but not recorded: %w", id, ctx.Err())
-		case <-time.After(delay):
-		}
-		delay *= 2
-	}
+	attempts, err := httpretry.Retry(ctx, p, func(int) error { return n.Ledger.MarkDelivered(ctx, id, rec) }, nil)
 	if err != nil {
 		return fmt.Errorf("notification %s was delivered but not recorded after %d attempts: %w", id, attempts, err)
 	}

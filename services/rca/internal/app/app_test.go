@@ -16,7 +16,7 @@ import (
 	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/medic-sre/medic/services/rca/internal/app"
 	"github.com/medic-sre/medic/services/rca/internal/engine"
-	"github.com/medic-sre/medic/services/rca/internal/synth"
+	"github.com/medic-sre/medic/services/rca/internal/synthtest"
 	natsgo "github.com/nats-io/nats.go"
 )
 
@@ -41,9 +41,9 @@ func TestIncidentToRCAOverTheBus(t *testing.T) {
 	ctx := context.Background()
 	nats := servicetest.StartNATS(t)
 	st := storetest.New(t)
-	sc := synth.Scenario{Fault: synth.BadModelVersion, FaultAt: time.Now().Add(-30 * time.Second),
+	sc := synthtest.Scenario{Fault: synthtest.BadModelVersion, FaultAt: time.Now().Add(-30 * time.Second),
 		Baseline: 3 * time.Minute, FaultFor: 30 * time.Second, RPS: 50, Seed: 11}
-	data, err := synth.Generate(sc)
+	data, err := synthtest.Generate(sc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestIncidentToRCAOverTheBus(t *testing.T) {
 	startService(t, nats.URL(), st)
 
 	client, got := subscribe(t, nats.URL())
-	inc := synth.Incident(sc, "inc-bus-1", "prediction.error", "model-server")
+	inc := synthtest.Incident(sc, "inc-bus-1", "prediction.error", "model-server")
 	inc.OpenedUnixNano = time.Now().UnixNano() // so the service waits out its settle delay
 	up := update(sc, inc)
 	opened := emitTwice(t, client, "incident-event-1", inc)
@@ -83,10 +83,10 @@ func TestIncidentToRCAOverTheBus(t *testing.T) {
 
 // update is the correlator's incident.updated when a request.error anomaly
 // at the gateway joins inc, 4 s after the incident's symptom started.
-func update(sc synth.Scenario, inc events.IncidentOpened) events.IncidentUpdated {
+func update(sc synthtest.Scenario, inc events.IncidentOpened) events.IncidentUpdated {
 	started := sc.FaultAt.Add(4 * time.Second).UnixNano()
 	added := events.AnomalyRef{AnomalyID: "a-gateway-errors", Rule: "request.error-high", Metric: "request.error", Value: 0.3,
-		StartedUnixNano: started, DetectedUnixNano: started + int64(5*time.Second), Service: "gateway", Model: synth.Model}
+		StartedUnixNano: started, DetectedUnixNano: started + int64(5*time.Second), Service: "gateway", Model: synthtest.Model}
 	up := events.IncidentUpdated{IncidentOpened: inc, AddedAnomalyIDs: []string{added.AnomalyID}, UpdatedUnixNano: time.Now().UnixNano()}
 	up.Anomalies = append(append([]events.AnomalyRef{}, inc.Anomalies...), added)
 	return up

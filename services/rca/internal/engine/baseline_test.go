@@ -10,7 +10,7 @@ import (
 	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/medic-sre/medic/services/rca/internal/engine"
 	"github.com/medic-sre/medic/services/rca/internal/query"
-	"github.com/medic-sre/medic/services/rca/internal/synth"
+	"github.com/medic-sre/medic/services/rca/internal/synthtest"
 )
 
 // A bad model version after too little history (issue #5, defect 3) is
@@ -33,9 +33,9 @@ func TestBaselineSufficiency(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sc := synth.Scenario{Fault: synth.BadModelVersion, FaultAt: time.Now().Add(-30 * time.Second), Baseline: tt.history,
+			sc := synthtest.Scenario{Fault: synthtest.BadModelVersion, FaultAt: time.Now().Add(-30 * time.Second), Baseline: tt.history,
 				FaultFor: 30 * time.Second, RPS: 50, Seed: 5}
-			data, err := synth.Generate(sc)
+			data, err := synthtest.Generate(sc)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -44,7 +44,7 @@ func TestBaselineSufficiency(t *testing.T) {
 				t.Fatal(err)
 			}
 			eng := engine.New(query.New(st.Conn()), engine.DefaultConfig)
-			inc := synth.Incident(sc, "inc-thin", "prediction.error", "model-server")
+			inc := synthtest.Incident(sc, "inc-thin", "prediction.error", "model-server")
 			got, err := eng.Analyze(context.Background(), engine.OpenedTask("ev-thin", inc), sc.FaultAt.Add(sc.FaultFor))
 			if err != nil {
 				t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/medic-sre/medic/services/rca/internal/engine"
 	"github.com/medic-sre/medic/services/rca/internal/query"
-	"github.com/medic-sre/medic/services/rca/internal/synth"
+	"github.com/medic-sre/medic/services/rca/internal/synthtest"
 	"gopkg.in/yaml.v3"
 )
 
@@ -38,11 +38,11 @@ func loadScenarios(t *testing.T) []scenario {
 }
 
 // simulate fills a fresh database with a fault that began 30 s before now.
-func simulate(tb testing.TB, fault string) (*store.Store, synth.Scenario, synth.Data) {
+func simulate(tb testing.TB, fault string) (*store.Store, synthtest.Scenario, synthtest.Data) {
 	tb.Helper()
-	sc := synth.Scenario{Fault: fault, FaultAt: time.Now().Add(-30 * time.Second), Baseline: 3 * time.Minute,
+	sc := synthtest.Scenario{Fault: fault, FaultAt: time.Now().Add(-30 * time.Second), Baseline: 3 * time.Minute,
 		FaultFor: 30 * time.Second, RPS: 50, Seed: 7, NullProb: 0.4}
-	data, err := synth.Generate(sc)
+	data, err := synthtest.Generate(sc)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -56,8 +56,8 @@ func simulate(tb testing.TB, fault string) (*store.Store, synth.Scenario, synth.
 func TestAnalyzeSimulatedFaults(t *testing.T) {
 	type world struct {
 		st   *store.Store
-		sc   synth.Scenario
-		data synth.Data
+		sc   synthtest.Scenario
+		data synthtest.Data
 	}
 	worlds := map[string]world{}
 	for _, tt := range loadScenarios(t) {
@@ -70,7 +70,7 @@ func TestAnalyzeSimulatedFaults(t *testing.T) {
 		}
 		t.Run(tt.Name, func(t *testing.T) {
 			eng := engine.New(query.New(w.st.Conn()), engine.DefaultConfig)
-			inc := synth.Incident(w.sc, "inc-1", tt.Metric, tt.Service)
+			inc := synthtest.Incident(w.sc, "inc-1", tt.Metric, tt.Service)
 			got, err := eng.Analyze(context.Background(), engine.OpenedTask("ev-1", inc), w.sc.FaultAt.Add(w.sc.FaultFor))
 			if err != nil {
 				t.Fatal(err)
@@ -127,7 +127,7 @@ func checkTop(t *testing.T, got events.RCACompleted, tt scenario) {
 // checkFaultStart wants the change's time when a change explains the
 // incident, else the symptom's onset in the data, within a second of the
 // fault, or with no data the anomaly's own start.
-func checkFaultStart(t *testing.T, got events.RCACompleted, tt scenario, sc synth.Scenario, inc events.IncidentOpened) {
+func checkFaultStart(t *testing.T, got events.RCACompleted, tt scenario, sc synthtest.Scenario, inc events.IncidentOpened) {
 	t.Helper()
 	switch {
 	case tt.WantChange != "":
@@ -147,9 +147,9 @@ func checkFaultStart(t *testing.T, got events.RCACompleted, tt scenario, sc synt
 }
 
 func BenchmarkAnalyze(b *testing.B) {
-	st, sc, _ := simulate(b, synth.BadModelVersion)
+	st, sc, _ := simulate(b, synthtest.BadModelVersion)
 	eng := engine.New(query.New(st.Conn()), engine.DefaultConfig)
-	inc := synth.Incident(sc, "inc-bench", "prediction.error", "model-server")
+	inc := synthtest.Incident(sc, "inc-bench", "prediction.error", "model-server")
 	now := sc.FaultAt.Add(sc.FaultFor)
 	b.ResetTimer()
 	for b.Loop() {

@@ -11,7 +11,7 @@ import (
 	"github.com/medic-sre/medic/pkg/telemetry"
 	"github.com/medic-sre/medic/services/rca/internal/engine"
 	"github.com/medic-sre/medic/services/rca/internal/query"
-	"github.com/medic-sre/medic/services/rca/internal/synth"
+	"github.com/medic-sre/medic/services/rca/internal/synthtest"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -25,7 +25,7 @@ var medicServices = []string{"detector", "correlator", "rca", "remediator", "not
 // where every service seen is a candidate). No Medic program may be ranked:
 // Medic's slowness while handling an incident is never its cause.
 func TestMedicNeverBlamesItself(t *testing.T) {
-	st, sc, _ := simulate(t, synth.FeatureNulls)
+	st, sc, _ := simulate(t, synthtest.FeatureNulls)
 	ctx := context.Background()
 
 	tel := telemetry.New("correlator", slog.LevelInfo, io.Discard)
@@ -56,7 +56,7 @@ func TestMedicNeverBlamesItself(t *testing.T) {
 		t.Fatalf("Medic's own error spans stored: %d (%v); the test needs them", own, err)
 	}
 
-	inc := synth.Incident(sc, "inc-own", "request.error", "gateway")
+	inc := synthtest.Incident(sc, "inc-own", "request.error", "gateway")
 	inc.Model = ""
 	for i := range inc.Anomalies {
 		inc.Anomalies[i].Model = ""

@@ -10,17 +10,17 @@ import (
 	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/medic-sre/medic/services/rca/internal/engine"
 	"github.com/medic-sre/medic/services/rca/internal/query"
-	"github.com/medic-sre/medic/services/rca/internal/synth"
+	"github.com/medic-sre/medic/services/rca/internal/synthtest"
 )
 
 // Issue #5, defect 5: a slow dependency starts 1.5 s after a bad deploy and
 // its latency joins the incident. The update's analysis covers the joining
 // anomaly alone and finds its own cause, dated by its onset in the data.
 func TestUpdateAnalysesTheJoiningSymptom(t *testing.T) {
-	sc := synth.Scenario{Fault: synth.BadModelVersion, FaultAt: time.Now().Add(-30 * time.Second), Baseline: 3 * time.Minute,
-		FaultFor: 30 * time.Second, RPS: 50, Seed: 3, Second: synth.SlowDependency}
+	sc := synthtest.Scenario{Fault: synthtest.BadModelVersion, FaultAt: time.Now().Add(-30 * time.Second), Baseline: 3 * time.Minute,
+		FaultFor: 30 * time.Second, RPS: 50, Seed: 3, Second: synthtest.SlowDependency}
 	sc.SecondAt = sc.FaultAt.Add(1500 * time.Millisecond)
-	data, err := synth.Generate(sc)
+	data, err := synthtest.Generate(sc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,10 +30,10 @@ func TestUpdateAnalysesTheJoiningSymptom(t *testing.T) {
 	}
 	eng := engine.New(query.New(st.Conn()), engine.DefaultConfig)
 	now := sc.FaultAt.Add(sc.FaultFor)
-	inc := synth.Incident(sc, "inc-2", "prediction.error", "model-server")
+	inc := synthtest.Incident(sc, "inc-2", "prediction.error", "model-server")
 	slow := sc.SecondAt.Add(3 * time.Second).UnixNano()
 	added := events.AnomalyRef{AnomalyID: "a-latency", Rule: "latency-high", Metric: "request.latency_ms", Value: 420,
-		StartedUnixNano: slow, DetectedUnixNano: slow + int64(5*time.Second), Service: "gateway", Model: synth.Model}
+		StartedUnixNano: slow, DetectedUnixNano: slow + int64(5*time.Second), Service: "gateway", Model: synthtest.Model}
 	up := events.IncidentUpdated{IncidentOpened: inc, AddedAnomalyIDs: []string{added.AnomalyID}, UpdatedUnixNano: now.UnixNano()}
 	up.Anomalies = append(slices.Clone(inc.Anomalies), added)
 

@@ -10,7 +10,7 @@ import (
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/medic-sre/medic/services/rca/internal/query"
-	"github.com/medic-sre/medic/services/rca/internal/synth"
+	"github.com/medic-sre/medic/services/rca/internal/synthtest"
 	"gopkg.in/yaml.v3"
 )
 
@@ -71,7 +71,7 @@ func selfBehaviour(t *testing.T, base time.Time, inserts [][][]any) map[string]q
 	st := storetest.New(t)
 	ctx := context.Background()
 	for _, rows := range inserts {
-		if err := st.Insert(ctx, "spans", synth.SpanColumns, rows); err != nil {
+		if err := st.Insert(ctx, "spans", synthtest.SpanColumns, rows); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -3,11 +3,12 @@ package action
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"github.com/medic-sre/medic/pkg/httpretry"
-	"io"
 	"net/http"
 	"time"
+
+	"github.com/medic-sre/medic/pkg/httpretry"
 )
 
 // Actor is who Medic says it is to the systems it acts on.
@@ -15,16 +16,18 @@ const Actor = "medic-remediator"
 
 // DefaultMaxRetryAfter caps the wait a Retry-After header can ask for, so
 // that a target cannot stall a remediation for long.
-const DefaultMaxRetryAfter = 30 * time.Second
+const DefaultMaxRetryAfter = httpretry.DefaultMaxRetryAfter
 
-// Client makes the HTTP calls of actions. A 5xx, 408, 425 or 429 answer or
-// a connection error is retried a few times with backoff inside the step,
-// waiting at least as long as a Retry-After header asks (capped); any
-// other 4xx answer fails the step at once (ErrRejected).
+// Client makes the HTTP calls of actions through the shared httpretry
+// client: a 5xx, 408, 425 or 429 answer or a connection error is retried a
+// few times with backoff inside the step, waiting at least as long as a
+// Retry-After header asks (capped); any other 4xx answer fails the step at
+// once (ErrRejected).
 type Client struct {
 	HTTP     *http.Client
 	Attempts int
-	Backoff  time.Duration
+	// Backoff is the first wait of httpretry's policy, doubling with jitter.
+	Backoff time.Duration
 	// MaxRetryAfter caps Retry-After waits; 0 is DefaultMaxRetryAfter.
 	MaxRetryAfter time.Duration
 }
@@ -32,13 +35,6 @@ type Client struct {
 // NewClient builds a client whose every attempt is bounded by timeout.
 func NewClient(timeout time.Duration) *Client {
 	return &Client{HTTP: &http.Client{Timeout: timeout}, Attempts: 3, Backoff: 250 * time.Millisecond}
-}
-
-// answer is what one attempt got back.
-type answer struct {
-	code       int
-	text       string
-	retryAfter time.Duration
 }
 
 // Do sends the request until it succeeds, is rejected, or attempts run out,
@@ -57,68 +53,29 @@ func (c *Client) DoFull(ctx context.Context, method, url string, body []byte, ke
 const excerpt = 512
 
 func (c *Client) do(ctx context.Context, method, url string, body []byte, key string, limit int64) (int, string, error) {
-	var lastErr error
-	delay := c.Backoff
-	for attempt := 1; attempt <= c.attempts(); attempt++ {
-		a, err := c.once(ctx, method, url, body, key, limit)
-		if err == nil && a.code < 300 {
-			return a.code, a.text, nil
+	resp, err := c.retrier().Do(ctx, key, limit, func(ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
 		}
-		if err == nil && !httpretry.Retryable(a.code) {
-			return a.code, a.text, fmt.Errorf("%w: %s %s answered %d: %s", ErrRejected, method, url, a.code, a.text)
-		}
-		if err == nil {
-			err = fmt.Errorf("%s %s answered %d: %s", method, url, a.code, a.text)
-		}
-		lastErr = err
-		if attempt == c.attempts() {
-			break
-		}
-		if err := httpretry.Sleep(ctx, max(delay, a.retryAfter)); err != nil {
-			return 0, "", fmt.Errorf("%w (last error: %w)", err, lastErr)
-		}
-		delay *= 2
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Medic-Actor", Actor)
+		return req, nil
+	})
+	switch {
+	case err == nil:
+		return resp.StatusCode, string(resp.Body), nil
+	case errors.Is(err, httpretry.ErrRejected):
+		return resp.StatusCode, string(resp.Body), fmt.Errorf("%w: %s %s: %w", ErrRejected, method, url, err)
 	}
-	return 0, "", fmt.Errorf("after %d attempts: %w", c.attempts(), lastErr)
+	return 0, "", fmt.Errorf("%s %s: %w", method, url, err)
+}
+
+func (c *Client) retrier() *httpretry.Client {
+	return &httpretry.Client{HTTP: c.HTTP, MaxRetryAfter: c.MaxRetryAfter,
+		Policy: httpretry.Policy{Attempts: max(1, c.Attempts), Initial: c.Backoff}}
 }
 
 // MaxDuration bounds how long Do can take: every attempt's timeout and the
 // longest wait between them.
-func (c *Client) MaxDuration() time.Duration {
-	d := time.Duration(c.attempts()) * c.HTTP.Timeout
-	delay := c.Backoff
-	for i := 1; i < c.attempts(); i++ {
-		d += max(delay, c.maxRetryAfter())
-		delay *= 2
-	}
-	return d
-}
-
-func (c *Client) attempts() int { return max(1, c.Attempts) }
-
-func (c *Client) maxRetryAfter() time.Duration {
-	if c.MaxRetryAfter <= 0 {
-		return DefaultMaxRetryAfter
-	}
-	return c.MaxRetryAfter
-}
-
-func (c *Client) once(ctx context.Context, method, url string, body []byte, key string, limit int64) (answer, error) {
-	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
-	if err != nil {
-		return answer{}, fmt.Errorf("%w: %w", ErrRejected, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Medic-Actor", Actor)
-	if key != "" {
-		req.Header.Set("Idempotency-Key", key)
-	}
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return answer{}, err
-	}
-	defer resp.Body.Close()
-	text, _ := io.ReadAll(io.LimitReader(resp.Body, limit))
-	return answer{code: resp.StatusCode, text: string(bytes.TrimSpace(text)),
-		retryAfter: httpretry.After(resp.Header.Get("Retry-After"), time.Now(), c.maxRetryAfter())}, nil
-}
+func (c *Client) MaxDuration() time.Duration { return c.retrier().MaxDuration() }

@@ -60,9 +60,12 @@ func rcaCompleted(incident string, cause events.Cause, anomalies ...string) even
 var (
 	badVersion = events.Cause{Rank: 1, Kind: events.CauseModelVersion, ID: "fraud@v2", Score: 0.9,
 		Service: "model-server", Model: "fraud", ModelVersion: "v2"}
-	slowServer = events.Cause{Rank: 1, Kind: events.CauseService, ID: "model-server", Score: 0.8, Service: "model-server"}
-	rollback   = "/v1/models/fraud/rollback"
-	failover   = "/v1/models/fraud/failover"
+	slowServer = events.Cause{Rank: 1, Kind: events.CauseService, ID: "model-server", Score: 0.8, Service: "model-server", Model: "fraud"}
+	// modelServer is a service cause as the analysis ranks one today: it
+	// names no model, so the fail-over runbook must not guess one.
+	modelServer = events.Cause{Rank: 1, Kind: events.CauseService, ID: "model-server", Score: 0.8, Service: "model-server"}
+	rollback    = "/v1/models/fraud/rollback"
+	failover    = "/v1/models/fraud/failover"
 )
 
 func TestRemediation(t *testing.T) {
@@ -84,6 +87,8 @@ func TestRemediation(t *testing.T) {
 		{name: "dry run calls nothing", cause: badVersion, dryRun: true, want: events.TypeRemediationSucceeded},
 		{name: "no runbook fits", cause: events.Cause{Rank: 1, Kind: events.CauseFeature, ID: "amount", Score: 0.8},
 			escalated: events.EscalationNoRunbook, detail: "no runbook fits the rank-1 cause feature amount"},
+		{name: "service cause without a model", cause: modelServer,
+			escalated: events.EscalationNoRunbook, detail: "no runbook fits the rank-1 cause service model-server"},
 		{name: "low confidence", cause: badVersion, change: func(r *events.RCACompleted) { r.Confidence = 0.45 },
 			escalated: events.EscalationLowConfidence, detail: "confidence 0.45 is below 0.6 for runbook rollback-bad-model-version (cause fraud@v2)"},
 		{name: "tied causes", cause: badVersion, change: func(r *events.RCACompleted) {

@@ -61,8 +61,13 @@ func (rb *Runbook) Persistence() time.Duration {
 	return *rb.MinDuration
 }
 
+// AnyValue as a match field matches a cause that has that field, whatever
+// its value: `model: "*"` fits a cause that names a model, and not one that
+// names none, so a step need not guess it.
+const AnyValue = "*"
+
 // Match selects the rank-1 causes a runbook applies to; empty fields match
-// anything.
+// anything, AnyValue any non-empty value.
 type Match struct {
 	CauseKind    string  `yaml:"cause_kind"`
 	Service      string  `yaml:"service"`

@@ -1,6 +1,7 @@
 package runbook_test
 
 import (
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -43,6 +44,17 @@ func TestLoadRejectsWithFileLineAndField(t *testing.T) {
 	}
 }
 
+// The defaults fit any system: they name none of the simulator's models.
+func TestDefaultRunbooksNameNoModel(t *testing.T) {
+	raw, err := os.ReadFile("default.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "fraud") {
+		t.Fatal(`default.yaml names the simulator's model "fraud"`)
+	}
+}
+
 func TestDefaultRunbooks(t *testing.T) {
 	f, err := runbook.Load("", registry)
 	if err != nil {
@@ -54,7 +66,10 @@ func TestDefaultRunbooks(t *testing.T) {
 		want  string
 	}{
 		{name: "bad model version", cause: events.Cause{Rank: 1, Kind: events.CauseModelVersion, Model: "fraud", ModelVersion: "v2"}, want: "rollback-bad-model-version"},
-		{name: "model server", cause: events.Cause{Rank: 1, Kind: events.CauseService, Service: "model-server"}, want: "fail-over-to-backup-model"},
+		{name: "model server serving a model", cause: events.Cause{Rank: 1, Kind: events.CauseService, Service: "model-server", Model: "m"}, want: "fail-over-to-backup-model"},
+		// A service cause names no model: failing over would mean guessing
+		// one, so no default runbook fits and people are paged.
+		{name: "model server, no model named", cause: events.Cause{Rank: 1, Kind: events.CauseService, Service: "model-server"}},
 		{name: "other service", cause: events.Cause{Rank: 1, Kind: events.CauseService, Service: "gateway"}},
 	}
 	for _, tc := range tests {

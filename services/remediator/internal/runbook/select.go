@@ -25,7 +25,11 @@ func (m Match) Matches(c events.Cause) bool {
 		fits(m.ModelVersion, c.ModelVersion) && c.Score >= m.MinScore
 }
 
-func fits(want, got string) bool { return want == "" || want == got }
+// fits compares one match field with the cause: empty matches anything,
+// AnyValue any non-empty value, anything else itself.
+func fits(want, got string) bool {
+	return want == "" || want == got || (want == AnyValue && got != "")
+}
 
 // Select returns the first runbook that fits the rank-1 cause. Only the top
 // cause is acted on: acting on a weaker candidate risks changing a healthy

@@ -22,6 +22,9 @@ runbooks:
       - name: page
         action: http
         with: {url: "http://ops.invalid/hook", body: '{"incident":"{{.Incident.ID}}","cause":"{{.Cause.ID}}"}'}
+  - name: fail-over-named-model
+    match: {service: model-server, model: "*"}
+    steps: [{name: fail over, action: model.failover, with: {model: "{{.Cause.Model}}"}}]
 `
 
 func TestSelectUsesTheTopCause(t *testing.T) {
@@ -43,6 +46,8 @@ func TestSelectUsesTheTopCause(t *testing.T) {
 		{name: "only rank 1 counts", causes: []events.Cause{{Rank: 2, Kind: events.CauseService, Service: "feature-service"}, {Rank: 1, Kind: events.CauseChange}}},
 		{name: "rank 1 listed second", causes: []events.Cause{{Rank: 2, Kind: events.CauseChange}, feat}, want: "notify-ops"},
 		{name: "no causes", causes: nil},
+		{name: "* matches a named model", causes: []events.Cause{{Rank: 1, Kind: events.CauseService, Service: "model-server", Model: "m"}}, want: "fail-over-named-model"},
+		{name: "* does not match a missing model", causes: []events.Cause{{Rank: 1, Kind: events.CauseService, Service: "model-server"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

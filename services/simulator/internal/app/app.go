@@ -91,7 +91,7 @@ func start(ctx context.Context, rt *service.Runtime, o Options, controlLn net.Li
 		}}
 	// A stopped controller arms no new timer, so a late request is harmless.
 	rt.OnShutdown(func(context.Context) error { ctrl.Stop(); return nil })
-	api := control.Handler(ctrl, control.NewSink(1000))
+	api := control.Handler(ctrl)
 	rt.Handle("/v1/", api)
 	if err := serveControl(rt, o.ControlAddr, controlLn, api); err != nil {
 		return err

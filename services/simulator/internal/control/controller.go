@@ -1,6 +1,6 @@
 // Package control is the simulator's control API: fault injection and the
-// model actions (rollback, deploy, failover) that Medic's runbooks call,
-// plus a small webhook sink. Every model switch is recorded as a
+// model actions (rollback, deploy, failover) that Medic's runbooks call.
+// Every model switch is recorded as a
 // change.recorded event before the caller gets its answer, and the fault
 // set follows what really serves: bad_model_version is listed exactly
 // while the bad version answers requests.

@@ -24,8 +24,8 @@ const maxBody = 1 << 20
 
 // Handler serves the control API; its routes all start with /v1/. A
 // mutating request with an Idempotency-Key runs once per key.
-func Handler(c *Controller, sink *Sink) http.Handler {
-	h := &handlers{c: c, sink: sink}
+func Handler(c *Controller) http.Handler {
+	h := &handlers{c: c}
 	m := http.NewServeMux()
 	m.HandleFunc("GET /v1/state", h.state)
 	m.HandleFunc("GET /v1/stats", h.stats)
@@ -34,14 +34,11 @@ func Handler(c *Controller, sink *Sink) http.Handler {
 	m.HandleFunc("POST /v1/models/{model}/rollback", h.rollback)
 	m.HandleFunc("PUT /v1/models/{model}/active", h.deploy)
 	m.HandleFunc("POST /v1/models/{model}/failover", h.failover)
-	m.HandleFunc("POST /v1/webhook", h.webhookPost)
-	m.HandleFunc("GET /v1/webhook", h.webhookList)
 	return Idempotent(m, DefaultIdempotencyKeys)
 }
 
 type handlers struct {
-	c    *Controller
-	sink *Sink
+	c *Controller
 }
 
 // statsAnswer is a stats summary with the versions it describes.

@@ -59,7 +59,7 @@ func newAPI(t *testing.T) *api {
 			return nil
 		}}
 	a.ctrl = c
-	a.srv = httptest.NewServer(Handler(c, NewSink(2)))
+	a.srv = httptest.NewServer(Handler(c))
 	t.Cleanup(a.srv.Close)
 	t.Cleanup(c.Stop)
 	return a
@@ -197,26 +197,5 @@ func TestStateShape(t *testing.T) {
 		`"stats":{"active_version":"v1","error_rate":0.5,"p95_latency_ms":30,"requests":2,"serving_version":"v1","window_seconds":10}}`
 	if string(raw) != want {
 		t.Fatalf("state\n%s\nwant\n%s", raw, want)
-	}
-}
-
-func TestWebhookSink(t *testing.T) {
-	a := newAPI(t) // the sink keeps 2 bodies
-	for _, body := range []string{`{"n":1}`, `{"n":2}`, `{"n":3}`} {
-		if code, out := a.do(t, "POST", "/v1/webhook", "", body); code != 200 {
-			t.Fatalf("post %s: %d %v", body, code, out)
-		}
-	}
-	if code, _ := a.do(t, "POST", "/v1/webhook", "", "not json"); code != 400 {
-		t.Fatalf("non-JSON body accepted: %d", code)
-	}
-	resp, err := http.Get(a.srv.URL + "/v1/webhook")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if strings.TrimSpace(string(raw)) != `[{"n":2},{"n":3}]` {
-		t.Fatalf("received %s, want the last two in order", raw)
 	}
 }

@@ -1,9 +1,7 @@
 package control
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 )
@@ -91,18 +89,4 @@ func (h *handlers) answer(w http.ResponseWriter) func(Outcome, error) {
 		}
 		writeJSON(w, http.StatusOK, out)
 	}
-}
-
-func (h *handlers) webhookPost(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
-	if err != nil || !json.Valid(body) {
-		writeError(w, http.StatusBadRequest, "webhook body must be JSON")
-		return
-	}
-	h.sink.Add(json.RawMessage(body))
-	writeJSON(w, http.StatusOK, map[string]any{"received": h.sink.Len()})
-}
-
-func (h *handlers) webhookList(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, h.sink.List())
 }

@@ -1,8 +1,10 @@
-// Package synth generates telemetry shaped like the simulator's (gateway ->
-// feature-service -> model-server serving model "fraud") with one fault
-// injected, for tests and benchmarks of the analysis. It writes the rows
-// the archiver and the telemetry exporter would have written.
-package synth
+// Package synthtest generates telemetry shaped like the simulator's
+// (gateway -> feature-service -> model-server serving model "fraud") with one
+// fault injected, for tests and benchmarks of the analysis. It writes the
+// rows the archiver and the telemetry exporter would have written. Like
+// net/http/httptest it is test-only code: no non-test file may import it
+// (TestOnlyTestsImport).
+package synthtest
 
 import (
 	"fmt"
