@@ -204,7 +204,7 @@ func TestComposeHostPorts(t *testing.T) {
 	p := loadCompose(t, nil, "*")
 	want := map[string]string{
 		"detector": "8081", "correlator": "8082", "rca": "8083",
-		"remediator": "8084", "notifier": "8085", "simulator": "8086",
+		"remediator": "8084", "notifier": "8085", "simulator": "8086", "archiver": "8087",
 	}
 	owner := map[string]string{}
 	for _, name := range p.ServiceNames() {

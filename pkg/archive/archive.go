@@ -1,6 +1,7 @@
 // Package archive records what crosses the bus in ClickHouse: every
-// CloudEvent as a row of the events table, and telemetry points as rows of
-// the metrics table.
+// CloudEvent of the events stream as a row of the events table, and the
+// telemetry of watched systems as rows of the metrics, spans and logs
+// tables. The archiver service runs its consumers.
 package archive
 
 import (
@@ -24,14 +25,68 @@ var EventColumns = []string{"time", "time_unix_nano", "id", "type", "source", "s
 var MetricColumns = []string{"time", "time_unix_nano", "name", "value", "service", "model", "model_version",
 	"attr_keys", "attr_values", "event_id", "point_index"}
 
-// Consumers returns the durable consumers that archive the events stream.
-// Telemetry is not archived as events: its points are rows of metrics
-// (the detector's archive consumer), and its 75 KB batches in the events
-// table made every granule holding them too big to read (a soak at 20,000
-// points/s broke the RCA's change query after 14 minutes).
+// Durable names of the archiver's consumers, one per table it writes from
+// a stream. Each waits out a ClickHouse outage on its own.
+const (
+	DurableEvents  = "archiver-events"
+	DurableMetrics = "archiver-metrics"
+	DurableSpans   = "archiver-spans"
+	DurableLogs    = "archiver-logs"
+)
+
+// Consumers returns the durable consumers that archive the streams: every
+// event of MEDIC_EVENTS to events, and each telemetry type to its own
+// table. Telemetry is not archived as events: its 75 KB batches in the
+// events table made every granule holding them too big to read (a soak at
+// 20,000 points/s broke the RCA's change query after 14 minutes), and its
+// content is in metrics, spans and logs already.
 func Consumers() []bus.ConsumerSpec {
+	telemetry := func(durable, eventType string) bus.ConsumerSpec {
+		return bus.ConsumerSpec{Stream: bus.StreamTelemetry, Durable: durable, BatchSize: 500,
+			FilterSubjects: []string{events.Subject(eventType)}}
+	}
 	return []bus.ConsumerSpec{
-		{Stream: bus.StreamEvents, Durable: "archiver-events", BatchSize: 500},
+		{Stream: bus.StreamEvents, Durable: DurableEvents, BatchSize: 500},
+		telemetry(DurableMetrics, events.TypeTelemetryPoints),
+		telemetry(DurableSpans, events.TypeTelemetrySpans),
+		telemetry(DurableLogs, events.TypeTelemetryLogs),
+	}
+}
+
+// Handler is the batch handler of the consumer durable (one of
+// Consumers), writing through s.
+func Handler(durable string, s *store.Store) bus.BatchHandler {
+	switch durable {
+	case DurableMetrics:
+		return typed(events.TypeTelemetryPoints, func(ctx context.Context, evs []cloudevents.Event) error { return WritePoints(ctx, s, evs) })
+	case DurableSpans:
+		return typed(events.TypeTelemetrySpans, func(ctx context.Context, evs []cloudevents.Event) error { return WriteSpans(ctx, s, evs) })
+	case DurableLogs:
+		return typed(events.TypeTelemetryLogs, func(ctx context.Context, evs []cloudevents.Event) error { return WriteLogs(ctx, s, evs) })
+	}
+	return Events(s)
+}
+
+// typed passes the events of eventType to h and dead-letters the others
+// (an event published on another type's subject), acking the batch only
+// once h has written it.
+func typed(eventType string, h bus.BatchHandler) bus.BatchHandler {
+	return func(ctx context.Context, evs []cloudevents.Event) error {
+		keep := evs[:0:0]
+		rejected := map[string]error{}
+		for _, ev := range evs {
+			if ev.Type() != eventType {
+				rejected[ev.ID()] = fmt.Errorf("the %s subject carries %s, not %s", events.Subject(eventType), eventType, ev.Type())
+				continue
+			}
+			keep = append(keep, ev)
+		}
+		if len(keep) > 0 {
+			if err := h(ctx, keep); err != nil {
+				return fmt.Errorf("archive %d %s events: %w", len(keep), eventType, err)
+			}
+		}
+		return outcome.Reject(rejected)
 	}
 }
 

@@ -29,7 +29,12 @@ type Grant struct {
 // version token is a wildcard so that a v2 of an event needs no change here,
 // but a new kind of event from a service does.
 var domainSubjects = map[string][]string{
-	"simulator":  {"medic.telemetry.>", "medic.events.change.recorded.*"},
+	// The watched system publishes only the documented telemetry subjects
+	// and its changes.
+	"simulator": {"medic.telemetry.points.*", "medic.telemetry.spans.*", "medic.telemetry.logs.*",
+		"medic.events.change.recorded.*"},
+	// The archiver writes what it reads to ClickHouse and says nothing.
+	"archiver":   {},
 	"detector":   {"medic.events.anomaly.*.*"},
 	"correlator": {"medic.events.incident.*.*"},
 	"rca":        {"medic.events.rca.completed.*"},
@@ -47,10 +52,17 @@ var buckets = map[string][]string{
 	"notifier":   {"medic_notifications", "medic_notifier_incidents"},
 }
 
+// reads are the KV buckets a service reads through a durable consumer of
+// its own without owning them: it may create and pull that consumer, and
+// neither write the bucket nor change its stream.
+var reads = map[string][]string{
+	"archiver": {"medic_correlator_incidents"},
+}
+
 // Users are the NATS users of a closed bus: one per service, named after
 // it, and the CLI.
 func Users() []string {
-	return []string{"simulator", "detector", "correlator", "rca", "remediator", "notifier", UserCLI}
+	return []string{"simulator", "detector", "correlator", "rca", "remediator", "notifier", "archiver", UserCLI}
 }
 
 // Buckets are the KV buckets user owns.
@@ -81,6 +93,9 @@ func Permissions(user string) (Grant, error) {
 		pub = append(pub, "$KV."+b+".>")
 		pub = append(pub, streamAPI("KV_"+b)...)
 	}
+	for _, b := range reads[user] {
+		pub = append(pub, readAPI("KV_"+b)...)
+	}
 	return Grant{Publish: pub, Subscribe: []string{"_INBOX.>"}}, nil
 }
 
@@ -96,6 +111,22 @@ func streamAPI(s string) []string {
 		"$JS.API.*.*." + s + ".>",
 		"$JS.API.*.*.*." + s,
 		"$JS.API.*.*.*." + s + ".>",
+	}
+}
+
+// readAPI are the JetStream API subjects that read stream s through a
+// durable consumer: stream info, and consumer create, info, delete and
+// pull. Stream create, update and purge, and message delete, are not among
+// them.
+func readAPI(s string) []string {
+	return []string{
+		"$JS.API.STREAM.INFO." + s,
+		"$JS.API.CONSUMER.CREATE." + s,
+		"$JS.API.CONSUMER.CREATE." + s + ".>",
+		"$JS.API.CONSUMER.DURABLE.CREATE." + s + ".*",
+		"$JS.API.CONSUMER.INFO." + s + ".*",
+		"$JS.API.CONSUMER.DELETE." + s + ".*",
+		"$JS.API.CONSUMER.MSG.NEXT." + s + ".*",
 	}
 }
 

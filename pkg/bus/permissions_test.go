@@ -28,7 +28,11 @@ func TestPermissionsTable(t *testing.T) {
 	}{
 		{"rca publishes rca.completed", "rca", []string{"medic.events.rca.completed.*"}, []string{"medic.events.incident.*.*"}},
 		{"correlator publishes incidents", "correlator", []string{"medic.events.incident.*.*", "$KV.medic_correlator_groups.>"}, []string{"medic.events.rca.completed.*"}},
-		{"simulator publishes telemetry and changes", "simulator", []string{"medic.telemetry.>", "medic.events.change.recorded.*"}, []string{"medic.events.>"}},
+		{"simulator publishes the telemetry subjects and changes", "simulator", []string{"medic.telemetry.points.*", "medic.telemetry.spans.*",
+			"medic.telemetry.logs.*", "medic.events.change.recorded.*"}, []string{"medic.events.>", "medic.telemetry.>"}},
+		{"the archiver publishes no events and reads the incidents bucket", "archiver",
+			[]string{"medic.dlq.>", "$JS.API.CONSUMER.MSG.NEXT.KV_medic_correlator_incidents.*"},
+			[]string{"medic.events.>", "medic.telemetry.>", "$KV.medic_correlator_incidents.>", "$JS.API.*.*.KV_medic_correlator_incidents"}},
 		{"every service dead-letters", "notifier", []string{"medic.dlq.>", "$JS.ACK.>"}, []string{"$JS.API.>", "$KV.>"}},
 		{"the CLI publishes no events", bus.UserCLI, []string{"$JS.API.STREAM.INFO.MEDIC_EVENTS"}, []string{"medic.events.>", "medic.dlq.>", "$JS.API.>"}},
 	}
@@ -240,5 +244,49 @@ func TestClosedBusServiceWork(t *testing.T) {
 			})
 			servicetest.WaitConsumed(t, admin.JetStream(), bus.StreamEvents, "work_"+user)
 		})
+	}
+}
+
+// The archiver follows the correlator's incidents bucket through a durable
+// consumer of its own (create, pull, ack) and may not write the bucket or
+// publish events.
+func TestClosedBusArchiverReadsIncidents(t *testing.T) {
+	srv := servicetest.StartClosedNATS(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	correlator := srv.Connect(t, "correlator")
+	kv, err := correlator.JetStream().CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "medic_correlator_incidents"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, "inc-1", []byte(`{"id":"inc-1"}`)); err != nil {
+		t.Fatal(err)
+	}
+	archiver := srv.Connect(t, "archiver")
+	js := archiver.JetStream()
+	cons, err := js.CreateOrUpdateConsumer(ctx, "KV_medic_correlator_incidents", jetstream.ConsumerConfig{
+		Durable: "archiver-incidents", AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverAllPolicy})
+	if err != nil {
+		t.Fatalf("consumer on the incidents bucket: %v", err)
+	}
+	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got int
+	for m := range batch.Messages() {
+		if err := m.Ack(); err != nil {
+			t.Fatal(err)
+		}
+		got++
+	}
+	if got != 1 || batch.Error() != nil {
+		t.Fatalf("pulled %d saves (%v), want 1", got, batch.Error())
+	}
+	if _, err := js.Publish(ctx, "$KV.medic_correlator_incidents.inc-2", []byte("{}")); err == nil {
+		t.Error("the archiver wrote the correlator's incidents bucket")
+	}
+	if err := publishRaw(archiver, "medic.events.incident.opened.v1"); err == nil {
+		t.Error("the archiver published an event")
 	}
 }

@@ -22,6 +22,12 @@ func samples() []Data {
 		Remediation: &RemediationSummary{ExecutionID: "x1", Runbook: "rollback", Outcome: "succeeded"}}
 	return []Data{
 		TelemetryPoints{Source: "simulator", Points: []Point{{Name: "prediction.error", Value: 1, TimeUnixNano: now, Service: "model-server"}}},
+		TelemetrySpans{Source: "simulator", Spans: []Span{{TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7",
+			ParentSpanID: "00f067aa0ba902b8", Name: "predict", Kind: "server", StartUnixNano: now, EndUnixNano: now + 1, StatusCode: 2,
+			StatusMessage: "shape mismatch", Service: "model-server", Model: "fraud", ModelVersion: "v2", Attributes: map[string]string{"k": "v"}}}},
+		TelemetryLogs{Source: "simulator", Records: []LogRecord{{TimeUnixNano: now, Severity: "WARN", Body: "prediction failed",
+			TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7", Service: "model-server", Model: "fraud",
+			ModelVersion: "v2", Attributes: map[string]string{"err": "shape mismatch"}}}},
 		ChangeRecorded{ChangeID: "c1", Kind: "deploy", Service: "model-server", Model: "fraud", ModelVersion: "v2", TimeUnixNano: now},
 		AnomalyDetected{AnomalyID: "a1", Rule: "r", Fingerprint: "f", Metric: "m", Severity: SeverityCritical, Service: "s", StartedUnixNano: now, DetectedUnixNano: now},
 		AnomalyResolved{AnomalyID: "a1", Rule: "r", Fingerprint: "f", Metric: "m", Service: "s", ResolvedUnixNano: now},

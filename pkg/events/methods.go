@@ -6,6 +6,10 @@ package events
 
 func (TelemetryPoints) EventType() string           { return TypeTelemetryPoints }
 func (d TelemetryPoints) EventSubject() string      { return d.Source }
+func (TelemetrySpans) EventType() string            { return TypeTelemetrySpans }
+func (d TelemetrySpans) EventSubject() string       { return d.Source }
+func (TelemetryLogs) EventType() string             { return TypeTelemetryLogs }
+func (d TelemetryLogs) EventSubject() string        { return d.Source }
 func (ChangeRecorded) EventType() string            { return TypeChangeRecorded }
 func (d ChangeRecorded) EventSubject() string       { return d.Service }
 func (AnomalyDetected) EventType() string           { return TypeAnomalyDetected }

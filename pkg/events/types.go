@@ -4,6 +4,8 @@ package events
 // adds a v2 type beside v1 and never edits v1 in place.
 const (
 	TypeTelemetryPoints      = "dev.medic.telemetry.points.v1"
+	TypeTelemetrySpans       = "dev.medic.telemetry.spans.v1"
+	TypeTelemetryLogs        = "dev.medic.telemetry.logs.v1"
 	TypeChangeRecorded       = "dev.medic.change.recorded.v1"
 	TypeAnomalyDetected      = "dev.medic.anomaly.detected.v1"
 	TypeAnomalyResolved      = "dev.medic.anomaly.resolved.v1"
@@ -61,6 +63,53 @@ type Point struct {
 type TelemetryPoints struct {
 	Source string  `json:"source"`
 	Points []Point `json:"points"`
+}
+
+// Span is one finished span of a watched system (an OTLP span, with its
+// attributes as text). Ids are lowercase hex, as in W3C trace context.
+type Span struct {
+	TraceID       string `json:"trace_id"`
+	SpanID        string `json:"span_id"`
+	ParentSpanID  string `json:"parent_span_id,omitempty"`
+	Name          string `json:"name"`
+	Kind          string `json:"kind,omitempty"`
+	StartUnixNano int64  `json:"start_unix_nano"`
+	EndUnixNano   int64  `json:"end_unix_nano"`
+	// StatusCode follows OTLP: 0 unset, 1 ok, 2 error.
+	StatusCode    uint8             `json:"status_code,omitempty"`
+	StatusMessage string            `json:"status_message,omitempty"`
+	Service       string            `json:"service"`
+	Model         string            `json:"model,omitempty"`
+	ModelVersion  string            `json:"model_version,omitempty"`
+	Attributes    map[string]string `json:"attributes,omitempty"`
+}
+
+// TelemetrySpans is a batch of finished spans from a watched system.
+type TelemetrySpans struct {
+	Source string `json:"source"`
+	Spans  []Span `json:"spans"`
+}
+
+// LogRecord is one log record of a watched system (an OTLP log record).
+// TraceID and SpanID link it to the span it was written in.
+type LogRecord struct {
+	TimeUnixNano int64 `json:"time_unix_nano"`
+	// Severity is the level's name: DEBUG, INFO, WARN or ERROR (slog's
+	// names; others are kept as given).
+	Severity     string            `json:"severity"`
+	Body         string            `json:"body"`
+	TraceID      string            `json:"trace_id,omitempty"`
+	SpanID       string            `json:"span_id,omitempty"`
+	Service      string            `json:"service"`
+	Model        string            `json:"model,omitempty"`
+	ModelVersion string            `json:"model_version,omitempty"`
+	Attributes   map[string]string `json:"attributes,omitempty"`
+}
+
+// TelemetryLogs is a batch of log records from a watched system.
+type TelemetryLogs struct {
+	Source  string      `json:"source"`
+	Records []LogRecord `json:"records"`
 }
 
 // ChangeRecorded is a change to a watched system, such as a model deploy.

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,9 @@ func (h *health) storeErr() error { return *h.store.Load() }
 func (rt *Runtime) watchHealth(ctx context.Context) {
 	t := time.NewTicker(healthEvery)
 	defer t.Stop()
+	if rt.Store == nil {
+		return
+	}
 	for {
 		rt.health.setStore(rt.Store.Ready())
 		select {
@@ -49,32 +53,39 @@ func (rt *Runtime) watchHealth(ctx context.Context) {
 	}
 }
 
-// readiness returns the failing checks by name, with their reasons: nats,
-// clickhouse, "consumer <name>" for each consumer that is lost, and service
-// while it starts or stops. Every check reads state kept in memory.
-func (rt *Runtime) readiness() map[string]string {
-	failing := map[string]string{}
-	if err := rt.Bus.Ready(); err != nil {
-		failing["nats"] = err.Error()
+// readiness returns every check of /readyz by name, "ok" or "error: " and
+// the reason, and the failing ones by name with their reasons: nats,
+// clickhouse (only for a service that needs it), "consumer <name>" for
+// each consumer, and service while it starts or stops. Every check reads
+// state kept in memory.
+func (rt *Runtime) readiness() (checks, failing map[string]string) {
+	checks, failing = map[string]string{}, map[string]string{}
+	check := func(name string, err error) {
+		if err != nil {
+			checks[name], failing[name] = "error: "+err.Error(), err.Error()
+			return
+		}
+		checks[name] = "ok"
 	}
-	if err := rt.health.storeErr(); err != nil {
-		failing["clickhouse"] = err.Error()
+	check("nats", rt.Bus.Ready())
+	if rt.Store != nil {
+		check("clickhouse", rt.health.storeErr())
 	}
 	for _, c := range rt.consumerList() {
-		if err := c.Err(); err != nil {
-			failing["consumer "+c.Name()] = err.Error()
-		}
+		check("consumer "+c.Name(), c.Err())
 	}
 	rt.mu.Lock()
 	started, stopping := rt.started, rt.stopping
 	rt.mu.Unlock()
 	switch {
 	case stopping:
-		failing["service"] = "shutting down"
+		check("service", errors.New("shutting down"))
 	case !started:
-		failing["service"] = "starting"
+		check("service", errors.New("starting"))
+	default:
+		check("service", nil)
 	}
-	return failing
+	return checks, failing
 }
 
 // consumersErr is the first consumer's error, if any. It depends on no

@@ -48,7 +48,7 @@ func TestProbesAnswerAtOnceWhileNATSIsDown(t *testing.T) {
 	proxy.On()
 	cfg := storetest.Config()
 	defer dropDatabase(cfg.Database)
-	opts := service.Options{Name: "health-test", NATSURL: "nats://" + proxy.Addr(), ClickHouse: cfg, LogLevel: "error", ShutdownTimeout: 10 * time.Second}
+	opts := service.Options{NeedsClickHouse: true, Name: "health-test", NATSURL: "nats://" + proxy.Addr(), ClickHouse: cfg, LogLevel: "error", ShutdownTimeout: 10 * time.Second}
 	svc := servicetest.Run(t, "health-test", func(ctx context.Context, ln net.Listener) error {
 		return service.RunWithListener(ctx, opts, ln, func(ctx context.Context, rt *service.Runtime) error {
 			for _, durable := range []string{"health-a", "health-b", "health-c"} {

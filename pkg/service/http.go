@@ -8,7 +8,11 @@ import (
 )
 
 // mux serves the operational endpoints. /healthz says the process is alive;
-// /readyz says whether NATS, ClickHouse and the consumers work. Both answer
+// /readyz says whether each dependency the service declared (NATS, and
+// ClickHouse for a service that needs it) and each consumer works: 200 when
+// all do, 503 otherwise, with a JSON body whose "checks" holds one entry
+// per check ("nats": "ok", "clickhouse": "error: ...") and whose "failing"
+// holds the failing ones with their reasons. Both answer
 // at once from state kept in memory (see health.go): a probe that waited for
 // an unreachable server would time out, and a failed liveness probe during a
 // NATS outage would restart every pod.
@@ -26,12 +30,12 @@ func (rt *Runtime) newMux() *http.ServeMux {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "service": rt.Name})
 	})
 	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		failing := rt.readiness()
+		checks, failing := rt.readiness()
 		if len(failing) > 0 {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "service": rt.Name, "failing": failing})
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "service": rt.Name, "checks": checks, "failing": failing})
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "service": rt.Name})
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "service": rt.Name, "checks": checks})
 	})
 	m.Handle("GET /metrics", promhttp.Handler())
 	return m

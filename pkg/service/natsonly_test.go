@@ -27,7 +27,7 @@ func TestNATSOnlyConsumerWorksWhileClickHouseIsDown(t *testing.T) {
 	cfg := storetest.Config()
 	cfg.Addr = proxy.Addr()
 	defer dropDatabase(cfg.Database)
-	opts := service.Options{Name: "natsonly-test", NATSURL: nats.URL(), ClickHouse: cfg, LogLevel: "error", ShutdownTimeout: 10 * time.Second}
+	opts := service.Options{NeedsClickHouse: true, Name: "natsonly-test", NATSURL: nats.URL(), ClickHouse: cfg, LogLevel: "error", ShutdownTimeout: 10 * time.Second}
 	subjects := []string{events.Subject(events.TypeChangeRecorded)}
 	var detected, archived atomic.Int32
 	svc := servicetest.Run(t, "natsonly-test", func(ctx context.Context, ln net.Listener) error {

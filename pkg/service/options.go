@@ -19,11 +19,21 @@ import (
 
 // Options is the configuration every service shares.
 type Options struct {
-	Name       string
-	HTTPAddr   string
-	NATSURL    string
-	NATS       bus.Credentials
-	ClickHouse store.Config
+	Name string
+	// NeedsClickHouse declares that the service reads or writes ClickHouse
+	// itself (the archiver, rca, remediator); the service sets it in code,
+	// it is no flag. The runtime then opens ClickHouse, applies the
+	// migrations, exports the service's own logs and spans there, waits
+	// for it before starting the consumers that need it, and reports it on
+	// /readyz. A service without it (detector, correlator, notifier, the
+	// simulator) needs NATS alone: it never connects to ClickHouse, an
+	// outage of ClickHouse does not touch its readiness, and its own logs
+	// go to stdout only (spans are not exported).
+	NeedsClickHouse bool
+	HTTPAddr        string
+	NATSURL         string
+	NATS            bus.Credentials
+	ClickHouse      store.Config
 	// Streams are the byte limits of the JetStream streams. Every service
 	// creates or updates the streams at start, so all must be given the
 	// same limits (in Kubernetes, from the shared ConfigMap).
@@ -144,6 +154,9 @@ func (o *Options) Validate() error {
 	}
 	if err := o.streamLimits().Validate(); err != nil {
 		return fmt.Errorf("stream limits (--telemetry-stream-max-bytes, --events-stream-max-bytes, --dlq-stream-max-bytes): %w", err)
+	}
+	if !o.NeedsClickHouse {
+		return nil
 	}
 	return o.ClickHouse.Validate()
 }

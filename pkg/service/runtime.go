@@ -20,9 +20,10 @@ import (
 // Runtime is what a service's Start function gets: ready connections, a
 // logger, and hooks for consumers, readiness checks and cleanups.
 type Runtime struct {
-	Name  string
-	Log   *slog.Logger
-	Bus   *bus.Bus
+	Name string
+	Log  *slog.Logger
+	Bus  *bus.Bus
+	// Store is ClickHouse, nil unless Options.NeedsClickHouse.
 	Store *store.Store
 	Tel   *telemetry.Telemetry
 
@@ -67,11 +68,15 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener, start Star
 	}
 	tel := telemetry.New(o.Name, level, os.Stdout)
 	log := tel.Logger()
-	st, err := store.Open(o.ClickHouse, log)
-	if err != nil {
-		return err
+	var st *store.Store
+	if o.NeedsClickHouse {
+		if st, err = store.Open(o.ClickHouse, log); err != nil {
+			return err
+		}
+		// Best effort: the export waits out an outage on its own and is
+		// no part of readiness.
+		tel.Export(st)
 	}
-	tel.Export(st)
 	b, err := bus.Connect(o.NATSURL, "medic/"+o.Name, log, o.NATS.Options()...)
 	if err != nil {
 		return err
@@ -97,7 +102,11 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener, start Star
 			log.Error("http server", "err", err)
 		}
 	}()
-	log.Info("service starting", "http", ln.Addr().String(), "nats", o.NATSURL, "nats_login", o.NATS, "clickhouse", o.ClickHouse.Addr)
+	clickhouse := "not used"
+	if st != nil {
+		clickhouse = o.ClickHouse.Addr
+	}
+	log.Info("service starting", "http", ln.Addr().String(), "nats", o.NATSURL, "nats_login", o.NATS, "clickhouse", clickhouse)
 
 	runErr := rt.bringUp(ctx, start)
 	if runErr == nil {
@@ -106,12 +115,19 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener, start Star
 	log.Info("shutting down", "timeout", o.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
 	defer cancel()
-	err = errors.Join(runErr, rt.shutdown(sctx), srv.Shutdown(sctx), b.Close(), tel.Shutdown(sctx), st.Close())
+	err = errors.Join(runErr, rt.shutdown(sctx), srv.Shutdown(sctx), b.Close(), tel.Shutdown(sctx), closeStore(st))
 	log.Info("stopped", "err", err)
 	return err
 }
 
-// bringUp waits for NATS and ClickHouse, each retrying with backoff while
+func closeStore(st *store.Store) error {
+	if st == nil {
+		return nil
+	}
+	return st.Close()
+}
+
+// bringUp waits for NATS and (when the service needs it) ClickHouse, each retrying with backoff while
 // /readyz says what is missing. start runs once NATS is ready, so that
 // consumers that need NATS alone work during a ClickHouse outage; the
 // others start once ClickHouse is set up too. The service is ready then.
@@ -119,6 +135,10 @@ func (rt *Runtime) bringUp(ctx context.Context, start StartFunc) error {
 	g, gctx := errgroup.WithContext(ctx)
 	storeUp := make(chan struct{})
 	g.Go(func() error {
+		if rt.Store == nil {
+			close(storeUp)
+			return nil
+		}
 		if err := rt.Store.Setup(gctx); err != nil {
 			return err
 		}
@@ -172,9 +192,18 @@ func (rt *Runtime) startDeferred() error {
 	return nil
 }
 
+// ErrNoClickHouse means a service that did not declare NeedsClickHouse
+// asked for ClickHouse.
+var ErrNoClickHouse = errors.New("the service declared no need of ClickHouse (service.Options.NeedsClickHouse)")
+
 // WaitClickHouse blocks until ClickHouse is set up, or ctx ends: for a
 // StartFunc that must query it before it returns.
-func (rt *Runtime) WaitClickHouse(ctx context.Context) error { return rt.Store.WaitReady(ctx) }
+func (rt *Runtime) WaitClickHouse(ctx context.Context) error {
+	if rt.Store == nil {
+		return ErrNoClickHouse
+	}
+	return rt.Store.WaitReady(ctx)
+}
 
 // Consume starts a durable consumer of typed routes (see bus.On) whose
 // in-flight messages are drained first on shutdown. A consumer that needs
@@ -213,7 +242,7 @@ func (rt *Runtime) startConsumer(spec bus.ConsumerSpec, create func() (*bus.Cons
 		return nil
 	}
 	rt.mu.Lock()
-	if !spec.NATSOnly && !rt.storeUp {
+	if !spec.NATSOnly && rt.Store != nil && !rt.storeUp {
 		rt.deferred = append(rt.deferred, run)
 		rt.mu.Unlock()
 		rt.Log.Info("consumer waits for clickhouse", "consumer", spec.Durable)
@@ -226,7 +255,7 @@ func (rt *Runtime) startConsumer(spec bus.ConsumerSpec, create func() (*bus.Cons
 func (rt *Runtime) defaultHealth(spec *bus.ConsumerSpec) {
 	switch {
 	case spec.Healthy != nil:
-	case spec.NATSOnly:
+	case spec.NATSOnly, rt.Store == nil:
 		spec.Healthy = rt.Bus.Ready
 	default:
 		spec.Healthy = rt.dependencies
@@ -237,6 +266,9 @@ func (rt *Runtime) defaultHealth(spec *bus.ConsumerSpec) {
 func (rt *Runtime) dependencies() error {
 	if err := rt.Bus.Ready(); err != nil {
 		return err
+	}
+	if rt.Store == nil {
+		return nil
 	}
 	return rt.Store.Ready()
 }

@@ -38,7 +38,7 @@ func TestStartsWhileClickHouseDownAndLosesNothing(t *testing.T) {
 	proxy := storetest.NewProxy(t, storetest.Addr())
 	cfg := storetest.Config()
 	cfg.Addr = proxy.Addr()
-	opts := service.Options{Name: "archiver-test", NATSURL: nats.URL(), ClickHouse: cfg, LogLevel: "error", ShutdownTimeout: 10 * time.Second}
+	opts := service.Options{NeedsClickHouse: true, Name: "archiver-test", NATSURL: nats.URL(), ClickHouse: cfg, LogLevel: "error", ShutdownTimeout: 10 * time.Second}
 	svc := servicetest.Run(t, "archiver", func(ctx context.Context, ln net.Listener) error {
 		return service.RunWithListener(ctx, opts, ln, func(ctx context.Context, rt *service.Runtime) error {
 			spec := archive.Consumers()[0]
@@ -90,7 +90,7 @@ func TestClickHouseOutageWhileRunningLosesNothing(t *testing.T) {
 	proxy.On()
 	cfg := storetest.Config()
 	cfg.Addr = proxy.Addr()
-	opts := service.Options{Name: "archiver-test", NATSURL: nats.URL(), ClickHouse: cfg, LogLevel: "error", ShutdownTimeout: 10 * time.Second}
+	opts := service.Options{NeedsClickHouse: true, Name: "archiver-test", NATSURL: nats.URL(), ClickHouse: cfg, LogLevel: "error", ShutdownTimeout: 10 * time.Second}
 	spec := archive.Consumers()[0]
 	spec.MaxDeliver, spec.RetryBase, spec.RetryMax = 2, 10*time.Millisecond, 50*time.Millisecond
 	svc := servicetest.Run(t, "archiver", func(ctx context.Context, ln net.Listener) error {
@@ -147,7 +147,7 @@ func TestClickHouseOutageWhileRunningLosesNothing(t *testing.T) {
 func TestLostConsumerFailsHealth(t *testing.T) {
 	nats := servicetest.StartNATS(t)
 	cfg := storetest.Config()
-	opts := service.Options{Name: "archiver-test", NATSURL: nats.URL(), ClickHouse: cfg, LogLevel: "error", ShutdownTimeout: 10 * time.Second}
+	opts := service.Options{NeedsClickHouse: true, Name: "archiver-test", NATSURL: nats.URL(), ClickHouse: cfg, LogLevel: "error", ShutdownTimeout: 10 * time.Second}
 	spec := archive.Consumers()[0]
 	svc := servicetest.Run(t, "archiver", func(ctx context.Context, ln net.Listener) error {
 		return service.RunWithListener(ctx, opts, ln, func(ctx context.Context, rt *service.Runtime) error {

@@ -1,6 +1,7 @@
 // Command correlator groups anomalies into incidents and owns their
-// lifecycle (opened, acknowledged, mitigated, resolved), writing each
-// transition to ClickHouse; it also archives every event on the bus.
+// lifecycle (opened, acknowledged, mitigated, resolved), keeping each
+// incident's state in JetStream KV, from which the archiver writes the
+// incidents table. It needs NATS alone.
 package main
 
 import (

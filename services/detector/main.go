@@ -1,8 +1,7 @@
 // Command detector turns telemetry into anomalies: it evaluates alerting
 // rules over telemetry points on event time and publishes anomaly.detected
-// and anomaly.resolved events, and, on a consumer of its own that a
-// ClickHouse outage holds back without stalling detection, archives the
-// points in ClickHouse.
+// and anomaly.resolved events. It needs NATS alone; the archiver writes the
+// points to ClickHouse.
 package main
 
 import (
@@ -22,6 +21,6 @@ func main() {
 		service.StringVar(fs, &opts.RulesFile, "rules", "RULES_FILE", "", "alerting rules YAML file (default: the embedded rules)")
 		service.DurationVar(fs, &opts.EvalInterval, "eval-interval", "EVAL_INTERVAL", engine.DefaultStep, "rule evaluation step, on event time")
 		service.DurationVar(fs, &opts.MaxClockSkew, "max-clock-skew", "MAX_CLOCK_SKEW", detect.DefaultMaxClockSkew,
-			"points stamped later than now plus this are archived but not evaluated")
+			"points stamped later than now plus this are not evaluated")
 	}, func(ctx context.Context) error { return app.Run(ctx, opts) })
 }

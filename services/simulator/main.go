@@ -1,8 +1,9 @@
 // Command simulator is a small ML serving system (gateway -> feature-service
 // -> model-server, model "fraud" in versions v1, v2 and backup) that Medic
-// watches. It sends synthetic traffic, publishes telemetry and change events
-// on NATS, ships its spans and logs to ClickHouse, and serves a control API
-// for fault injection and for the model actions Medic's runbooks take.
+// watches. It sends synthetic traffic, publishes its telemetry (points,
+// spans and logs) and change events on NATS, the only way into Medic (it
+// never connects to ClickHouse), and serves a control API for fault
+// injection and for the model actions Medic's runbooks take.
 package main
 
 import (
@@ -28,7 +29,7 @@ func main() {
 		service.DurationVar(fs, &o.StatsKeep, "stats-keep", "SIM_STATS_KEEP", 5*time.Minute, "longest window /v1/stats answers for")
 		service.IntVar(fs, &seed, "seed", "SIM_SEED", 1, "random seed of the synthetic traffic")
 		service.IntVar(fs, &o.MaxBufferedPoints, "max-buffered-points", "SIM_MAX_BUFFERED_POINTS", 200000,
-			"points kept while NATS is unreachable; past it the oldest are dropped")
+			"points (and serving log records) kept while NATS is unreachable; past it the oldest are dropped")
 	}, func(ctx context.Context) error {
 		if seed < 0 || o.MaxBufferedPoints < 0 {
 			return fmt.Errorf("--seed (SIM_SEED) and --max-buffered-points (SIM_MAX_BUFFERED_POINTS) must be >= 0, got %d and %d", seed, o.MaxBufferedPoints)

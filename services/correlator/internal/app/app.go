@@ -1,6 +1,6 @@
-// Package app wires the correlator: the archivers that copy every event into
-// ClickHouse, the incident lifecycle consumer, and the writer of the
-// incidents table.
+// Package app wires the correlator: the incident lifecycle consumer over its
+// state in JetStream KV. It needs NATS alone; the archiver writes the
+// incidents table from the state it saves.
 package app
 
 import (
@@ -9,11 +9,9 @@ import (
 	"net"
 	"time"
 
-	"github.com/medic-sre/medic/pkg/archive"
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/services/correlator/internal/correlate"
 	"github.com/medic-sre/medic/services/correlator/internal/grouping"
-	"github.com/medic-sre/medic/services/correlator/internal/history"
 	"github.com/medic-sre/medic/services/correlator/internal/state"
 )
 
@@ -55,30 +53,18 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 	})
 }
 
-// start begins archiving both streams, the incidents table's writer, then
-// the lifecycle consumer. Only the archivers and the history writer need
-// ClickHouse; each has its own consumer, which waits out an outage by
-// itself, so detection-to-notification never waits for ClickHouse.
+// start opens the state buckets and begins the lifecycle consumer. The
+// correlator needs NATS alone (its Options never set NeedsClickHouse), so
+// detection-to-notification never waits for ClickHouse.
 func start(ctx context.Context, rt *service.Runtime, groups *grouping.Config, co correlate.Options) error {
-	for _, spec := range archive.Consumers() {
-		if err := rt.ConsumeBatch(ctx, spec, archive.Events(rt.Store)); err != nil {
-			return err
-		}
-	}
 	st, err := state.Open(ctx, rt.Bus.JetStream())
 	if err != nil {
 		return err
 	}
-	f, err := history.Follow(ctx, rt.Log, rt.Bus.JetStream(), history.NewWriter(rt.Store))
-	if err != nil {
-		return err
-	}
-	rt.OnShutdown(f.Drain)
 	h := correlate.New(rt.Log, groups, st, rt.Bus, co)
 	rt.Log.Info("correlating", "group_by", groups.GroupBy)
-	// The lifecycle depends on NATS alone: a ClickHouse outage must neither
-	// hold it back (at start or later) nor count its failures toward
-	// dead-lettering.
+	// The lifecycle depends on NATS alone (the service never opens
+	// ClickHouse), which the spec says as well.
 	spec := lifecycleSpec()
 	spec.NATSOnly = true
 	return rt.Consume(ctx, spec, lifecycleRoutes(h)...)

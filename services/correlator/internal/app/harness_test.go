@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"testing"
 	"time"
 
+	"github.com/medic-sre/medic/pkg/archive"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/natsembed"
@@ -14,12 +16,14 @@ import (
 	"github.com/medic-sre/medic/pkg/store"
 	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/medic-sre/medic/services/correlator/internal/correlate"
-	"github.com/medic-sre/medic/services/correlator/internal/history"
 	"github.com/medic-sre/medic/services/correlator/internal/state"
 )
 
 // env is what a user of the correlator sees: the bus it listens on and the
-// ClickHouse database it writes.
+// ClickHouse database the archiver writes from what the correlator saves
+// and publishes. The tests run the archiver's incident follower and events
+// consumer (pkg/archive) beside the correlator, so that they check the
+// contract between the correlator's saved state and the incidents table.
 type env struct {
 	nats *natsembed.Server
 	db   *store.Store
@@ -27,9 +31,10 @@ type env struct {
 	// unknownWait, when set, shortens how long the correlator waits for an
 	// unknown incident.
 	unknownWait time.Duration
-	// chAddr, when set, is the ClickHouse address the correlator dials
-	// (a proxy's); the test's own queries go straight to the server.
-	chAddr string
+	// chAddr, when set, is the ClickHouse address the archiver's parts
+	// dial (a proxy's); the test's own queries go straight to the server.
+	chAddr   string
+	archiver bool
 }
 
 func newEnv(t *testing.T) *env {
@@ -62,7 +67,47 @@ func (e *env) run(t *testing.T) *servicetest.Service {
 	svc := servicetest.Run(t, "correlator", func(ctx context.Context, ln net.Listener) error {
 		return RunWithListener(ctx, opts, ln)
 	})
+	if !e.archiver {
+		e.archiver = true
+		e.archive(t, addr)
+	}
 	return svc
+}
+
+// archive runs the archiver's incidents follower and events consumer on
+// the ClickHouse at addr until the test ends.
+func (e *env) archive(t *testing.T, addr string) {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	st, err := store.Open(store.Config{Addr: addr, Database: e.db.Database()}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	setup := make(chan struct{})
+	go func() { defer close(setup); _ = st.Setup(ctx) }()
+	b := servicetest.Connect(t, e.nats.URL())
+	spec := archive.Consumers()[0]
+	// As in the archiver: while ClickHouse is down, nothing is
+	// dead-lettered.
+	spec.Healthy, spec.RetryMax = st.Ready, time.Second
+	c, err := b.ConsumeBatch(ctx, spec, archive.Events(st))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := archive.FollowIncidents(ctx, log, b.JetStream(), archive.NewIncidentWriter(st))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		dctx, done := context.WithTimeout(context.Background(), 10*time.Second)
+		defer done()
+		_ = c.Drain(dctx)
+		_ = f.Drain(dctx)
+		cancel()
+		<-setup
+		_ = st.Close()
+	})
 }
 
 func (e *env) emit(t *testing.T, id string, d events.Data) {
@@ -78,7 +123,7 @@ func (e *env) emit(t *testing.T, id string, d events.Data) {
 func (e *env) waitIdle(t *testing.T) {
 	t.Helper()
 	servicetest.WaitConsumed(t, e.pub.JetStream(), bus.StreamEvents, correlate.Durable)
-	servicetest.WaitConsumed(t, e.pub.JetStream(), "KV_"+state.BucketIncidents, history.Durable)
+	servicetest.WaitConsumed(t, e.pub.JetStream(), "KV_"+state.BucketIncidents, archive.DurableIncidents)
 }
 
 // counts is the number of stored messages per subject in a stream.

@@ -123,7 +123,7 @@ func (h *Handler) Escalated(ctx context.Context, m events.Meta, e events.Remedia
 // an incident nobody knows. Saved state without its events is harmless: the
 // state records which input caused each transition, so the input's
 // redelivery publishes the same events again, with the same derived ids.
-// The incidents row is no part of it: history.Follower writes each saved
+// The incidents row is no part of it: the archiver writes each saved
 // state, so a ClickHouse outage does not hold the lifecycle back.
 func (h *Handler) commit(ctx context.Context, m events.Meta, st *incident.State, rev uint64, res incident.Result) error {
 	if res.Changed {

@@ -1,5 +1,6 @@
-// Package app wires the detector: rules, engine and its two telemetry
-// consumers on the shared service runtime.
+// Package app wires the detector: rules, engine and its telemetry consumer
+// on the shared service runtime. The detector needs NATS alone; the
+// archiver writes the points to ClickHouse.
 package app
 
 import (
@@ -58,15 +59,11 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 		if err != nil {
 			return err
 		}
-		// Evaluation depends on NATS alone: it starts while ClickHouse is
-		// still down, and a ClickHouse outage neither holds it back nor
-		// counts its failures toward dead-lettering.
+		// Evaluation depends on NATS alone (the service's Options never
+		// set NeedsClickHouse), which the spec says as well.
 		spec := Consumer()
 		spec.NATSOnly = true
-		if err := rt.ConsumeItems(ctx, spec, bus.OnBatch(d.Handle)); err != nil {
-			return err
-		}
-		return rt.ConsumeBatch(ctx, detect.ArchiveConsumer(), detect.ArchiveHandler(rt.Store))
+		return rt.ConsumeItems(ctx, spec, bus.OnBatch(d.Handle))
 	})
 }
 

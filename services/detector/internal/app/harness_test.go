@@ -11,28 +11,25 @@ import (
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/pkg/servicetest"
-	"github.com/medic-sre/medic/pkg/store"
-	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/nats-io/nats.go/jetstream"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 )
 
-// harness is a real detector on embedded NATS and a fresh ClickHouse
-// database, with a publisher and a recorder of anomaly events.
+// harness is a real detector on embedded NATS, with a publisher and a
+// recorder of anomaly events. The detector needs no ClickHouse.
 type harness struct {
-	ctx   context.Context
-	pub   *bus.Bus
-	js    jetstream.JetStream
-	store *store.Store
-	http  string
-	opts  Options
+	ctx  context.Context
+	pub  *bus.Bus
+	js   jetstream.JetStream
+	http string
+	opts Options
 
 	mu        sync.Mutex
 	anomalies []cloudevents.Event
 }
 
-// start runs a detector with rulesFile on its own NATS and database.
+// start runs a detector with rulesFile on its own NATS.
 func start(t *testing.T, rulesFile string) *harness {
 	t.Helper()
 	h := newHarness(t, rulesFile)
@@ -40,23 +37,20 @@ func start(t *testing.T, rulesFile string) *harness {
 	return h
 }
 
-// newHarness sets up NATS, a database and the test's bus client, with no
-// detector yet.
+// newHarness sets up NATS and the test's bus client, with no detector yet.
 func newHarness(t *testing.T, rulesFile string) *harness {
 	t.Helper()
 	nats := servicetest.StartNATS(t)
-	st := storetest.New(t)
 	opts := Options{
-		Service: service.Options{Name: "detector", NATSURL: nats.URL(), LogLevel: "error", ShutdownTimeout: 10 * time.Second,
-			ClickHouse: store.Config{Addr: storetest.Addr(), Database: st.Database()}},
+		Service:   service.Options{Name: "detector", NATSURL: nats.URL(), LogLevel: "error", ShutdownTimeout: 10 * time.Second},
 		RulesFile: rulesFile, EvalInterval: 100 * time.Millisecond,
 	}
-	h := &harness{ctx: context.Background(), store: st, opts: opts}
+	h := &harness{ctx: context.Background(), opts: opts}
 	h.connect(t, nats.URL())
 	return h
 }
 
-// run starts a detector on the harness's NATS and database and waits until
+// run starts a detector on the harness's NATS and waits until
 // it is ready; a test may stop it and run another.
 func (h *harness) run(t *testing.T) *servicetest.Service {
 	t.Helper()
@@ -119,16 +113,6 @@ func (h *harness) publish(t *testing.T, id string, points []events.Point) {
 	if _, err := h.pub.Emit(h.ctx, id, events.TelemetryPoints{Source: "test", Points: points}); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// metricRows counts the points in the metrics table.
-func (h *harness) metricRows(t *testing.T) uint64 {
-	t.Helper()
-	var n uint64
-	if err := h.store.Conn().QueryRow(h.ctx, "SELECT count() FROM metrics FINAL").Scan(&n); err != nil {
-		t.Logf("count metrics: %v", err)
-	}
-	return n
 }
 
 // series makes points of one metric every 20ms in [from, to) ms after base.

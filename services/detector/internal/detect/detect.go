@@ -1,9 +1,7 @@
-// Package detect is the detector's pair of telemetry handlers: one runs
-// telemetry through the rule engine and publishes the anomalies that start
-// or end; the other makes the points durable in ClickHouse. They read the
-// telemetry stream through two durable consumers, so that detection never
-// waits for ClickHouse, and a ClickHouse outage only holds back the
-// archive consumer (see Consumer and ArchiveConsumer).
+// Package detect is the detector's telemetry handler: it runs telemetry
+// through the rule engine and publishes the anomalies that start or end.
+// It never touches ClickHouse: the archiver writes the points, on a durable
+// consumer of its own.
 package detect
 
 import (
@@ -76,7 +74,7 @@ func New(log *slog.Logger, pub Publisher, e *engine.Engine, o Options) *Detector
 // Handle processes one batch: (1) feed its points to the engine, (2) record
 // and publish what the engine emits. Any error leaves the batch unacked, to
 // be redelivered. The bus has decoded the batch (once) and dead-lettered
-// what is not telemetry. ClickHouse is not involved: ArchiveHandler writes
+// what is not telemetry. ClickHouse is not involved: the archiver writes
 // the points.
 func (d *Detector) Handle(ctx context.Context, batch []events.Item[events.TelemetryPoints]) error {
 	d.mu.Lock()
@@ -90,7 +88,7 @@ func (d *Detector) Handle(ctx context.Context, batch []events.Item[events.Teleme
 // feed gives the engine the points of events it has not seen yet, so that a
 // redelivered batch does not count its points twice. Points stamped too far
 // ahead of the detector's clock, and points whose value is not finite, are
-// archived but not evaluated.
+// not evaluated (the archiver still writes them).
 func (d *Detector) feed(batch []events.Item[events.TelemetryPoints]) {
 	notAfter := d.now().Add(d.maxSkew).UnixNano()
 	var rejected engine.Rejected
@@ -108,11 +106,11 @@ func (d *Detector) feed(batch []events.Item[events.TelemetryPoints]) {
 	// log a line per point.
 	if rejected.Future > 0 {
 		rejectedTotal.WithLabelValues(ReasonFuture).Add(float64(rejected.Future))
-		d.log.Warn("points stamped after the detector's clock plus --max-clock-skew were archived but not evaluated",
+		d.log.Warn("points stamped after the detector's clock plus --max-clock-skew were not evaluated",
 			"points", rejected.Future, "max_clock_skew", d.maxSkew.String())
 	}
 	if rejected.NotFinite > 0 {
 		rejectedTotal.WithLabelValues(ReasonNotFinite).Add(float64(rejected.NotFinite))
-		d.log.Warn("points whose value is NaN or infinite were archived but not evaluated", "points", rejected.NotFinite)
+		d.log.Warn("points whose value is NaN or infinite were not evaluated", "points", rejected.NotFinite)
 	}
 }

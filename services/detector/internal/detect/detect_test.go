@@ -104,7 +104,7 @@ func TestPublishFailures(t *testing.T) {
 	}
 }
 
-// A point stamped far ahead of the detector's clock is archived, counted
+// A point stamped far ahead of the detector's clock is counted
 // and not evaluated; the fault in the same batch is still detected.
 func TestFuturePointsAreNotEvaluated(t *testing.T) {
 	b := servicetest.Bus(t)

@@ -18,7 +18,7 @@ var (
 		Name: "medic_detector_anomalies_resolved_total", Help: "anomaly.resolved events published, by rule.",
 	}, []string{"rule"})
 	rejectedTotal = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "medic_detector_points_rejected_total", Help: "Telemetry points archived but not evaluated, by reason (future: stamped past the clock plus --max-clock-skew; not_finite: NaN or infinite value).",
+		Name: "medic_detector_points_rejected_total", Help: "Telemetry points not evaluated, by reason (future: stamped past the clock plus --max-clock-skew; not_finite: NaN or infinite value).",
 	}, []string{"reason"})
 	seriesGauge = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "medic_detector_series", Help: "Alert series (rule x group) held in memory.",

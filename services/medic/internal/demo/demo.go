@@ -248,7 +248,7 @@ func waitBaseline(ctx context.Context, conn driver.Conn, o Options) error {
 		if time.Now().After(deadline) {
 			// err is nil when the query worked but the span was short, which
 			// %w would print as %!w(<nil>).
-			return fmt.Errorf("no telemetry reached ClickHouse within %s (last error: %v); check the simulator and detector logs", o.Baseline+60*time.Second, err) //nolint:errorlint // err may be nil
+			return fmt.Errorf("no telemetry reached ClickHouse within %s (last error: %v); check the simulator and archiver logs", o.Baseline+60*time.Second, err) //nolint:errorlint // err may be nil
 		}
 		select {
 		case <-ctx.Done():

@@ -1,5 +1,5 @@
 // Package reliability is the harness of Medic's reliability suite and soak:
-// a whole stack (simulator, five services, NATS as a process of its own)
+// a whole stack (simulator, six services, NATS as a process of its own)
 // with recording proxies in front of what Medic acts on (the simulator's
 // control API, the notifier's webhook) and a TCP proxy in front of
 // ClickHouse, faults at the worst moment (kill -9 of a process right after

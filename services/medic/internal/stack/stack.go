@@ -1,5 +1,5 @@
 // Package stack runs the whole of Medic on one machine: an embedded NATS
-// JetStream server in this process, and the simulator and the five services
+// JetStream server in this process, and the simulator and the six services
 // as separate processes, all pointed at one ClickHouse database.
 package stack
 
@@ -15,8 +15,10 @@ import (
 	"github.com/medic-sre/medic/pkg/natsembed"
 )
 
-// Services are Medic's five services, in start order.
-var Services = []string{"correlator", "detector", "rca", "remediator", "notifier"}
+// Services are Medic's six services, in start order. The archiver is first:
+// it applies the ClickHouse migrations (rca and remediator do too) and
+// starts writing what the others publish.
+var Services = []string{"archiver", "correlator", "detector", "rca", "remediator", "notifier"}
 
 // Config says where the binaries are and where state and logs go.
 type Config struct {

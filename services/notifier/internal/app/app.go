@@ -31,6 +31,8 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 	if o.Service.Name == "" {
 		o.Service.Name = "notifier"
 	}
+	// The notifier needs NATS alone (its Options never set
+	// NeedsClickHouse): people are told during a ClickHouse outage.
 	// The receiver is checked before anything dials, so a missing URL stops
 	// the service at once.
 	recv, err := webhook.New(o.Webhook)

@@ -95,6 +95,8 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
+	// The analysis queries ClickHouse.
+	o.Service.NeedsClickHouse = true
 	return service.RunWithListener(ctx, o.Service, ln, func(ctx context.Context, rt *service.Runtime) error {
 		h := &handler{rt: rt, settle: o.Settle, engine: engine.New(query.New(rt.Store.Conn()), o.Engine)}
 		return rt.Consume(ctx, Consumer(), bus.On(h.opened), bus.On(h.updated))

@@ -74,6 +74,8 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 	if o.Service.Name == "" {
 		o.Service.Name = "remediator"
 	}
+	// The recovery check queries ClickHouse.
+	o.Service.NeedsClickHouse = true
 	if o.ActionTimeout <= 0 {
 		o.ActionTimeout = 10 * time.Second
 	}

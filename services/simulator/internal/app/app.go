@@ -1,21 +1,27 @@
-// Package app wires the simulator: the serving pipeline, the telemetry
-// publisher and the control API, on the shared service runtime.
+// Package app wires the simulator: the serving pipeline, the publishers of
+// its telemetry (points, spans and logs, all as events on the bus) and the
+// control API, on the shared service runtime. The simulator is the system
+// Medic watches, so it stays outside Medic: it needs NATS alone, never
+// connects to ClickHouse and applies no migrations.
 package app
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/services/simulator/internal/control"
+	"github.com/medic-sre/medic/services/simulator/internal/export"
 	"github.com/medic-sre/medic/services/simulator/internal/fault"
 	"github.com/medic-sre/medic/services/simulator/internal/model"
 	"github.com/medic-sre/medic/services/simulator/internal/points"
 	"github.com/medic-sre/medic/services/simulator/internal/serving"
 	"github.com/medic-sre/medic/services/simulator/internal/stats"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // Options configure the simulator.
@@ -31,7 +37,8 @@ type Options struct {
 	FlushInterval time.Duration
 	// LabelDelay is how long ground-truth labels take to arrive.
 	LabelDelay time.Duration
-	// MaxBufferedPoints bounds the points kept while NATS is unreachable.
+	// MaxBufferedPoints bounds the points kept while NATS is unreachable,
+	// and the serving log records too.
 	MaxBufferedPoints int
 	// StatsKeep is the longest window /v1/stats answers for.
 	StatsKeep time.Duration
@@ -65,6 +72,8 @@ func RunWithListeners(ctx context.Context, o Options, ln, controlLn net.Listener
 		return err
 	}
 	o.Service.Name = "simulator"
+	// A watched system: NATS alone (NeedsClickHouse stays false).
+	o.Service.NeedsClickHouse = false
 	return service.RunWithListener(ctx, o.Service, ln, func(ctx context.Context, rt *service.Runtime) error {
 		return start(ctx, rt, o, controlLn)
 	})
@@ -74,12 +83,22 @@ func start(ctx context.Context, rt *service.Runtime, o Options, controlLn net.Li
 	registry := model.NewRegistry([]string{model.V1, model.V2}, model.Backup, model.V1)
 	faults, window := fault.NewSet(), stats.NewWindow(o.StatsKeep)
 	buf := points.NewBuffer(o.MaxBufferedPoints)
+	emit := func(ctx context.Context, id string, d events.Data) error {
+		_, err := rt.Bus.Emit(ctx, id, d)
+		return err
+	}
+	spans := &export.SpanExporter{Source: "simulator", Publish: emit, Timeout: 5 * time.Second}
+	logs := &export.Logs{Source: "simulator", Publish: emit, Timeout: 5 * time.Second, Max: o.MaxBufferedPoints}
+	tracers := map[string]*sdktrace.TracerProvider{}
+	for _, tier := range []string{serving.Gateway, serving.FeatureService, serving.ModelServer} {
+		tracers[tier] = spans.TracerProvider(tier)
+	}
 	pipe := &serving.Pipeline{Registry: registry, Faults: faults, Points: buf, Stats: window, LabelDelay: o.LabelDelay,
-		Log: rt.Log.With("service", serving.ModelServer),
+		Log: slog.New(logs.Handler(serving.ModelServer, slog.LevelInfo)),
 		Tracers: serving.Tracers{
-			Gateway:  rt.Tel.TracerProvider(serving.Gateway).Tracer("simulator"),
-			Features: rt.Tel.TracerProvider(serving.FeatureService).Tracer("simulator"),
-			Model:    rt.Tel.TracerProvider(serving.ModelServer).Tracer("simulator"),
+			Gateway:  tracers[serving.Gateway].Tracer("simulator"),
+			Features: tracers[serving.FeatureService].Tracer("simulator"),
+			Model:    tracers[serving.ModelServer].Tracer("simulator"),
 		}}
 	pipe.Seed(o.Seed)
 	ctrl := &control.Controller{Models: map[string]*model.Registry{model.Name: registry}, Faults: faults, Stats: window,
@@ -97,11 +116,8 @@ func start(ctx context.Context, rt *service.Runtime, o Options, controlLn net.Li
 		return err
 	}
 	pub := &points.Publisher{Buffer: buf, Source: "simulator", Timeout: 5 * time.Second, Log: rt.Log,
-		Publish: func(ctx context.Context, id string, b events.TelemetryPoints) error {
-			_, err := rt.Bus.Emit(ctx, id, b)
-			return err
-		}}
-	runLoops(ctx, rt, o, pipe, pub)
+		Publish: func(ctx context.Context, id string, b events.TelemetryPoints) error { return emit(ctx, id, b) }}
+	runLoops(ctx, rt, o, pipe, pub, exporters{logs: logs, tracers: tracers})
 	rt.Log.Info("simulating traffic", "rps", o.RPS, "seed", o.Seed, "model", model.Name, "model_version", registry.Serving())
 	return nil
 }

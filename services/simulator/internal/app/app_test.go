@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medic-sre/medic/pkg/archive"
+	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/pkg/servicetest"
@@ -15,7 +17,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// sim is a running simulator with its NATS and ClickHouse.
+// sim is a running simulator with its NATS, and the ClickHouse database
+// Medic's archiver writes its spans and logs to.
 type sim struct {
 	base, control string // the runtime's URL and the control listener's
 	js            jetstream.JetStream
@@ -23,14 +26,18 @@ type sim struct {
 }
 
 // startSim runs the real service and waits until /readyz says ready; the
-// service stops, and must stop cleanly, when the test ends.
+// service stops, and must stop cleanly, when the test ends. Its ClickHouse
+// address is a port where nothing listens: the simulator needs none, and
+// must be ready without it. Medic's archiving of spans and logs
+// (pkg/archive's handlers, as the archiver runs them) writes the test's
+// database from the bus.
 func startSim(t *testing.T) *sim {
 	t.Helper()
 	ns := servicetest.StartNATS(t)
 	st := storetest.New(t)
 	o := Options{
 		Service: service.Options{NATSURL: ns.URL(), LogLevel: "warn", ShutdownTimeout: 10 * time.Second,
-			ClickHouse: store.Config{Addr: storetest.Addr(), Database: st.Database()}},
+			ClickHouse: store.Config{Addr: closedAddr(t), Database: st.Database()}},
 		RPS: 200, Seed: 7, FlushInterval: 100 * time.Millisecond, LabelDelay: 300 * time.Millisecond,
 		MaxBufferedPoints: 100000, StatsKeep: time.Minute,
 	}
@@ -48,7 +55,47 @@ func startSim(t *testing.T) *sim {
 	if s.js, err = jetstream.New(nc); err != nil {
 		t.Fatal(err)
 	}
+	archiveSpansAndLogs(t, ns.URL(), st)
 	return s
+}
+
+// closedAddr is a local address where nothing listens.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
+// archiveSpansAndLogs runs the archiver's spans and logs consumers on st
+// until the test ends.
+func archiveSpansAndLogs(t *testing.T, natsURL string, st *store.Store) {
+	t.Helper()
+	b := servicetest.Connect(t, natsURL)
+	ctx, cancel := context.WithCancel(context.Background())
+	var consumers []*bus.Consumer
+	for _, spec := range archive.Consumers() {
+		if spec.Durable != archive.DurableSpans && spec.Durable != archive.DurableLogs {
+			continue
+		}
+		c, err := b.ConsumeBatch(ctx, spec, archive.Handler(spec.Durable, st))
+		if err != nil {
+			t.Fatal(err)
+		}
+		consumers = append(consumers, c)
+	}
+	t.Cleanup(func() {
+		dctx, done := context.WithTimeout(context.Background(), 10*time.Second)
+		defer done()
+		for _, c := range consumers {
+			_ = c.Drain(dctx)
+		}
+		cancel()
+	})
 }
 
 // telemetry reads telemetry.points events until done says it has seen enough.

@@ -38,9 +38,10 @@ func checkTelemetry(t *testing.T, c jetstream.Consumer) {
 	}
 }
 
-// checkTrace finds a failed v2 prediction in the spans table and checks its
-// trace: gateway -> feature-service and model-server, and the warning logged
-// with the same trace id.
+// checkTrace finds a failed v2 prediction in the spans table, where the
+// simulator's spans arrive only through the bus and the archiver's
+// consumer, and checks its trace: gateway -> feature-service and
+// model-server, and the warning logged with the same trace id.
 func checkTrace(t *testing.T, s *sim) {
 	ctx := context.Background()
 	var traceID string

@@ -45,7 +45,7 @@ func TestBadDeployAndRollback(t *testing.T) {
 	}
 
 	t.Run("telemetry shows v2 failing", func(t *testing.T) { checkTelemetry(t, points) })
-	t.Run("one trace spans three services in ClickHouse", func(t *testing.T) { checkTrace(t, s) })
+	t.Run("one trace spans three services in ClickHouse, via the bus", func(t *testing.T) { checkTrace(t, s) })
 
 	var rolled modelAnswer
 	if code := call(t, "POST", s.base+"/v1/models/fraud/rollback", "remediator", "", &rolled); code != 200 ||

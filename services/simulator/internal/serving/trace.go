@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/medic-sre/medic/pkg/telemetry"
+	"github.com/medic-sre/medic/services/simulator/internal/export"
 	"github.com/medic-sre/medic/services/simulator/internal/model"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -23,7 +23,7 @@ func ms(f float64) time.Duration { return time.Duration(f * float64(time.Millise
 // simulated start and end times, so the trace looks like the real thing.
 func (p *Pipeline) trace(ctx context.Context, at time.Time) Result {
 	r := Result{At: at, Version: p.Registry.Serving()}
-	attrs := trace.WithAttributes(attribute.String(telemetry.AttrModel, model.Name), attribute.String(telemetry.AttrModelVersion, r.Version))
+	attrs := trace.WithAttributes(attribute.String(export.AttrModel, model.Name), attribute.String(export.AttrModelVersion, r.Version))
 	gctx, gw := p.Tracers.Gateway.Start(ctx, "POST /predict", trace.WithTimestamp(at), trace.WithSpanKind(trace.SpanKindServer), attrs)
 
 	truth := model.SampleFeatures(p.rng)
@@ -40,7 +40,7 @@ func (p *Pipeline) trace(ctx context.Context, at time.Time) Result {
 	r.Prediction = p.predict(r.Version, r.Features)
 	if err := r.Prediction.Err; err != nil {
 		ps.SetStatus(codes.Error, err.Error())
-		p.Log.WarnContext(mctx, "prediction failed", telemetry.AttrModel, model.Name, telemetry.AttrModelVersion, r.Version, "err", err)
+		p.Log.WarnContext(mctx, "prediction failed", export.AttrModel, model.Name, export.AttrModelVersion, r.Version, "err", err)
 	}
 	mEnd := mAt.Add(ms(r.Prediction.LatencyMs))
 	ps.End(trace.WithTimestamp(mEnd))

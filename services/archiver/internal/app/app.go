@@ -1,0 +1,56 @@
+// Package app wires the archiver: one durable consumer per table it writes
+// from a stream (archive.Consumers) and the follower of the correlator's
+// incidents bucket, on the shared service runtime.
+package app
+
+import (
+	"context"
+	"flag"
+	"net"
+
+	"github.com/medic-sre/medic/pkg/archive"
+	"github.com/medic-sre/medic/pkg/service"
+)
+
+// Name is the service's name, in logs, metrics and its NATS user.
+const Name = "archiver"
+
+// Options is the archiver's configuration: the shared service options.
+type Options struct {
+	Service service.Options
+}
+
+// RegisterFlags declares the archiver's flags, each with an env twin.
+func (o *Options) RegisterFlags(fs *flag.FlagSet) {
+	o.Service.Name = Name
+	o.Service.RegisterFlags(fs)
+}
+
+// Run runs the archiver until ctx ends.
+func Run(ctx context.Context, o Options) error { return RunWithListener(ctx, o, nil) }
+
+// RunWithListener is Run with the HTTP server on ln (tests pass port 0).
+// The archiver needs ClickHouse: it applies the migrations, and /readyz
+// fails while ClickHouse is down (its consumers wait, nothing is lost).
+func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
+	o.Service.Name = Name
+	o.Service.NeedsClickHouse = true
+	return service.RunWithListener(ctx, o.Service, ln, start)
+}
+
+// start begins every consumer; the runtime holds them back until ClickHouse
+// is set up.
+func start(ctx context.Context, rt *service.Runtime) error {
+	for _, spec := range archive.Consumers() {
+		if err := rt.ConsumeBatch(ctx, spec, archive.Handler(spec.Durable, rt.Store)); err != nil {
+			return err
+		}
+	}
+	f, err := archive.FollowIncidents(ctx, rt.Log, rt.Bus.JetStream(), archive.NewIncidentWriter(rt.Store))
+	if err != nil {
+		return err
+	}
+	rt.OnShutdown(f.Drain)
+	rt.Log.Info("archiving", "consumers", len(archive.Consumers())+1)
+	return nil
+}
