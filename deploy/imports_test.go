@@ -18,15 +18,6 @@ const (
 	busPath           = "github.com/medic-sre/medic/pkg/bus"
 )
 
-// pendingEdge lists the files that still import the transport, each until
-// another item of issue 7 moves it; the test fails once a file no longer
-// needs its entry, so that the list only shrinks.
-var pendingEdge = map[string]string{
-	// Item 4 (one archiver) moves these out of the detector and correlator.
-	"services/detector/internal/detect/archive.go":   "archiver: pkg/archive's cloudevents BatchHandler",
-	"services/correlator/internal/history/follow.go": "history writer: bus.Backoff, until item 7 gives one backoff",
-}
-
 // Domain packages (services/*/internal/* but each service's internal/app
 // wiring) import neither the CloudEvents SDK nor the bus: handlers get typed
 // data and events.Meta, and say how to settle through pkg/outcome. The
@@ -34,7 +25,6 @@ var pendingEdge = map[string]string{
 // the CloudEvents rule holds for it.
 func TestDomainPackagesStayOffTheTransport(t *testing.T) {
 	root := filepath.Join("..", "services")
-	used := map[string]bool{}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -58,19 +48,46 @@ func TestDomainPackagesStayOffTheTransport(t *testing.T) {
 		if len(bad) == 0 {
 			return nil
 		}
-		if _, ok := pendingEdge[rel]; ok {
-			used[rel] = true
-			return nil
-		}
 		t.Errorf("%s imports %s: a domain package takes typed data (bus.On in internal/app) and returns pkg/outcome errors", rel, strings.Join(bad, ", "))
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for rel, why := range pendingEdge {
-		if !used[rel] {
-			t.Errorf("%s no longer imports the transport (%s): remove it from pendingEdge", rel, why)
+}
+
+// The CloudEvents SDK stays inside pkg/events and pkg/bus (and
+// pkg/servicetest, which reads raw streams for tests): no other package of
+// Medic, shared or in a service, builds or reads a CloudEvent itself.
+func TestCloudEventsStayInEventsAndBus(t *testing.T) {
+	allowed := []string{"pkg/events", "pkg/bus", "pkg/servicetest"}
+	for _, root := range []string{"pkg", "services"} {
+		err := filepath.WalkDir(filepath.Join("..", root), func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel("..", path)
+			rel = filepath.ToSlash(rel)
+			if d.IsDir() {
+				if slices.Contains(allowed, rel) || d.Name() == "testdata" {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if !strings.HasSuffix(rel, ".go") || strings.HasSuffix(rel, "_test.go") {
+				return nil
+			}
+			bad, err := edgeImports(path, false)
+			if err != nil {
+				return err
+			}
+			if len(bad) > 0 {
+				t.Errorf("%s imports %s: build and read events through pkg/events and pkg/bus", rel, strings.Join(bad, ", "))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -7,13 +7,10 @@ package archive
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
-	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/medic-sre/medic/pkg/store"
 )
 
@@ -53,53 +50,35 @@ func Consumers() []bus.ConsumerSpec {
 	}
 }
 
-// Handler is the batch handler of the consumer durable (one of
-// Consumers), writing through s.
-func Handler(durable string, s *store.Store) bus.BatchHandler {
+// Route is the batch route of the consumer durable (one of Consumers),
+// writing through s. The bus decodes each batch once and dead-letters an
+// event of another type (one published on the wrong subject) before the
+// route sees it; a batch is acked only once its rows are written.
+func Route(durable string, s *store.Store) bus.BatchRoute {
 	switch durable {
 	case DurableMetrics:
-		return typed(events.TypeTelemetryPoints, func(ctx context.Context, evs []cloudevents.Event) error { return WritePoints(ctx, s, evs) })
+		return bus.OnBatch(func(ctx context.Context, items []events.Item[events.TelemetryPoints]) error {
+			return WritePoints(ctx, s, items)
+		})
 	case DurableSpans:
-		return typed(events.TypeTelemetrySpans, func(ctx context.Context, evs []cloudevents.Event) error { return WriteSpans(ctx, s, evs) })
+		return bus.OnBatch(func(ctx context.Context, items []events.Item[events.TelemetrySpans]) error {
+			return WriteSpans(ctx, s, items)
+		})
 	case DurableLogs:
-		return typed(events.TypeTelemetryLogs, func(ctx context.Context, evs []cloudevents.Event) error { return WriteLogs(ctx, s, evs) })
+		return bus.OnBatch(func(ctx context.Context, items []events.Item[events.TelemetryLogs]) error {
+			return WriteLogs(ctx, s, items)
+		})
 	}
-	return Events(s)
+	return bus.OnRawBatch(func(ctx context.Context, items []events.Raw) error { return WriteEvents(ctx, s, items) })
 }
 
-// typed passes the events of eventType to h and dead-letters the others
-// (an event published on another type's subject), acking the batch only
-// once h has written it.
-func typed(eventType string, h bus.BatchHandler) bus.BatchHandler {
-	return func(ctx context.Context, evs []cloudevents.Event) error {
-		keep := evs[:0:0]
-		rejected := map[string]error{}
-		for _, ev := range evs {
-			if ev.Type() != eventType {
-				rejected[ev.ID()] = fmt.Errorf("the %s subject carries %s, not %s", events.Subject(eventType), eventType, ev.Type())
-				continue
-			}
-			keep = append(keep, ev)
-		}
-		if len(keep) > 0 {
-			if err := h(ctx, keep); err != nil {
-				return fmt.Errorf("archive %d %s events: %w", len(keep), eventType, err)
-			}
-		}
-		return outcome.Reject(rejected)
+// WriteEvents writes events of any type to the events table.
+func WriteEvents(ctx context.Context, s *store.Store, items []events.Raw) error {
+	rows := make([][]any, 0, len(items))
+	for _, it := range items {
+		rows = append(rows, EventRow(it))
 	}
-}
-
-// Events returns a batch handler that writes events to the events table.
-// The batch is acked only after the insert succeeded.
-func Events(s *store.Store) bus.BatchHandler {
-	return func(ctx context.Context, evs []cloudevents.Event) error {
-		rows := make([][]any, 0, len(evs))
-		for _, ev := range evs {
-			rows = append(rows, EventRow(ev))
-		}
-		return s.Insert(ctx, "events", EventColumns, rows)
-	}
+	return s.Insert(ctx, "events", EventColumns, rows)
 }
 
 // scope holds the fields the events table lifts out of an event's data.
@@ -112,34 +91,28 @@ type scope struct {
 }
 
 // EventRow is an event as a row of the events table, in EventColumns order.
-func EventRow(ev cloudevents.Event) []any {
+func EventRow(ev events.Raw) []any {
 	var sc scope
-	_ = json.Unmarshal(ev.Data(), &sc)
+	_ = json.Unmarshal(ev.Data, &sc)
 	if sc.Service == "" {
 		sc.Service = sc.Source
 	}
 	var traceID string
-	if tp, ok := ev.Extensions()["traceparent"].(string); ok {
-		if parts := strings.Split(tp, "-"); len(parts) == 4 {
-			traceID = parts[1]
-		}
+	if parts := strings.Split(ev.Meta.Traceparent, "-"); len(parts) == 4 {
+		traceID = parts[1]
 	}
-	t := ev.Time()
-	return []any{t, t.UnixNano(), ev.ID(), ev.Type(), ev.Source(), ev.Subject(), sc.IncidentID,
-		sc.Service, sc.Model, sc.ModelVersion, traceID, string(ev.Data())}
+	m := ev.Meta
+	return []any{m.Time, m.Time.UnixNano(), m.ID, m.Type, m.Source, m.Subject, sc.IncidentID,
+		sc.Service, sc.Model, sc.ModelVersion, traceID, string(ev.Data)}
 }
 
 // WritePoints writes the points of telemetry events to the metrics table.
 // Rows are keyed by event id and index, so a redelivered batch folds.
-func WritePoints(ctx context.Context, s *store.Store, evs []cloudevents.Event) error {
+func WritePoints(ctx context.Context, s *store.Store, items []events.Item[events.TelemetryPoints]) error {
 	var rows [][]any
-	for _, ev := range evs {
-		tp, err := events.As[events.TelemetryPoints](ev)
-		if err != nil {
-			return outcome.Permanent(fmt.Errorf("event %s: %w", ev.ID(), err))
-		}
-		for i, p := range tp.Points {
-			rows = append(rows, PointRow(ev.ID(), i, p))
+	for _, it := range items {
+		for i, p := range it.Data.Points {
+			rows = append(rows, PointRow(it.Meta.ID, i, p))
 		}
 	}
 	return s.Insert(ctx, "metrics", MetricColumns, rows)

@@ -6,9 +6,7 @@ import (
 	"slices"
 	"strconv"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/events"
-	"github.com/medic-sre/medic/pkg/outcome"
 	"github.com/medic-sre/medic/pkg/store"
 )
 
@@ -30,14 +28,10 @@ const AttrRecordUID = "log.record.uid"
 // WriteSpans writes the spans of telemetry.spans events to the spans table.
 // Events whose spans are already there (a redelivered batch whose insert
 // had succeeded) are skipped, so that a span is one row.
-func WriteSpans(ctx context.Context, s *store.Store, evs []cloudevents.Event) error {
-	batches := make([]events.TelemetrySpans, 0, len(evs))
-	for _, ev := range evs {
-		b, err := events.As[events.TelemetrySpans](ev)
-		if err != nil {
-			return outcome.Permanent(fmt.Errorf("event %s: %w", ev.ID(), err))
-		}
-		batches = append(batches, b)
+func WriteSpans(ctx context.Context, s *store.Store, items []events.Item[events.TelemetrySpans]) error {
+	batches := make([]events.TelemetrySpans, len(items))
+	for i, it := range items {
+		batches[i] = it.Data
 	}
 	written, err := present(ctx, s, "spans", "concat(trace_id, span_id)", spanProbes(batches))
 	if err != nil {
@@ -58,18 +52,12 @@ func WriteSpans(ctx context.Context, s *store.Store, evs []cloudevents.Event) er
 // WriteLogs writes the records of telemetry.logs events to the logs table,
 // each with its AttrRecordUID. Events whose records are already there are
 // skipped, as in WriteSpans.
-func WriteLogs(ctx context.Context, s *store.Store, evs []cloudevents.Event) error {
-	batches := make([]events.TelemetryLogs, 0, len(evs))
-	for _, ev := range evs {
-		b, err := events.As[events.TelemetryLogs](ev)
-		if err != nil {
-			return outcome.Permanent(fmt.Errorf("event %s: %w", ev.ID(), err))
-		}
-		batches = append(batches, b)
-	}
-	probes := make([]probe, len(evs))
-	for i, ev := range evs {
-		probes[i] = probe{key: recordUID(ev.ID(), 0), unixNano: batches[i].Records[0].TimeUnixNano}
+func WriteLogs(ctx context.Context, s *store.Store, items []events.Item[events.TelemetryLogs]) error {
+	batches := make([]events.TelemetryLogs, len(items))
+	probes := make([]probe, len(items))
+	for i, it := range items {
+		batches[i] = it.Data
+		probes[i] = probe{key: recordUID(it.Meta.ID, 0), unixNano: it.Data.Records[0].TimeUnixNano}
 	}
 	uid := "arrayElement(attr_values, indexOf(attr_keys, '" + AttrRecordUID + "'))"
 	written, err := present(ctx, s, "logs", uid, probes)
@@ -82,7 +70,7 @@ func WriteLogs(ctx context.Context, s *store.Store, evs []cloudevents.Event) err
 			continue
 		}
 		for j, r := range b.Records {
-			rows = append(rows, LogRow(recordUID(evs[i].ID(), j), r))
+			rows = append(rows, LogRow(recordUID(items[i].Meta.ID, j), r))
 		}
 	}
 	return s.Insert(ctx, "logs", LogColumns, rows)

@@ -6,21 +6,21 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/storetest"
 )
 
-func mustEvent(t *testing.T, id string, d events.Data) cloudevents.Event {
+// item is d as the bus hands it over: valid against its schema, with its id.
+func item[T events.Data](t *testing.T, id string, d T) events.Item[T] {
 	t.Helper()
 	ev, err := events.NewWithID(id, "test", d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ev
+	return events.Item[T]{Meta: events.MetaOf(ev), Data: d}
 }
 
-func spansEvent(t *testing.T, id string, n int, at int64) cloudevents.Event {
+func spansEvent(t *testing.T, id string, n int, at int64) events.Item[events.TelemetrySpans] {
 	t.Helper()
 	b := events.TelemetrySpans{Source: "sim"}
 	for i := range n {
@@ -28,17 +28,17 @@ func spansEvent(t *testing.T, id string, n int, at int64) cloudevents.Event {
 			Name: "predict", Kind: "server", StartUnixNano: at, EndUnixNano: at + 5e6, StatusCode: 2, Service: "model-server",
 			Model: "fraud", ModelVersion: "v2", Attributes: map[string]string{"b": "2", "a": "1"}})
 	}
-	return mustEvent(t, id, b)
+	return item(t, id, b)
 }
 
-func logsEvent(t *testing.T, id string, n int, at int64) cloudevents.Event {
+func logsEvent(t *testing.T, id string, n int, at int64) events.Item[events.TelemetryLogs] {
 	t.Helper()
 	b := events.TelemetryLogs{Source: "sim"}
 	for i := range n {
 		b.Records = append(b.Records, events.LogRecord{TimeUnixNano: at + int64(i), Severity: "WARN", Body: "prediction failed",
 			Service: "model-server", Model: "fraud", ModelVersion: "v2"})
 	}
-	return mustEvent(t, id, b)
+	return item(t, id, b)
 }
 
 // A batch written again (a redelivery after an insert that succeeded but
@@ -47,14 +47,14 @@ func TestRedeliveredSpansAndLogsAreWrittenOnce(t *testing.T) {
 	s := storetest.New(t)
 	ctx := context.Background()
 	now := time.Now().UnixNano()
-	first := []cloudevents.Event{spansEvent(t, "s1", 3, now), spansEvent(t, "s2", 2, now+1e9)}
+	first := []events.Item[events.TelemetrySpans]{spansEvent(t, "s1", 3, now), spansEvent(t, "s2", 2, now+1e9)}
 	if err := WriteSpans(ctx, s, first); err != nil {
 		t.Fatal(err)
 	}
 	if err := WriteSpans(ctx, s, append(first, spansEvent(t, "s3", 4, now+2e9))); err != nil {
 		t.Fatal(err)
 	}
-	logs := []cloudevents.Event{logsEvent(t, "l1", 3, now), logsEvent(t, "l2", 2, now)}
+	logs := []events.Item[events.TelemetryLogs]{logsEvent(t, "l1", 3, now), logsEvent(t, "l2", 2, now)}
 	for range 2 {
 		if err := WriteLogs(ctx, s, logs); err != nil {
 			t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/servicetest"
@@ -74,20 +73,6 @@ func BenchmarkConsumeTelemetry(b *testing.B) {
 				}
 				return nil
 			}))
-		})
-	})
-	b.Run("cloudevents", func(b *testing.B) {
-		run(b, func(bs *bus.Bus, spec bus.ConsumerSpec, got *counter) (*bus.Consumer, error) {
-			return bs.ConsumeBatch(context.Background(), spec, func(_ context.Context, evs []cloudevents.Event) error {
-				for _, ev := range evs {
-					tp, err := events.As[events.TelemetryPoints](ev)
-					if err != nil {
-						return err
-					}
-					got.add(len(tp.Points))
-				}
-				return nil
-			})
 		})
 	})
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/outcome"
@@ -202,15 +201,15 @@ func TestBatchAndDrainFinishesInFlight(t *testing.T) {
 	var batches atomic.Int32
 	started := make(chan struct{}, 1)
 	release := make(chan struct{})
-	c, err := b.ConsumeBatch(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t4", BatchSize: 20},
-		func(ctx context.Context, evs []cloudevents.Event) error {
+	c, err := b.ConsumeItems(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t4", BatchSize: 20},
+		bus.OnRawBatch(func(ctx context.Context, evs []events.Raw) error {
 			if batches.Add(1) == 1 {
 				started <- struct{}{}
 				<-release
 			}
 			seen.Add(int32(len(evs)))
 			return nil
-		})
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,11 +244,11 @@ func TestBatchRejectDeadLettersOnlyTheNamedEvents(t *testing.T) {
 		}
 	}
 	var handled atomic.Int32
-	c, err := b.ConsumeBatch(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t5", BatchSize: 10},
-		func(ctx context.Context, evs []cloudevents.Event) error {
+	c, err := b.ConsumeItems(ctx, bus.ConsumerSpec{Stream: bus.StreamEvents, Durable: "t5", BatchSize: 10},
+		bus.OnRawBatch(func(ctx context.Context, evs []events.Raw) error {
 			handled.Add(int32(len(evs)))
 			return outcome.Reject(map[string]error{"bad": errors.New("wrong kind of event")})
-		})
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,14 +14,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// BatchHandler processes a batch of valid events as one unit: all are acked
-// when it returns nil, and all are retried or dead-lettered otherwise. To
-// dead-letter only some events and ack the rest, return outcome.Reject.
-//
-// It is kept for the archiver (pkg/archive), which stores events of every
-// type as they are, until it moves to the typed batch form (OnBatch).
-type BatchHandler func(ctx context.Context, evs []cloudevents.Event) error
-
 // ConsumerSpec configures a durable consumer. Zero values take defaults.
 type ConsumerSpec struct {
 	Stream         string
@@ -41,7 +33,7 @@ type ConsumerSpec struct {
 	// that wait in the prefetch buffer get no such signal, so a slow
 	// handler also sets a small Prefetch.
 	AckWait time.Duration
-	// BatchSize and BatchLinger shape batches for ConsumeBatch: a batch is
+	// BatchSize and BatchLinger shape batches for ConsumeItems: a batch is
 	// handled when it is full or when no message came for BatchLinger.
 	BatchSize   int
 	BatchLinger time.Duration
@@ -178,17 +170,6 @@ func (c *Consumer) Drain(ctx context.Context) error {
 		c.it.Stop()
 		return fmt.Errorf("drain consumer: %w", ctx.Err())
 	}
-}
-
-// ConsumeBatch runs h over batches of events; see BatchHandler.
-func (b *Bus) ConsumeBatch(ctx context.Context, spec ConsumerSpec, h BatchHandler) (*Consumer, error) {
-	return b.consume(ctx, spec, func(ctx context.Context, msgs []delivery, r *runner) {
-		evs := make([]cloudevents.Event, len(msgs))
-		for i, d := range msgs {
-			evs[i] = d.ev
-		}
-		r.batch(ctx, msgs, func(ctx context.Context) error { return h(ctx, evs) })
-	})
 }
 
 // batch runs fn for msgs as one unit and settles each message by its

@@ -107,6 +107,19 @@ func OnBatch[T events.Data](h func(ctx context.Context, items []events.Item[T]) 
 	}}
 }
 
+// OnRawBatch routes batches of events of every type to h, each with its
+// data as it is on the wire (validated against its schema all the same):
+// for the archiver, which stores every event whatever its type.
+func OnRawBatch(h func(ctx context.Context, items []events.Raw) error) BatchRoute {
+	return BatchRoute{types: nil, run: func(ctx context.Context, msgs []delivery, r *runner) {
+		items := make([]events.Raw, len(msgs))
+		for i, d := range msgs {
+			items[i] = events.Raw{Meta: events.MetaOf(d.ev), Data: d.ev.Data()}
+		}
+		r.batch(ctx, msgs, func(ctx context.Context) error { return h(ctx, items) })
+	}}
+}
+
 // ConsumeItems runs route over batches of events, shaped by the spec's
 // BatchSize and BatchLinger.
 func (b *Bus) ConsumeItems(ctx context.Context, spec ConsumerSpec, route BatchRoute) (*Consumer, error) {

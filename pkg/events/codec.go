@@ -119,6 +119,13 @@ type Item[T Data] struct {
 	Data T
 }
 
+// Raw is an event of any type with its data as it is on the wire: for the
+// archiver, which stores every event whatever its type.
+type Raw struct {
+	Meta Meta
+	Data json.RawMessage
+}
+
 // MetaOf returns an event's metadata.
 func MetaOf(ev cloudevents.Event) Meta {
 	tp, _ := ev.Extensions()["traceparent"].(string)

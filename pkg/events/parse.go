@@ -12,6 +12,8 @@ var decoders = map[string]func(cloudevents.Event) (Data, error){}
 
 func init() {
 	register[TelemetryPoints]()
+	register[TelemetrySpans]()
+	register[TelemetryLogs]()
 	register[ChangeRecorded]()
 	register[AnomalyDetected]()
 	register[AnomalyResolved]()

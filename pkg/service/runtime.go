@@ -222,12 +222,6 @@ func (rt *Runtime) ConsumeItems(ctx context.Context, spec bus.ConsumerSpec, rout
 	return rt.startConsumer(spec, func() (*bus.Consumer, error) { return rt.Bus.ConsumeItems(ctx, spec, route) })
 }
 
-// ConsumeBatch is Consume for a bus.BatchHandler, kept for the archiver.
-func (rt *Runtime) ConsumeBatch(ctx context.Context, spec bus.ConsumerSpec, h bus.BatchHandler) error {
-	rt.defaultHealth(&spec)
-	return rt.startConsumer(spec, func() (*bus.Consumer, error) { return rt.Bus.ConsumeBatch(ctx, spec, h) })
-}
-
 // startConsumer runs create now, or once ClickHouse is set up when the
 // consumer needs it and it is not yet.
 func (rt *Runtime) startConsumer(spec bus.ConsumerSpec, create func() (*bus.Consumer, error)) error {

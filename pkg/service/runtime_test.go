@@ -42,7 +42,7 @@ func TestStartsWhileClickHouseDownAndLosesNothing(t *testing.T) {
 	svc := servicetest.Run(t, "archiver", func(ctx context.Context, ln net.Listener) error {
 		return service.RunWithListener(ctx, opts, ln, func(ctx context.Context, rt *service.Runtime) error {
 			spec := archive.Consumers()[0]
-			return rt.ConsumeBatch(ctx, spec, archive.Events(rt.Store))
+			return rt.ConsumeItems(ctx, spec, archive.Route(spec.Durable, rt.Store))
 		})
 	})
 	base := svc.URL
@@ -95,7 +95,7 @@ func TestClickHouseOutageWhileRunningLosesNothing(t *testing.T) {
 	spec.MaxDeliver, spec.RetryBase, spec.RetryMax = 2, 10*time.Millisecond, 50*time.Millisecond
 	svc := servicetest.Run(t, "archiver", func(ctx context.Context, ln net.Listener) error {
 		return service.RunWithListener(ctx, opts, ln, func(ctx context.Context, rt *service.Runtime) error {
-			return rt.ConsumeBatch(ctx, spec, archive.Events(rt.Store))
+			return rt.ConsumeItems(ctx, spec, archive.Route(spec.Durable, rt.Store))
 		})
 	})
 	defer svc.Stop()
@@ -151,7 +151,7 @@ func TestLostConsumerFailsHealth(t *testing.T) {
 	spec := archive.Consumers()[0]
 	svc := servicetest.Run(t, "archiver", func(ctx context.Context, ln net.Listener) error {
 		return service.RunWithListener(ctx, opts, ln, func(ctx context.Context, rt *service.Runtime) error {
-			return rt.ConsumeBatch(ctx, spec, archive.Events(rt.Store))
+			return rt.ConsumeItems(ctx, spec, archive.Route(spec.Durable, rt.Store))
 		})
 	})
 	defer func() {

@@ -42,7 +42,7 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 // is set up.
 func start(ctx context.Context, rt *service.Runtime) error {
 	for _, spec := range archive.Consumers() {
-		if err := rt.ConsumeBatch(ctx, spec, archive.Handler(spec.Durable, rt.Store)); err != nil {
+		if err := rt.ConsumeItems(ctx, spec, archive.Route(spec.Durable, rt.Store)); err != nil {
 			return err
 		}
 	}

@@ -91,7 +91,7 @@ func (e *env) archive(t *testing.T, addr string) {
 	// As in the archiver: while ClickHouse is down, nothing is
 	// dead-lettered.
 	spec.Healthy, spec.RetryMax = st.Ready, time.Second
-	c, err := b.ConsumeBatch(ctx, spec, archive.Events(st))
+	c, err := b.ConsumeItems(ctx, spec, archive.Route(spec.Durable, st))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/archive"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/storetest"
@@ -18,7 +17,7 @@ import (
 // pointBatches are two telemetry batches over one second: the symptom of
 // two model versions and a missing-data ratio, split so that a redelivery
 // of the first alone changes the ratio's share if copies are counted.
-func pointBatches(t *testing.T, base time.Time) (first, second cloudevents.Event) {
+func pointBatches(t *testing.T, base time.Time) (first, second events.Item[events.TelemetryPoints]) {
 	t.Helper()
 	at := func(ms int) int64 { return base.Add(time.Duration(ms) * time.Millisecond).UnixNano() }
 	symptom := func(ms int, version string, v float64) events.Point {
@@ -31,13 +30,14 @@ func pointBatches(t *testing.T, base time.Time) (first, second cloudevents.Event
 		telemetry(t, "batch-2", symptom(400, "v2", 0), ratio(500, 0), ratio(600, 0))
 }
 
-func telemetry(t *testing.T, id string, points ...events.Point) cloudevents.Event {
+func telemetry(t *testing.T, id string, points ...events.Point) events.Item[events.TelemetryPoints] {
 	t.Helper()
-	ev, err := events.NewWithID(id, "simulator", events.TelemetryPoints{Source: "simulator", Points: points})
+	d := events.TelemetryPoints{Source: "simulator", Points: points}
+	ev, err := events.NewWithID(id, "simulator", d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ev
+	return events.Item[events.TelemetryPoints]{Meta: events.MetaOf(ev), Data: d}
 }
 
 // A redelivered telemetry batch is written to metrics again; the queries
@@ -47,11 +47,11 @@ func TestMetricsCountRedeliveredPointsOnce(t *testing.T) {
 	first, second := pointBatches(t, base)
 	tests := []struct {
 		name   string
-		writes [][]cloudevents.Event
+		writes [][]events.Item[events.TelemetryPoints]
 	}{
-		{name: "each batch written once", writes: [][]cloudevents.Event{{first, second}}},
-		{name: "first batch redelivered", writes: [][]cloudevents.Event{{first, second}, {first}}},
-		{name: "both batches redelivered twice", writes: [][]cloudevents.Event{{first, second}, {first, second}, {second, first}}},
+		{name: "each batch written once", writes: [][]events.Item[events.TelemetryPoints]{{first, second}}},
+		{name: "first batch redelivered", writes: [][]events.Item[events.TelemetryPoints]{{first, second}, {first}}},
+		{name: "both batches redelivered twice", writes: [][]events.Item[events.TelemetryPoints]{{first, second}, {first, second}, {second, first}}},
 	}
 	wantSymptom := []query.VersionBucket{
 		{Bucket: base.Unix(), Model: "fraud", ModelVersion: "v1", Sum: 1, Count: 1},
@@ -84,7 +84,7 @@ func TestMetricsCountRedeliveredPointsOnce(t *testing.T) {
 // writeUnmerged writes each group of batches as its own insert, the way the
 // detector does on every delivery, into a fresh database whose metrics
 // table does not merge, so copies stay as they are until someone merges.
-func writeUnmerged(t *testing.T, writes [][]cloudevents.Event) *query.Reader {
+func writeUnmerged(t *testing.T, writes [][]events.Item[events.TelemetryPoints]) *query.Reader {
 	t.Helper()
 	st := storetest.New(t)
 	ctx := context.Background()

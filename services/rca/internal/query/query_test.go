@@ -123,7 +123,7 @@ func TestChanges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows = append(rows, archive.EventRow(ev))
+		rows = append(rows, archive.EventRow(events.Raw{Meta: events.MetaOf(ev), Data: ev.Data()}))
 	}
 	if err := st.Insert(ctx, "events", archive.EventColumns, rows); err != nil {
 		t.Fatal(err)

@@ -86,7 +86,7 @@ func (g *generator) changes() error {
 			return err
 		}
 		ev.SetTime(time.Unix(0, c.TimeUnixNano))
-		g.data.Events = append(g.data.Events, archive.EventRow(ev))
+		g.data.Events = append(g.data.Events, archive.EventRow(events.Raw{Meta: events.MetaOf(ev), Data: ev.Data()}))
 	}
 	return nil
 }

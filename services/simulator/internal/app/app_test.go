@@ -82,7 +82,7 @@ func archiveSpansAndLogs(t *testing.T, natsURL string, st *store.Store) {
 		if spec.Durable != archive.DurableSpans && spec.Durable != archive.DurableLogs {
 			continue
 		}
-		c, err := b.ConsumeBatch(ctx, spec, archive.Handler(spec.Durable, st))
+		c, err := b.ConsumeItems(ctx, spec, archive.Route(spec.Durable, st))
 		if err != nil {
 			t.Fatal(err)
 		}
