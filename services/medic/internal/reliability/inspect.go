@@ -74,11 +74,15 @@ func telemetryBatches(ctx context.Context, js jetstream.JetStream) (map[string]i
 		if err != nil {
 			return nil, fmt.Errorf("seq %d: %w", seq, err)
 		}
-		batch, ok := ev.Data.(events.TelemetryPoints)
-		if !ok {
+		switch batch := ev.Data.(type) {
+		case events.TelemetryPoints:
+			out[ev.Meta.ID] = len(batch.Points)
+		case events.TelemetrySpans, events.TelemetryLogs:
+			// The watched system's spans and logs share the stream; the
+			// end state counts points only.
+		default:
 			return nil, fmt.Errorf("seq %d: %w: %s on the telemetry stream", seq, events.ErrInvalid, ev.Meta.Type)
 		}
-		out[ev.Meta.ID] = len(batch.Points)
 	}
 	return out, nil
 }
