@@ -11,8 +11,8 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/medic-sre/medic/pkg/events"
-	"github.com/medic-sre/medic/pkg/httpretry"
 	"github.com/medic-sre/medic/pkg/outcome"
+	"github.com/medic-sre/medic/pkg/retry"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel"
@@ -92,7 +92,7 @@ func (b *Bus) SetStreamLimits(l StreamLimits) { b.limits = l }
 // Setup ensures the streams exist, retrying with backoff until NATS answers
 // or ctx ends. The bus is ready once it returns nil.
 func (b *Bus) Setup(ctx context.Context) error {
-	_, err := httpretry.Retry(ctx, httpretry.SetupPolicy,
+	_, err := retry.Do(ctx, retry.SetupPolicy,
 		func(int) error { return EnsureStreamsWith(ctx, b.js, b.limits) },
 		func(err error, wait time.Duration) {
 			b.log.Warn("nats not reachable yet; retrying", "err", err, "retry_in", wait.String())

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/medic-sre/medic/pkg/retry"
 )
 
 // DefaultMaxRetryAfter caps the wait a Retry-After header can ask for, so
@@ -33,7 +35,7 @@ const HeaderIdempotencyKey = "Idempotency-Key"
 // same Idempotency-Key on every attempt.
 type Client struct {
 	HTTP   *http.Client
-	Policy Policy
+	Policy retry.Policy
 	// MaxRetryAfter caps Retry-After waits; 0 is DefaultMaxRetryAfter.
 	MaxRetryAfter time.Duration
 }
@@ -79,11 +81,11 @@ func (c *Client) Do(ctx context.Context, key string, limit int64, build Attempt)
 		limit = DefaultLimit
 	}
 	var resp Response
-	n, err := Retry(ctx, c.Policy, func(attempt int) error {
+	n, err := retry.Do(ctx, c.Policy, func(attempt int) error {
 		resp.Attempts = attempt
 		req, err := build(ctx)
 		if err != nil {
-			return Permanent(fmt.Errorf("%w: %w", ErrRejected, err))
+			return retry.Permanent(fmt.Errorf("%w: %w", ErrRejected, err))
 		}
 		if key != "" {
 			req.Header.Set(HeaderIdempotencyKey, key)
@@ -97,9 +99,9 @@ func (c *Client) Do(ctx context.Context, key string, limit int64, build Attempt)
 		case r.StatusCode < 300:
 			return nil
 		case !Retryable(r.StatusCode):
-			return Permanent(&StatusError{Code: r.StatusCode, Body: string(r.Body)})
+			return retry.Permanent(&StatusError{Code: r.StatusCode, Body: string(r.Body)})
 		}
-		return WaitAtLeast(&StatusError{Code: r.StatusCode, Body: string(r.Body)}, after)
+		return retry.WaitAtLeast(&StatusError{Code: r.StatusCode, Body: string(r.Body)}, after)
 	}, nil)
 	resp.Attempts = n
 	if err != nil && !errors.Is(err, ErrRejected) && ctx.Err() == nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/medic-sre/medic/pkg/httpretry"
+	"github.com/medic-sre/medic/pkg/retry"
 )
 
 // server answers with codes in order (the last repeats), with retryAfter on
@@ -66,7 +67,7 @@ func TestClientDo(t *testing.T) {
 			s := &server{codes: tc.codes, retryAfter: tc.retryAfter}
 			srv := httptest.NewServer(s)
 			defer srv.Close()
-			c := &httpretry.Client{HTTP: srv.Client(), Policy: httpretry.Policy{Attempts: 3, Initial: time.Millisecond}, MaxRetryAfter: capRA}
+			c := &httpretry.Client{HTTP: srv.Client(), Policy: retry.Policy{Attempts: 3, Initial: time.Millisecond}, MaxRetryAfter: capRA}
 			resp, err := c.Do(context.Background(), "key-1", 0, post(srv.URL))
 			if (err != nil) != tc.wantFail || errors.Is(err, httpretry.ErrRejected) != tc.wantRejected {
 				t.Fatalf("err %v, want failure=%v rejected=%v", err, tc.wantFail, tc.wantRejected)
@@ -98,7 +99,7 @@ func TestClientRetriesTransportErrors(t *testing.T) {
 	s := &server{codes: []int{200}}
 	srv := httptest.NewServer(s)
 	defer srv.Close()
-	c := &httpretry.Client{HTTP: srv.Client(), Policy: httpretry.Policy{Attempts: 3, Initial: time.Millisecond}}
+	c := &httpretry.Client{HTTP: srv.Client(), Policy: retry.Policy{Attempts: 3, Initial: time.Millisecond}}
 	calls := 0
 	resp, err := c.Do(context.Background(), "", 0, func(ctx context.Context) (*http.Request, error) {
 		calls++
@@ -119,58 +120,9 @@ func TestClientStopsWithContext(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	c := &httpretry.Client{HTTP: srv.Client(), Policy: httpretry.Policy{Initial: 10 * time.Millisecond}}
+	c := &httpretry.Client{HTTP: srv.Client(), Policy: retry.Policy{Initial: 10 * time.Millisecond}}
 	_, err := c.Do(ctx, "", 0, post(srv.URL))
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "answered 503") {
 		t.Fatalf("err %v, want the deadline with the last answer", err)
-	}
-}
-
-func TestRetry(t *testing.T) {
-	boom := errors.New("boom")
-	tests := []struct {
-		name         string
-		policy       httpretry.Policy
-		failures     int
-		permanent    bool
-		wantAttempts int
-		wantErr      error
-	}{
-		{name: "first try", policy: httpretry.Policy{Attempts: 3}, wantAttempts: 1},
-		{name: "after failures", policy: httpretry.Policy{Attempts: 4}, failures: 2, wantAttempts: 3},
-		{name: "attempts run out", policy: httpretry.Policy{Attempts: 3}, failures: 9, wantAttempts: 3, wantErr: boom},
-		{name: "permanent stops at once", policy: httpretry.Policy{Attempts: 3}, failures: 9, permanent: true, wantAttempts: 1, wantErr: boom},
-		{name: "unbounded", policy: httpretry.Policy{}, failures: 5, wantAttempts: 6},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.policy.Initial, tc.policy.Max = time.Microsecond, time.Millisecond
-			notified := 0
-			n, err := httpretry.Retry(context.Background(), tc.policy, func(attempt int) error {
-				if attempt > tc.failures {
-					return nil
-				}
-				if tc.permanent {
-					return httpretry.Permanent(boom)
-				}
-				return boom
-			}, func(error, time.Duration) { notified++ })
-			if n != tc.wantAttempts || !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
-				t.Fatalf("%d attempts, err %v; want %d, %v", n, err, tc.wantAttempts, tc.wantErr)
-			}
-			if tc.wantErr == nil && notified != n-1 {
-				t.Fatalf("notified %d times for %d attempts", notified, n)
-			}
-		})
-	}
-}
-
-// Waits double from Initial up to Max, with jitter of up to half.
-func TestPolicyMaxWait(t *testing.T) {
-	p := httpretry.Policy{Initial: 100 * time.Millisecond, Max: time.Second}
-	for n, want := range map[int]time.Duration{1: 150 * time.Millisecond, 2: 300 * time.Millisecond, 4: 1200 * time.Millisecond, 9: 1500 * time.Millisecond} {
-		if got := p.MaxWait(n); got != want {
-			t.Errorf("MaxWait(%d) = %s, want %s", n, got, want)
-		}
 	}
 }

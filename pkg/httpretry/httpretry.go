@@ -1,7 +1,6 @@
-// Package httpretry is Medic's one retry policy: the backoff with jitter
-// that every retry loop uses (Retry, Policy), and the HTTP client that is the
-// one retry stage of the webhook receiver and the remediation actions
-// (Client): retryable statuses, Retry-After and Idempotency-Key.
+// Package httpretry is the one HTTP retry stage of the webhook receiver and
+// the remediation actions (Client): retryable statuses, Retry-After and
+// Idempotency-Key, over the backoff of pkg/retry.
 package httpretry
 
 import (

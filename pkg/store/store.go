@@ -16,7 +16,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/medic-sre/medic/pkg/httpretry"
+	"github.com/medic-sre/medic/pkg/retry"
 )
 
 // ErrNotReady means ClickHouse has not been reached and migrated yet.
@@ -93,10 +93,10 @@ func options(cfg Config, database string) *clickhouse.Options {
 // Setup creates the database and applies migrations, retrying with backoff
 // until ClickHouse answers or ctx ends. The store is ready once it returns.
 func (s *Store) Setup(ctx context.Context) error {
-	_, err := httpretry.Retry(ctx, httpretry.SetupPolicy, func(int) error {
+	_, err := retry.Do(ctx, retry.SetupPolicy, func(int) error {
 		err := s.setupOnce(ctx)
 		if errors.Is(err, ErrMigrationChanged) {
-			return httpretry.Permanent(err) // no retry can fix it; stop with the reason
+			return retry.Permanent(err) // no retry can fix it; stop with the reason
 		}
 		return err
 	}, func(err error, wait time.Duration) {

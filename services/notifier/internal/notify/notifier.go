@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
-	"github.com/medic-sre/medic/pkg/httpretry"
 	"github.com/medic-sre/medic/pkg/outcome"
+	"github.com/medic-sre/medic/pkg/retry"
 )
 
 // Defaults of the ledger write retries.
@@ -177,14 +177,14 @@ func (n *Notifier) send(ctx context.Context, id string, p Payload) (Record, erro
 // the notification, and an unrecorded delivery is posted again by the next
 // process that gets the event.
 func (n *Notifier) mark(ctx context.Context, id string, rec Record) error {
-	p := httpretry.Policy{Attempts: max(n.MarkAttempts, 1), Initial: n.MarkBackoff}
+	p := retry.Policy{Attempts: max(n.MarkAttempts, 1), Initial: n.MarkBackoff}
 	if n.MarkAttempts == 0 {
 		p.Attempts = DefaultMarkAttempts
 	}
 	if p.Initial <= 0 {
 		p.Initial = DefaultMarkBackoff
 	}
-	attempts, err := httpretry.Retry(ctx, p, func(int) error { return n.Ledger.MarkDelivered(ctx, id, rec) }, nil)
+	attempts, err := retry.Do(ctx, p, func(int) error { return n.Ledger.MarkDelivered(ctx, id, rec) }, nil)
 	if err != nil {
 		return fmt.Errorf("notification %s was delivered but not recorded after %d attempts: %w", id, attempts, err)
 	}

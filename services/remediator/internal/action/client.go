@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/medic-sre/medic/pkg/httpretry"
+	"github.com/medic-sre/medic/pkg/retry"
 )
 
 // Actor is who Medic says it is to the systems it acts on.
@@ -73,7 +74,7 @@ func (c *Client) do(ctx context.Context, method, url string, body []byte, key st
 
 func (c *Client) retrier() *httpretry.Client {
 	return &httpretry.Client{HTTP: c.HTTP, MaxRetryAfter: c.MaxRetryAfter,
-		Policy: httpretry.Policy{Attempts: max(1, c.Attempts), Initial: c.Backoff}}
+		Policy: retry.Policy{Attempts: max(1, c.Attempts), Initial: c.Backoff}}
 }
 
 // MaxDuration bounds how long Do can take: every attempt's timeout and the

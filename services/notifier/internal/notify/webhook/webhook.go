@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/medic-sre/medic/pkg/httpretry"
+	"github.com/medic-sre/medic/pkg/retry"
 	"github.com/medic-sre/medic/pkg/webhooksig"
 	"github.com/medic-sre/medic/services/notifier/internal/notify"
 )
@@ -65,7 +66,7 @@ func New(cfg Config) (*Receiver, error) {
 	}
 	r := &Receiver{url: cfg.URL, client: &httpretry.Client{
 		HTTP:          &http.Client{Timeout: cfg.Timeout},
-		Policy:        httpretry.Policy{Attempts: max(cfg.Attempts, 1), Initial: cfg.Backoff},
+		Policy:        retry.Policy{Attempts: max(cfg.Attempts, 1), Initial: cfg.Backoff},
 		MaxRetryAfter: cfg.MaxRetryAfter,
 	}}
 	if cfg.Secret != "" {

@@ -1,4 +1,8 @@
-package httpretry
+// Package retry is Medic's one backoff policy: exponential with jitter
+// (cenkalti/backoff/v5), bounded by attempts or by the context. The HTTP
+// clients (pkg/httpretry), the notifier's ledger writes and the NATS and
+// ClickHouse set-up loops all retry through Do.
+package retry
 
 import (
 	"context"
@@ -62,7 +66,7 @@ func (p Policy) max() time.Duration {
 	return max(p.Max, p.initial())
 }
 
-// Permanent marks an error no retry can fix: Retry returns it at once.
+// Permanent marks an error no retry can fix: Do returns it at once.
 func Permanent(err error) error { return backoff.Permanent(err) }
 
 // waitAtLeast is an error that asks for a wait no shorter than after, as a
@@ -102,12 +106,12 @@ func (f *floored) NextBackOff() time.Duration {
 
 func (f *floored) Reset() { f.exp.Reset() }
 
-// Retry calls op with the attempt number (from 1) until it returns nil, a
+// Do calls op with the attempt number (from 1) until it returns nil, a
 // Permanent error, attempts run out or ctx ends. notify, when not nil, hears
 // each failure and the wait before the next attempt. It returns the number
 // of attempts made and op's last error; when ctx ended, ctx's error wrapping
 // the last one.
-func Retry(ctx context.Context, p Policy, op func(attempt int) error, notify func(err error, wait time.Duration)) (int, error) {
+func Do(ctx context.Context, p Policy, op func(attempt int) error, notify func(err error, wait time.Duration)) (int, error) {
 	exp := backoff.NewExponentialBackOff()
 	exp.InitialInterval, exp.MaxInterval = p.initial(), p.max()
 	exp.Multiplier, exp.RandomizationFactor = 2, Jitter
