@@ -62,17 +62,10 @@ func (r *IncidentRecord) Status() string {
 	return "open"
 }
 
-// FaultStart is when the incident's fault started and how that was found.
-// A state saved before sources were recorded took its fault start only
-// from an analysis's change, so a time with no source counts as a change.
+// FaultStart is when the incident's fault started and how that was found
+// (events.FaultStart, the correlator's rule).
 func (r *IncidentRecord) FaultStart() (unixNano int64, source string) {
-	switch {
-	case r.FaultStartedUnixNano <= 0:
-		return 0, events.FaultStartUnknown
-	case r.FaultStartSource == "":
-		return r.FaultStartedUnixNano, events.FaultStartChange
-	}
-	return r.FaultStartedUnixNano, r.FaultStartSource
+	return events.FaultStart(r.FaultStartedUnixNano, r.FaultStartSource)
 }
 
 // IncidentWriter writes incident rows.

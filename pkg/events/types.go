@@ -232,6 +232,19 @@ const (
 	FaultStartUnknown = "unknown"
 )
 
+// FaultStart reads a stored fault start and its source. State saved before
+// sources were recorded took its fault start only from an analysis's
+// change, so a time with no source counts as a change.
+func FaultStart(unixNano int64, source string) (int64, string) {
+	switch {
+	case unixNano <= 0:
+		return 0, FaultStartUnknown
+	case source == "":
+		return unixNano, FaultStartChange
+	}
+	return unixNano, source
+}
+
 // RemediationSummary is the outcome of a remediation, as carried by an
 // incident transition.
 type RemediationSummary struct {

@@ -11,17 +11,10 @@ var sourceRank = map[string]int{
 	events.FaultStartChange:       2,
 }
 
-// FaultStart is when the incident's fault started and how that was found.
-// State saved before sources were recorded took its fault start only from
-// an analysis's change, so a time with no source counts as a change.
+// FaultStart is when the incident's fault started and how that was found
+// (events.FaultStart).
 func (s *State) FaultStart() (unixNano int64, source string) {
-	switch {
-	case s.FaultStartedUnixNano <= 0:
-		return 0, events.FaultStartUnknown
-	case s.FaultStartSource == "":
-		return s.FaultStartedUnixNano, events.FaultStartChange
-	}
-	return s.FaultStartedUnixNano, s.FaultStartSource
+	return events.FaultStart(s.FaultStartedUnixNano, s.FaultStartSource)
 }
 
 // proposeFaultStart takes a candidate fault start if it is better than the
