@@ -46,7 +46,7 @@ func RunWithListeners(ctx context.Context, o Options, ln, controlLn net.Listener
 func start(ctx context.Context, rt *service.Runtime, o Options, controlLn net.Listener) error {
 	registry := model.NewRegistry([]string{model.V1, model.V2}, model.Backup, model.V1)
 	faults, window := fault.NewSet(), stats.NewWindow(o.StatsKeep)
-	buf := points.NewBuffer(o.MaxBufferedPoints)
+	buf := points.NewBuffer(o.MaxBufferedPoints, rt.Metrics)
 	emit := func(ctx context.Context, id string, d events.Data) error {
 		_, err := rt.Bus.Emit(ctx, id, d)
 		return err
