@@ -18,6 +18,9 @@ func Run(ctx context.Context, o Options) error { return RunWithListener(ctx, o, 
 // The archiver needs ClickHouse: it applies the migrations, and /readyz
 // fails while ClickHouse is down (its consumers wait, nothing is lost).
 func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
 	o.Service.Name = Name
 	o.Service.NeedsClickHouse = true
 	return service.RunWithListener(ctx, o.Service, ln, start)

@@ -19,3 +19,12 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	o.Service.Name = Name
 	o.Service.RegisterFlags(fs)
 }
+
+// Validate checks the options before anything connects. The archiver has
+// no options of its own: it checks the shared ones, with ClickHouse
+// required, as the runtime will.
+func (o *Options) Validate() error {
+	s := o.Service
+	s.Name, s.NeedsClickHouse = Name, true
+	return s.Validate()
+}

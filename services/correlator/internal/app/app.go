@@ -22,6 +22,9 @@ func Run(ctx context.Context, o Options) error {
 // The configuration is loaded first, so a bad file fails before anything
 // connects.
 func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
 	groups, err := grouping.Load(o.ConfigPath)
 	if err != nil {
 		return err

@@ -27,3 +27,14 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	o.Service.RegisterFlags(fs)
 	flagenv.StringVar(fs, &o.ConfigPath, "config", "CORRELATOR_CONFIG", "", "grouping config YAML (empty: group by model)")
 }
+
+// Validate checks the options before anything connects: the shared ones
+// (the correlator needs NATS alone). The grouping file is checked when it
+// loads, with its file, line and field.
+func (o *Options) Validate() error {
+	s := o.Service
+	if s.Name == "" {
+		s.Name = Name
+	}
+	return s.Validate()
+}
