@@ -35,6 +35,8 @@ type Bus struct {
 	tracer trace.Tracer
 	ready  atomic.Bool
 	limits StreamLimits
+	// metrics count what the bus publishes and handles (see SetMetrics).
+	metrics *Metrics
 	// usageWarned holds, per stream, when its usage was last logged as
 	// near its limit.
 	usageWarned sync.Map
@@ -50,7 +52,7 @@ type Bus struct {
 // opts are added to the connection's options; pass Credentials.Options to
 // log in to a closed bus.
 func Connect(url, source string, log *slog.Logger, opts ...nats.Option) (*Bus, error) {
-	b := &Bus{log: log, source: source, tracer: otel.Tracer("medic/bus"), limits: DefaultStreamLimits()}
+	b := &Bus{log: log, source: source, tracer: otel.Tracer("medic/bus"), limits: DefaultStreamLimits(), metrics: NewMetrics(nil)}
 	base := []nats.Option{
 		nats.Name(source),
 		nats.RetryOnFailedConnect(true),
@@ -183,7 +185,7 @@ func (b *Bus) publish(ctx context.Context, ev *cloudevents.Event) error {
 		return fmt.Errorf("publish %s on %s: %w", ev.Type(), subject, err)
 	}
 	b.denied.Delete(subject)
-	publishedTotal.WithLabelValues(ev.Type()).Inc()
+	b.metrics.published.WithLabelValues(ev.Type()).Inc()
 	return nil
 }
 

@@ -236,7 +236,7 @@ func (b *Bus) consume(ctx context.Context, spec ConsumerSpec, handle func(contex
 			if valid := r.validate(batch); len(valid) > 0 {
 				start := time.Now()
 				handle(hctx, valid, r)
-				handleSeconds.WithLabelValues(spec.Durable).Observe(time.Since(start).Seconds())
+				r.b.metrics.handleSeconds.WithLabelValues(spec.Durable).Observe(time.Since(start).Seconds())
 			}
 			if !open {
 				return

@@ -40,7 +40,7 @@ func (r *runner) deadLetter(m jetstream.Msg, reason string) {
 	}
 	_ = m.TermWithReason(truncate(reason, 200))
 	r.failures.forget(m)
-	handledTotal.WithLabelValues(r.spec.Durable, "dead_letter").Inc()
+	r.b.metrics.handled.WithLabelValues(r.spec.Durable, "dead_letter").Inc()
 }
 
 func truncate(s string, n int) string {

@@ -55,7 +55,7 @@ func (r *runner) settle(d delivery, err error) {
 		if aerr := d.msg.Ack(); aerr != nil {
 			log.Warn("ack failed; the event will be redelivered and handled idempotently", "err", aerr)
 		}
-		handledTotal.WithLabelValues(r.spec.Durable, "ack").Inc()
+		r.b.metrics.handled.WithLabelValues(r.spec.Durable, "ack").Inc()
 		return
 	}
 	if outcome.IsPermanent(err) {
@@ -66,7 +66,7 @@ func (r *runner) settle(d delivery, err error) {
 	if delay, ok := outcome.RetryDelay(err); ok {
 		log.Debug("event is early; redelivering it later", "reason", err, "retry_in", delay.String())
 		_ = d.msg.NakWithDelay(delay)
-		handledTotal.WithLabelValues(r.spec.Durable, "later").Inc()
+		r.b.metrics.handled.WithLabelValues(r.spec.Durable, "later").Inc()
 		return
 	}
 	n := numDelivered(d.msg)
@@ -75,7 +75,7 @@ func (r *runner) settle(d delivery, err error) {
 		delay := Backoff(n, r.spec.RetryBase, r.spec.RetryMax)
 		log.Warn("event handling failed while a dependency is down; will retry until it is back", "err", err, "dependency", herr, "retry_in", delay.String())
 		_ = d.msg.NakWithDelay(delay)
-		handledTotal.WithLabelValues(r.spec.Durable, "retry").Inc()
+		r.b.metrics.handled.WithLabelValues(r.spec.Durable, "retry").Inc()
 		return
 	}
 	if failures := r.failures.add(d.msg); failures >= r.spec.MaxDeliver {
@@ -86,7 +86,7 @@ func (r *runner) settle(d delivery, err error) {
 	delay := Backoff(n, r.spec.RetryBase, r.spec.RetryMax)
 	log.Warn("event handling failed; will retry", "err", err, "deliveries", n, "retry_in", delay.String())
 	_ = d.msg.NakWithDelay(delay)
-	handledTotal.WithLabelValues(r.spec.Durable, "retry").Inc()
+	r.b.metrics.handled.WithLabelValues(r.spec.Durable, "retry").Inc()
 }
 
 func numDelivered(m jetstream.Msg) uint64 {

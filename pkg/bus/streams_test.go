@@ -123,6 +123,8 @@ func TestCheckStreamsExportsUsageAndWarnsOnce(t *testing.T) {
 	l.DLQ = 64 << 10
 	var logs bytes.Buffer
 	b := connectWith(t, url, l, &logs)
+	reg := prometheus.NewRegistry()
+	b.SetMetrics(bus.NewMetrics(reg))
 	ctx := context.Background()
 	payload := bytes.Repeat([]byte("x"), 1024)
 	for range 56 { // 56 KiB of payload and headers: past 80% of 64 KiB
@@ -144,17 +146,17 @@ func TestCheckStreamsExportsUsageAndWarnsOnce(t *testing.T) {
 	if n := strings.Count(logs.String(), "close to its byte limit"); n != 1 {
 		t.Errorf("%d warnings about the dead-letter stream's size, want 1:\n%s", n, logs.String())
 	}
-	got := gauges(t)
+	got := gauges(t, reg)
 	if got[bus.MetricStreamLimitBytes+"/"+bus.StreamDLQ] != float64(l.DLQ) || got[bus.MetricStreamBytes+"/"+bus.StreamDLQ] < bus.UsageWarn*float64(l.DLQ) {
 		t.Errorf("gauges %v; want the dead-letter stream's bytes and limit", got)
 	}
 }
 
-// gauges reads the stream gauges from the default registry, keyed
+// gauges reads the stream gauges from a bus's registry, keyed
 // "metric/stream".
-func gauges(t *testing.T) map[string]float64 {
+func gauges(t *testing.T, g prometheus.Gatherer) map[string]float64 {
 	t.Helper()
-	mfs, err := prometheus.DefaultGatherer.Gather()
+	mfs, err := g.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

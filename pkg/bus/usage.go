@@ -47,9 +47,9 @@ func (b *Bus) CheckStreams(ctx context.Context) ([]StreamUsage, error) {
 			return out, err
 		}
 		out = append(out, u)
-		streamBytes.WithLabelValues(u.Stream).Set(float64(u.Bytes))
-		streamLimitBytes.WithLabelValues(u.Stream).Set(float64(u.Limit))
-		streamMessages.WithLabelValues(u.Stream).Set(float64(u.Messages))
+		b.metrics.streamBytes.WithLabelValues(u.Stream).Set(float64(u.Bytes))
+		b.metrics.streamLimitBytes.WithLabelValues(u.Stream).Set(float64(u.Limit))
+		b.metrics.streamMessages.WithLabelValues(u.Stream).Set(float64(u.Messages))
 		if u.Ratio() >= UsageWarn {
 			b.warnUsage(u)
 		}

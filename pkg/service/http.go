@@ -37,7 +37,9 @@ func (rt *Runtime) newMux() *http.ServeMux {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "service": rt.Name, "checks": checks})
 	})
-	m.Handle("GET /metrics", promhttp.Handler())
+	// The runtime's own registry, instrumented as promhttp.Handler
+	// instruments the default one.
+	m.Handle("GET /metrics", promhttp.InstrumentMetricHandler(rt.Metrics, promhttp.HandlerFor(rt.Metrics, promhttp.HandlerOpts{})))
 	return m
 }
 

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/medic-sre/medic/pkg/flagenv"
 )
 
 // Main is the whole of a service's main function: register declares the
@@ -18,7 +20,7 @@ import (
 func Main(name string, register func(fs *flag.FlagSet), run func(ctx context.Context) error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	register(fs)
-	if err := Parse(fs, os.Args[1:]); err != nil {
+	if err := flagenv.Parse(fs, os.Args[1:]); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, name+":", err)
 		}

@@ -14,6 +14,8 @@ import (
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/store"
 	"github.com/medic-sre/medic/pkg/telemetry"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -26,6 +28,10 @@ type Runtime struct {
 	// Store is ClickHouse, nil unless Options.NeedsClickHouse.
 	Store *store.Store
 	Tel   *telemetry.Telemetry
+	// Metrics is the registry /metrics serves: the service registers its
+	// own metrics there (NewMetrics(rt.Metrics) in its wiring). Each
+	// runtime has its own, so that two services in one process count apart.
+	Metrics *prometheus.Registry
 
 	health *health
 
@@ -68,11 +74,13 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener, start Star
 	}
 	tel := telemetry.New(o.Name, level, os.Stdout)
 	log := tel.Logger()
+	reg := newRegistry()
 	var st *store.Store
 	if o.NeedsClickHouse {
 		if st, err = store.Open(o.ClickHouse, log); err != nil {
 			return err
 		}
+		st.SetMetrics(store.NewMetrics(reg))
 		// Best effort: the export waits out an outage on its own and is
 		// no part of readiness.
 		tel.Export(st)
@@ -82,7 +90,8 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener, start Star
 		return err
 	}
 	b.SetStreamLimits(o.streamLimits())
-	rt := &Runtime{Name: o.Name, Log: log, Bus: b, Store: st, Tel: tel, health: newHealth()}
+	b.SetMetrics(bus.NewMetrics(reg))
+	rt := &Runtime{Name: o.Name, Log: log, Bus: b, Store: st, Tel: tel, Metrics: reg, health: newHealth()}
 	hctx, stopHealth := context.WithCancel(context.Background())
 	healthDone := make(chan struct{})
 	streamsDone := make(chan struct{})
@@ -118,6 +127,14 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener, start Star
 	err = errors.Join(runErr, rt.shutdown(sctx), srv.Shutdown(sctx), b.Close(), tel.Shutdown(sctx), closeStore(st))
 	log.Info("stopped", "err", err)
 	return err
+}
+
+// newRegistry is a runtime's metrics registry, with the Go runtime and
+// process collectors the default registry would have had.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
 }
 
 func closeStore(st *store.Store) error {

@@ -160,9 +160,9 @@ func (w *BatchWriter) spillOver(limit int) {
 		if err != nil {
 			w.spillErr = err
 		} else {
-			rowsSpilled.WithLabelValues(w.table).Add(float64(n))
+			w.store.metrics.rowsSpilled.WithLabelValues(w.table).Add(float64(n))
 		}
-		spillBytes.WithLabelValues(w.table).Set(float64(w.spill.bytes))
+		w.store.metrics.spillBytes.WithLabelValues(w.table).Set(float64(w.spill.bytes))
 	}
 }
 
@@ -170,7 +170,7 @@ func (w *BatchWriter) spillOver(limit int) {
 func (w *BatchWriter) drop(n int) {
 	if n > 0 {
 		w.dropped += n
-		rowsDropped.WithLabelValues(w.table).Add(float64(n))
+		w.store.metrics.rowsDropped.WithLabelValues(w.table).Add(float64(n))
 	}
 }
 
@@ -250,7 +250,7 @@ func (w *BatchWriter) replay(ctx context.Context) error {
 				w.mu.Unlock()
 				return err
 			}
-			rowsReplayed.WithLabelValues(w.table).Add(float64(len(rows)))
+			w.store.metrics.rowsReplayed.WithLabelValues(w.table).Add(float64(len(rows)))
 		}
 		w.mu.Lock()
 		w.spill.busy = ""
@@ -261,7 +261,7 @@ func (w *BatchWriter) replay(ctx context.Context) error {
 		} else {
 			w.replayed += f.rows
 		}
-		spillBytes.WithLabelValues(w.table).Set(float64(w.spill.bytes))
+		w.store.metrics.spillBytes.WithLabelValues(w.table).Set(float64(w.spill.bytes))
 		w.mu.Unlock()
 	}
 }
@@ -270,7 +270,7 @@ func (w *BatchWriter) insert(ctx context.Context, rows [][]any) error {
 	ctx, cancel := context.WithTimeout(ctx, insertTimeout)
 	defer cancel()
 	if err := w.store.Insert(ctx, w.table, w.columns, rows); err != nil {
-		flushErrors.WithLabelValues(w.table).Inc()
+		w.store.metrics.flushErrors.WithLabelValues(w.table).Inc()
 		return err
 	}
 	return nil

@@ -58,9 +58,16 @@ func poll(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func counter(t *testing.T, name, table string) float64 {
+// withMetrics gives s metrics on a registry of their own, for counter.
+func withMetrics(s *store.Store) prometheus.Gatherer {
+	reg := prometheus.NewRegistry()
+	s.SetMetrics(store.NewMetrics(reg))
+	return reg
+}
+
+func counter(t *testing.T, g prometheus.Gatherer, name, table string) float64 {
 	t.Helper()
-	mfs, err := prometheus.DefaultGatherer.Gather()
+	mfs, err := g.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,13 +111,14 @@ func TestBatchWriterOutageSpillsBacksOffAndReplays(t *testing.T) {
 	proxy.On()
 	var rec recorder
 	s := storetest.NewVia(t, proxy.Addr(), slog.New(slog.DiscardHandler))
+	reg := withMetrics(s)
 	spill := t.TempDir()
 	const maxBuffered, warnEvery, retryMax = 100, 300 * time.Millisecond, 100 * time.Millisecond
 	w := s.NewBatchWriter("logs", logColumns, store.BatchOptions{MaxRows: 50, MaxDelay: 20 * time.Millisecond,
 		MaxBuffered: maxBuffered, SpillDir: spill, RetryBase: 10 * time.Millisecond, RetryMax: retryMax,
 		WarnEvery: warnEvery, Log: slog.New(&rec)})
 	defer func() { _ = w.Close(context.Background()) }()
-	spilled0, replayed0 := counter(t, "medic_store_rows_spilled_total", "logs"), counter(t, "medic_store_rows_replayed_total", "logs")
+	spilled0, replayed0 := counter(t, reg, "medic_store_rows_spilled_total", "logs"), counter(t, reg, "medic_store_rows_replayed_total", "logs")
 
 	proxy.Off()
 	began := time.Now()
@@ -136,8 +144,8 @@ func TestBatchWriterOutageSpillsBacksOffAndReplays(t *testing.T) {
 	if got := count(t, s, "SELECT count() FROM logs"); got != n {
 		t.Errorf("%d rows in ClickHouse for %d added", got, n)
 	}
-	if d := counter(t, "medic_store_rows_replayed_total", "logs") - replayed0; d == 0 || d != counter(t, "medic_store_rows_spilled_total", "logs")-spilled0 {
-		t.Errorf("replayed %v rows, spilled %v", d, counter(t, "medic_store_rows_spilled_total", "logs")-spilled0)
+	if d := counter(t, reg, "medic_store_rows_replayed_total", "logs") - replayed0; d == 0 || d != counter(t, reg, "medic_store_rows_spilled_total", "logs")-spilled0 {
+		t.Errorf("replayed %v rows, spilled %v", d, counter(t, reg, "medic_store_rows_spilled_total", "logs")-spilled0)
 	}
 
 	warnings := rec.at(slog.LevelWarn)
@@ -170,11 +178,12 @@ func TestBatchWriterDropsOldestPastTheSpillBound(t *testing.T) {
 	proxy.On()
 	var rec recorder
 	s := storetest.NewVia(t, proxy.Addr(), slog.New(slog.DiscardHandler))
+	reg := withMetrics(s)
 	w := s.NewBatchWriter("logs", logColumns, store.BatchOptions{MaxRows: 50, MaxDelay: 20 * time.Millisecond,
 		MaxBuffered: 100, SpillDir: t.TempDir(), MaxSpillBytes: 8 << 10, RetryBase: 10 * time.Millisecond,
 		RetryMax: 50 * time.Millisecond, WarnEvery: time.Hour, Log: slog.New(&rec)})
 	defer func() { _ = w.Close(context.Background()) }()
-	dropped0 := counter(t, "medic_store_rows_dropped_total", "logs")
+	dropped0 := counter(t, reg, "medic_store_rows_dropped_total", "logs")
 
 	proxy.Off()
 	poll(t, "the store not ready", func() bool { return s.Ready() != nil })
@@ -183,7 +192,7 @@ func TestBatchWriterDropsOldestPastTheSpillBound(t *testing.T) {
 		w.Add(logRow("dropped row", i)...)
 	}
 	st := w.Stats()
-	dropped := counter(t, "medic_store_rows_dropped_total", "logs") - dropped0
+	dropped := counter(t, reg, "medic_store_rows_dropped_total", "logs") - dropped0
 	if dropped == 0 || int(dropped)+st.Memory+st.Spilled != n {
 		t.Fatalf("dropped %v, held %+v, of %d rows", dropped, st, n)
 	}

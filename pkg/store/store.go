@@ -50,6 +50,8 @@ type Store struct {
 	conn  driver.Conn
 	log   *slog.Logger
 	ready atomic.Bool
+	// metrics count rows written, spilled and lost (see SetMetrics).
+	metrics *Metrics
 
 	pingMu  sync.Mutex
 	pingAt  time.Time
@@ -70,7 +72,7 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse %s: %w", cfg.Addr, err)
 	}
-	return &Store{cfg: cfg, conn: conn, log: log}, nil
+	return &Store{cfg: cfg, conn: conn, log: log, metrics: NewMetrics(nil)}, nil
 }
 
 func options(cfg Config, database string) *clickhouse.Options {
@@ -220,7 +222,7 @@ func (s *Store) Insert(ctx context.Context, table string, columns []string, rows
 	if err := batch.Send(); err != nil {
 		return fmt.Errorf("insert into %s: %w", table, err)
 	}
-	rowsWritten.WithLabelValues(table).Add(float64(len(rows)))
+	s.metrics.rowsWritten.WithLabelValues(table).Add(float64(len(rows)))
 	return nil
 }
 

@@ -5,26 +5,11 @@ package app
 
 import (
 	"context"
-	"flag"
 	"net"
 
 	"github.com/medic-sre/medic/pkg/archive"
 	"github.com/medic-sre/medic/pkg/service"
 )
-
-// Name is the service's name, in logs, metrics and its NATS user.
-const Name = "archiver"
-
-// Options is the archiver's configuration: the shared service options.
-type Options struct {
-	Service service.Options
-}
-
-// RegisterFlags declares the archiver's flags, each with an env twin.
-func (o *Options) RegisterFlags(fs *flag.FlagSet) {
-	o.Service.Name = Name
-	o.Service.RegisterFlags(fs)
-}
 
 // Run runs the archiver until ctx ends.
 func Run(ctx context.Context, o Options) error { return RunWithListener(ctx, o, nil) }
@@ -33,6 +18,9 @@ func Run(ctx context.Context, o Options) error { return RunWithListener(ctx, o, 
 // The archiver needs ClickHouse: it applies the migrations, and /readyz
 // fails while ClickHouse is down (its consumers wait, nothing is lost).
 func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
 	o.Service.Name = Name
 	o.Service.NeedsClickHouse = true
 	return service.RunWithListener(ctx, o.Service, ln, start)

@@ -5,35 +5,13 @@ package app
 
 import (
 	"context"
-	"flag"
 	"net"
-	"time"
 
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/services/correlator/internal/correlate"
 	"github.com/medic-sre/medic/services/correlator/internal/grouping"
 	"github.com/medic-sre/medic/services/correlator/internal/state"
 )
-
-// Name is the service's name, in logs, metrics and its CloudEvent source.
-const Name = "correlator"
-
-// Options is the correlator's configuration.
-type Options struct {
-	Service service.Options
-	// ConfigPath is the grouping configuration file; empty uses the
-	// embedded defaults.
-	ConfigPath string
-	// unknownIncidentWait shortens correlate.UnknownIncidentWait in tests.
-	unknownIncidentWait time.Duration
-}
-
-// RegisterFlags declares the correlator's flags, each with an env twin.
-func (o *Options) RegisterFlags(fs *flag.FlagSet) {
-	o.Service.Name = Name
-	o.Service.RegisterFlags(fs)
-	service.StringVar(fs, &o.ConfigPath, "config", "CORRELATOR_CONFIG", "", "grouping config YAML (empty: group by model)")
-}
 
 // Run runs the correlator until ctx ends.
 func Run(ctx context.Context, o Options) error {
@@ -44,6 +22,9 @@ func Run(ctx context.Context, o Options) error {
 // The configuration is loaded first, so a bad file fails before anything
 // connects.
 func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
 	groups, err := grouping.Load(o.ConfigPath)
 	if err != nil {
 		return err

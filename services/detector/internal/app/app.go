@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"time"
 
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
@@ -18,22 +17,6 @@ import (
 	"github.com/medic-sre/medic/services/detector/internal/rules"
 )
 
-// Options configure the detector.
-type Options struct {
-	Service service.Options
-	// RulesFile is a rules YAML file; empty means the embedded defaults.
-	RulesFile string
-	// EvalInterval is the evaluation step on event time.
-	EvalInterval time.Duration
-	// MaxClockSkew is how far past the detector's clock a point may be
-	// stamped and still be evaluated.
-	MaxClockSkew time.Duration
-
-	// publisher, when set, wraps the bus the detector publishes anomalies
-	// on: tests use it to stop a detector between two of its effects.
-	publisher func(detect.Publisher) detect.Publisher
-}
-
 // Run runs the detector until ctx ends.
 func Run(ctx context.Context, o Options) error { return RunWithListener(ctx, o, nil) }
 
@@ -41,6 +24,12 @@ func Run(ctx context.Context, o Options) error { return RunWithListener(ctx, o, 
 // port 0). Rules are loaded before anything connects, so that a bad rules
 // file fails at once with its file, line and field.
 func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
+	if o.Service.Name == "" {
+		o.Service.Name = Name
+	}
+	if err := o.Validate(); err != nil {
+		return err
+	}
 	f, err := rules.Load(o.RulesFile)
 	if err != nil {
 		return err
@@ -97,7 +86,8 @@ func restored(ctx context.Context, rt *service.Runtime, eng *engine.Engine, o Op
 	if o.publisher != nil {
 		pub = o.publisher(pub)
 	}
-	d := detect.New(rt.Log, pub, eng, detect.Options{Firing: fs, MaxClockSkew: o.MaxClockSkew})
+	d := detect.New(rt.Log, pub, eng, detect.Options{Firing: fs, MaxClockSkew: o.MaxClockSkew,
+		Metrics: detect.NewMetrics(rt.Metrics)})
 	d.Restore(records)
 	rt.Log.Info("firing alerts restored", "records", len(records))
 	// Whatever does not go out now goes out with the first batch.

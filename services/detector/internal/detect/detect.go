@@ -34,6 +34,9 @@ type Options struct {
 	// MaxClockSkew is how far past the detector's clock a point may be
 	// stamped and still be evaluated (DefaultMaxClockSkew if 0).
 	MaxClockSkew time.Duration
+	// Metrics count points, rejections and anomalies (unregistered
+	// metrics if nil).
+	Metrics *Metrics
 }
 
 // DefaultMaxClockSkew is the default of Options.MaxClockSkew. It is small:
@@ -49,6 +52,7 @@ type Detector struct {
 	pub     Publisher
 	firing  Firing
 	maxSkew time.Duration
+	metrics *Metrics
 	now     func() time.Time
 	mu      sync.Mutex
 	engine  *engine.Engine
@@ -67,7 +71,10 @@ func New(log *slog.Logger, pub Publisher, e *engine.Engine, o Options) *Detector
 	if o.MaxClockSkew <= 0 {
 		o.MaxClockSkew = DefaultMaxClockSkew
 	}
-	return &Detector{log: log, pub: pub, firing: o.Firing, maxSkew: o.MaxClockSkew, now: time.Now,
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	return &Detector{log: log, pub: pub, firing: o.Firing, maxSkew: o.MaxClockSkew, metrics: o.Metrics, now: time.Now,
 		engine: e, fed: newRecent(100_000), records: map[string]firing.Record{}}
 }
 
@@ -81,7 +88,7 @@ func (d *Detector) Handle(ctx context.Context, batch []events.Item[events.Teleme
 	defer d.mu.Unlock()
 	d.feed(batch)
 	d.outbox = append(d.outbox, d.engine.Evaluate(d.now())...)
-	seriesGauge.Set(float64(d.engine.Series()))
+	d.metrics.series.Set(float64(d.engine.Series()))
 	return d.flush(ctx)
 }
 
@@ -100,17 +107,17 @@ func (d *Detector) feed(batch []events.Item[events.TelemetryPoints]) {
 		n := d.engine.Observe(tp.Points, notAfter)
 		rejected.Future += n.Future
 		rejected.NotFinite += n.NotFinite
-		pointsTotal.Add(float64(len(tp.Points) - n.Total()))
+		d.metrics.points.Add(float64(len(tp.Points) - n.Total()))
 	}
 	// Logged once per batch: a sender whose clock runs ahead would otherwise
 	// log a line per point.
 	if rejected.Future > 0 {
-		rejectedTotal.WithLabelValues(ReasonFuture).Add(float64(rejected.Future))
+		d.metrics.rejected.WithLabelValues(ReasonFuture).Add(float64(rejected.Future))
 		d.log.Warn("points stamped after the detector's clock plus --max-clock-skew were not evaluated",
 			"points", rejected.Future, "max_clock_skew", d.maxSkew.String())
 	}
 	if rejected.NotFinite > 0 {
-		rejectedTotal.WithLabelValues(ReasonNotFinite).Add(float64(rejected.NotFinite))
+		d.metrics.rejected.WithLabelValues(ReasonNotFinite).Add(float64(rejected.NotFinite))
 		d.log.Warn("points whose value is NaN or infinite were not evaluated", "points", rejected.NotFinite)
 	}
 }

@@ -72,7 +72,7 @@ func TestPublishFailures(t *testing.T) {
 			pub := &flakyBus{real: b, failures: 1, err: tc.err}
 			d := New(log, pub, eng, Options{Firing: fs})
 			batch := telemetry(t, tc.name)
-			before := testutil.ToFloat64(pointsTotal)
+			before := testutil.ToFloat64(d.metrics.points)
 			if err := d.Handle(ctx, batch); (err != nil) != tc.wantFirstErr {
 				t.Fatalf("first delivery: err %v, want error: %v", err, tc.wantFirstErr)
 			}
@@ -82,7 +82,7 @@ func TestPublishFailures(t *testing.T) {
 			if len(pub.published) != tc.wantPublished {
 				t.Errorf("published %d events, want %d", len(pub.published), tc.wantPublished)
 			}
-			if got, want := testutil.ToFloat64(pointsTotal)-before, float64(pointCount(t, batch)); got != want {
+			if got, want := testutil.ToFloat64(d.metrics.points)-before, float64(pointCount(t, batch)); got != want {
 				t.Errorf("engine saw %v points, want %v (each once)", got, want)
 			}
 			// A dropped anomaly keeps no record: it would be announced
@@ -136,11 +136,11 @@ func TestFuturePointsAreNotEvaluated(t *testing.T) {
 			d := New(slog.New(slog.DiscardHandler), pub, eng, Options{Firing: fs})
 			batch := telemetry(t, tc.name, events.Point{Name: "prediction.error", Value: 0,
 				TimeUnixNano: time.Now().Add(tc.ahead).UnixNano(), Service: "model-server", Model: "other"})
-			before := testutil.ToFloat64(rejectedTotal.WithLabelValues("future"))
+			before := testutil.ToFloat64(d.metrics.rejected.WithLabelValues("future"))
 			if err := d.Handle(ctx, batch); err != nil {
 				t.Fatal(err)
 			}
-			if got := testutil.ToFloat64(rejectedTotal.WithLabelValues("future")) - before; got != tc.wantRejected {
+			if got := testutil.ToFloat64(d.metrics.rejected.WithLabelValues("future")) - before; got != tc.wantRejected {
 				t.Errorf("%s counts %v rejected points, want %v", "medic_detector_points_rejected_total", got, tc.wantRejected)
 			}
 			if tc.wantRejected > 0 && len(pub.published) != 1 {

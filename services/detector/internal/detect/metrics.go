@@ -7,35 +7,51 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
-var (
-	pointsTotal = promauto.NewCounter(prometheus.CounterOpts{
-		Name: "medic_detector_points_total", Help: "Telemetry points fed to the rule engine.",
-	})
-	firedTotal = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "medic_detector_anomalies_fired_total", Help: "anomaly.detected events published, by rule.",
-	}, []string{"rule"})
-	resolvedTotal = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "medic_detector_anomalies_resolved_total", Help: "anomaly.resolved events published, by rule.",
-	}, []string{"rule"})
-	rejectedTotal = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "medic_detector_points_rejected_total", Help: "Telemetry points not evaluated, by reason (future: stamped past the clock plus --max-clock-skew; not_finite: NaN or infinite value).",
-	}, []string{"reason"})
-	seriesGauge = promauto.NewGauge(prometheus.GaugeOpts{
-		Name: "medic_detector_series", Help: "Alert series (rule x group) held in memory.",
-	})
-)
-
 // Reasons of medic_detector_points_rejected_total.
 const (
 	ReasonFuture    = "future"
 	ReasonNotFinite = "not_finite"
 )
 
-func countEmission(em engine.Emission) {
+// Metrics are one detector's Prometheus metrics, registered on the registry
+// it is given (the service runtime's), so that two detectors in one process
+// count apart.
+type Metrics struct {
+	points   prometheus.Counter
+	fired    *prometheus.CounterVec
+	resolved *prometheus.CounterVec
+	rejected *prometheus.CounterVec
+	series   prometheus.Gauge
+}
+
+// NewMetrics makes the detector's metrics and registers them on r; a nil r
+// registers them nowhere.
+func NewMetrics(r prometheus.Registerer) *Metrics {
+	f := promauto.With(r)
+	return &Metrics{
+		points: f.NewCounter(prometheus.CounterOpts{
+			Name: "medic_detector_points_total", Help: "Telemetry points fed to the rule engine.",
+		}),
+		fired: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "medic_detector_anomalies_fired_total", Help: "anomaly.detected events published, by rule.",
+		}, []string{"rule"}),
+		resolved: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "medic_detector_anomalies_resolved_total", Help: "anomaly.resolved events published, by rule.",
+		}, []string{"rule"}),
+		rejected: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "medic_detector_points_rejected_total", Help: "Telemetry points not evaluated, by reason (future: stamped past the clock plus --max-clock-skew; not_finite: NaN or infinite value).",
+		}, []string{"reason"}),
+		series: f.NewGauge(prometheus.GaugeOpts{
+			Name: "medic_detector_series", Help: "Alert series (rule x group) held in memory.",
+		}),
+	}
+}
+
+func (m *Metrics) countEmission(em engine.Emission) {
 	switch d := em.Data.(type) {
 	case events.AnomalyDetected:
-		firedTotal.WithLabelValues(d.Rule).Inc()
+		m.fired.WithLabelValues(d.Rule).Inc()
 	case events.AnomalyResolved:
-		resolvedTotal.WithLabelValues(d.Rule).Inc()
+		m.resolved.WithLabelValues(d.Rule).Inc()
 	}
 }

@@ -123,7 +123,7 @@ func (d *Detector) publish(ctx context.Context, em engine.Emission) (bool, error
 	_, err := d.pub.Emit(ctx, em.ID, em.Data)
 	switch {
 	case err == nil:
-		countEmission(em)
+		d.metrics.countEmission(em)
 		d.log.Info("anomaly event published", "type", em.Data.EventType(), "event_id", em.ID, "subject", em.Data.EventSubject())
 		return true, nil
 	case !outcome.IsPermanent(err):

@@ -10,7 +10,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/pkg/flagenv"
 	"github.com/medic-sre/medic/pkg/store"
 	"github.com/medic-sre/medic/services/medic/internal/history"
 )
@@ -37,11 +37,13 @@ func ExitCode(err error) int {
 	}
 }
 
-func clickHouseFlags(fs *flag.FlagSet, cfg *store.Config) {
-	service.StringVar(fs, &cfg.Addr, "clickhouse-addr", "CLICKHOUSE_ADDR", "127.0.0.1:19000", "ClickHouse native-protocol address")
-	service.StringVar(fs, &cfg.Database, "clickhouse-database", "CLICKHOUSE_DATABASE", "medic", "ClickHouse database")
-	service.StringVar(fs, &cfg.User, "clickhouse-user", "CLICKHOUSE_USER", "default", "ClickHouse user")
-	service.StringVar(fs, &cfg.Password, "clickhouse-password", "CLICKHOUSE_PASSWORD", "", "ClickHouse password")
+// clickHouseFlags is the flag set of a command that reads ClickHouse, with
+// the ClickHouse flags every service declares too (store.Config.RegisterFlags):
+// the same names, environment twins and defaults.
+func clickHouseFlags(name string, cfg *store.Config) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	cfg.RegisterFlags(fs)
+	return fs
 }
 
 // openStore connects, creates the database and applies migrations, or says
@@ -59,6 +61,7 @@ func openStore(ctx context.Context, cfg store.Config, wait time.Duration) (*stor
 		}
 		return nil, fmt.Errorf("%w at %s.\n"+
 			"  - `make demo` and `make test` start a private ClickHouse on Debian when run as root (scripts/clickhouse.sh start);\n"+
+			"    point this command at it with: export CLICKHOUSE_ADDR=$(scripts/clickhouse.sh addr)\n"+
 			"  - or point Medic at your own server: export CLICKHOUSE_ADDR=host:9000 (native protocol);\n"+
 			"  - or run the whole stack in containers: docker compose up", ErrNoClickHouse, cfg.Addr)
 	}
@@ -67,10 +70,9 @@ func openStore(ctx context.Context, cfg store.Config, wait time.Duration) (*stor
 
 // SQL runs one query and prints the result.
 func SQL(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("medic sql", flag.ContinueOnError)
 	var cfg store.Config
-	clickHouseFlags(fs, &cfg)
-	if err := service.Parse(fs, args); err != nil {
+	fs := clickHouseFlags("medic sql", &cfg)
+	if err := flagenv.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -108,10 +110,9 @@ func Incidents(ctx context.Context, args []string) error {
 
 // Timeline prints one incident's events.
 func Timeline(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("medic timeline", flag.ContinueOnError)
 	var cfg store.Config
-	clickHouseFlags(fs, &cfg)
-	if err := service.Parse(fs, args); err != nil {
+	fs := clickHouseFlags("medic timeline", &cfg)
+	if err := flagenv.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

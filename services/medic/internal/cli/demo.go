@@ -2,13 +2,12 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/pkg/flagenv"
 	"github.com/medic-sre/medic/pkg/store"
 	"github.com/medic-sre/medic/services/medic/internal/demo"
 	"github.com/medic-sre/medic/services/medic/internal/stack"
@@ -17,18 +16,17 @@ import (
 // Demo runs the whole stack and the bad-model scenario; it fails when the
 // incident does not recover.
 func Demo(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("medic demo", flag.ContinueOnError)
 	var cfg store.Config
-	clickHouseFlags(fs, &cfg)
+	fs := clickHouseFlags("medic demo", &cfg)
 	exe, _ := os.Executable()
 	var binDir, workDir, natsURL string
 	var baseline, timeout time.Duration
-	service.StringVar(fs, &binDir, "bin-dir", "MEDIC_BIN_DIR", filepath.Dir(exe), "directory holding the service binaries")
-	service.StringVar(fs, &workDir, "work-dir", "MEDIC_WORK_DIR", filepath.Join(os.TempDir(), "medic-demo"), "directory for NATS data and process logs")
-	service.StringVar(fs, &natsURL, "nats-url", "NATS_URL", "", "use this NATS server instead of an embedded one")
-	service.DurationVar(fs, &baseline, "baseline", "MEDIC_DEMO_BASELINE", demo.DefaultBaseline, "healthy traffic to collect before the fault (the analysis needs 45 s)")
-	service.DurationVar(fs, &timeout, "timeout", "MEDIC_DEMO_TIMEOUT", 90*time.Second, "how long to wait for recovery")
-	if err := service.Parse(fs, args); err != nil {
+	flagenv.StringVar(fs, &binDir, "bin-dir", "MEDIC_BIN_DIR", filepath.Dir(exe), "directory holding the service binaries")
+	flagenv.StringVar(fs, &workDir, "work-dir", "MEDIC_WORK_DIR", filepath.Join(os.TempDir(), "medic-demo"), "directory for NATS data and process logs")
+	flagenv.StringVar(fs, &natsURL, "nats-url", "NATS_URL", "", "use this NATS server instead of an embedded one")
+	flagenv.DurationVar(fs, &baseline, "baseline", "MEDIC_DEMO_BASELINE", demo.DefaultBaseline, "healthy traffic to collect before the fault (the analysis needs 45 s)")
+	flagenv.DurationVar(fs, &timeout, "timeout", "MEDIC_DEMO_TIMEOUT", 90*time.Second, "how long to wait for recovery")
+	if err := flagenv.Parse(fs, args); err != nil {
 		return err
 	}
 	out := os.Stdout

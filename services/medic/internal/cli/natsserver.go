@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/medic-sre/medic/pkg/flagenv"
 	"github.com/medic-sre/medic/pkg/natsembed"
-	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/services/medic/internal/stack"
 )
 
@@ -21,10 +21,10 @@ func NATSServer(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("medic nats-server", flag.ContinueOnError)
 	var storeDir, usersFile string
 	var port int
-	service.StringVar(fs, &storeDir, "store-dir", "MEDIC_NATS_STORE_DIR", "", "directory of the JetStream file store")
-	service.IntVar(fs, &port, "port", "MEDIC_NATS_PORT", 4222, "client port on 127.0.0.1 (0: any free port)")
-	service.StringVar(fs, &usersFile, "users-file", "MEDIC_NATS_USERS_FILE", "", "JSON list of users (name, password, publish and subscribe allow lists); empty: an open server")
-	if err := service.Parse(fs, args); err != nil {
+	flagenv.StringVar(fs, &storeDir, "store-dir", "MEDIC_NATS_STORE_DIR", "", "directory of the JetStream file store")
+	flagenv.IntVar(fs, &port, "port", "MEDIC_NATS_PORT", 4222, "client port on 127.0.0.1 (0: any free port)")
+	flagenv.StringVar(fs, &usersFile, "users-file", "MEDIC_NATS_USERS_FILE", "", "JSON list of users (name, password, publish and subscribe allow lists); empty: an open server")
+	if err := flagenv.Parse(fs, args); err != nil {
 		return err
 	}
 	if storeDir == "" {

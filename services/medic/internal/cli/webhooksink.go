@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/pkg/flagenv"
 	"github.com/medic-sre/medic/services/medic/internal/demo"
 )
 
@@ -18,9 +18,9 @@ import (
 func WebhookSink(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("medic webhook-sink", flag.ContinueOnError)
 	var addr, secret string
-	service.StringVar(fs, &addr, "addr", "HTTP_ADDR", ":8080", "address to listen on; the notifier posts to http://ADDR/webhook")
-	service.SecretVar(fs, &secret, "secret", "WEBHOOK_SECRET", "the notifier's --webhook-secret (whsec_<base64 key>)")
-	if err := service.Parse(fs, args); err != nil {
+	flagenv.StringVar(fs, &addr, "addr", "HTTP_ADDR", ":8080", "address to listen on; the notifier posts to http://ADDR/webhook")
+	flagenv.SecretVar(fs, &secret, "secret", "WEBHOOK_SECRET", "the notifier's --webhook-secret (whsec_<base64 key>)")
+	if err := flagenv.Parse(fs, args); err != nil {
 		return err
 	}
 	if secret == "" {

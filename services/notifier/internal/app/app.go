@@ -6,7 +6,6 @@ package app
 import (
 	"context"
 	"net"
-	"time"
 
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
@@ -15,21 +14,16 @@ import (
 	"github.com/medic-sre/medic/services/notifier/internal/notify/webhook"
 )
 
-// Options configure the notifier.
-type Options struct {
-	Service service.Options
-	Webhook webhook.Config
-	// RetryBase is the first redelivery delay after a failed delivery.
-	RetryBase time.Duration
-}
-
 // Run runs the notifier until ctx ends.
 func Run(ctx context.Context, o Options) error { return RunWithListener(ctx, o, nil) }
 
 // RunWithListener is Run on a given HTTP listener (tests pass port 0).
 func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 	if o.Service.Name == "" {
-		o.Service.Name = "notifier"
+		o.Service.Name = Name
+	}
+	if err := o.Validate(); err != nil {
+		return err
 	}
 	// The notifier needs NATS alone (its Options never set
 	// NeedsClickHouse): people are told during a ClickHouse outage.

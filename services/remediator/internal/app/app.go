@@ -4,7 +4,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -19,29 +18,6 @@ import (
 	"github.com/medic-sre/medic/services/remediator/internal/runbook"
 	"github.com/medic-sre/medic/services/remediator/internal/verify"
 )
-
-// Options configure the remediator.
-type Options struct {
-	Service service.Options
-	// RunbooksFile replaces the embedded default runbooks when set.
-	RunbooksFile string
-	// ServingURL is the base URL of the watched serving system's control API.
-	ServingURL string
-	// DryRun logs and publishes what would be done without calling actions.
-	DryRun bool
-	// ActionTimeout bounds each HTTP attempt of an action.
-	ActionTimeout time.Duration
-	// VerifyInterval is how often the recovery check queries ClickHouse.
-	VerifyInterval time.Duration
-	// MinConfidence and MinMargin are the gate: below either, the incident
-	// is escalated to people instead of acted on. Runbooks may override
-	// them (match.min_confidence, match.min_margin).
-	MinConfidence float64
-	MinMargin     float64
-	// IncidentWait is how long after an analysis was published its
-	// incident may still be missing from the view before it is refused.
-	IncidentWait time.Duration
-}
 
 // IncidentsDurable is the consumer that builds the incident view.
 const IncidentsDurable = "remediator-incidents"
@@ -72,7 +48,7 @@ func Run(ctx context.Context, o Options) error { return RunWithListener(ctx, o, 
 // RunWithListener is Run on a given HTTP listener (tests pass port 0).
 func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 	if o.Service.Name == "" {
-		o.Service.Name = "remediator"
+		o.Service.Name = Name
 	}
 	// The recovery check queries ClickHouse.
 	o.Service.NeedsClickHouse = true
@@ -82,7 +58,7 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 	if o.VerifyInterval <= 0 {
 		o.VerifyInterval = time.Second
 	}
-	if err := o.validateGate(); err != nil {
+	if err := o.Validate(); err != nil {
 		return err
 	}
 	client := action.NewClient(o.ActionTimeout)
@@ -92,9 +68,6 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 	books, err := runbook.Load(o.RunbooksFile, actions)
 	if err != nil {
 		return err
-	}
-	if o.ServingURL == "" && !o.DryRun {
-		return errors.New("no serving system to act on: set --serving-url (SERVING_URL), or use --dry-run")
 	}
 	return service.RunWithListener(ctx, o.Service, ln, func(ctx context.Context, rt *service.Runtime) error {
 		view, err := incident.Open(ctx, rt.Bus.JetStream())
@@ -128,17 +101,6 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 			Prefetch: 1,
 		}, bus.On(x.Handle))
 	})
-}
-
-// validateGate checks the gate's flags.
-func (o Options) validateGate() error {
-	if o.MinConfidence < 0 || o.MinConfidence > 1 {
-		return fmt.Errorf("--min-confidence (MIN_CONFIDENCE) %g: must be between 0 and 1", o.MinConfidence)
-	}
-	if o.MinMargin < 0 || o.MinMargin > 1 {
-		return fmt.Errorf("--min-margin (MIN_MARGIN) %g: must be between 0 and 1", o.MinMargin)
-	}
-	return nil
 }
 
 func subjects(types []string) []string {

@@ -7,7 +7,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"time"
@@ -24,41 +23,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
-// Options configure the simulator.
-type Options struct {
-	Service service.Options
-	// ControlAddr serves the control API on a listener of its own as well
-	// as on the runtime's; empty serves it on the runtime's only.
-	ControlAddr string
-	// RPS is the synthetic traffic rate.
-	RPS  float64
-	Seed uint64
-	// FlushInterval is how often telemetry points are published.
-	FlushInterval time.Duration
-	// LabelDelay is how long ground-truth labels take to arrive.
-	LabelDelay time.Duration
-	// MaxBufferedPoints bounds the points kept while NATS is unreachable,
-	// and the serving log records too.
-	MaxBufferedPoints int
-	// StatsKeep is the longest window /v1/stats answers for.
-	StatsKeep time.Duration
-}
-
-// Validate checks the simulator's own options.
-func (o Options) Validate() error {
-	switch {
-	case o.RPS <= 0:
-		return fmt.Errorf("--rps (SIM_RPS) must be above 0, got %v", o.RPS)
-	case o.FlushInterval <= 0:
-		return fmt.Errorf("--flush-interval (SIM_FLUSH_INTERVAL) must be above 0")
-	case o.MaxBufferedPoints < points.MaxBatch:
-		return fmt.Errorf("--max-buffered-points (SIM_MAX_BUFFERED_POINTS) must be at least %d", points.MaxBatch)
-	case o.StatsKeep <= 0:
-		return fmt.Errorf("--stats-keep (SIM_STATS_KEEP) must be above 0")
-	}
-	return nil
-}
-
 // Run runs the simulator until ctx ends.
 func Run(ctx context.Context, o Options) error {
 	return RunWithListeners(ctx, o, nil, nil)
@@ -71,7 +35,7 @@ func RunWithListeners(ctx context.Context, o Options, ln, controlLn net.Listener
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	o.Service.Name = "simulator"
+	o.Service.Name = Name
 	// A watched system: NATS alone (NeedsClickHouse stays false).
 	o.Service.NeedsClickHouse = false
 	return service.RunWithListener(ctx, o.Service, ln, func(ctx context.Context, rt *service.Runtime) error {
@@ -82,7 +46,7 @@ func RunWithListeners(ctx context.Context, o Options, ln, controlLn net.Listener
 func start(ctx context.Context, rt *service.Runtime, o Options, controlLn net.Listener) error {
 	registry := model.NewRegistry([]string{model.V1, model.V2}, model.Backup, model.V1)
 	faults, window := fault.NewSet(), stats.NewWindow(o.StatsKeep)
-	buf := points.NewBuffer(o.MaxBufferedPoints)
+	buf := points.NewBuffer(o.MaxBufferedPoints, rt.Metrics)
 	emit := func(ctx context.Context, id string, d events.Data) error {
 		_, err := rt.Bus.Emit(ctx, id, d)
 		return err

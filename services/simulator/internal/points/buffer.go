@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
 // label is a ground-truth point waiting for its arrival time.
@@ -21,6 +23,8 @@ type label struct {
 // safe for concurrent use.
 type Buffer struct {
 	max int
+	// droppedTotal is medic_simulator_points_dropped_total.
+	droppedTotal prometheus.Counter
 
 	mu      sync.Mutex
 	points  []events.Point
@@ -28,8 +32,14 @@ type Buffer struct {
 	dropped uint64
 }
 
-// NewBuffer keeps at most max points (and at most max pending labels).
-func NewBuffer(max int) *Buffer { return &Buffer{max: max} }
+// NewBuffer keeps at most max points (and at most max pending labels). It
+// registers medic_simulator_points_dropped_total on r (nowhere if r is nil).
+func NewBuffer(max int, r prometheus.Registerer) *Buffer {
+	return &Buffer{max: max, droppedTotal: promauto.With(r).NewCounter(prometheus.CounterOpts{
+		Name: "medic_simulator_points_dropped_total",
+		Help: "Telemetry points dropped because they could not be published in time.",
+	})}
+}
 
 // Add queues points for the next batch.
 func (b *Buffer) Add(pts ...events.Point) {
@@ -75,7 +85,7 @@ func (b *Buffer) drop(n int) {
 	b.mu.Lock()
 	b.dropped += uint64(n)
 	b.mu.Unlock()
-	droppedTotal.Add(float64(n))
+	b.droppedTotal.Add(float64(n))
 }
 
 // Len is the number of points waiting to be published.
@@ -96,6 +106,6 @@ func (b *Buffer) trim() {
 	if over := len(b.points) - b.max; over > 0 {
 		b.points = append(b.points[:0:0], b.points[over:]...)
 		b.dropped += uint64(over)
-		droppedTotal.Add(float64(over))
+		b.droppedTotal.Add(float64(over))
 	}
 }

@@ -34,7 +34,7 @@ func TestFlushSplitsAndRetriesUnderTheSameIDs(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b := NewBuffer(100000)
+			b := NewBuffer(100000, nil)
 			b.Add(pts(tc.queued, 0)...)
 			var sizes []int
 			var failedID string
@@ -91,7 +91,7 @@ func TestFlushSplitsAndRetriesUnderTheSameIDs(t *testing.T) {
 }
 
 func TestBoundDropsOldest(t *testing.T) {
-	b := NewBuffer(100)
+	b := NewBuffer(100, nil)
 	b.Add(pts(80, 0)...)
 	b.Add(pts(50, 1000)...)
 	got := b.Take(time.Now())
@@ -104,7 +104,7 @@ func TestBoundDropsOldest(t *testing.T) {
 }
 
 func TestUnsentBatchesAreBounded(t *testing.T) {
-	b := NewBuffer(100)
+	b := NewBuffer(100, nil)
 	p := &Publisher{Buffer: b, Source: "simulator", Timeout: time.Second, Log: slog.New(slog.DiscardHandler),
 		Publish: func(context.Context, string, events.TelemetryPoints) error { return errors.New("nats down") }}
 	for i := range 5 {
@@ -118,7 +118,7 @@ func TestUnsentBatchesAreBounded(t *testing.T) {
 
 func TestLabelsArriveAfterTheirDelay(t *testing.T) {
 	t0 := time.Unix(100, 0)
-	b := NewBuffer(10)
+	b := NewBuffer(10, nil)
 	for i := range 3 {
 		b.AddLabel(t0.Add(time.Duration(i)*time.Second), events.Point{Name: "label.correct", Value: 1, Service: "model-server"})
 	}

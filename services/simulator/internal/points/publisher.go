@@ -7,17 +7,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/medic-sre/medic/pkg/events"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
 // MaxBatch is the most points one telemetry.points event carries.
 const MaxBatch = 5000
-
-var droppedTotal = promauto.NewCounter(prometheus.CounterOpts{
-	Name: "medic_simulator_points_dropped_total",
-	Help: "Telemetry points dropped because they could not be published in time.",
-})
 
 // PublishFunc publishes one batch as the event with the given id.
 type PublishFunc func(ctx context.Context, id string, batch events.TelemetryPoints) error

@@ -42,7 +42,7 @@ func newRig(t *testing.T, faults ...string) rig {
 		}
 	}
 	var logs bytes.Buffer
-	p := &Pipeline{Registry: reg, Faults: set, Points: points.NewBuffer(1 << 20), Stats: stats.NewWindow(time.Hour),
+	p := &Pipeline{Registry: reg, Faults: set, Points: points.NewBuffer(1<<20, nil), Stats: stats.NewWindow(time.Hour),
 		LabelDelay: 5 * time.Second, Log: slog.New(slog.NewJSONHandler(&logs, nil)),
 		Tracers: Tracers{Gateway: tracer(Gateway).Tracer("t"), Features: tracer(FeatureService).Tracer("t"), Model: tracer(ModelServer).Tracer("t")}}
 	p.Seed(42)

@@ -1,0 +1,53 @@
+package app
+
+import (
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/medic-sre/medic/pkg/flagenv"
+	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/services/detector/internal/detect"
+	"github.com/medic-sre/medic/services/detector/internal/engine"
+)
+
+// Name is the service's name, in logs, metrics and its NATS user.
+const Name = "detector"
+
+// Options configure the detector.
+type Options struct {
+	Service service.Options
+	// RulesFile is a rules YAML file; empty means the embedded defaults.
+	RulesFile string
+	// EvalInterval is the evaluation step on event time.
+	EvalInterval time.Duration
+	// MaxClockSkew is how far past the detector's clock a point may be
+	// stamped and still be evaluated.
+	MaxClockSkew time.Duration
+
+	// publisher, when set, wraps the bus the detector publishes anomalies
+	// on: tests use it to stop a detector between two of its effects.
+	publisher func(detect.Publisher) detect.Publisher
+}
+
+// RegisterFlags declares the detector's flags, each with an env twin.
+func (o *Options) RegisterFlags(fs *flag.FlagSet) {
+	o.Service.Name = Name
+	o.Service.RegisterFlags(fs)
+	flagenv.StringVar(fs, &o.RulesFile, "rules", "RULES_FILE", "", "alerting rules YAML file (default: the embedded rules)")
+	flagenv.DurationVar(fs, &o.EvalInterval, "eval-interval", "EVAL_INTERVAL", engine.DefaultStep, "rule evaluation step, on event time")
+	flagenv.DurationVar(fs, &o.MaxClockSkew, "max-clock-skew", "MAX_CLOCK_SKEW", detect.DefaultMaxClockSkew,
+		"points stamped later than now plus this are not evaluated")
+}
+
+// Validate checks the detector's options before anything connects; the
+// rules file is checked when it loads, with its file, line and field.
+func (o *Options) Validate() error {
+	if o.EvalInterval < 0 {
+		return fmt.Errorf("--eval-interval (EVAL_INTERVAL) must be 0 (the default step) or more, got %v", o.EvalInterval)
+	}
+	if o.MaxClockSkew < 0 {
+		return fmt.Errorf("--max-clock-skew (MAX_CLOCK_SKEW) must be 0 or more, got %v", o.MaxClockSkew)
+	}
+	return nil
+}
