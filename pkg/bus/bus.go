@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -162,30 +163,100 @@ func (b *Bus) publish(ctx context.Context, ev *cloudevents.Event) error {
 	ctx, span := b.tracer.Start(ctx, "publish "+ev.Type(), trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(attribute.String("messaging.destination.name", subject), attribute.String("messaging.message.id", ev.ID())))
 	defer span.End()
-	// The CloudEvents distributed-tracing extension keeps the trace with the
-	// event itself, so the events table can link each event to its trace.
+	msg, err := message(ctx, ev)
+	if err != nil {
+		return err
+	}
+	if _, err := b.js.PublishMsg(ctx, msg); err != nil {
+		span.RecordError(err)
+		return b.publishError(ev.Type(), subject, err)
+	}
+	b.published(ev.Type(), subject)
+	return nil
+}
+
+// message is ev as a NATS message on its type's subject: the id as
+// Nats-Msg-Id, and the trace context of ctx in the headers and (the
+// CloudEvents distributed-tracing extension) in the event itself, so that
+// the events table can link each event to its trace.
+func message(ctx context.Context, ev *cloudevents.Event) (*nats.Msg, error) {
 	if tp := traceparent(ctx); tp != "" {
 		ev.SetExtension("traceparent", tp)
 	}
 	raw, err := events.Encode(*ev)
 	if err != nil {
-		return outcome.Permanent(err)
+		return nil, outcome.Permanent(err)
 	}
-	msg := nats.NewMsg(subject)
+	msg := nats.NewMsg(events.Subject(ev.Type()))
 	msg.Data = raw
 	msg.Header.Set(HeaderMsgID, ev.ID())
 	msg.Header.Set(HeaderContentType, "application/cloudevents+json")
 	msg.Header.Set(HeaderEventType, ev.Type())
 	propagator.Inject(ctx, headerCarrier(msg.Header))
-	if _, err := b.js.PublishMsg(ctx, msg); err != nil {
-		span.RecordError(err)
-		if denied, ok := b.denied.Load(subject); ok {
-			return fmt.Errorf("publish %s on %s: %w (%w)", ev.Type(), subject, denied.(error), err)
-		}
-		return fmt.Errorf("publish %s on %s: %w", ev.Type(), subject, err)
+	return msg, nil
+}
+
+// publishError names the permission the server denied, when it did.
+func (b *Bus) publishError(eventType, subject string, err error) error {
+	if denied, ok := b.denied.Load(subject); ok {
+		return fmt.Errorf("publish %s on %s: %w (%w)", eventType, subject, denied.(error), err)
 	}
+	return fmt.Errorf("publish %s on %s: %w", eventType, subject, err)
+}
+
+func (b *Bus) published(eventType, subject string) {
 	b.denied.Delete(subject)
-	b.metrics.published.WithLabelValues(ev.Type()).Inc()
+	b.metrics.published.WithLabelValues(eventType).Inc()
+}
+
+// Outgoing is one event for EmitAll: its stable id and its data.
+type Outgoing struct {
+	ID   string
+	Data events.Data
+}
+
+// EmitAll emits several events at once, for a receiver that answers a
+// request only when all its data is durable. It builds and validates every
+// event first, and publishes none when one is invalid (a Permanent error
+// naming it). Then it publishes them all without waiting in between and
+// returns once the stream acknowledged each, or with the first failure;
+// ids work as in Emit, so retrying the whole call is harmless. Waiting for
+// each ack in turn, as Emit does, spends most of the time on round trips.
+func (b *Bus) EmitAll(ctx context.Context, out []Outgoing) error {
+	ctx, span := b.tracer.Start(ctx, "publish "+strconv.Itoa(len(out))+" events", trace.WithSpanKind(trace.SpanKindProducer))
+	defer span.End()
+	msgs := make([]*nats.Msg, len(out))
+	types := make([]string, len(out))
+	for i, o := range out {
+		ev, err := events.NewWithID(o.ID, b.source, o.Data)
+		if err != nil {
+			return outcome.Permanent(fmt.Errorf("event %d of %d (%s): %w", i+1, len(out), o.ID, err))
+		}
+		if msgs[i], err = message(ctx, &ev); err != nil {
+			return err
+		}
+		types[i] = ev.Type()
+	}
+	acks := make([]jetstream.PubAckFuture, len(msgs))
+	for i, msg := range msgs {
+		f, err := b.js.PublishMsgAsync(msg)
+		if err != nil {
+			span.RecordError(err)
+			return b.publishError(types[i], msg.Subject, err)
+		}
+		acks[i] = f
+	}
+	for i, f := range acks {
+		select {
+		case <-f.Ok():
+			b.published(types[i], msgs[i].Subject)
+		case err := <-f.Err():
+			span.RecordError(err)
+			return b.publishError(types[i], msgs[i].Subject, err)
+		case <-ctx.Done():
+			return fmt.Errorf("publish %d events: %w (%d acknowledged)", len(msgs), ctx.Err(), i)
+		}
+	}
 	return nil
 }
 
