@@ -39,21 +39,37 @@ func NewWithID(id, source string, data Data) (cloudevents.Event, error) {
 	ev.SetSubject(data.EventSubject())
 	ev.SetTime(time.Now().UTC())
 	ev.SetDataSchema(SchemaURL(data.EventType()))
+	if c, ok := data.(checkedData); ok {
+		// Checked before encoding: a NaN would not even encode.
+		if err := c.Check(); err != nil {
+			return ev, fmt.Errorf("%w: %s: %w", ErrInvalid, data.EventType(), err)
+		}
+	}
 	if err := ev.SetData(cloudevents.ApplicationJSON, data); err != nil {
 		return ev, fmt.Errorf("encode %s: %w", data.EventType(), err)
+	}
+	if _, ok := data.(checkedData); ok {
+		return ev, validateEnvelope(ev)
 	}
 	return ev, Validate(ev)
 }
 
 // Validate checks the CloudEvents envelope and the data's JSON Schema.
 func Validate(ev cloudevents.Event) error {
+	if err := validateEnvelope(ev); err != nil {
+		return err
+	}
+	return ValidateData(ev.Type(), ev.Data())
+}
+
+func validateEnvelope(ev cloudevents.Event) error {
 	if err := ev.Validate(); err != nil {
 		return fmt.Errorf("%w: envelope: %w", ErrInvalid, err)
 	}
 	if !strings.HasPrefix(ev.Type(), typePrefix) {
 		return fmt.Errorf("%w %q", ErrUnknownType, ev.Type())
 	}
-	return ValidateData(ev.Type(), ev.Data())
+	return nil
 }
 
 // Encode renders an event in structured JSON mode.
