@@ -33,6 +33,9 @@ type Config struct {
 	// PublishParallelism is how many events of one request are published
 	// at once.
 	PublishParallelism int
+	// PublishTimeout bounds how long one request waits for its events to
+	// be acknowledged before it is answered 503 / UNAVAILABLE.
+	PublishTimeout time.Duration
 	// RetryAfter is the delay the receiver asks clients to wait before they
 	// retry.
 	RetryAfter time.Duration
@@ -53,6 +56,7 @@ func DefaultConfig() Config {
 		MaxEventBytes:       512 << 10,
 		MaxInFlight:         64,
 		PublishParallelism:  4,
+		PublishTimeout:      10 * time.Second,
 		RetryAfter:          5 * time.Second,
 		Now:                 time.Now,
 	}
@@ -83,6 +87,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SeriesIdle == 0 {
 		c.SeriesIdle = d.SeriesIdle
+	}
+	if c.PublishTimeout == 0 {
+		c.PublishTimeout = d.PublishTimeout
 	}
 	if c.RetryAfter == 0 {
 		c.RetryAfter = d.RetryAfter

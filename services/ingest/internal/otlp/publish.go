@@ -69,6 +69,8 @@ func chunk[T any](items []T, size func(T) int, maxItems, maxBytes int) (runs [][
 // any other failure fails the whole request with ErrUnavailable (a retry
 // republishes the same ids, which the duplicate window folds).
 func (r *Receiver) publish(ctx context.Context, batches []batch, rj *rejects) error {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.PublishTimeout)
+	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.cfg.PublishParallelism)
 	bad := make([]error, len(batches))
