@@ -407,4 +407,3 @@ func TestSplitsLargeRequests(t *testing.T) {
 		t.Fatalf("%d spans, service %q", len(s), s[0].Service)
 	}
 }
-
