@@ -10,11 +10,16 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	// The gzip codec: the Collector's otlp exporter compresses with it by
+	// default, and a server without it refuses such requests.
+	_ "google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // RegisterGRPC registers the OTLP metrics, trace and logs services on s.
+// The caller configures s (its listener, grpc.MaxRecvMsgSize, whose
+// default of 4 MiB the Collector's exporters stay under).
 func (r *Receiver) RegisterGRPC(s *grpc.Server) {
 	pmetricotlp.RegisterGRPCServer(s, &metricsServer{r: r})
 	ptraceotlp.RegisterGRPCServer(s, &tracesServer{r: r})

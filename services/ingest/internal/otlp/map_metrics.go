@@ -232,16 +232,21 @@ func (m *metricMapper) histogram(o origin, name string, dp pmetric.HistogramData
 		return
 	}
 	bounds, counts := dp.ExplicitBounds(), dp.BucketCounts()
-	pts := make([]events.Point, 0, bounds.Len()+5)
-	var cum uint64
-	for i := range bounds.Len() {
-		if i < counts.Len() {
-			cum += counts.At(i)
-		}
-		pts = append(pts, p.mk(name+"_bucket", float64(cum), withAttr(p.sc.attrs, "le", formatBound(bounds.At(i)))))
+	if counts.Len() != 0 && counts.Len() != bounds.Len()+1 {
+		m.rj.add(ReasonInvalidPoint, fmt.Sprintf("histogram %q has %d bucket counts for %d bounds; OTLP wants one more count than bounds", name, counts.Len(), bounds.Len()), 1)
+		return
 	}
-	pts = append(pts, p.mk(name+"_bucket", float64(dp.Count()), withAttr(p.sc.attrs, "le", "+Inf")),
-		p.mk(name+"_count", float64(dp.Count()), p.sc.attrs))
+	pts := make([]events.Point, 0, bounds.Len()+5)
+	// A histogram without bucket counts has only a count and a sum.
+	if counts.Len() > 0 {
+		var cum uint64
+		for i := range bounds.Len() {
+			cum += counts.At(i)
+			pts = append(pts, p.mk(name+"_bucket", float64(cum), withAttr(p.sc.attrs, "le", formatBound(bounds.At(i)))))
+		}
+		pts = append(pts, p.mk(name+"_bucket", float64(cum+counts.At(bounds.Len())), withAttr(p.sc.attrs, "le", "+Inf")))
+	}
+	pts = append(pts, p.mk(name+"_count", float64(dp.Count()), p.sc.attrs))
 	if dp.HasSum() {
 		pts = append(pts, p.mk(name+"_sum", dp.Sum(), p.sc.attrs))
 	}

@@ -38,8 +38,11 @@ type Result struct {
 }
 
 // New builds a Receiver that publishes through pub and registers its
-// metrics with reg.
+// metrics with reg. A nil log logs to slog.Default.
 func New(cfg Config, pub Publisher, reg prometheus.Registerer, log *slog.Logger) (*Receiver, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ const (
 	ReasonInvalidID    = "invalid_id"
 	ReasonTooLarge     = "item_too_large"
 	ReasonInvalidEvent = "invalid_event"
+	ReasonInvalidPoint = "invalid_data_point"
 )
 
 // maxValue is the largest magnitude the points schema accepts.

@@ -39,6 +39,8 @@ type transport struct {
 	logs    func(ctx context.Context, h *harness) (sdklog.Exporter, error)
 }
 
+// transports are the SDK exporters over gRPC and HTTP; the trace exporters
+// compress with gzip.
 var transports = []transport{
 	{
 		name: "grpc",
@@ -46,7 +48,7 @@ var transports = []transport{
 			return otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpoint(h.grpcAddr), otlpmetricgrpc.WithInsecure())
 		},
 		traces: func(ctx context.Context, h *harness) (sdktrace.SpanExporter, error) {
-			return otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(h.grpcAddr), otlptracegrpc.WithInsecure())
+			return otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(h.grpcAddr), otlptracegrpc.WithInsecure(), otlptracegrpc.WithCompressor("gzip"))
 		},
 		logs: func(ctx context.Context, h *harness) (sdklog.Exporter, error) {
 			return otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(h.grpcAddr), otlploggrpc.WithInsecure())
@@ -58,7 +60,7 @@ var transports = []transport{
 			return otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(h.http.URL+PathMetrics))
 		},
 		traces: func(ctx context.Context, h *harness) (sdktrace.SpanExporter, error) {
-			return otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(h.http.URL+PathTraces))
+			return otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(h.http.URL+PathTraces), otlptracehttp.WithCompression(otlptracehttp.GzipCompression))
 		},
 		logs: func(ctx context.Context, h *harness) (sdklog.Exporter, error) {
 			return otlploghttp.New(ctx, otlploghttp.WithEndpointURL(h.http.URL+PathLogs))
