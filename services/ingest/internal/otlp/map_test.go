@@ -1,10 +1,13 @@
 package otlp
 
 import (
+	"maps"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 )
 
 func TestCumulativeRates(t *testing.T) {
@@ -100,5 +103,50 @@ func TestChunk(t *testing.T) {
 	}
 	if len(sizes) != 2 || sizes[0] != 3 || sizes[1] != 3 {
 		t.Fatalf("runs %v, want [3 3]", runs)
+	}
+}
+
+func TestHistogramShapes(t *testing.T) {
+	tests := []struct {
+		name     string
+		bounds   []float64
+		counts   []uint64
+		buckets  map[string]float64
+		rejected string
+	}{
+		{name: "buckets", bounds: []float64{1, 2}, counts: []uint64{1, 2, 3}, buckets: map[string]float64{"1": 1, "2": 3, "+Inf": 6}},
+		{name: "no buckets: count and sum only", buckets: map[string]float64{}},
+		{name: "counts do not match bounds", bounds: []float64{1, 2}, counts: []uint64{1}, rejected: ReasonInvalidPoint},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := New(Config{}, nil, prometheus.NewRegistry(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			md := pmetric.NewMetrics()
+			mt := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+			mt.SetName("h")
+			dp := mt.SetEmptyHistogram().DataPoints().AppendEmpty()
+			dp.ExplicitBounds().FromRaw(tt.bounds)
+			dp.BucketCounts().FromRaw(tt.counts)
+			dp.SetCount(6)
+			dp.SetSum(9)
+			var rj rejects
+			pts := r.mapMetrics(md, &rj)
+			if tt.rejected != "" {
+				if rj.count[tt.rejected] != 1 || len(pts) != 0 {
+					t.Fatalf("rejects %v, points %+v", rj.count, pts)
+				}
+				return
+			}
+			got := map[string]float64{}
+			for _, p := range named(pts, "h_bucket") {
+				got[p.Attributes["le"]] = p.Value
+			}
+			if !maps.Equal(got, tt.buckets) || len(named(pts, "h_count")) != 1 || len(named(pts, "h_sum")) != 1 {
+				t.Fatalf("points %+v, want buckets %v with count and sum", pts, tt.buckets)
+			}
+		})
 	}
 }
