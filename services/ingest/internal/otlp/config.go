@@ -18,8 +18,10 @@ type Config struct {
 	// MaxSeriesPerService caps the metric series (name and attributes) one
 	// service may have at once; points of further series are rejected.
 	MaxSeriesPerService int
-	// MaxTrackedSeries caps the series whose previous point is kept for
-	// rates, over all services.
+	// MaxTrackedSeries caps the series the receiver keeps state for (last
+	// seen, previous point for rates), over all services; points of further
+	// series are rejected, so that memory stays bounded whatever clients
+	// send.
 	MaxTrackedSeries int
 	// SeriesIdle is how long a series stays counted and tracked after its
 	// last point.

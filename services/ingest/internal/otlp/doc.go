@@ -25,8 +25,8 @@
 //     same series seen by this receiver. The first point of a series, and
 //     the first after a reset (the total drops or the start time changes),
 //     yields no rate. The state is kept in memory, bounded by
-//     Config.MaxTrackedSeries, and series idle for Config.SeriesIdle are
-//     forgotten. A retried point (same time and value as the latest) yields
+//     Config.MaxTrackedSeries (points of further series are rejected), and
+//     series idle for Config.SeriesIdle are forgotten. A retried point (same time and value as the latest) yields
 //     the same rate again, so a retried request maps to the same events.
 //   - sum, cumulative and not monotonic (an up-down counter): <name> as a gauge.
 //   - histogram (explicit buckets): Prometheus' layout, so that quantiles can
@@ -59,7 +59,14 @@
 // rest of the request is still published, and the answer is an OTLP partial
 // success with the rejected count and a message naming each reason. Each
 // rejection is counted in medic_ingest_otlp_rejected_total by signal and
-// reason. Timestamps in the past are accepted as they are (backfill); ones
+// reason. A series is a metric name with its service, model, version and
+// attributes (one OTLP data point stream, before a histogram is spread over
+// buckets); past Config.MaxSeriesPerService series of one service, or
+// Config.MaxTrackedSeries in all, new series are rejected
+// (cardinality_limit, with a message naming the limit). The rejected counts
+// in partial success are OTLP data points, spans and log records, except
+// for item_too_large and invalid_event, which count Medic points (a
+// histogram's buckets are several). Timestamps in the past are accepted as they are (backfill); ones
 // more than Config.MaxFutureSkew ahead of the receiver's clock are rejected.
 //
 // # Delivery

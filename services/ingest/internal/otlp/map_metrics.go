@@ -21,8 +21,6 @@ type metricMapper struct {
 	now time.Time
 	rj  *rejects
 	out []events.Point
-	// untracked counts cumulative points that got no rate for lack of room.
-	untracked int
 }
 
 // mapMetrics turns md into points, rejecting bad data points into rj.
@@ -43,9 +41,6 @@ func (r *Receiver) mapMetrics(md pmetric.Metrics, rj *rejects) []events.Point {
 				m.metric(o, ms.At(k))
 			}
 		}
-	}
-	if m.untracked > 0 {
-		r.m.untracked.Add(float64(m.untracked))
 	}
 	return m.out
 }
@@ -211,9 +206,6 @@ func (m *metricMapper) cumulative(p point, start int64, v float64, pts []events.
 	if err != nil {
 		m.reject(p.name, err)
 		return
-	}
-	if res.untracked {
-		m.untracked++
 	}
 	if res.ok && checkValue(res.rate) == nil {
 		pts = append(pts, p.mk(p.name+"_rate", res.rate, p.sc.attrs))

@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,23 +46,28 @@ func TestCumulativeRates(t *testing.T) {
 }
 
 func TestSeriesBounds(t *testing.T) {
-	s := newSeries(2, 1, time.Minute)
+	s := newSeries(2, 3, time.Minute)
 	now := time.Unix(1000, 0)
 	if _, err := s.cumulative(1, "a", now, 0, 1, 1); err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.cumulative(2, "a", now, 0, 1, 1)
-	if err != nil || !res.untracked {
-		t.Fatalf("second series: %+v %v, want untracked (MaxTrackedSeries 1)", res, err)
+	if err := s.admit(2, "a", now); err != nil {
+		t.Fatal(err)
 	}
-	if err := s.admit(3, "a", now); err == nil {
-		t.Fatal("third series of a admitted past the limit of 2")
+	if err := s.admit(3, "a", now); err == nil || !strings.Contains(err.Error(), "MaxSeriesPerService") {
+		t.Fatalf("third series of a: %v, want the per-service limit of 2", err)
 	}
 	if err := s.admit(3, "b", now); err != nil {
 		t.Fatalf("another service: %v", err)
 	}
-	// Idle series are forgotten, which frees the limit.
-	if err := s.admit(4, "a", now.Add(2*time.Minute)); err != nil {
+	if err := s.admit(4, "c", now); err == nil || !strings.Contains(err.Error(), "MaxTrackedSeries") {
+		t.Fatalf("fourth series in all: %v, want the total limit of 3", err)
+	}
+	if err := s.admit(1, "a", now); err != nil {
+		t.Fatalf("a known series: %v", err)
+	}
+	// Idle series are forgotten, which frees the limits.
+	if err := s.admit(4, "c", now.Add(2*time.Minute)); err != nil {
 		t.Fatalf("after idle: %v", err)
 	}
 }

@@ -66,10 +66,9 @@ func (r *rejects) message() string {
 
 // metrics counts what the receiver took in and turned away.
 type metrics struct {
-	accepted  *prometheus.CounterVec
-	rejected  *prometheus.CounterVec
-	requests  *prometheus.CounterVec
-	untracked prometheus.Counter
+	accepted *prometheus.CounterVec
+	rejected *prometheus.CounterVec
+	requests *prometheus.CounterVec
 }
 
 // newMetrics registers the receiver's metrics with reg.
@@ -87,12 +86,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "medic_ingest_otlp_requests_total",
 			Help: "OTLP export requests by transport, signal and outcome.",
 		}, []string{"transport", "signal", "outcome"}),
-		untracked: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "medic_ingest_otlp_rate_untracked_total",
-			Help: "Cumulative points that got no rate because the series state was full.",
-		}),
 	}
-	for _, c := range []prometheus.Collector{m.accepted, m.rejected, m.requests, m.untracked} {
+	for _, c := range []prometheus.Collector{m.accepted, m.rejected, m.requests} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("otlp metrics: %w", err)
 		}

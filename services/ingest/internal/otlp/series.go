@@ -9,9 +9,10 @@ import (
 )
 
 // series keeps, per metric series, when it was last seen (for the
-// per-service cardinality limit) and its latest cumulative point (for
-// rates). It is bounded: idle series are forgotten, and past
-// MaxTrackedSeries a new series is counted but gets no rate.
+// cardinality limits) and its latest cumulative point (for rates). It is
+// bounded: idle series are forgotten, a service has at most
+// MaxSeriesPerService series and the receiver at most MaxTrackedSeries;
+// points of further series are rejected.
 type series struct {
 	mu        sync.Mutex
 	limit     int
@@ -19,7 +20,6 @@ type series struct {
 	idle      time.Duration
 	entries   map[uint64]*seriesEntry
 	perSvc    map[string]int
-	nTracked  int
 	lastSweep time.Time
 }
 
@@ -43,6 +43,9 @@ type errCardinality struct {
 }
 
 func (e errCardinality) Error() string {
+	if e.service == "" {
+		return fmt.Sprintf("the receiver holds its limit of %d series over all services (MaxTrackedSeries); new series are rejected until idle ones expire", e.limit)
+	}
 	return fmt.Sprintf("service %q has reached the limit of %d series per service (MaxSeriesPerService); new series are rejected", e.service, e.limit)
 }
 
@@ -82,6 +85,9 @@ func (s *series) touch(key uint64, service string, now time.Time) (*seriesEntry,
 	if s.perSvc[service] >= s.limit {
 		return nil, errCardinality{service, s.limit}
 	}
+	if len(s.entries) >= s.maxTrack {
+		return nil, errCardinality{"", s.maxTrack}
+	}
 	e := &seriesEntry{service: service, seen: now}
 	s.entries[key] = e
 	s.perSvc[service]++
@@ -99,8 +105,8 @@ func (s *series) sweep(now time.Time) {
 		if now.Sub(e.seen) > s.idle {
 			delete(s.entries, k)
 			s.perSvc[e.service]--
-			if e.tracked {
-				s.nTracked--
+			if s.perSvc[e.service] <= 0 {
+				delete(s.perSvc, e.service)
 			}
 		}
 	}
@@ -114,11 +120,10 @@ func (s *series) admit(key uint64, service string, now time.Time) error {
 	return err
 }
 
-// rateResult is what a cumulative point yields.
+// rateResult is what a cumulative point yields: a rate, when ok.
 type rateResult struct {
-	rate      float64
-	ok        bool // a rate was computed
-	untracked bool // the state was full
+	rate float64
+	ok   bool
 }
 
 // cumulative records a cumulative monotonic point and returns the rate per
@@ -131,10 +136,6 @@ func (s *series) cumulative(key uint64, service string, now time.Time, start, t 
 		return rateResult{}, err
 	}
 	if !e.tracked {
-		if s.nTracked >= s.maxTrack {
-			return rateResult{untracked: true}, nil
-		}
-		s.nTracked++
 		e.tracked, e.start, e.t, e.v, e.pt = true, start, t, v, 0
 		return rateResult{}, nil
 	}
