@@ -63,12 +63,21 @@ func metricsResponse(t *testing.T, resp *http.Response) pmetricotlp.ExportRespon
 	return out
 }
 
+// gzipped compresses b.
+func gzipped(b []byte) []byte {
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	zw.Write(b)
+	zw.Close()
+	return zb.Bytes()
+}
+
 // A Collector's otlphttp exporter with encoding json sends what
-// testdata/collector_*.json hold.
+// testdata/collector_*.json hold, gzipped as it does by default.
 func TestHTTPCollectorJSON(t *testing.T) {
 	h := newHarness(t, Config{})
 
-	res := metricsResponse(t, post(t, h.http.URL+PathMetrics, "application/json", "", readFile(t, "collector_metrics.json")))
+	res := metricsResponse(t, post(t, h.http.URL+PathMetrics, "application/json", "gzip", gzipped(readFile(t, "collector_metrics.json"))))
 	if n := res.PartialSuccess().RejectedDataPoints(); n != 0 {
 		t.Fatalf("rejected %d: %s", n, res.PartialSuccess().ErrorMessage())
 	}
@@ -200,11 +209,7 @@ func badMetrics(t *testing.T) []byte {
 // rejected and counted; the good point is published.
 func TestHTTPProtobufGzipRejects(t *testing.T) {
 	h := newHarness(t, Config{})
-	var zb bytes.Buffer
-	zw := gzip.NewWriter(&zb)
-	zw.Write(badMetrics(t))
-	zw.Close()
-	resp := post(t, h.http.URL+PathMetrics, "application/x-protobuf", "gzip", zb.Bytes())
+	resp := post(t, h.http.URL+PathMetrics, "application/x-protobuf", "gzip", gzipped(badMetrics(t)))
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/x-protobuf" {
 		t.Fatalf("status %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
@@ -228,13 +233,6 @@ func TestHTTPProtobufGzipRejects(t *testing.T) {
 
 func TestHTTPErrors(t *testing.T) {
 	h := newHarness(t, Config{MaxBodyBytes: 4096})
-	gzipOf := func(b []byte) []byte {
-		var zb bytes.Buffer
-		zw := gzip.NewWriter(&zb)
-		zw.Write(b)
-		zw.Close()
-		return zb.Bytes()
-	}
 	big := bytes.Repeat([]byte(" "), 10000)
 	tests := []struct {
 		name, path, ct, enc string
@@ -248,7 +246,7 @@ func TestHTTPErrors(t *testing.T) {
 		{name: "malformed protobuf", path: PathMetrics, ct: "application/x-protobuf", body: []byte{0xff, 0xff, 0xff}, want: 400, reason: "malformed"},
 		{name: "malformed gzip", path: PathMetrics, ct: "application/json", enc: "gzip", body: []byte("not gzip"), want: 400, reason: "malformed"},
 		{name: "too large", path: PathMetrics, ct: "application/json", body: big, want: 413, reason: "too_large"},
-		{name: "too large after gzip", path: PathTraces, ct: "application/json", enc: "gzip", body: gzipOf(big), want: 413, reason: "too_large"},
+		{name: "too large after gzip", path: PathTraces, ct: "application/json", enc: "gzip", body: gzipped(big), want: 413, reason: "too_large"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -267,6 +265,18 @@ func TestHTTPErrors(t *testing.T) {
 	}
 	if got := h.rejectedCount(t, SignalTraces, "too_large"); got != 1 {
 		t.Errorf("rejected{traces, too_large} = %g, want 1", got)
+	}
+}
+
+// An export with nothing in it is a success.
+func TestHTTPEmpty(t *testing.T) {
+	h := newHarness(t, Config{})
+	for _, path := range []string{PathMetrics, PathTraces, PathLogs} {
+		resp := post(t, h.http.URL+path, "application/json", "", []byte("{}"))
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s: %d %s %s", path, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
 	}
 }
 
