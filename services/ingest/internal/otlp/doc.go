@@ -28,6 +28,10 @@
 //     Config.MaxTrackedSeries (points of further series are rejected), and
 //     series idle for Config.SeriesIdle are forgotten. A retried point (same time and value as the latest) yields
 //     the same rate again, so a retried request maps to the same events.
+//     The state is per receiver: with several ingest instances a series
+//     gets rates where consecutive exports reach the same instance, which
+//     long-lived gRPC connections and HTTP keep-alive make the common case;
+//     an export that lands elsewhere yields the total without a rate.
 //   - sum, cumulative and not monotonic (an up-down counter): <name> as a gauge.
 //   - histogram (explicit buckets): Prometheus' layout, so that quantiles can
 //     be computed as histogram_quantile does: <name>_bucket with attribute
@@ -71,7 +75,10 @@
 //
 // # Delivery
 //
-// A request is answered with success only after the Publisher acknowledged
+// The request's context reaches the Publisher, so a trace that the
+// transport's instrumentation (otelhttp, otelgrpc) extracts from the
+// request travels on with the events. A request is answered with success
+// only after the Publisher acknowledged
 // every event it produced. Events hold at most Config.MaxEventItems items
 // and about Config.MaxEventBytes of data, and their ids are derived from a
 // hash of their content, so a client's retry of the same request publishes
