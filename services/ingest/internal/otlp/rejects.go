@@ -80,7 +80,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"signal"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "medic_ingest_otlp_rejected_total",
-			Help: "OTLP items rejected, by signal and reason (malformed, unsupported_media_type and too_large count requests).",
+			Help: "OTLP items rejected, by signal and reason; the reasons malformed, unsupported_media_type, too_large, overloaded, unavailable and canceled count whole requests.",
 		}, []string{"signal", "reason"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "medic_ingest_otlp_requests_total",
