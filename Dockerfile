@@ -2,7 +2,7 @@
 #
 #   docker build --build-arg SERVICE=detector -t medic-detector .
 #
-# SERVICE names a module under services/ (archiver, detector, correlator, rca,
+# SERVICE names a module under services/ (archiver, ingest, detector, correlator, rca,
 # remediator, notifier, simulator or medic). Each service module replaces
 # the shared pkg and schemas modules with ../../pkg and ../../schemas, so the
 # build copies exactly those three trees and runs with GOWORK=off: the image

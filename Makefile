@@ -5,7 +5,7 @@ SHELL := /bin/bash
 GO ?= go
 ROOT := $(CURDIR)
 BIN := $(ROOT)/.cache/bin
-PROGRAMS := archiver correlator detector rca remediator notifier simulator medic
+PROGRAMS := archiver ingest correlator detector rca remediator notifier simulator medic
 # Every module of the workspace, as package patterns for one `go test` run.
 MODULE_PATTERNS = $(shell $(GO) list -m -f '{{.Dir}}/...')
 TEST_TIMEOUT ?= 20m

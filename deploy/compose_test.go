@@ -200,11 +200,15 @@ func TestComposeServiceEnv(t *testing.T) {
 	}
 }
 
+// extraPorts are the ports a service serves besides its runtime's: the
+// front door's OTLP receivers, on their standard ports.
+var extraPorts = map[string][]uint32{"ingest": {4317, 4318}}
+
 func TestComposeHostPorts(t *testing.T) {
 	p := loadCompose(t, nil, "*")
 	want := map[string]string{
 		"detector": "8081", "correlator": "8082", "rca": "8083",
-		"remediator": "8084", "notifier": "8085", "simulator": "8086", "archiver": "8087",
+		"remediator": "8084", "notifier": "8085", "simulator": "8086", "archiver": "8087", "ingest": "8088",
 	}
 	owner := map[string]string{}
 	for _, name := range p.ServiceNames() {
@@ -221,8 +225,13 @@ func TestComposeHostPorts(t *testing.T) {
 	for name, published := range want {
 		t.Run(name, func(t *testing.T) {
 			ports := p.Services[name].Ports
-			if len(ports) != 1 || ports[0].Published != published || ports[0].Target != 8080 {
-				t.Errorf("ports = %+v, want host %s to container 8080", ports, published)
+			if len(ports) != 1+len(extraPorts[name]) || ports[0].Published != published || ports[0].Target != 8080 {
+				t.Errorf("ports = %+v, want host %s to container 8080, then %v", ports, published, extraPorts[name])
+			}
+			for i, want := range extraPorts[name] {
+				if got := ports[1+i]; got.Target != want || got.Published != fmt.Sprint(want) {
+					t.Errorf("port %d = %+v, want %d on the same host port", 1+i, got, want)
+				}
 			}
 		})
 	}

@@ -16,10 +16,10 @@ const repoRoot = ".."
 
 // goServices are the long-running Go programs of the local stack, each built
 // from the shared Dockerfile.
-var goServices = []string{"detector", "correlator", "rca", "remediator", "notifier", "archiver", "simulator"}
+var goServices = []string{"detector", "correlator", "rca", "remediator", "notifier", "archiver", "ingest", "simulator"}
 
-// medicServices are the six Medic services that the Kubernetes base deploys.
-var medicServices = []string{"detector", "correlator", "rca", "remediator", "notifier", "archiver"}
+// medicServices are the seven Medic services that the Kubernetes base deploys.
+var medicServices = []string{"detector", "correlator", "rca", "remediator", "notifier", "archiver", "ingest"}
 
 // dockerfileStage is one FROM section of a Dockerfile.
 type dockerfileStage struct {

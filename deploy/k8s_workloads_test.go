@@ -191,8 +191,20 @@ func checkSelection(t *testing.T, b *base, d *appsv1.Deployment) {
 	if len(svc.Spec.Selector) == 0 || !labels.SelectorFromSet(svc.Spec.Selector).Matches(podLabels) {
 		t.Errorf("service selector %v does not match pod labels %v", svc.Spec.Selector, podLabels)
 	}
-	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].TargetPort != intstr.FromString("http") {
-		t.Errorf("service ports = %+v, want one targeting http", svc.Spec.Ports)
+	// The first port is the runtime's (health, metrics); the front door adds
+	// the OTLP ports, each targeting a container port of the same name.
+	names := map[string]bool{}
+	for _, c := range d.Spec.Template.Spec.Containers {
+		for _, cp := range c.Ports {
+			names[cp.Name] = true
+		}
+	}
+	badExtra := false
+	for _, sp := range svc.Spec.Ports[min(1, len(svc.Spec.Ports)):] {
+		badExtra = badExtra || sp.TargetPort != intstr.FromString(sp.Name) || !names[sp.Name]
+	}
+	if len(svc.Spec.Ports) == 0 || svc.Spec.Ports[0].TargetPort != intstr.FromString("http") || badExtra {
+		t.Errorf("service ports = %+v, want the first targeting http and any other its container port of the same name", svc.Spec.Ports)
 	}
 }
 

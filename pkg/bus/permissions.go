@@ -33,6 +33,10 @@ var domainSubjects = map[string][]string{
 	// and its changes.
 	"simulator": {"medic.telemetry.points.*", "medic.telemetry.spans.*", "medic.telemetry.logs.*",
 		"medic.events.change.recorded.*"},
+	// The front door publishes what watched systems send it: telemetry,
+	// their changes, and the alerts of their own monitoring as anomalies.
+	"ingest": {"medic.telemetry.points.*", "medic.telemetry.spans.*", "medic.telemetry.logs.*",
+		"medic.events.change.recorded.*", "medic.events.anomaly.*.*"},
 	// The archiver writes what it reads to ClickHouse and says nothing.
 	"archiver":   {},
 	"detector":   {"medic.events.anomaly.*.*"},
@@ -62,7 +66,7 @@ var reads = map[string][]string{
 // Users are the NATS users of a closed bus: one per service, named after
 // it, and the CLI.
 func Users() []string {
-	return []string{"simulator", "detector", "correlator", "rca", "remediator", "notifier", "archiver", UserCLI}
+	return []string{"simulator", "ingest", "detector", "correlator", "rca", "remediator", "notifier", "archiver", UserCLI}
 }
 
 // Buckets are the KV buckets user owns.
