@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync/atomic"
 	"time"
 
@@ -76,7 +77,11 @@ func (rt *Runtime) readiness() (checks, failing map[string]string) {
 	}
 	rt.mu.Lock()
 	started, stopping := rt.started, rt.stopping
+	extra := maps.Clone(rt.checks)
 	rt.mu.Unlock()
+	for name, fn := range extra {
+		check(name, fn())
+	}
 	switch {
 	case stopping:
 		check("service", errors.New("shutting down"))

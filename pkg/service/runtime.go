@@ -42,6 +42,8 @@ type Runtime struct {
 	storeUp  bool
 	deferred []func() error
 	cleanups []func(context.Context) error
+	// checks are the service's own readiness checks, by name (Check).
+	checks   map[string]func() error
 	started  bool
 	stopping bool
 	addr     net.Addr
@@ -290,6 +292,18 @@ func (rt *Runtime) OnShutdown(fn func(context.Context) error) {
 	rt.mu.Lock()
 	rt.cleanups = append(rt.cleanups, fn)
 	rt.mu.Unlock()
+}
+
+// Check adds a readiness check of the service's own (a Kafka source): /readyz
+// reports it by name and fails while fn returns an error. fn must answer
+// from state in memory, as the other checks do.
+func (rt *Runtime) Check(name string, fn func() error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.checks == nil {
+		rt.checks = map[string]func() error{}
+	}
+	rt.checks[name] = fn
 }
 
 // Handle mounts a service's own HTTP handler (an API, a webhook receiver)

@@ -1,6 +1,6 @@
 // Package app wires the ingest service: the OTLP receivers (gRPC and HTTP)
-// on listeners of their own, publishing through the bus. It needs NATS
-// alone.
+// on listeners of their own, the alert webhooks on the runtime's port, and
+// the Kafka source, all publishing through the bus. It needs NATS alone.
 package app
 
 import (
@@ -9,8 +9,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
+	"sync/atomic"
 
+	"github.com/medic-sre/medic/pkg/retry"
 	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/services/ingest/internal/alerts"
+	"github.com/medic-sre/medic/services/ingest/internal/kafka"
 	"github.com/medic-sre/medic/services/ingest/internal/otlp"
 	"google.golang.org/grpc"
 )
@@ -29,6 +34,15 @@ func RunWithListeners(ctx context.Context, o Options, ls Listeners) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
+	// A bad topics file stops the service at start, naming file, line and
+	// field, before anything connects.
+	var topics kafka.Config
+	if o.KafkaBrokers != "" {
+		var err error
+		if topics, err = kafka.LoadConfig(o.KafkaConfig); err != nil {
+			return err
+		}
+	}
 	o.Service.Name = Name
 	return service.RunWithListener(ctx, o.Service, ls.Runtime, func(ctx context.Context, rt *service.Runtime) error {
 		cfg := o.OTLP
@@ -40,8 +54,76 @@ func RunWithListeners(ctx context.Context, o Options, ls Listeners) error {
 		if err := serveGRPC(rt, o.OTLPGRPCAddr, ls.OTLPGRPC, recv, cfg.MaxBodyBytes); err != nil {
 			return err
 		}
-		return serveHTTP(rt, o.OTLPHTTPAddr, ls.OTLPHTTP, recv)
+		if err := serveHTTP(rt, o.OTLPHTTPAddr, ls.OTLPHTTP, recv); err != nil {
+			return err
+		}
+		if err := serveAlerts(rt, o.AlertsToken); err != nil {
+			return err
+		}
+		if o.KafkaBrokers != "" {
+			runKafka(ctx, rt, kafka.Options{Brokers: strings.Split(o.KafkaBrokers, ","), GroupID: o.KafkaGroup}, topics)
+		}
+		return nil
 	})
+}
+
+// serveAlerts mounts the Alertmanager and Grafana webhooks on the runtime's
+// port, when a token guards them.
+func serveAlerts(rt *service.Runtime, token string) error {
+	if token == "" {
+		rt.Log.Info("alert webhooks off: no --alerts-token")
+		return nil
+	}
+	recv, err := alerts.New(alerts.Options{Token: token}, rt.Bus, rt.Metrics, rt.Log.With("component", "alerts"))
+	if err != nil {
+		return err
+	}
+	rt.Handle("/v1/alerts/alertmanager", recv.Alertmanager())
+	rt.Handle("/v1/alerts/grafana", recv.Grafana())
+	rt.Log.Info("receiving alerts", "paths", "/v1/alerts/alertmanager /v1/alerts/grafana")
+	return nil
+}
+
+// runKafka reads the Kafka topics until the service stops. A source that
+// fails (brokers gone) is started again after a backoff, and /readyz
+// reports "kafka" failing meanwhile; offsets are committed only after
+// their records are durable, so a restart loses nothing.
+func runKafka(ctx context.Context, rt *service.Runtime, opts kafka.Options, topics kafka.Config) {
+	var last atomic.Pointer[error]
+	rt.Check("kafka", func() error {
+		if p := last.Load(); p != nil {
+			return *p
+		}
+		return nil
+	})
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = retry.Do(ctx, retry.SetupPolicy, func(int) error {
+			src, err := kafka.New(opts, topics, rt.Bus, rt.Metrics, rt.Log.With("component", "kafka"))
+			if err == nil {
+				last.Store(nil)
+				err = src.Run(ctx)
+			}
+			if err != nil && ctx.Err() == nil {
+				last.Store(&err)
+				rt.Log.Error("kafka source failed; starting it again", "brokers", opts.Brokers, "err", err)
+				return err
+			}
+			return nil
+		}, nil)
+	}()
+	rt.OnShutdown(func(sctx context.Context) error {
+		cancel()
+		select {
+		case <-done:
+			return nil
+		case <-sctx.Done():
+			return sctx.Err()
+		}
+	})
+	rt.Log.Info("reading kafka", "brokers", opts.Brokers, "group", opts.GroupID, "topics", len(topics.Topics))
 }
 
 // listen returns ln, or a listener on addr; nil when both are empty.

@@ -20,6 +20,12 @@ type Options struct {
 	// 4317 and 4318 are every OpenTelemetry SDK's and Collector's defaults.
 	OTLPGRPCAddr, OTLPHTTPAddr string
 	OTLP                       otlp.Config
+	// AlertsToken guards the Alertmanager and Grafana webhooks on the
+	// runtime's port; empty leaves them off.
+	AlertsToken string
+	// KafkaBrokers, KafkaGroup and KafkaConfig configure the Kafka source;
+	// no brokers leaves it off.
+	KafkaBrokers, KafkaGroup, KafkaConfig string
 }
 
 // RegisterFlags declares the ingest service's flags, each with an env twin.
@@ -33,6 +39,10 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	flagenv.DurationVar(fs, &o.OTLP.MaxFutureSkew, "otlp-max-future-skew", "OTLP_MAX_FUTURE_SKEW", o.OTLP.MaxFutureSkew, "how far ahead of this clock a timestamp may be; later items are rejected (old ones, a backfill, are accepted)")
 	flagenv.IntVar(fs, &o.OTLP.MaxSeriesPerService, "otlp-max-series-per-service", "OTLP_MAX_SERIES_PER_SERVICE", o.OTLP.MaxSeriesPerService, "cardinality limit: metric series per service; new series past it are rejected, naming the limit")
 	flagenv.IntVar(fs, &o.OTLP.MaxInFlight, "otlp-max-in-flight", "OTLP_MAX_IN_FLIGHT", o.OTLP.MaxInFlight, "OTLP requests handled at once; more are answered 429 / RESOURCE_EXHAUSTED so that senders back off")
+	flagenv.SecretVar(fs, &o.AlertsToken, "alerts-token", "ALERTS_TOKEN", "bearer token of the Alertmanager (/v1/alerts/alertmanager) and Grafana (/v1/alerts/grafana) webhooks on --http-addr; empty: no alert webhooks")
+	flagenv.StringVar(fs, &o.KafkaBrokers, "kafka-brokers", "KAFKA_BROKERS", "", "comma-separated Kafka brokers to read telemetry and inference-log topics from; empty: no Kafka source")
+	flagenv.StringVar(fs, &o.KafkaGroup, "kafka-group", "KAFKA_GROUP", "medic-ingest", "Kafka consumer group")
+	flagenv.StringVar(fs, &o.KafkaConfig, "kafka-config", "KAFKA_CONFIG", "", "YAML file of the Kafka topics and their field mappings (needed with --kafka-brokers)")
 	flagenv.DurationVar(fs, &o.OTLP.PublishTimeout, "otlp-publish-timeout", "OTLP_PUBLISH_TIMEOUT", o.OTLP.PublishTimeout, "how long a request waits for JetStream to acknowledge its data before it is answered 503 / UNAVAILABLE")
 }
 
@@ -47,6 +57,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--otlp-max-series-per-service (OTLP_MAX_SERIES_PER_SERVICE) must be above 0")
 	case o.OTLP.MaxInFlight <= 0:
 		return fmt.Errorf("--otlp-max-in-flight (OTLP_MAX_IN_FLIGHT) must be above 0")
+	case o.KafkaBrokers != "" && o.KafkaConfig == "":
+		return fmt.Errorf("--kafka-brokers (KAFKA_BROKERS) is set but --kafka-config (KAFKA_CONFIG) is empty: name the YAML file of the topics to read")
 	case o.OTLP.MaxFutureSkew < 0 || o.OTLP.PublishTimeout <= 0:
 		return fmt.Errorf("--otlp-max-future-skew must not be negative and --otlp-publish-timeout must be above 0")
 	}
