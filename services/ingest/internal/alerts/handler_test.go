@@ -26,7 +26,7 @@ const token = "s3cret-token"
 // serve runs the receiver over real HTTP, publishing with pub.
 func serve(t *testing.T, pub Publisher) (*httptest.Server, *Receiver) {
 	t.Helper()
-	r, err := New(Options{Token: token}, pub, prometheus.NewRegistry(), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	r, err := New(Options{Token: token}, pub, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -143,7 +143,7 @@ func decoderOf(t Topic) decoder {
 // and returns nil. A batch cut short by the end of ctx is not committed;
 // the group's next member reads it again and its events fold.
 func (s *Source) Run(ctx context.Context) error {
-	defer s.reader.Close()
+	defer func() { _ = s.reader.Close() }()
 	for {
 		batch, err := s.fetch(ctx)
 		if ctx.Err() != nil {

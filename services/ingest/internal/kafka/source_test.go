@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -104,7 +103,7 @@ func start(t *testing.T, brokers []string, pub Publisher) *running {
 	opts := Options{Brokers: brokers, GroupID: group, BatchSize: 50, BatchWait: 20 * time.Millisecond,
 		MaxWait: 100 * time.Millisecond, SessionTimeout: 6 * time.Second, RebalanceTimeout: 2 * time.Second}
 	opts.Retry.Initial, opts.Retry.Max = 10*time.Millisecond, 100*time.Millisecond
-	src, err := New(opts, cfg, pub, reg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	src, err := New(opts, cfg, pub, reg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

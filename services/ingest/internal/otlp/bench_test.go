@@ -3,7 +3,6 @@ package otlp
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -76,7 +75,7 @@ func advance(md pmetric.Metrics) {
 func newBenchReceiver(b *testing.B, pub Publisher) *Receiver {
 	b.Helper()
 	r, err := New(Config{MaxSeriesPerService: 100000, Now: func() time.Time { return time.Now().Add(time.Hour * 24 * 365) }},
-		pub, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		pub, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package otlp
 
 import (
 	"encoding/json"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -29,7 +28,7 @@ func FuzzMapJSON(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	r, err := New(Config{MaxEventItems: 50}, nil, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r, err := New(Config{MaxEventItems: 50}, nil, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package otlp
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net"
 	"net/http/httptest"
@@ -37,7 +36,7 @@ func newHarness(t *testing.T, cfg Config) *harness {
 func newHarnessWith(t *testing.T, cfg Config, b *bus.Bus, pub Publisher) *harness {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	r, err := New(cfg, pub, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r, err := New(cfg, pub, reg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -151,7 +151,7 @@ func (r *Receiver) decode(w http.ResponseWriter, req *http.Request, ct string, i
 		if err != nil {
 			return bodyError(err, limit)
 		}
-		defer zr.Close()
+		defer func() { _ = zr.Close() }()
 		body = zr
 	default:
 		return &httpError{http.StatusUnsupportedMediaType, codes.InvalidArgument, "unsupported_media_type",
