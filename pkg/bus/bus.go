@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -207,57 +206,6 @@ func (b *Bus) publishError(eventType, subject string, err error) error {
 func (b *Bus) published(eventType, subject string) {
 	b.denied.Delete(subject)
 	b.metrics.published.WithLabelValues(eventType).Inc()
-}
-
-// Outgoing is one event for EmitAll: its stable id and its data.
-type Outgoing struct {
-	ID   string
-	Data events.Data
-}
-
-// EmitAll emits several events at once, for a receiver that answers a
-// request only when all its data is durable. It builds and validates every
-// event first, and publishes none when one is invalid (a Permanent error
-// naming it). Then it publishes them all without waiting in between and
-// returns once the stream acknowledged each, or with the first failure;
-// ids work as in Emit, so retrying the whole call is harmless. Waiting for
-// each ack in turn, as Emit does, spends most of the time on round trips.
-func (b *Bus) EmitAll(ctx context.Context, out []Outgoing) error {
-	ctx, span := b.tracer.Start(ctx, "publish "+strconv.Itoa(len(out))+" events", trace.WithSpanKind(trace.SpanKindProducer))
-	defer span.End()
-	msgs := make([]*nats.Msg, len(out))
-	types := make([]string, len(out))
-	for i, o := range out {
-		ev, err := events.NewWithID(o.ID, b.source, o.Data)
-		if err != nil {
-			return outcome.Permanent(fmt.Errorf("event %d of %d (%s): %w", i+1, len(out), o.ID, err))
-		}
-		if msgs[i], err = message(ctx, &ev); err != nil {
-			return err
-		}
-		types[i] = ev.Type()
-	}
-	acks := make([]jetstream.PubAckFuture, len(msgs))
-	for i, msg := range msgs {
-		f, err := b.js.PublishMsgAsync(msg)
-		if err != nil {
-			span.RecordError(err)
-			return b.publishError(types[i], msg.Subject, err)
-		}
-		acks[i] = f
-	}
-	for i, f := range acks {
-		select {
-		case <-f.Ok():
-			b.published(types[i], msgs[i].Subject)
-		case err := <-f.Err():
-			span.RecordError(err)
-			return b.publishError(types[i], msgs[i].Subject, err)
-		case <-ctx.Done():
-			return fmt.Errorf("publish %d events: %w (%d acknowledged)", len(msgs), ctx.Err(), i)
-		}
-	}
-	return nil
 }
 
 func traceparent(ctx context.Context) string {

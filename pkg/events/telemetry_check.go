@@ -27,13 +27,8 @@ type checkedData interface {
 
 // Check reports the first way the batch breaks the telemetry.points schema.
 func (t TelemetryPoints) Check() error {
-	switch {
-	case t.Source == "":
-		return errors.New("source: empty")
-	case len(t.Points) == 0:
-		return errors.New("points: none")
-	case len(t.Points) > maxPointsPerBatch:
-		return fmt.Errorf("points: %d, more than %d", len(t.Points), maxPointsPerBatch)
+	if err := checkBatch(t.Source, "points", len(t.Points)); err != nil {
+		return err
 	}
 	for i, p := range t.Points {
 		switch {
@@ -44,6 +39,20 @@ func (t TelemetryPoints) Check() error {
 		case p.TimeUnixNano < 0 || p.TimeUnixNano > maxTimeUnixNano:
 			return fmt.Errorf("points[%d].time_unix_nano: %d, not within 0 and %d (2100-01-01)", i, p.TimeUnixNano, int64(maxTimeUnixNano))
 		}
+	}
+	return nil
+}
+
+// checkBatch checks what every telemetry batch shares: a source, and
+// between 1 and maxPointsPerBatch items.
+func checkBatch(source, field string, n int) error {
+	switch {
+	case source == "":
+		return errors.New("source: empty")
+	case n == 0:
+		return fmt.Errorf("%s: none", field)
+	case n > maxPointsPerBatch:
+		return fmt.Errorf("%s: %d, more than %d", field, n, maxPointsPerBatch)
 	}
 	return nil
 }
@@ -75,13 +84,8 @@ func checkTime(field string, i int, ns int64) error {
 
 // Check reports the first way the batch breaks the telemetry.spans schema.
 func (t TelemetrySpans) Check() error {
-	switch {
-	case t.Source == "":
-		return errors.New("source: empty")
-	case len(t.Spans) == 0:
-		return errors.New("spans: none")
-	case len(t.Spans) > maxPointsPerBatch:
-		return fmt.Errorf("spans: %d, more than %d", len(t.Spans), maxPointsPerBatch)
+	if err := checkBatch(t.Source, "spans", len(t.Spans)); err != nil {
+		return err
 	}
 	for i, s := range t.Spans {
 		switch {
@@ -112,13 +116,8 @@ func (t TelemetrySpans) Check() error {
 
 // Check reports the first way the batch breaks the telemetry.logs schema.
 func (t TelemetryLogs) Check() error {
-	switch {
-	case t.Source == "":
-		return errors.New("source: empty")
-	case len(t.Records) == 0:
-		return errors.New("records: none")
-	case len(t.Records) > maxPointsPerBatch:
-		return fmt.Errorf("records: %d, more than %d", len(t.Records), maxPointsPerBatch)
+	if err := checkBatch(t.Source, "records", len(t.Records)); err != nil {
+		return err
 	}
 	for i, r := range t.Records {
 		switch {
