@@ -1,19 +1,13 @@
 // Command simulator is a small ML serving system (gateway -> feature-service
 // -> model-server, model "fraud" in versions v1, v2 and backup) that Medic
-// watches. It sends synthetic traffic, publishes its telemetry (points,
-// spans and logs) and change events on NATS, the only way into Medic (it
-// never connects to ClickHouse), and serves a control API for fault
-// injection and for the model actions Medic's runbooks take.
+// watches. It sends synthetic traffic and is instrumented with the
+// OpenTelemetry Go SDK: metrics, traces and logs go over OTLP to
+// OTEL_EXPORTER_OTLP_ENDPOINT, deploys and rollbacks to --changes-url, and
+// optionally an inference log to Kafka. It links nothing of Medic. Its
+// control API injects faults and takes the model actions Medic's runbooks
+// call.
 package main
 
-import (
-	"context"
+import "github.com/medic-sre/medic/services/simulator/internal/app"
 
-	"github.com/medic-sre/medic/pkg/service"
-	"github.com/medic-sre/medic/services/simulator/internal/app"
-)
-
-func main() {
-	var opts app.Options
-	service.Main(app.Name, opts.RegisterFlags, func(ctx context.Context) error { return app.Run(ctx, opts) })
-}
+func main() { app.Main() }

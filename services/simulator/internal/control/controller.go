@@ -1,7 +1,7 @@
 // Package control is the simulator's control API: fault injection and the
 // model actions (rollback, deploy, failover) that Medic's runbooks call.
-// Every model switch is recorded as a
-// change.recorded event before the caller gets its answer, and the fault
+// Every model switch is announced as a
+// change (to Medic's /v1/changes) before the caller gets its answer, and the fault
 // set follows what really serves: bad_model_version is listed exactly
 // while the bad version answers requests.
 package control
@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/services/simulator/internal/changes"
 	"github.com/medic-sre/medic/services/simulator/internal/fault"
 	"github.com/medic-sre/medic/services/simulator/internal/model"
 	"github.com/medic-sre/medic/services/simulator/internal/serving"
@@ -25,8 +25,8 @@ import (
 // ErrUnknownModel is returned for a model the simulator does not serve.
 var ErrUnknownModel = errors.New("unknown model")
 
-// ChangeSink publishes a change event (rt.Bus.Emit in the service).
-type ChangeSink func(ctx context.Context, c events.ChangeRecorded) error
+// ChangeSink announces a change (changes.Client.Post in the service).
+type ChangeSink func(ctx context.Context, c changes.Change) error
 
 // Controller applies control actions to the simulated system. Its
 // actions run one at a time, so a model switch and the fault set it
@@ -50,8 +50,8 @@ type Controller struct {
 type Outcome struct {
 	model.State
 	ChangeID string `json:"change_id,omitempty"`
-	// Warning says the switch happened but its change event was not
-	// published, so Medic will not see it as a root-cause candidate.
+	// Warning says the switch happened but its change was not delivered,
+	// so the monitoring will not see it as a root-cause candidate.
 	Warning string `json:"warning,omitempty"`
 }
 
@@ -66,13 +66,13 @@ func (c *Controller) registry(name string) (*model.Registry, error) {
 // record publishes a switch; a failure is logged and returned as a warning,
 // because the switch itself already happened.
 func (c *Controller) record(ctx context.Context, name, actor string, s model.Switch) (string, string) {
-	ev := events.ChangeRecorded{ChangeID: uuid.NewString(), Kind: s.Kind, Description: s.Description, Actor: actor,
+	ev := changes.Change{ChangeID: uuid.NewString(), Kind: s.Kind, Description: s.Description, Actor: actor,
 		PreviousVersion: s.Previous, TimeUnixNano: c.Now().UnixNano(), Service: serving.ModelServer,
 		Model: name, ModelVersion: s.Version}
 	if err := c.Changes(ctx, ev); err != nil {
-		c.Log.ErrorContext(ctx, "change applied but its change.recorded event was not published; check NATS",
+		c.Log.ErrorContext(ctx, "change applied but not delivered to the monitoring; check the changes URL and token",
 			"err", err, "change_id", ev.ChangeID, "kind", s.Kind, "model", name, "model_version", s.Version)
-		return ev.ChangeID, "change applied but not recorded on the bus: " + err.Error()
+		return ev.ChangeID, "change applied but not delivered: " + err.Error()
 	}
 	c.Log.InfoContext(ctx, "model switched", "kind", s.Kind, "model", name, "model_version", s.Version,
 		"previous_version", s.Previous, "actor", actor, "change_id", ev.ChangeID)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/medic-sre/medic/services/simulator/internal/fault"
 	"github.com/medic-sre/medic/services/simulator/internal/model"
-	"github.com/medic-sre/medic/services/simulator/internal/points"
 	"github.com/medic-sre/medic/services/simulator/internal/stats"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -33,11 +32,14 @@ type Tracers struct {
 // Pipeline serves synthetic requests. Serve is called from one goroutine
 // only: it owns the random source.
 type Pipeline struct {
-	Registry   *model.Registry
-	Faults     *fault.Set
-	Tracers    Tracers
-	Log        *slog.Logger
-	Points     *points.Buffer
+	Registry *model.Registry
+	Faults   *fault.Set
+	Tracers  Tracers
+	Log      *slog.Logger
+	Metrics  *Instruments
+	Labels   *Labels
+	// Inference, when set, gets every request (the inference log).
+	Inference  interface{ Write(Result) }
 	Stats      *stats.Window
 	LabelDelay time.Duration
 	rng        *rand.Rand
@@ -45,6 +47,8 @@ type Pipeline struct {
 
 // Result is what happened to one request.
 type Result struct {
+	// ID is the request's trace id: the inference log's prediction id.
+	ID         string
 	At         time.Time
 	Version    string
 	Features   model.Features // as served, with nulls
@@ -63,7 +67,7 @@ func (p *Pipeline) Seed(seed uint64) { p.rng = rand.New(rand.NewPCG(seed, seed^0
 // Serve runs one request that arrived at `at` and records its telemetry.
 func (p *Pipeline) Serve(ctx context.Context, at time.Time) Result {
 	r := p.trace(ctx, at)
-	p.record(r)
+	p.record(ctx, r)
 	return r
 }
 
@@ -101,6 +105,7 @@ func (p *Pipeline) Run(ctx context.Context, rps float64, tick time.Duration) {
 			for i := range n {
 				p.Serve(ctx, last.Add(elapsed*time.Duration(i+1)/time.Duration(n)))
 			}
+			p.deliverLabels(ctx, now)
 			last = now
 		}
 	}

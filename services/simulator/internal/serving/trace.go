@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/medic-sre/medic/services/simulator/internal/export"
 	"github.com/medic-sre/medic/services/simulator/internal/model"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -23,8 +22,9 @@ func ms(f float64) time.Duration { return time.Duration(f * float64(time.Millise
 // simulated start and end times, so the trace looks like the real thing.
 func (p *Pipeline) trace(ctx context.Context, at time.Time) Result {
 	r := Result{At: at, Version: p.Registry.Serving()}
-	attrs := trace.WithAttributes(attribute.String(export.AttrModel, model.Name), attribute.String(export.AttrModelVersion, r.Version))
+	attrs := trace.WithAttributes(attribute.String(AttrModel, model.Name), attribute.String(AttrModelVersion, r.Version))
 	gctx, gw := p.Tracers.Gateway.Start(ctx, "POST /predict", trace.WithTimestamp(at), trace.WithSpanKind(trace.SpanKindServer), attrs)
+	r.ID = gw.SpanContext().TraceID().String()
 
 	truth := model.SampleFeatures(p.rng)
 	r.Fraud = p.rng.Float64() < model.FraudProbability(truth)
@@ -40,7 +40,7 @@ func (p *Pipeline) trace(ctx context.Context, at time.Time) Result {
 	r.Prediction = p.predict(r.Version, r.Features)
 	if err := r.Prediction.Err; err != nil {
 		ps.SetStatus(codes.Error, err.Error())
-		p.Log.WarnContext(mctx, "prediction failed", export.AttrModel, model.Name, export.AttrModelVersion, r.Version, "err", err)
+		p.Log.WarnContext(mctx, "prediction failed", AttrModel, model.Name, AttrModelVersion, r.Version, "err", err)
 	}
 	mEnd := mAt.Add(ms(r.Prediction.LatencyMs))
 	ps.End(trace.WithTimestamp(mEnd))
