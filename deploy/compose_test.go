@@ -34,7 +34,8 @@ func natsPasswordEnv() []string {
 		env = append(env, passwordEnv(u)+"=placeholder-"+u)
 	}
 	// The webhook signing secret comes from .env too.
-	return append(env, "MEDIC_WEBHOOK_SECRET=whsec_cGxhY2Vob2xkZXI=")
+	// So do the webhook signing secret and the ingest token.
+	return append(env, "MEDIC_WEBHOOK_SECRET=whsec_cGxhY2Vob2xkZXI=", "MEDIC_INGEST_TOKEN=placeholder-token")
 }
 
 // loadComposeErr is loadCompose with exactly env, returning the error.
@@ -128,6 +129,10 @@ func checkGoService(svc types.ServiceConfig, wantContext string) error {
 		"CLICKHOUSE_DATABASE": "medic",
 		"HTTP_ADDR":           ":8080",
 	}
+	if svc.Name == "simulator" {
+		// The watched system talks to the front door only.
+		want = map[string]string{"HTTP_ADDR": ":8080"}
+	}
 	for key, value := range want {
 		if got, ok := envValue(svc, key); !ok || got != value {
 			return fmt.Errorf("%s = %q (set: %v), want %q", key, got, ok, value)
@@ -162,8 +167,18 @@ func TestComposeGoServices(t *testing.T) {
 			if err := checkGoService(svc, root); err != nil {
 				t.Error(err)
 			}
-			if name == "medic" {
+			switch name {
+			case "medic":
 				return // The CLI needs only ClickHouse; TestComposeMedicTool checks it.
+			case "simulator":
+				// A watched system: no NATS, no ClickHouse, only the front door.
+				if _, ok := svc.Environment["NATS_URL"]; ok {
+					t.Error("the simulator has NATS_URL; it must reach Medic only through the ingest service")
+				}
+				if _, ok := svc.DependsOn["ingest"]; !ok {
+					t.Error("the simulator does not wait for the ingest service it sends to")
+				}
+				return
 			}
 			if err := checkWaitsForInfra(svc); err != nil {
 				t.Error(err)
@@ -186,6 +201,10 @@ func TestComposeServiceEnv(t *testing.T) {
 		{"the sink verifies with the same secret", nil, "webhook-sink", "WEBHOOK_SECRET", "whsec_cGxhY2Vob2xkZXI="},
 		{"notifier webhook comes from the host env", []string{"MEDIC_WEBHOOK_URL=https://hooks.example.com/x"}, "notifier", "WEBHOOK_URL", "https://hooks.example.com/x"},
 		{"log level", nil, "detector", "LOG_LEVEL", "info"},
+		{"the simulator sends OTLP to the ingest service", nil, "simulator", "OTEL_EXPORTER_OTLP_ENDPOINT", "http://ingest:4318"},
+		{"the simulator announces changes to the ingest service", nil, "simulator", "SIM_CHANGES_URL", "http://ingest:8080/v1/changes"},
+		{"the simulator's token is the ingest service's", nil, "simulator", "SIM_CHANGES_TOKEN", "placeholder-token"},
+		{"the ingest service's token comes from the host env", nil, "ingest", "ALERTS_TOKEN", "placeholder-token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -290,7 +309,7 @@ func TestComposeClosedBus(t *testing.T) {
 			t.Errorf("nats %s = %q, want it from the environment", passwordEnv(u), got)
 		}
 	}
-	for _, name := range append(slices.Clone(goServices), bus.UserCLI) {
+	for _, name := range append(slices.Clone(medicServices), bus.UserCLI) {
 		t.Run(name, func(t *testing.T) {
 			svc, err := p.GetService(name)
 			if err != nil {

@@ -1,4 +1,5 @@
-// Command medic is the operator's CLI: `medic demo` runs the whole stack on
+// Command medic is the operator's CLI: `medic up` runs Medic for a user's
+// own system; `medic demo` runs the whole stack on
 // one machine and recovers a bad model deploy end to end; `medic sql`,
 // `medic incidents` and `medic timeline` query incident history.
 package main
@@ -18,6 +19,7 @@ import (
 const usage = `medic: cut the MTTR of ML systems
 
 usage:
+  medic up         run Medic for your own system: OTLP, Kafka, alert webhooks in (--with-simulator adds one)
   medic demo       run Medic and the simulator, inject a bad model version, recover it
   medic sql QUERY  run an SQL query against Medic's ClickHouse database
   medic incidents  list recent incidents with MTTD, MTTA and MTTR
@@ -37,7 +39,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	cmds := map[string]func(context.Context, []string) error{
-		"demo": cli.Demo, "sql": cli.SQL, "incidents": cli.Incidents, "timeline": cli.Timeline,
+		"up": cli.Up, "demo": cli.Demo, "sql": cli.SQL, "incidents": cli.Incidents, "timeline": cli.Timeline,
 		"nats-server": cli.NATSServer, "webhook-sink": cli.WebhookSink,
 	}
 	run, ok := cmds[os.Args[1]]

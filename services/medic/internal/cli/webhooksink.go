@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/medic-sre/medic/pkg/flagenv"
@@ -37,7 +38,10 @@ func WebhookSink(ctx context.Context, args []string) error {
 }
 
 // printNotification prints one verified notification as a line.
-func printNotification(body []byte) {
+func printNotification(body []byte) { printNotificationTo(os.Stdout, body) }
+
+// printNotificationTo prints one verified notification as a line to out.
+func printNotificationTo(out io.Writer, body []byte) {
 	var n struct {
 		About    string `json:"about"`
 		Urgency  string `json:"urgency"`
@@ -45,8 +49,8 @@ func printNotification(body []byte) {
 		Summary  string `json:"summary"`
 	}
 	if err := json.Unmarshal(body, &n); err != nil {
-		fmt.Fprintf(os.Stdout, "medic: notification (unreadable: %v)\n", err)
+		fmt.Fprintf(out, "medic: notification (unreadable: %v)\n", err)
 		return
 	}
-	fmt.Fprintf(os.Stdout, "medic: notification %s %s incident %s: %s\n", n.Urgency, n.About, n.Incident, n.Summary)
+	fmt.Fprintf(out, "medic: notification %s %s incident %s: %s\n", n.Urgency, n.About, n.Incident, n.Summary)
 }

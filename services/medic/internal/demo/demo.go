@@ -237,7 +237,7 @@ func waitBaseline(ctx context.Context, conn driver.Conn, o Options) error {
 	for {
 		var span float64
 		err := conn.QueryRow(ctx, `SELECT (max(time_unix_nano) - min(time_unix_nano)) / 1e9 FROM metrics
-			WHERE name = 'prediction.error' AND time >= now() - ?`, int64(o.Baseline.Seconds())+30).Scan(&span)
+			WHERE name = 'predictions_rate' AND time >= now() - ?`, int64(o.Baseline.Seconds())+30).Scan(&span)
 		if err == nil && span >= o.Baseline.Seconds() {
 			return nil
 		}

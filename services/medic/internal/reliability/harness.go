@@ -149,7 +149,7 @@ func (h *Harness) WaitBaseline(ctx context.Context, d time.Duration) {
 	h.poll(ctx, fmt.Sprintf("%s of baseline telemetry in ClickHouse", d), d+time.Minute, func() (bool, error) {
 		var span float64
 		err := h.Store.Conn().QueryRow(ctx, `SELECT (max(time_unix_nano) - min(time_unix_nano)) / 1e9 FROM metrics
-			WHERE name = 'prediction.error'`).Scan(&span)
+			WHERE name = 'predictions_rate'`).Scan(&span)
 		return err == nil && span >= d.Seconds(), err
 	})
 }

@@ -43,6 +43,8 @@ func TestReliability(t *testing.T) {
 			fault: kill("rca", events.TypeIncidentOpened)},
 		{name: "kill notifier after incident.opened", over: 90 * time.Second,
 			fault: kill("notifier", events.TypeIncidentOpened)},
+		{name: "kill ingest after anomaly.detected", over: 90 * time.Second,
+			fault: kill("ingest", events.TypeAnomalyDetected)},
 		{name: "kill archiver after anomaly.detected", over: 90 * time.Second,
 			fault: kill("archiver", events.TypeAnomalyDetected)},
 		{name: "kill nats after rca.completed", over: 90 * time.Second,

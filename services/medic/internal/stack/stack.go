@@ -1,24 +1,30 @@
 // Package stack runs the whole of Medic on one machine: an embedded NATS
-// JetStream server in this process, and the simulator and the six services
-// as separate processes, all pointed at one ClickHouse database.
+// JetStream server in this process, and the seven services as separate
+// processes, all pointed at one ClickHouse database; optionally the
+// simulator too, a watched system that reaches Medic only through the
+// ingest service's front door (OTLP and /v1/changes).
 package stack
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/medic-sre/medic/pkg/natsembed"
 )
 
-// Services are Medic's six services, in start order. The archiver is first:
-// it applies the ClickHouse migrations (rca and remediator do too) and
-// starts writing what the others publish.
-var Services = []string{"archiver", "correlator", "detector", "rca", "remediator", "notifier"}
+// Services are Medic's seven services, in start order. The archiver is
+// first: it applies the ClickHouse migrations (rca and remediator do too)
+// and starts writing what the others publish. The ingest service is the
+// front door the watched system sends to.
+var Services = []string{"archiver", "ingest", "correlator", "detector", "rca", "remediator", "notifier"}
 
 // Config says where the binaries are and where state and logs go.
 type Config struct {
@@ -38,9 +44,17 @@ type Config struct {
 	// (`medic nats-server`, from BinDir) rather than inside this one, so
 	// that it can be killed and restarted.
 	NATSProcess bool
+	// NoSimulator runs Medic alone, for a user's own system (`medic up`).
+	NoSimulator bool
 	// ControlAddr is where the simulator's control API listens; empty
 	// picks a free port.
 	ControlAddr string
+	// OTLPGRPCAddr, OTLPHTTPAddr and IngestHTTPAddr are where the ingest
+	// service listens; empty picks free ports.
+	OTLPGRPCAddr, OTLPHTTPAddr, IngestHTTPAddr string
+	// IngestToken guards the alert webhooks and /v1/changes; empty makes
+	// one for the run.
+	IngestToken string
 	// WebhookURL and WebhookSecret are the notifier's receiver and its
 	// signing secret (the demo's sink). Without a URL the notifier's
 	// WEBHOOK_URL must come from ProcessEnv.
@@ -59,8 +73,11 @@ type Stack struct {
 	Simulator *Process
 	// ControlURL is the simulator's control API (faults, model actions).
 	ControlURL string
-	Procs      map[string]*Process
-	order      []*Process
+	// Front door: the OTLP receivers (host:port), the ingest service's
+	// HTTP URL (alert webhooks, /v1/changes) and its bearer token.
+	OTLPGRPCAddr, OTLPHTTPAddr, IngestURL, IngestToken string
+	Procs                                              map[string]*Process
+	order                                              []*Process
 }
 
 // Start brings everything up and waits until every process is ready.
@@ -103,24 +120,40 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 }
 
 func (s *Stack) startAll(ctx context.Context) error {
+	var err error
 	control := s.cfg.ControlAddr
-	if control == "" {
-		var err error
-		if control, err = freeAddr(); err != nil {
-			return err
-		}
+	if s.OTLPGRPCAddr, err = addrOr(s.cfg.OTLPGRPCAddr); err != nil {
+		return err
 	}
-	s.ControlURL = "http://" + control
-	sim, err := s.start("simulator", "SIM_CONTROL_ADDR="+control)
+	if s.OTLPHTTPAddr, err = addrOr(s.cfg.OTLPHTTPAddr); err != nil {
+		return err
+	}
+	ingestHTTP, err := addrOr(s.cfg.IngestHTTPAddr)
 	if err != nil {
 		return err
 	}
-	s.Simulator = sim
+	s.IngestURL = "http://" + ingestHTTP
+	if s.IngestToken = s.cfg.IngestToken; s.IngestToken == "" {
+		if s.IngestToken, err = randomToken(); err != nil {
+			return err
+		}
+	}
+	if !s.cfg.NoSimulator {
+		if control, err = addrOr(control); err != nil {
+			return err
+		}
+		s.ControlURL = "http://" + control
+	}
 	for _, name := range Services {
 		var extra []string
 		switch name {
+		case "ingest":
+			extra = append(extra, "HTTP_ADDR="+ingestHTTP, "OTLP_GRPC_ADDR="+s.OTLPGRPCAddr,
+				"OTLP_HTTP_ADDR="+s.OTLPHTTPAddr, "ALERTS_TOKEN="+s.IngestToken)
 		case "remediator":
-			extra = append(extra, "SERVING_URL="+s.ControlURL)
+			if s.ControlURL != "" {
+				extra = append(extra, "SERVING_URL="+s.ControlURL)
+			}
 		case "notifier":
 			if s.cfg.WebhookURL != "" {
 				extra = append(extra, "WEBHOOK_URL="+s.cfg.WebhookURL, "WEBHOOK_SECRET="+s.cfg.WebhookSecret)
@@ -129,6 +162,16 @@ func (s *Stack) startAll(ctx context.Context) error {
 		if _, err := s.start(name, extra...); err != nil {
 			return err
 		}
+	}
+	if !s.cfg.NoSimulator {
+		// The watched system knows Medic's front door and nothing else.
+		sim, err := s.start("simulator", "SIM_CONTROL_ADDR="+control,
+			"OTEL_EXPORTER_OTLP_ENDPOINT=http://"+s.OTLPHTTPAddr, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+			"SIM_CHANGES_URL="+s.IngestURL+"/v1/changes", "SIM_CHANGES_TOKEN="+s.IngestToken)
+		if err != nil {
+			return err
+		}
+		s.Simulator = sim
 	}
 	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, 90*time.Second)
@@ -146,6 +189,13 @@ func (s *Stack) start(name string, extra ...string) (*Process, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
+	}
+	// A process's own HTTP_ADDR in extra (the ingest service's, chosen
+	// before it starts) wins over the free port.
+	for _, e := range extra {
+		if a, ok := strings.CutPrefix(e, "HTTP_ADDR="); ok {
+			addr = a
+		}
 	}
 	env := append([]string{
 		"NATS_URL=" + s.NATSURL,
@@ -185,4 +235,21 @@ func (s *Stack) progress(format string, args ...any) {
 	if s.cfg.Progress != nil {
 		fmt.Fprintf(s.cfg.Progress, "medic: "+format+"\n", args...)
 	}
+}
+
+// addrOr returns addr, or a free local address when it is empty.
+func addrOr(addr string) (string, error) {
+	if addr != "" {
+		return addr, nil
+	}
+	return freeAddr()
+}
+
+// randomToken makes a bearer token for one run.
+func randomToken() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
 }
