@@ -98,7 +98,9 @@ func (t *Telemetry) setupTier(ctx context.Context, cfg Config, svc string) (Tier
 		readerOpts = append(readerOpts, sdkmetric.WithInterval(cfg.MetricInterval))
 	}
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(sdkmetric.NewPeriodicReader(me, readerOpts...)))
-	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithBatcher(te))
+	// Spans leave within a second (the SDK's default is 5 s), so that an
+	// analysis started seconds after a failure sees its traces.
+	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithBatcher(te, sdktrace.WithBatchTimeout(time.Second)))
 	lp := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(sdklog.NewBatchProcessor(le)))
 	t.shutdown = append(t.shutdown, mp.Shutdown, tp.Shutdown, lp.Shutdown)
 	const scope = "github.com/medic-sre/medic/services/simulator"
