@@ -12,7 +12,7 @@ TEST_TIMEOUT ?= 20m
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(BIN)/golangci-lint
 
-.PHONY: all build test test-short demo bench soak lint fmt vet precommit clickhouse clean
+.PHONY: all build test test-short demo up bench soak lint fmt vet precommit clickhouse clean
 
 all: build
 
@@ -39,6 +39,11 @@ test-short: clickhouse
 ## demo: run Medic on one machine and recover a bad model deploy
 demo: build clickhouse
 	CLICKHOUSE_ADDR=$$(scripts/clickhouse.sh addr) MEDIC_WORK_DIR=$(ROOT)/.cache/demo $(BIN)/medic demo
+
+## up: run Medic for your own system until Ctrl-C (OTLP on 4317/4318, alert
+## webhooks and /v1/changes on 8088); UP_FLAGS=--with-simulator adds the simulator
+up: build clickhouse
+	CLICKHOUSE_ADDR=$$(scripts/clickhouse.sh addr) MEDIC_WORK_DIR=$(ROOT)/.cache/up $(BIN)/medic up $(UP_FLAGS)
 
 ## bench: run the benchmarks (numbers go in BENCHMARKS.md)
 bench: clickhouse
