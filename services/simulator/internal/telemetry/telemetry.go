@@ -26,7 +26,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -83,7 +83,9 @@ func Setup(ctx context.Context, cfg Config, services ...string) (*Telemetry, err
 }
 
 func (t *Telemetry) setupTier(ctx context.Context, cfg Config, svc string) (Tier, error) {
-	res, err := resource.Merge(resource.Default(), resource.NewWithAttributes(semconv.SchemaURL,
+	// Schemaless: the SDK's default resource carries its own schema URL,
+	// which a second one would conflict with.
+	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(
 		semconv.ServiceName(svc), semconv.ServiceNamespace(cfg.Namespace), semconv.ServiceInstanceID(cfg.Instance)))
 	if err != nil {
 		return Tier{}, err
