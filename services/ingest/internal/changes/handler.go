@@ -9,7 +9,10 @@
 // index and field, and publishes none. 202 is answered only once JetStream
 // acknowledged every event; a failed publish answers 503 with Retry-After,
 // and the retry publishes the same event ids (the change ids), which the
-// stream's duplicate window folds. A bearer token guards the endpoint.
+// stream's duplicate window folds. So a change id must name one change: a
+// different change posted under an id seen within that window (two hours)
+// is answered 202 and dropped as a repeat. A bearer token guards the
+// endpoint.
 package changes
 
 import (

@@ -19,9 +19,9 @@ type Config struct {
 	// service may have at once; points of further series are rejected.
 	MaxSeriesPerService int
 	// MaxTrackedSeries caps the series the receiver keeps state for (last
-	// seen, previous point for rates), over all services; points of further
-	// series are rejected, so that memory stays bounded whatever clients
-	// send.
+	// seen, previous point for rates and histogram deltas), over all
+	// services; points of further series are rejected, so that memory
+	// stays bounded whatever clients send.
 	MaxTrackedSeries int
 	// SeriesIdle is how long a series stays counted and tracked after its
 	// last point.
