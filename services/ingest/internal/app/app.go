@@ -1,6 +1,7 @@
 // Package app wires the ingest service: the OTLP receivers (gRPC and HTTP)
-// on listeners of their own, the alert webhooks on the runtime's port, and
-// the Kafka source, all publishing through the bus. It needs NATS alone.
+// on listeners of their own, the alert webhooks and the change endpoint on
+// the runtime's port, and the Kafka source, all publishing through the bus.
+// It needs NATS alone.
 package app
 
 import (
@@ -15,6 +16,7 @@ import (
 	"github.com/medic-sre/medic/pkg/retry"
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/services/ingest/internal/alerts"
+	"github.com/medic-sre/medic/services/ingest/internal/changes"
 	"github.com/medic-sre/medic/services/ingest/internal/kafka"
 	"github.com/medic-sre/medic/services/ingest/internal/otlp"
 	"google.golang.org/grpc"
@@ -60,6 +62,9 @@ func RunWithListeners(ctx context.Context, o Options, ls Listeners) error {
 		if err := serveAlerts(rt, o.AlertsToken); err != nil {
 			return err
 		}
+		if err := serveChanges(rt, o.AlertsToken); err != nil {
+			return err
+		}
 		if o.KafkaBrokers != "" {
 			runKafka(ctx, rt, kafka.Options{Brokers: strings.Split(o.KafkaBrokers, ","), GroupID: o.KafkaGroup}, topics)
 		}
@@ -81,6 +86,22 @@ func serveAlerts(rt *service.Runtime, token string) error {
 	rt.Handle("/v1/alerts/alertmanager", recv.Alertmanager())
 	rt.Handle("/v1/alerts/grafana", recv.Grafana())
 	rt.Log.Info("receiving alerts", "paths", "/v1/alerts/alertmanager /v1/alerts/grafana")
+	return nil
+}
+
+// serveChanges mounts POST /v1/changes on the runtime's port, guarded by
+// the alert webhooks' token, and off like them without one.
+func serveChanges(rt *service.Runtime, token string) error {
+	if token == "" {
+		rt.Log.Info("change endpoint off: no --alerts-token")
+		return nil
+	}
+	recv, err := changes.New(changes.Options{Token: token}, rt.Bus, rt.Metrics, rt.Log.With("component", "changes"))
+	if err != nil {
+		return err
+	}
+	rt.Handle(changes.Path, recv.Handler())
+	rt.Log.Info("receiving changes", "path", changes.Path)
 	return nil
 }
 

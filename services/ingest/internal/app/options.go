@@ -20,8 +20,9 @@ type Options struct {
 	// 4317 and 4318 are every OpenTelemetry SDK's and Collector's defaults.
 	OTLPGRPCAddr, OTLPHTTPAddr string
 	OTLP                       otlp.Config
-	// AlertsToken guards the Alertmanager and Grafana webhooks on the
-	// runtime's port; empty leaves them off.
+	// AlertsToken guards the Alertmanager and Grafana webhooks and the
+	// change endpoint (/v1/changes) on the runtime's port; empty leaves
+	// them off.
 	AlertsToken string
 	// KafkaBrokers, KafkaGroup and KafkaConfig configure the Kafka source;
 	// no brokers leaves it off.
@@ -38,8 +39,9 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	flagenv.BytesVar(fs, &o.OTLP.MaxBodyBytes, "otlp-max-body-bytes", "OTLP_MAX_BODY_BYTES", o.OTLP.MaxBodyBytes, "largest OTLP request, before and after gzip; larger ones are refused with 413")
 	flagenv.DurationVar(fs, &o.OTLP.MaxFutureSkew, "otlp-max-future-skew", "OTLP_MAX_FUTURE_SKEW", o.OTLP.MaxFutureSkew, "how far ahead of this clock a timestamp may be; later items are rejected (old ones, a backfill, are accepted)")
 	flagenv.IntVar(fs, &o.OTLP.MaxSeriesPerService, "otlp-max-series-per-service", "OTLP_MAX_SERIES_PER_SERVICE", o.OTLP.MaxSeriesPerService, "cardinality limit: metric series per service; new series past it are rejected, naming the limit")
+	flagenv.DurationVar(fs, &o.OTLP.FirstIntervalMax, "otlp-histogram-first-interval-max", "OTLP_HISTOGRAM_FIRST_INTERVAL_MAX", o.OTLP.FirstIntervalMax, "a cumulative histogram's first point is stored whole when it covers at most this since its start time (a fresh process), otherwise it only seeds the per-interval deltas")
 	flagenv.IntVar(fs, &o.OTLP.MaxInFlight, "otlp-max-in-flight", "OTLP_MAX_IN_FLIGHT", o.OTLP.MaxInFlight, "OTLP requests handled at once; more are answered 429 / RESOURCE_EXHAUSTED so that senders back off")
-	flagenv.SecretVar(fs, &o.AlertsToken, "alerts-token", "ALERTS_TOKEN", "bearer token of the Alertmanager (/v1/alerts/alertmanager) and Grafana (/v1/alerts/grafana) webhooks on --http-addr; empty: no alert webhooks")
+	flagenv.SecretVar(fs, &o.AlertsToken, "alerts-token", "ALERTS_TOKEN", "bearer token of the Alertmanager (/v1/alerts/alertmanager) and Grafana (/v1/alerts/grafana) webhooks and of the change endpoint (/v1/changes) on --http-addr; empty: none of them")
 	flagenv.StringVar(fs, &o.KafkaBrokers, "kafka-brokers", "KAFKA_BROKERS", "", "comma-separated Kafka brokers to read telemetry and inference-log topics from; empty: no Kafka source")
 	flagenv.StringVar(fs, &o.KafkaGroup, "kafka-group", "KAFKA_GROUP", "medic-ingest", "Kafka consumer group")
 	flagenv.StringVar(fs, &o.KafkaConfig, "kafka-config", "KAFKA_CONFIG", "", "YAML file of the Kafka topics and their field mappings (needed with --kafka-brokers)")
@@ -55,6 +57,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--otlp-max-body-bytes (OTLP_MAX_BODY_BYTES) must be above 0")
 	case o.OTLP.MaxSeriesPerService <= 0:
 		return fmt.Errorf("--otlp-max-series-per-service (OTLP_MAX_SERIES_PER_SERVICE) must be above 0")
+	case o.OTLP.FirstIntervalMax <= 0:
+		return fmt.Errorf("--otlp-histogram-first-interval-max (OTLP_HISTOGRAM_FIRST_INTERVAL_MAX) must be above 0")
 	case o.OTLP.MaxInFlight <= 0:
 		return fmt.Errorf("--otlp-max-in-flight (OTLP_MAX_IN_FLIGHT) must be above 0")
 	case o.KafkaBrokers != "" && o.KafkaConfig == "":

@@ -14,6 +14,7 @@ func TestOptions(t *testing.T) {
 		{Name: "nothing to receive", Args: []string{"--otlp-grpc-addr", "", "--otlp-http-addr", ""}, Want: []string{"--otlp-grpc-addr", "OTLP_HTTP_ADDR"}},
 		{Name: "kafka without topics", Env: map[string]string{"KAFKA_BROKERS": "kafka:9092"}, Want: []string{"--kafka-config", "KAFKA_CONFIG"}},
 		{Name: "no series allowed", Env: map[string]string{"OTLP_MAX_SERIES_PER_SERVICE": "0"}, Want: []string{"--otlp-max-series-per-service", "OTLP_MAX_SERIES_PER_SERVICE"}},
+		{Name: "no first histogram interval", Env: map[string]string{"OTLP_HISTOGRAM_FIRST_INTERVAL_MAX": "0s"}, Want: []string{"--otlp-histogram-first-interval-max", "OTLP_HISTOGRAM_FIRST_INTERVAL_MAX"}},
 		{Name: "unparsable body limit", Env: map[string]string{"OTLP_MAX_BODY_BYTES": "big"}, Want: []string{"OTLP_MAX_BODY_BYTES"}},
 	})
 }

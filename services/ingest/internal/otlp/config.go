@@ -19,13 +19,19 @@ type Config struct {
 	// service may have at once; points of further series are rejected.
 	MaxSeriesPerService int
 	// MaxTrackedSeries caps the series the receiver keeps state for (last
-	// seen, previous point for rates), over all services; points of further
-	// series are rejected, so that memory stays bounded whatever clients
-	// send.
+	// seen, previous point for rates and histogram deltas), over all
+	// services; points of further series are rejected, so that memory
+	// stays bounded whatever clients send.
 	MaxTrackedSeries int
 	// SeriesIdle is how long a series stays counted and tracked after its
 	// last point.
 	SeriesIdle time.Duration
+	// FirstIntervalMax decides the first point of a cumulative histogram
+	// series (and the first after a reset): when its interval, time minus
+	// start time, is at most this, it comes from a freshly started process
+	// and is stored whole as that interval's delta; a longer one counts
+	// from before the receiver knew the series, so it only seeds the state.
+	FirstIntervalMax time.Duration
 	// MaxEventItems and MaxEventBytes bound one published event.
 	MaxEventItems int
 	MaxEventBytes int
@@ -54,6 +60,7 @@ func DefaultConfig() Config {
 		MaxSeriesPerService: 10000,
 		MaxTrackedSeries:    200000,
 		SeriesIdle:          time.Hour,
+		FirstIntervalMax:    time.Minute,
 		MaxEventItems:       1000,
 		MaxEventBytes:       512 << 10,
 		MaxInFlight:         64,
@@ -90,6 +97,9 @@ func (c Config) withDefaults() Config {
 	if c.SeriesIdle == 0 {
 		c.SeriesIdle = d.SeriesIdle
 	}
+	if c.FirstIntervalMax == 0 {
+		c.FirstIntervalMax = d.FirstIntervalMax
+	}
 	if c.PublishTimeout == 0 {
 		c.PublishTimeout = d.PublishTimeout
 	}
@@ -109,6 +119,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("otlp: MaxBodyBytes %d is negative", c.MaxBodyBytes)
 	case c.MaxFutureSkew < 0:
 		return fmt.Errorf("otlp: MaxFutureSkew %s is negative", c.MaxFutureSkew)
+	case c.FirstIntervalMax < 0:
+		return fmt.Errorf("otlp: FirstIntervalMax %s is negative", c.FirstIntervalMax)
 	case c.MaxEventItems < 0 || c.MaxEventItems > maxSchemaItems:
 		return fmt.Errorf("otlp: MaxEventItems %d is outside 1..%d (the events' schema)", c.MaxEventItems, maxSchemaItems)
 	case c.MaxSeriesPerService < 0, c.MaxTrackedSeries < 0, c.MaxEventBytes < 0, c.MaxInFlight < 0, c.PublishParallelism < 0:

@@ -26,8 +26,9 @@
 //     the first after a reset (the total drops or the start time changes),
 //     yields no rate. The state is kept in memory, bounded by
 //     Config.MaxTrackedSeries (points of further series are rejected), and
-//     series idle for Config.SeriesIdle are forgotten. A retried point (same time and value as the latest) yields
-//     the same rate again, so a retried request maps to the same events.
+//     series idle for Config.SeriesIdle are forgotten. A retried point
+//     (same time and value as the latest) yields the same rate again, so a
+//     retried request maps to the same events.
 //     The state is per receiver: with several ingest instances a series
 //     gets rates where consecutive exports reach the same instance, which
 //     long-lived gRPC connections and HTTP keep-alive make the common case;
@@ -35,11 +36,31 @@
 //   - sum, cumulative and not monotonic (an up-down counter): <name> as a gauge.
 //   - histogram (explicit buckets): Prometheus' layout, so that quantiles can
 //     be computed as histogram_quantile does: <name>_bucket with attribute
-//     le = the upper bound ("+Inf" for the last), holding the cumulative
-//     count of values up to that bound, <name>_count, and <name>_sum,
-//     <name>_min, <name>_max when present. Values are as sent: a cumulative
-//     histogram's buckets count since its start time, a delta histogram's
-//     per interval.
+//     le = the upper bound ("+Inf" for the last), holding the count of
+//     values up to that bound (le-cumulative), <name>_count and, when
+//     present, <name>_sum. Whatever the temporality, every stored point
+//     counts one export interval, so that summing a series' _bucket values
+//     per le over a time window gives that window's distribution.
+//   - histogram, delta: as sent, plus <name>_min and <name>_max when present.
+//   - histogram, cumulative (every SDK's default): the increase of each
+//     bucket, of the count and of the sum since the previous point of the
+//     same series seen by this receiver. The first point of a series, and
+//     the first after a reset (the count or a bucket's count drops, the
+//     start time changes, or the bucket bounds change), is stored whole
+//     when its interval, time minus start time, is at most
+//     Config.FirstIntervalMax (default one minute: a freshly started
+//     process); otherwise, or without a start time, it only seeds the state
+//     and yields no point. A point older than the series' latest yields no
+//     point; a retried point (same time and counts as the latest) yields
+//     the same increase again. The state is kept and bounded as for
+//     cumulative sums (Config.MaxTrackedSeries, Config.SeriesIdle) and is
+//     per receiver in the same way; an export that reaches an instance new
+//     to the series only seeds its state there, but a series whose exports
+//     keep alternating between instances gets intervals counted twice
+//     (each instance subtracts its own previous point). <name>_min and
+//     <name>_max are not kept: a cumulative histogram's cover the series'
+//     whole life, not the interval.
+//   - histogram without a temporality (invalid in OTLP): taken as delta.
 //   - summary: <name> with attribute quantile per quantile, <name>_sum and
 //     <name>_count.
 //   - exponential histogram: rejected (reason unsupported_type); SDKs send

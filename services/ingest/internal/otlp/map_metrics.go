@@ -71,9 +71,11 @@ func (m *metricMapper) metric(o origin, mt pmetric.Metric) {
 		delta := s.AggregationTemporality() == pmetric.AggregationTemporalityDelta
 		m.numbers(o, name, s.DataPoints(), s.IsMonotonic(), delta)
 	case pmetric.MetricTypeHistogram:
-		dps := mt.Histogram().DataPoints()
+		h := mt.Histogram()
+		cumulative := h.AggregationTemporality() == pmetric.AggregationTemporalityCumulative
+		dps := h.DataPoints()
 		for i := range dps.Len() {
-			m.histogram(o, name, dps.At(i))
+			m.histogram(o, name, dps.At(i), cumulative)
 		}
 	case pmetric.MetricTypeSummary:
 		dps := mt.Summary().DataPoints()
@@ -214,8 +216,11 @@ func (m *metricMapper) cumulative(p point, start int64, v float64, pts []events.
 }
 
 // histogram maps an explicit bucket histogram the way Prometheus lays one
-// out: cumulative _bucket counts by le, _count, _sum (and _min, _max).
-func (m *metricMapper) histogram(o origin, name string, dp pmetric.HistogramDataPoint) {
+// out: cumulative _bucket counts by le, _count, _sum (and, for a delta
+// histogram, _min and _max). A cumulative histogram is stored as its
+// increase since the series' previous point, so that every stored point
+// counts one export interval whatever the temporality.
+func (m *metricMapper) histogram(o origin, name string, dp pmetric.HistogramDataPoint, cumulative bool) {
 	if dp.Flags().NoRecordedValue() {
 		return
 	}
@@ -228,20 +233,12 @@ func (m *metricMapper) histogram(o origin, name string, dp pmetric.HistogramData
 		m.rj.add(ReasonInvalidPoint, fmt.Sprintf("histogram %q has %d bucket counts for %d bounds; OTLP wants one more count than bounds", name, counts.Len(), bounds.Len()), 1)
 		return
 	}
-	pts := make([]events.Point, 0, bounds.Len()+5)
-	// A histogram without bucket counts has only a count and a sum.
-	if counts.Len() > 0 {
-		var cum uint64
-		for i := range bounds.Len() {
-			cum += counts.At(i)
-			pts = append(pts, p.mk(name+"_bucket", float64(cum), withAttr(p.sc.attrs, "le", formatBound(bounds.At(i)))))
-		}
-		pts = append(pts, p.mk(name+"_bucket", float64(cum+counts.At(bounds.Len())), withAttr(p.sc.attrs, "le", "+Inf")))
+	hp := histPoint{start: int64(dp.StartTimestamp()), t: p.t, buckets: counts.AsRaw(), count: dp.Count(), sum: dp.Sum(), hasSum: dp.HasSum()}
+	if cumulative {
+		m.cumulativeHistogram(p, bounds.AsRaw(), hp)
+		return
 	}
-	pts = append(pts, p.mk(name+"_count", float64(dp.Count()), p.sc.attrs))
-	if dp.HasSum() {
-		pts = append(pts, p.mk(name+"_sum", dp.Sum(), p.sc.attrs))
-	}
+	pts := histogramPoints(p, bounds.AsRaw(), hp)
 	if dp.HasMin() {
 		pts = append(pts, p.mk(name+"_min", dp.Min(), p.sc.attrs))
 	}
@@ -249,6 +246,47 @@ func (m *metricMapper) histogram(o origin, name string, dp pmetric.HistogramData
 		pts = append(pts, p.mk(name+"_max", dp.Max(), p.sc.attrs))
 	}
 	m.emit(p, pts)
+}
+
+// cumulativeHistogram maps a cumulative histogram's point to its delta
+// over the series' previous one. Its _min and _max cover the series' whole
+// life, not the interval, so they are not kept.
+func (m *metricMapper) cumulativeHistogram(p point, bounds []float64, hp histPoint) {
+	if hp.hasSum {
+		if err := checkValue(hp.sum); err != nil {
+			m.reject(p.name, err)
+			return
+		}
+	}
+	hp.layout = boundsLayout(bounds)
+	d, ok, err := m.r.series.cumulativeHistogram(p.key, p.sc.service, m.now, hp, m.r.cfg.FirstIntervalMax)
+	if err != nil {
+		m.reject(p.name, err)
+		return
+	}
+	if ok {
+		m.emit(p, histogramPoints(p, bounds, d))
+	}
+}
+
+// histogramPoints lays hp out as _bucket points (le-cumulative, when it
+// has buckets), _count and _sum.
+func histogramPoints(p point, bounds []float64, hp histPoint) []events.Point {
+	pts := make([]events.Point, 0, len(hp.buckets)+4)
+	// A histogram without bucket counts has only a count and a sum.
+	if len(hp.buckets) > 0 {
+		var cum uint64
+		for i, b := range bounds {
+			cum += hp.buckets[i]
+			pts = append(pts, p.mk(p.name+"_bucket", float64(cum), withAttr(p.sc.attrs, "le", formatBound(b))))
+		}
+		pts = append(pts, p.mk(p.name+"_bucket", float64(cum+hp.buckets[len(bounds)]), withAttr(p.sc.attrs, "le", "+Inf")))
+	}
+	pts = append(pts, p.mk(p.name+"_count", float64(hp.count), p.sc.attrs))
+	if hp.hasSum {
+		pts = append(pts, p.mk(p.name+"_sum", hp.sum, p.sc.attrs))
+	}
+	return pts
 }
 
 // summary maps a summary: a point per quantile, _sum and _count.

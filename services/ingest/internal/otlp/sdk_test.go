@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"context"
+	"maps"
 	"testing"
 	"time"
 
@@ -95,6 +96,9 @@ func TestSDKMetrics(t *testing.T) {
 				t.Fatal(err)
 			}
 			requests.Add(ctx, 30, v2)
+			for _, v := range []float64{7, 70} {
+				latency.Record(ctx, v, v2)
+			}
 			if err := mp.ForceFlush(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -126,18 +130,30 @@ func TestSDKMetrics(t *testing.T) {
 			if d := rates[0].Value - want; d > 1e-6*want || d < -1e-6*want {
 				t.Fatalf("requests_rate = %g, want %g", rates[0].Value, want)
 			}
-			buckets := map[string]float64{}
-			for _, p := range named(pts, "latency_ms_bucket")[:3] {
-				buckets[p.Attributes["le"]] = p.Value
+			// The SDK's histogram is cumulative (its default): the first
+			// export, of a fresh process, is stored whole and the second as
+			// only its own interval's observations.
+			bucketPts := named(pts, "latency_ms_bucket")
+			if len(bucketPts) != 6 {
+				t.Fatalf("latency_ms_bucket points = %+v, want 3 per export", bucketPts)
 			}
-			if buckets["10"] != 1 || buckets["100"] != 2 || buckets["+Inf"] != 3 {
-				t.Fatalf("latency_ms buckets = %v, want le 10:1 100:2 +Inf:3", buckets)
+			for i, want := range []map[string]float64{{"10": 1, "100": 2, "+Inf": 3}, {"10": 1, "100": 2, "+Inf": 2}} {
+				buckets := map[string]float64{}
+				for _, p := range bucketPts[3*i : 3*i+3] {
+					buckets[p.Attributes["le"]] = p.Value
+				}
+				if !maps.Equal(buckets, want) {
+					t.Fatalf("export %d: latency_ms buckets = %v, want %v", i+1, buckets, want)
+				}
 			}
-			if s := named(pts, "latency_ms_sum"); len(s) == 0 || s[0].Value != 555 {
-				t.Fatalf("latency_ms_sum = %+v, want 555", s)
+			if s := named(pts, "latency_ms_sum"); len(s) != 2 || s[0].Value != 555 || s[1].Value != 77 {
+				t.Fatalf("latency_ms_sum = %+v, want 555 then 77", s)
 			}
-			if c := named(pts, "latency_ms_count"); len(c) == 0 || c[0].Value != 3 {
-				t.Fatalf("latency_ms_count = %+v, want 3", c)
+			if c := named(pts, "latency_ms_count"); len(c) != 2 || c[0].Value != 3 || c[1].Value != 2 {
+				t.Fatalf("latency_ms_count = %+v, want 3 then 2", c)
+			}
+			if mm := append(named(pts, "latency_ms_min"), named(pts, "latency_ms_max")...); len(mm) != 0 {
+				t.Fatalf("a cumulative histogram kept _min/_max, which cover its whole life: %+v", mm)
 			}
 			if g := named(pts, "gpu_util"); len(g) == 0 || g[0].Value != 0.5 {
 				t.Fatalf("gpu_util = %+v, want 0.5", g)
