@@ -28,9 +28,14 @@ type File struct {
 // Rule is one alerting rule. One alert series exists per distinct value of
 // the GroupBy labels among the points that pass Match.
 type Rule struct {
-	Name   string            `yaml:"name"`
-	Metric string            `yaml:"metric"`
-	Match  map[string]string `yaml:"match"`
+	Name string `yaml:"name"`
+	// Metric is the point name the rule reads: the numerator of a ratio
+	// rule, or the histogram whose X_bucket points a histogram rule reads.
+	Metric string `yaml:"metric"`
+	// Denominator is a ratio rule's second point name (aggregate: ratio):
+	// the value is sum(Metric) / sum(Denominator) over the window.
+	Denominator string            `yaml:"denominator"`
+	Match       map[string]string `yaml:"match"`
 	// GroupBy names point fields (service, model, model_version) or
 	// attribute keys; each distinct combination is its own series.
 	GroupBy   []string      `yaml:"group_by"`
@@ -44,6 +49,16 @@ type Rule struct {
 	MinPoints  int            `yaml:"min_points"`
 	Severity   string         `yaml:"severity"`
 	Summary    string         `yaml:"summary"`
+}
+
+// Expression is what the rule watches, as anomalies name it: the metric,
+// or "<numerator> / <denominator>" for a ratio rule. Other services parse
+// that form, so it has exactly one space each side of the slash.
+func (r Rule) Expression() string {
+	if r.Denominator != "" {
+		return r.Metric + " / " + r.Denominator
+	}
+	return r.Metric
 }
 
 // ResolveAfter is how long the condition must be false before a firing
