@@ -54,7 +54,7 @@ func BenchmarkEngine(b *testing.B) {
 		for j := range batch {
 			batch[j].TimeUnixNano = base[j] + int64(i)*span
 		}
-		e.Observe(batch, noLimit)
+		e.Observe(batch, 0, noLimit)
 		e.Evaluate(now)
 	}
 	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "points/s")

@@ -24,12 +24,12 @@ func TestPointsAfterTheLimitAreRejected(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEngine(t, errorRule())
-			if got := e.Observe(tc.first, limit); got != tc.wantRejected {
+			if got := e.Observe(tc.first, 0, limit); got != tc.wantRejected {
 				t.Errorf("rejected %+v, want %+v", got, tc.wantRejected)
 			}
 			var out []Emission
 			for _, b := range [][]events.Point{pts(errMetric, "s", "f", 0, 2000, 20, 0), pts(errMetric, "s", "f", 2000, 4000, 20, 1)} {
-				if n := e.Observe(b, limit); n.Total() != 0 {
+				if n := e.Observe(b, 0, limit); n.Total() != 0 {
 					t.Fatalf("rejected %+v real points", n)
 				}
 				out = append(out, e.Evaluate(wallClock)...)
@@ -73,7 +73,7 @@ func TestNonFiniteValuesNeverFire(t *testing.T) {
 	for i := 0; i < len(bad); i += 2 {
 		bad[i].Value = nan
 	}
-	if got := e.Observe(bad, noLimit); got.NotFinite != len(bad) {
+	if got := e.Observe(bad, 0, noLimit); got.NotFinite != len(bad) {
 		t.Fatalf("rejected %+v, want all %d points as not finite", got, len(bad))
 	}
 	sameTimeline(t, describe(e.Evaluate(wallClock)), nil)
@@ -127,7 +127,7 @@ func TestDefaultRulesBlipsAndFaults(t *testing.T) {
 			var fired []events.AnomalyDetected
 			var at int64
 			for _, b := range byTime(tc.points, ms(250)) {
-				e.Observe(b, noLimit)
+				e.Observe(b, 0, noLimit)
 				for _, em := range e.Evaluate(wallClock) {
 					if d, ok := em.Data.(events.AnomalyDetected); ok {
 						fired, at = append(fired, d), b[len(b)-1].TimeUnixNano
@@ -165,4 +165,29 @@ func byTime(p []events.Point, d int64) [][]events.Point {
 		out, p = append(out, p[:i]), p[i:]
 	}
 	return out
+}
+
+// Points stamped before the caller's lower limit (backfill of recorded
+// telemetry) are left out and counted: a fault in them raises nothing,
+// while the same fault inside the limit fires.
+func TestPointsBeforeTheLimitAreRejected(t *testing.T) {
+	fault := cat(pts(errMetric, "s", "f", 0, 2000, 20, 0), pts(errMetric, "s", "f", 2000, 4000, 20, 1))
+	tests := []struct {
+		name      string
+		notBefore int64
+		want      []string
+	}{
+		{name: "older than the limit", notBefore: t0 + ms(4000), want: nil},
+		{name: "at the limit or newer", notBefore: t0, want: []string{"detected errors{s} +2000ms"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEngine(t, errorRule())
+			rej := e.Observe(fault, tc.notBefore, noLimit)
+			if wantOld := len(tc.want) == 0; (rej.TooOld == len(fault)) != wantOld || rej.Total() != rej.TooOld {
+				t.Fatalf("rejected %+v of %d points", rej, len(fault))
+			}
+			sameTimeline(t, describe(e.Evaluate(wallClock)), tc.want)
+		})
+	}
 }
