@@ -95,16 +95,18 @@ func TestDefaultRules(t *testing.T) {
 	for _, r := range f.Rules {
 		byName[r.Name] = r
 	}
+	// The simulator exports counters (read as *_rate) and histograms.
 	tests := []struct {
-		name   string
-		metric string
-		agg    string
+		name      string
+		metric    string
+		agg       string
+		minPoints int
 	}{
-		{name: "model_error_rate", metric: "prediction.error", agg: "avg"},
-		{name: "gateway_error_rate", metric: "request.error", agg: "avg"},
-		{name: "prediction_latency_p95", metric: "prediction.latency_ms", agg: "p95"},
-		{name: "feature_missing_ratio", metric: "feature.missing_ratio", agg: "avg"},
-		{name: "feature_latency_p95", metric: "feature.latency_ms", agg: "p95"},
+		{name: "model_error_rate", metric: "prediction.errors_rate / predictions_rate", agg: "ratio", minPoints: 5},
+		{name: "gateway_error_rate", metric: "request.errors_rate / requests_rate", agg: "ratio", minPoints: 5},
+		{name: "prediction_latency_p95", metric: "prediction.latency_ms", agg: "histogram_p95", minPoints: 20},
+		{name: "feature_missing_ratio", metric: "feature.missing_rate / feature.values_rate", agg: "ratio", minPoints: 5},
+		{name: "feature_latency_p95", metric: "feature.latency_ms", agg: "histogram_p95", minPoints: 20},
 	}
 	if len(f.Rules) != len(tests) {
 		t.Errorf("got %d default rules, want %d", len(f.Rules), len(tests))
@@ -115,8 +117,8 @@ func TestDefaultRules(t *testing.T) {
 			if !ok {
 				t.Fatal("missing")
 			}
-			if r.Metric != tc.metric || r.Aggregate != tc.agg {
-				t.Errorf("got %s/%s, want %s/%s", r.Metric, r.Aggregate, tc.metric, tc.agg)
+			if r.Expression() != tc.metric || r.Aggregate != tc.agg || r.MinPoints != tc.minPoints {
+				t.Errorf("got %s/%s/%d, want %s/%s/%d", r.Expression(), r.Aggregate, r.MinPoints, tc.metric, tc.agg, tc.minPoints)
 			}
 			// A rollback must let the same series recover, so no default rule
 			// may split series by model version.
