@@ -46,9 +46,11 @@ type Rule struct {
 	For       time.Duration `yaml:"for"`
 	// ResolveFor is a pointer so that "unset" (default: For) differs from 0.
 	ResolveFor *time.Duration `yaml:"resolve_for"`
-	MinPoints  int            `yaml:"min_points"`
-	Severity   string         `yaml:"severity"`
-	Summary    string         `yaml:"summary"`
+	// MinPoints is how much data a window needs to decide: points, or for
+	// a ratio its denominator's points, or for a histogram its observations.
+	MinPoints int    `yaml:"min_points"`
+	Severity  string `yaml:"severity"`
+	Summary   string `yaml:"summary"`
 }
 
 // Expression is what the rule watches, as anomalies name it: the metric,
@@ -72,7 +74,8 @@ func (r Rule) ResolveAfter() time.Duration {
 
 // SummaryData is what a rule's summary template can use.
 type SummaryData struct {
-	Rule      string
+	Rule string
+	// Metric is the rule's Expression.
 	Metric    string
 	Severity  string
 	Value     float64

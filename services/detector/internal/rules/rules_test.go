@@ -29,6 +29,7 @@ func TestLoadReportsFileLineAndField(t *testing.T) {
 		{name: "denominator is the metric", file: "testdata/bad_shapes.yaml", want: []string{"bad_shapes.yaml:17: field rules[2].denominator: is the metric itself"}},
 		{name: "histogram grouped by le", file: "testdata/bad_shapes.yaml", want: []string{"bad_shapes.yaml:24: field rules[3].group_by[1]: \"le\" would split"}},
 		{name: "histogram matched on le", file: "testdata/bad_shapes.yaml", want: []string{"bad_shapes.yaml:25: field rules[3].match: \"le\""}},
+		{name: "histogram named by its buckets", file: "testdata/bad_shapes.yaml", want: []string{"bad_shapes.yaml:31: field rules[4].metric: names the histogram, not its buckets: \"prediction.latency_ms\""}},
 		{name: "bad duration", file: "testdata/bad_duration.yaml", want: []string{"bad_duration.yaml:5:", "into time.Duration"}},
 		{name: "no rules", file: "testdata/empty.yaml", want: []string{"empty.yaml:1: field rules: no rules"}},
 		{name: "missing file", file: "testdata/nope.yaml", want: []string{"nope.yaml", "RULES_FILE"}},

@@ -124,6 +124,9 @@ func (r Rule) validateShape(i int) []error {
 	}
 	if strings.HasPrefix(r.Aggregate, HistogramPrefix) {
 		// Every bucket of a histogram must land in one series.
+		if strings.HasSuffix(r.Metric, "_bucket") {
+			bad("metric", "names the histogram, not its buckets: %q", strings.TrimSuffix(r.Metric, "_bucket"))
+		}
 		if j := slices.Index(r.GroupBy, BucketLabel); j >= 0 {
 			errs = append(errs, config.Field(fmt.Sprintf("%q would split a histogram into its buckets", BucketLabel), "rules", i, "group_by", j))
 		}
