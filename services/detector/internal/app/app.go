@@ -86,7 +86,7 @@ func restored(ctx context.Context, rt *service.Runtime, eng *engine.Engine, o Op
 	if o.publisher != nil {
 		pub = o.publisher(pub)
 	}
-	d := detect.New(rt.Log, pub, eng, detect.Options{Firing: fs, MaxClockSkew: o.MaxClockSkew,
+	d := detect.New(rt.Log, pub, eng, detect.Options{Firing: fs, MaxClockSkew: o.MaxClockSkew, MaxLateness: o.MaxLateness,
 		Metrics: detect.NewMetrics(rt.Metrics)})
 	d.Restore(records)
 	rt.Log.Info("firing alerts restored", "records", len(records))

@@ -24,6 +24,9 @@ type Options struct {
 	// MaxClockSkew is how far past the detector's clock a point may be
 	// stamped and still be evaluated.
 	MaxClockSkew time.Duration
+	// MaxLateness is how far before the detector's clock a point may be
+	// stamped and still be evaluated; older points are backfill.
+	MaxLateness time.Duration
 
 	// publisher, when set, wraps the bus the detector publishes anomalies
 	// on: tests use it to stop a detector between two of its effects.
@@ -38,6 +41,8 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	flagenv.DurationVar(fs, &o.EvalInterval, "eval-interval", "EVAL_INTERVAL", engine.DefaultStep, "rule evaluation step, on event time")
 	flagenv.DurationVar(fs, &o.MaxClockSkew, "max-clock-skew", "MAX_CLOCK_SKEW", detect.DefaultMaxClockSkew,
 		"points stamped later than now plus this are not evaluated")
+	flagenv.DurationVar(fs, &o.MaxLateness, "max-lateness", "MAX_LATENESS", detect.DefaultMaxLateness,
+		"points stamped earlier than now minus this (backfill) are not evaluated")
 }
 
 // Validate checks the detector's options before anything connects; the
@@ -48,6 +53,9 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxClockSkew < 0 {
 		return fmt.Errorf("--max-clock-skew (MAX_CLOCK_SKEW) must be 0 or more, got %v", o.MaxClockSkew)
+	}
+	if o.MaxLateness < 0 {
+		return fmt.Errorf("--max-lateness (MAX_LATENESS) must be 0 (the default) or more, got %v", o.MaxLateness)
 	}
 	return nil
 }

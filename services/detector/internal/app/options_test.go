@@ -23,6 +23,8 @@ func TestOptions(t *testing.T) {
 	flagenvtest.Run(t, func() *Options { return &Options{} }, []flagenvtest.Case{
 		{Name: "defaults"},
 		{Name: "negative skew", Args: []string{"--max-clock-skew", "-1s"}, Want: []string{"--max-clock-skew", "MAX_CLOCK_SKEW"}},
+		{Name: "negative lateness", Args: []string{"--max-lateness", "-1m"}, Want: []string{"--max-lateness", "MAX_LATENESS"}},
+		{Name: "negative lateness by env", Env: map[string]string{"MAX_LATENESS": "-1m"}, Want: []string{"--max-lateness", "MAX_LATENESS"}},
 		{Name: "negative step by env", Env: map[string]string{"EVAL_INTERVAL": "-1s"}, Want: []string{"--eval-interval", "EVAL_INTERVAL"}},
 	})
 }
@@ -32,7 +34,7 @@ func TestOptionDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Service.Name != "detector" || o.EvalInterval != engine.DefaultStep || o.MaxClockSkew != detect.DefaultMaxClockSkew || o.RulesFile != "" {
+	if o.Service.Name != "detector" || o.EvalInterval != engine.DefaultStep || o.MaxClockSkew != detect.DefaultMaxClockSkew || o.MaxLateness != detect.DefaultMaxLateness || o.RulesFile != "" {
 		t.Errorf("defaults %+v", o)
 	}
 }

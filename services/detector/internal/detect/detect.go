@@ -34,6 +34,9 @@ type Options struct {
 	// MaxClockSkew is how far past the detector's clock a point may be
 	// stamped and still be evaluated (DefaultMaxClockSkew if 0).
 	MaxClockSkew time.Duration
+	// MaxLateness is how far before the detector's clock a point may be
+	// stamped and still be evaluated (DefaultMaxLateness if 0).
+	MaxLateness time.Duration
 	// Metrics count points, rejections and anomalies (unregistered
 	// metrics if nil).
 	Metrics *Metrics
@@ -44,6 +47,16 @@ type Options struct {
 // the evaluations it triggers cannot be redone when the real data arrives.
 const DefaultMaxClockSkew = 5 * time.Second
 
+// DefaultMaxLateness is the default of Options.MaxLateness. Live telemetry
+// arrives within seconds, and a restarted detector replays a few minutes of
+// backlog at most; older points are backfill (recorded data loaded through
+// OTLP), which the archiver stores but which must not raise live anomalies.
+const DefaultMaxLateness = 5 * time.Minute
+
+// tooOldLogEvery spaces the log lines about backfilled points: a backfill
+// is many batches, each of them old.
+const tooOldLogEvery = time.Minute
+
 // Detector owns the engine. Its windows are in memory only: a restarted
 // detector starts them empty and rebuilds them from new telemetry. Its
 // firing alerts are kept in Options.Firing, and Restore puts them back.
@@ -52,11 +65,14 @@ type Detector struct {
 	pub     Publisher
 	firing  Firing
 	maxSkew time.Duration
+	maxLate time.Duration
 	metrics *Metrics
-	now     func() time.Time
-	mu      sync.Mutex
-	engine  *engine.Engine
-	fed     *recent
+	// tooOld throttles the log about backfilled points.
+	tooOld throttle
+	now    func() time.Time
+	mu     sync.Mutex
+	engine *engine.Engine
+	fed    *recent
 	// outbox holds emissions not yet recorded and published: a batch whose
 	// publish failed is redelivered, but its points are already in the
 	// engine, so the engine would not emit them again.
@@ -71,10 +87,14 @@ func New(log *slog.Logger, pub Publisher, e *engine.Engine, o Options) *Detector
 	if o.MaxClockSkew <= 0 {
 		o.MaxClockSkew = DefaultMaxClockSkew
 	}
+	if o.MaxLateness <= 0 {
+		o.MaxLateness = DefaultMaxLateness
+	}
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
-	return &Detector{log: log, pub: pub, firing: o.Firing, maxSkew: o.MaxClockSkew, metrics: o.Metrics, now: time.Now,
+	return &Detector{log: log, pub: pub, firing: o.Firing, maxSkew: o.MaxClockSkew, maxLate: o.MaxLateness,
+		metrics: o.Metrics, now: time.Now, tooOld: throttle{every: tooOldLogEvery},
 		engine: e, fed: newRecent(100_000), records: map[string]firing.Record{}}
 }
 
@@ -94,21 +114,27 @@ func (d *Detector) Handle(ctx context.Context, batch []events.Item[events.Teleme
 
 // feed gives the engine the points of events it has not seen yet, so that a
 // redelivered batch does not count its points twice. Points stamped too far
-// ahead of the detector's clock, and points whose value is not finite, are
-// not evaluated (the archiver still writes them).
+// ahead of the detector's clock or too far behind it, points whose value is
+// not finite and histogram buckets without a numeric bound are not
+// evaluated (the archiver still writes them).
 func (d *Detector) feed(batch []events.Item[events.TelemetryPoints]) {
-	notAfter := d.now().Add(d.maxSkew).UnixNano()
+	now := d.now()
+	notBefore, notAfter := now.Add(-d.maxLate).UnixNano(), now.Add(d.maxSkew).UnixNano()
 	var rejected engine.Rejected
 	for _, it := range batch {
 		if !d.fed.add(it.Meta.ID) {
 			continue
 		}
 		tp := it.Data
-		n := d.engine.Observe(tp.Points, notAfter)
-		rejected.Future += n.Future
-		rejected.NotFinite += n.NotFinite
+		n := d.engine.Observe(tp.Points, notBefore, notAfter)
+		rejected = rejected.Add(n)
 		d.metrics.points.Add(float64(len(tp.Points) - n.Total()))
 	}
+	d.countRejected(rejected, now)
+}
+
+// countRejected counts and logs what feed left out.
+func (d *Detector) countRejected(rejected engine.Rejected, now time.Time) {
 	// Logged once per batch: a sender whose clock runs ahead would otherwise
 	// log a line per point.
 	if rejected.Future > 0 {
@@ -116,8 +142,39 @@ func (d *Detector) feed(batch []events.Item[events.TelemetryPoints]) {
 		d.log.Warn("points stamped after the detector's clock plus --max-clock-skew were not evaluated",
 			"points", rejected.Future, "max_clock_skew", d.maxSkew.String())
 	}
+	if rejected.TooOld > 0 {
+		d.metrics.rejected.WithLabelValues(ReasonTooOld).Add(float64(rejected.TooOld))
+		// A backfill is many batches: one line a minute, with the count since the last.
+		if n, ok := d.tooOld.add(rejected.TooOld, now); ok {
+			d.log.Info("points stamped before the detector's clock less --max-lateness were not evaluated (backfill: the archiver stores them)",
+				"points", n, "max_lateness", d.maxLate.String())
+		}
+	}
 	if rejected.NotFinite > 0 {
 		d.metrics.rejected.WithLabelValues(ReasonNotFinite).Add(float64(rejected.NotFinite))
 		d.log.Warn("points whose value is NaN or infinite were not evaluated", "points", rejected.NotFinite)
 	}
+	if rejected.BadBucket > 0 {
+		d.metrics.rejected.WithLabelValues(ReasonBadBucket).Add(float64(rejected.BadBucket))
+		d.log.Warn("histogram bucket points whose le attribute is not a number were not evaluated", "points", rejected.BadBucket)
+	}
+}
+
+// throttle lets one event through per interval and counts the ones it
+// held back.
+type throttle struct {
+	every time.Duration
+	last  time.Time
+	held  int
+}
+
+// add counts n events at now; it returns the events since the last one let
+// through, and whether to let this one through.
+func (t *throttle) add(n int, now time.Time) (int, bool) {
+	t.held += n
+	if !t.last.IsZero() && now.Sub(t.last) < t.every {
+		return 0, false
+	}
+	n, t.held, t.last = t.held, 0, now
+	return n, true
 }

@@ -150,6 +150,81 @@ func TestFuturePointsAreNotEvaluated(t *testing.T) {
 	}
 }
 
+// Telemetry stamped long ago (a user loading recorded data through OTLP) is
+// backfill: an error spike in it raises no anomaly, and its points are
+// counted as too old. The same spike stamped now fires.
+func TestBackfillRaisesNoAnomaly(t *testing.T) {
+	b := servicetest.Bus(t)
+	ctx := context.Background()
+	f, err := rules.Load("testdata/rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := firing.Open(ctx, b.JetStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name          string
+		ago           time.Duration
+		wantRejected  float64
+		wantPublished int
+	}{
+		{name: "a spike 3 hours ago is backfill", ago: 3 * time.Hour, wantRejected: 100, wantPublished: 0},
+		{name: "a spike a year ago is backfill", ago: 365 * 24 * time.Hour, wantRejected: 100, wantPublished: 0},
+		{name: "the same spike now fires", ago: 0, wantRejected: 0, wantPublished: 1},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := f.Rules[0]
+			r.Name += "-backfill-" + string(rune('a'+i)) // its own fingerprint, so JetStream does not fold across cases
+			eng, err := engine.New([]rules.Rule{r}, 100*time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pub := &flakyBus{real: b}
+			d := New(slog.New(slog.DiscardHandler), pub, eng, Options{Firing: fs})
+			batch := telemetry(t, tc.name)
+			for j := range batch[0].Data.Points {
+				batch[0].Data.Points[j].TimeUnixNano -= int64(tc.ago)
+			}
+			before := testutil.ToFloat64(d.metrics.rejected.WithLabelValues(ReasonTooOld))
+			if err := d.Handle(ctx, batch); err != nil {
+				t.Fatal(err)
+			}
+			if got := testutil.ToFloat64(d.metrics.rejected.WithLabelValues(ReasonTooOld)) - before; got != tc.wantRejected {
+				t.Errorf("medic_detector_points_rejected_total{reason=%q} moved by %v, want %v", ReasonTooOld, got, tc.wantRejected)
+			}
+			if len(pub.published) != tc.wantPublished {
+				t.Errorf("published %d anomaly events, want %d", len(pub.published), tc.wantPublished)
+			}
+		})
+	}
+}
+
+// The log about backfill says at most one line a minute, with the count of
+// the points since the line before.
+func TestThrottle(t *testing.T) {
+	start := time.Unix(1_800_000_000, 0)
+	th := throttle{every: time.Minute}
+	steps := []struct {
+		at     time.Duration
+		n      int
+		want   int
+		wantOK bool
+	}{
+		{at: 0, n: 5, want: 5, wantOK: true},
+		{at: time.Second, n: 7, wantOK: false},
+		{at: 59 * time.Second, n: 1, wantOK: false},
+		{at: time.Minute, n: 2, want: 10, wantOK: true},
+	}
+	for _, s := range steps {
+		if got, ok := th.add(s.n, start.Add(s.at)); got != s.want || ok != s.wantOK {
+			t.Fatalf("at %v: got %d, %v; want %d, %v", s.at, got, ok, s.want, s.wantOK)
+		}
+	}
+}
+
 // With a skew wide enough to let it in, one point 50s ahead on another
 // service's metric moves event time for its own series only: the batches
 // after it are evaluated on their own time, and the fault in them is

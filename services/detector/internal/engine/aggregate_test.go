@@ -36,7 +36,7 @@ func TestAggregates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, _ := agg(window, nil)
+			got := agg(window, &scratch{}).v
 			if math.Abs(got-tc.want) > 1e-9 {
 				t.Fatalf("got %v, want %v", got, tc.want)
 			}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 
@@ -31,10 +32,38 @@ func simulatorBatch(rps int) (batch []events.Point, span int64) {
 }
 
 // BenchmarkEngine measures points per second through Observe and Evaluate
-// with the default rules, one Evaluate per 500-point batch as the detector
-// runs. The roadmap target is 300k points/s per core.
+// with per-point rules (the default rules of the per-request simulator),
+// one Evaluate per 500-point batch as the detector runs. The roadmap target
+// is 300k points/s per core.
 func BenchmarkEngine(b *testing.B) {
-	f, err := rules.Load("")
+	batch, span := simulatorBatch(200)
+	benchmark(b, "testdata/per_point_rules.yaml", batch, span)
+}
+
+// BenchmarkEngineOTLP is BenchmarkEngine with the default rules (ratios and
+// histogram quantiles) over what the ingest service makes of OTLP exports:
+// one 500ms export of 20 models per batch, 520 points.
+func BenchmarkEngineOTLP(b *testing.B) {
+	var batch []events.Point
+	for _, p := range simulatorExports(func(string, int) bool { return false }) {
+		if p.TimeUnixNano != t0 {
+			break
+		}
+		for m := range 20 {
+			p.Model = "model-" + strconv.Itoa(m)
+			batch = append(batch, p)
+		}
+	}
+	for i := range batch {
+		batch[i].TimeUnixNano -= t0
+	}
+	benchmark(b, "", batch, ms(500))
+}
+
+// benchmark runs batch through an engine of the rules file (the defaults if
+// empty) again and again, each time span later.
+func benchmark(b *testing.B, rulesFile string, batch []events.Point, span int64) {
+	f, err := rules.Load(rulesFile)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -42,7 +71,6 @@ func BenchmarkEngine(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	batch, span := simulatorBatch(200)
 	base := make([]int64, len(batch))
 	for i, p := range batch {
 		base[i] = t0 + p.TimeUnixNano
@@ -54,7 +82,7 @@ func BenchmarkEngine(b *testing.B) {
 		for j := range batch {
 			batch[j].TimeUnixNano = base[j] + int64(i)*span
 		}
-		e.Observe(batch, noLimit)
+		e.Observe(batch, 0, noLimit)
 		e.Evaluate(now)
 	}
 	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "points/s")

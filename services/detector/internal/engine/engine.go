@@ -50,12 +50,22 @@ type Emission struct {
 type Rejected struct {
 	// Future points were stamped after the caller's limit.
 	Future int
+	// TooOld points were stamped before the caller's limit: backfill.
+	TooOld int
 	// NotFinite points had a NaN or infinite value.
 	NotFinite int
+	// BadBucket points were histogram buckets whose le is not a number.
+	BadBucket int
 }
 
 // Total is the number of points rejected for any reason.
-func (r Rejected) Total() int { return r.Future + r.NotFinite }
+func (r Rejected) Total() int { return r.Future + r.TooOld + r.NotFinite + r.BadBucket }
+
+// Add adds up two counts.
+func (r Rejected) Add(o Rejected) Rejected {
+	return Rejected{Future: r.Future + o.Future, TooOld: r.TooOld + o.TooOld,
+		NotFinite: r.NotFinite + o.NotFinite, BadBucket: r.BadBucket + o.BadBucket}
+}
 
 // Engine holds every rule's series and evaluates them as event time passes.
 type Engine struct {
@@ -70,7 +80,7 @@ type Engine struct {
 	earliest  int64
 	evaluated bool
 	key       []byte
-	scratch   []float64
+	scratch   scratch
 }
 
 // New compiles rules. step is the evaluation interval (DefaultStep if 0).
@@ -85,48 +95,66 @@ func New(rs []rules.Rule, step time.Duration) (*Engine, error) {
 			return nil, fmt.Errorf("rule %s: %w", spec.Name, err)
 		}
 		e.rules = append(e.rules, r)
-		e.byMetric[spec.Metric] = append(e.byMetric[spec.Metric], r)
+		for _, name := range r.inputs {
+			e.byMetric[name] = append(e.byMetric[name], r)
+		}
 	}
 	return e, nil
 }
 
 // Observe adds points to the windows of the rules that match them. Points
 // stamped after notAfter (unix nanoseconds; the caller's clock plus the
-// small skew it tolerates) are left out and counted, as are points whose
-// value is NaN or infinite: +Inf would breach any ">" rule, and one NaN
-// makes a whole window's average NaN.
-func (e *Engine) Observe(points []events.Point, notAfter int64) Rejected {
+// small skew it tolerates) are left out and counted, as are points stamped
+// before notBefore (backfill of recorded data, which must not raise live
+// anomalies), points whose value is NaN or infinite (+Inf would breach any
+// ">" rule, and one NaN makes a whole window's average NaN), and histogram
+// buckets whose bound is not a number.
+func (e *Engine) Observe(points []events.Point, notBefore, notAfter int64) Rejected {
 	var rej Rejected
 	for i := range points {
 		p := &points[i]
 		switch {
 		case p.TimeUnixNano > notAfter:
 			rej.Future++
+		case p.TimeUnixNano < notBefore:
+			rej.TooOld++
 		case math.IsNaN(p.Value) || math.IsInf(p.Value, 0):
 			rej.NotFinite++
-		default:
-			e.observe(p)
+		case !e.observe(p):
+			rej.BadBucket++
 		}
 	}
 	return rej
 }
 
-func (e *Engine) observe(p *events.Point) {
+// observe adds p to its rules' series; it is false when a rule could not
+// use it (a bucket without a numeric bound).
+func (e *Engine) observe(p *events.Point) bool {
 	if !e.evaluated && (e.earliest == 0 || p.TimeUnixNano < e.earliest) {
 		e.earliest = p.TimeUnixNano
 	}
 	if p.TimeUnixNano > e.sources[p.Service] {
 		e.sources[p.Service] = p.TimeUnixNano
 	}
+	used := true
 	for _, r := range e.byMetric[p.Name] {
 		if !r.matches(p) {
 			continue
 		}
+		var k float64
+		if r.keyOf != nil {
+			var ok bool
+			if k, ok = r.keyOf(p); !ok {
+				used = false
+				continue
+			}
+		}
 		e.key = r.groupKey(e.key[:0], p)
 		if s := r.seriesFor(e.key, p); !s.tooLate(r, p.TimeUnixNano) {
-			s.add(p)
+			s.add(p, k)
 		}
 	}
+	return used
 }
 
 // quorum is the newest time that at least half of the sources have

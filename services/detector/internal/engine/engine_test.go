@@ -207,7 +207,7 @@ func TestLateAndOutOfOrderPoints(t *testing.T) {
 	run(e, pts(errMetric, "s", "f", 0, 3000, 20, 0))
 	late := pts(errMetric, "s", "f", 2500, 2600, 20, 1)     // before the window: dropped
 	shuffled := pts(errMetric, "s", "f", 2930, 2990, 10, 1) // inside it: inserted in order
-	e.Observe(cat(late, shuffled), noLimit)
+	e.Observe(cat(late, shuffled), 0, noLimit)
 	s := e.rules[0].series[string(groupKeyOf(e, "s"))]
 	for i := 1; i < len(s.pts); i++ {
 		if s.pts[i].t < s.pts[i-1].t {

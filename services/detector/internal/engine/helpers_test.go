@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +65,7 @@ func newEngine(t testing.TB, rs ...rules.Rule) *Engine {
 func run(e *Engine, batches ...[]events.Point) []Emission {
 	var out []Emission
 	for _, b := range batches {
-		e.Observe(b, noLimit)
+		e.Observe(b, 0, noLimit)
 		out = append(out, e.Evaluate(wallClock)...)
 	}
 	return out
@@ -95,3 +97,24 @@ var (
 	inf = math.Inf(1)
 	nan = math.NaN()
 )
+
+// bucketPoints makes a histogram export every `every` ms in [from, to) ms
+// after t0, as the ingest service maps one: a name_bucket point per bound
+// in les, holding the le-cumulative count of that export's observations.
+func bucketPoints(name, svc string, from, to, every int, les []string, counts []float64) []events.Point {
+	var out []events.Point
+	for at := from; at < to; at += every {
+		for i, le := range les {
+			out = append(out, events.Point{Name: name + "_bucket", Value: counts[i], TimeUnixNano: t0 + ms(at),
+				Service: svc, Model: "fraud", ModelVersion: "v1", Attributes: map[string]string{"le": le}})
+		}
+	}
+	return out
+}
+
+// sortByTime orders points of several metrics by time, as a sender
+// exporting them together would.
+func sortByTime(p []events.Point) []events.Point {
+	slices.SortStableFunc(p, func(a, b events.Point) int { return cmp.Compare(a.TimeUnixNano, b.TimeUnixNano) })
+	return p
+}

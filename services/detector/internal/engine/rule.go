@@ -47,11 +47,20 @@ type rule struct {
 	// perPoint is true when the aggregate is a value of the points (avg,
 	// min, max, percentiles), so that one point can breach on its own.
 	perPoint bool
-	cond     func(v float64) bool
-	match    []matcher
-	groupBy  []field
-	summary  *template.Template
-	series   map[string]*series
+	// perExport is true when the points come in exports, several points of
+	// one time that only mean something together (a ratio's two counters,
+	// a histogram's buckets): one export can breach on its own.
+	perExport bool
+	// inputs are the point names the rule reads; keyOf tells its samples
+	// apart (nil: all are alike, k = 0), and is false for a point it
+	// cannot use.
+	inputs  []string
+	keyOf   func(p *events.Point) (float64, bool)
+	cond    func(v float64) bool
+	match   []matcher
+	groupBy []field
+	summary *template.Template
+	series  map[string]*series
 }
 
 func compile(spec rules.Rule, step time.Duration) (*rule, error) {
@@ -73,11 +82,22 @@ func compile(spec rules.Rule, step time.Duration) (*rule, error) {
 	}
 	r := &rule{spec: spec, window: int64(spec.Window), forNs: int64(spec.For), resolveNs: int64(spec.ResolveAfter()),
 		agg: agg, stepAgg: stepAgg, scale: 1, perPoint: true, cond: cond, summary: tmpl, series: map[string]*series{}}
-	switch spec.Aggregate {
-	case "sum", "count":
+	r.inputs = []string{spec.Metric}
+	switch {
+	case spec.Aggregate == "sum", spec.Aggregate == "count":
 		r.scale, r.perPoint = float64(spec.Window)/float64(step), false
-	case "rate":
+	case spec.Aggregate == "rate":
 		r.perPoint = false
+	case spec.Aggregate == rules.AggregateRatio:
+		r.perPoint, r.perExport, r.inputs = false, true, []string{spec.Metric, spec.Denominator}
+		r.keyOf = func(p *events.Point) (float64, bool) {
+			if p.Name == spec.Metric {
+				return numerator, true
+			}
+			return denominator, true
+		}
+	case strings.HasPrefix(spec.Aggregate, rules.HistogramPrefix):
+		r.perPoint, r.perExport, r.inputs, r.keyOf = false, true, []string{spec.Metric + "_bucket"}, bucketBound
 	}
 	for k, v := range spec.Match {
 		r.match = append(r.match, matcher{get: fieldFor(k), want: v})

@@ -7,10 +7,13 @@ import (
 	"github.com/medic-sre/medic/pkg/events"
 )
 
-// sample is one point of a series window.
+// sample is one point of a series window. k says what the point is for
+// the rules that read two kinds of points (see rule.keyOf): which side of a
+// ratio, or which histogram bucket; it is 0 for every other rule.
 type sample struct {
 	t int64
 	v float64
+	k float64
 }
 
 type state uint8
@@ -55,8 +58,8 @@ func (s *series) tooLate(r *rule, t int64) bool {
 
 // add inserts a point in time order. Points mostly arrive in order, so the
 // common case is an append.
-func (s *series) add(p *events.Point) {
-	smp := sample{t: p.TimeUnixNano, v: p.Value}
+func (s *series) add(p *events.Point, k float64) {
+	smp := sample{t: p.TimeUnixNano, v: p.Value, k: k}
 	if n := len(s.pts); n == 0 || s.pts[n-1].t <= smp.t {
 		s.pts = append(s.pts, smp)
 	} else {

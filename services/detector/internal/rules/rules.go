@@ -28,9 +28,14 @@ type File struct {
 // Rule is one alerting rule. One alert series exists per distinct value of
 // the GroupBy labels among the points that pass Match.
 type Rule struct {
-	Name   string            `yaml:"name"`
-	Metric string            `yaml:"metric"`
-	Match  map[string]string `yaml:"match"`
+	Name string `yaml:"name"`
+	// Metric is the point name the rule reads: the numerator of a ratio
+	// rule, or the histogram whose X_bucket points a histogram rule reads.
+	Metric string `yaml:"metric"`
+	// Denominator is a ratio rule's second point name (aggregate: ratio):
+	// the value is sum(Metric) / sum(Denominator) over the window.
+	Denominator string            `yaml:"denominator"`
+	Match       map[string]string `yaml:"match"`
 	// GroupBy names point fields (service, model, model_version) or
 	// attribute keys; each distinct combination is its own series.
 	GroupBy   []string      `yaml:"group_by"`
@@ -41,9 +46,21 @@ type Rule struct {
 	For       time.Duration `yaml:"for"`
 	// ResolveFor is a pointer so that "unset" (default: For) differs from 0.
 	ResolveFor *time.Duration `yaml:"resolve_for"`
-	MinPoints  int            `yaml:"min_points"`
-	Severity   string         `yaml:"severity"`
-	Summary    string         `yaml:"summary"`
+	// MinPoints is how much data a window needs to decide: points, or for
+	// a ratio its denominator's points, or for a histogram its observations.
+	MinPoints int    `yaml:"min_points"`
+	Severity  string `yaml:"severity"`
+	Summary   string `yaml:"summary"`
+}
+
+// Expression is what the rule watches, as anomalies name it: the metric,
+// or "<numerator> / <denominator>" for a ratio rule. Other services parse
+// that form, so it has exactly one space each side of the slash.
+func (r Rule) Expression() string {
+	if r.Denominator != "" {
+		return r.Metric + " / " + r.Denominator
+	}
+	return r.Metric
 }
 
 // ResolveAfter is how long the condition must be false before a firing
@@ -57,7 +74,8 @@ func (r Rule) ResolveAfter() time.Duration {
 
 // SummaryData is what a rule's summary template can use.
 type SummaryData struct {
-	Rule      string
+	Rule string
+	// Metric is the rule's Expression.
 	Metric    string
 	Severity  string
 	Value     float64

@@ -24,6 +24,12 @@ func TestLoadReportsFileLineAndField(t *testing.T) {
 		{name: "zero window", file: "testdata/bad_values.yaml", want: []string{"bad_values.yaml:13: field rules[1].window: must be a positive"}},
 		{name: "negative for", file: "testdata/bad_values.yaml", want: []string{"bad_values.yaml:14: field rules[1].for: must not be negative"}},
 		{name: "bad template", file: "testdata/bad_values.yaml", want: []string{"bad_values.yaml:17: field rules[1].summary: bad template"}},
+		{name: "ratio without denominator", file: "testdata/bad_shapes.yaml", want: []string{"bad_shapes.yaml:2: field rules[0].denominator: is empty"}},
+		{name: "denominator without ratio", file: "testdata/bad_shapes.yaml", want: []string{"bad_shapes.yaml:10: field rules[1].denominator: needs aggregate: ratio"}},
+		{name: "denominator is the metric", file: "testdata/bad_shapes.yaml", want: []string{"bad_shapes.yaml:17: field rules[2].denominator: is the metric itself"}},
+		{name: "histogram grouped by le", file: "testdata/bad_shapes.yaml", want: []string{"bad_shapes.yaml:24: field rules[3].group_by[1]: \"le\" would split"}},
+		{name: "histogram matched on le", file: "testdata/bad_shapes.yaml", want: []string{"bad_shapes.yaml:25: field rules[3].match: \"le\""}},
+		{name: "histogram named by its buckets", file: "testdata/bad_shapes.yaml", want: []string{"bad_shapes.yaml:31: field rules[4].metric: names the histogram, not its buckets: \"prediction.latency_ms\""}},
 		{name: "bad duration", file: "testdata/bad_duration.yaml", want: []string{"bad_duration.yaml:5:", "into time.Duration"}},
 		{name: "no rules", file: "testdata/empty.yaml", want: []string{"empty.yaml:1: field rules: no rules"}},
 		{name: "missing file", file: "testdata/nope.yaml", want: []string{"nope.yaml", "RULES_FILE"}},
@@ -67,6 +73,10 @@ func TestValidFileDecodesEveryField(t *testing.T) {
 		{name: "explicit zero resolve_for", got: f.Rules[1].ResolveAfter(), want: time.Duration(0)},
 		{name: "window in minutes", got: f.Rules[1].Window, want: time.Minute},
 		{name: "min_points", got: f.Rules[0].MinPoints, want: 5},
+		{name: "denominator", got: f.Rules[2].Denominator, want: "predictions_rate"},
+		{name: "ratio expression", got: f.Rules[2].Expression(), want: "prediction.errors_rate / predictions_rate"},
+		{name: "histogram aggregate", got: f.Rules[3].Aggregate, want: "histogram_p90"},
+		{name: "histogram expression is the metric", got: f.Rules[3].Expression(), want: "prediction.latency_ms"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,16 +96,18 @@ func TestDefaultRules(t *testing.T) {
 	for _, r := range f.Rules {
 		byName[r.Name] = r
 	}
+	// The simulator exports counters (read as *_rate) and histograms.
 	tests := []struct {
-		name   string
-		metric string
-		agg    string
+		name      string
+		metric    string
+		agg       string
+		minPoints int
 	}{
-		{name: "model_error_rate", metric: "prediction.error", agg: "avg"},
-		{name: "gateway_error_rate", metric: "request.error", agg: "avg"},
-		{name: "prediction_latency_p95", metric: "prediction.latency_ms", agg: "p95"},
-		{name: "feature_missing_ratio", metric: "feature.missing_ratio", agg: "avg"},
-		{name: "feature_latency_p95", metric: "feature.latency_ms", agg: "p95"},
+		{name: "model_error_rate", metric: "prediction.errors_rate / predictions_rate", agg: "ratio", minPoints: 5},
+		{name: "gateway_error_rate", metric: "request.errors_rate / requests_rate", agg: "ratio", minPoints: 5},
+		{name: "prediction_latency_p95", metric: "prediction.latency_ms", agg: "histogram_p95", minPoints: 20},
+		{name: "feature_missing_ratio", metric: "feature.missing_rate / feature.values_rate", agg: "ratio", minPoints: 5},
+		{name: "feature_latency_p95", metric: "feature.latency_ms", agg: "histogram_p95", minPoints: 20},
 	}
 	if len(f.Rules) != len(tests) {
 		t.Errorf("got %d default rules, want %d", len(f.Rules), len(tests))
@@ -106,8 +118,8 @@ func TestDefaultRules(t *testing.T) {
 			if !ok {
 				t.Fatal("missing")
 			}
-			if r.Metric != tc.metric || r.Aggregate != tc.agg {
-				t.Errorf("got %s/%s, want %s/%s", r.Metric, r.Aggregate, tc.metric, tc.agg)
+			if r.Expression() != tc.metric || r.Aggregate != tc.agg || r.MinPoints != tc.minPoints {
+				t.Errorf("got %s/%s/%d, want %s/%s/%d", r.Expression(), r.Aggregate, r.MinPoints, tc.metric, tc.agg, tc.minPoints)
 			}
 			// A rollback must let the same series recover, so no default rule
 			// may split series by model version.

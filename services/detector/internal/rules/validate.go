@@ -13,10 +13,22 @@ import (
 
 // Aggregates, operators and severities a rule may name.
 var (
-	Aggregates = []string{"avg", "sum", "count", "max", "min", "p50", "p95", "p99", "rate"}
+	Aggregates = []string{"avg", "sum", "count", "max", "min", "p50", "p95", "p99", "rate",
+		AggregateRatio, "histogram_p50", "histogram_p90", "histogram_p95", "histogram_p99"}
 	Ops        = []string{">", ">=", "<", "<="}
 	Severities = []string{events.SeverityInfo, events.SeverityWarning, events.SeverityCritical}
 )
+
+// AggregateRatio divides the sum of the metric's values by the sum of the
+// denominator's over the window.
+const AggregateRatio = "ratio"
+
+// HistogramPrefix starts the aggregates that read a histogram's X_bucket
+// points and compute a quantile as Prometheus' histogram_quantile does.
+const HistogramPrefix = "histogram_"
+
+// BucketLabel is the attribute holding a histogram bucket's upper bound.
+const BucketLabel = "le"
 
 // labelName accepts point fields and OpenTelemetry-style attribute keys,
 // which may contain dots ("http.route").
@@ -48,7 +60,7 @@ func (r Rule) validate(i int) []error {
 		bad("name", "is empty")
 	}
 	if r.Metric == "" {
-		bad("metric", "is empty: name the point to watch, e.g. prediction.error")
+		bad("metric", "is empty: name the point to watch, e.g. prediction.errors_rate")
 	}
 	oneOf := func(field, v string, allowed []string) {
 		if !slices.Contains(allowed, v) {
@@ -71,6 +83,7 @@ func (r Rule) validate(i int) []error {
 		bad("min_points", "must not be negative")
 	}
 	errs = append(errs, r.validateLabels(i)...)
+	errs = append(errs, r.validateShape(i)...)
 	if _, err := r.Template(); err != nil {
 		bad("summary", "bad template: %v", err)
 	}
@@ -90,6 +103,35 @@ func (r Rule) validateLabels(i int) []error {
 			errs = append(errs, config.Field(fmt.Sprintf("%q is not service, model, model_version or an attribute key", g), "rules", i, "group_by", j))
 		case slices.Index(r.GroupBy, g) != j:
 			errs = append(errs, config.Field(fmt.Sprintf("%q is listed twice", g), "rules", i, "group_by", j))
+		}
+	}
+	return errs
+}
+
+// validateShape checks the fields that only ratio and histogram rules use.
+func (r Rule) validateShape(i int) []error {
+	var errs []error
+	bad := func(field any, format string, args ...any) {
+		errs = append(errs, config.Field(fmt.Sprintf(format, args...), "rules", i, field))
+	}
+	switch {
+	case r.Aggregate == AggregateRatio && r.Denominator == "":
+		bad("denominator", "is empty: aggregate ratio divides metric by a denominator metric, e.g. requests_rate")
+	case r.Aggregate != AggregateRatio && r.Denominator != "":
+		bad("denominator", "needs aggregate: ratio (got %q)", r.Aggregate)
+	case r.Denominator != "" && r.Denominator == r.Metric:
+		bad("denominator", "is the metric itself: the ratio would always be 1")
+	}
+	if strings.HasPrefix(r.Aggregate, HistogramPrefix) {
+		// Every bucket of a histogram must land in one series.
+		if strings.HasSuffix(r.Metric, "_bucket") {
+			bad("metric", "names the histogram, not its buckets: %q", strings.TrimSuffix(r.Metric, "_bucket"))
+		}
+		if j := slices.Index(r.GroupBy, BucketLabel); j >= 0 {
+			errs = append(errs, config.Field(fmt.Sprintf("%q would split a histogram into its buckets", BucketLabel), "rules", i, "group_by", j))
+		}
+		if _, ok := r.Match[BucketLabel]; ok {
+			bad("match", "%q would keep some of a histogram's buckets only", BucketLabel)
 		}
 	}
 	return errs
