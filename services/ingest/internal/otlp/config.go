@@ -60,7 +60,7 @@ func DefaultConfig() Config {
 		MaxSeriesPerService: 10000,
 		MaxTrackedSeries:    200000,
 		SeriesIdle:          time.Hour,
-		FirstIntervalMax:    time.Minute,
+		FirstIntervalMax:    2 * time.Minute,
 		MaxEventItems:       1000,
 		MaxEventBytes:       512 << 10,
 		MaxInFlight:         64,

@@ -48,7 +48,7 @@
 //     the first after a reset (the count or a bucket's count drops, the
 //     start time changes, or the bucket bounds change), is stored whole
 //     when its interval, time minus start time, is at most
-//     Config.FirstIntervalMax (default one minute: a freshly started
+//     Config.FirstIntervalMax (default two minutes: a freshly started
 //     process); otherwise, or without a start time, it only seeds the state
 //     and yields no point. A point older than the series' latest yields no
 //     point; a retried point (same time and counts as the latest) yields
