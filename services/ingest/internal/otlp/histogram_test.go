@@ -89,13 +89,13 @@ func TestHistogramTemporality(t *testing.T) {
 				want: map[string]float64{"5": 1, "+Inf": 1, "count": 1, "sum": 2}},
 		}},
 		{name: "cumulative: a first point over FirstIntervalMax only seeds", temporal: pmetric.AggregationTemporalityCumulative, steps: []histStep{
-			{start: 1000 * s, t: 1121 * s, counts: []uint64{1, 2, 3}, sum: 9},
-			{start: 1000 * s, t: 1121 * s, counts: []uint64{1, 2, 3}, sum: 9}, // its retry: nothing either
+			{start: 1000 * s, t: 1061 * s, counts: []uint64{1, 2, 3}, sum: 9},
+			{start: 1000 * s, t: 1061 * s, counts: []uint64{1, 2, 3}, sum: 9}, // its retry: nothing either
 			{start: 1000 * s, t: 1121 * s, counts: []uint64{1, 2, 4}, sum: 12,
 				want: map[string]float64{"1": 0, "2": 0, "+Inf": 1, "count": 1, "sum": 3}},
 		}},
 		{name: "cumulative: a first point at FirstIntervalMax is whole", temporal: pmetric.AggregationTemporalityCumulative, steps: []histStep{
-			{start: 1000 * s, t: 1120 * s, counts: []uint64{1, 2, 3}, sum: 9,
+			{start: 1000 * s, t: 1060 * s, counts: []uint64{1, 2, 3}, sum: 9,
 				want: map[string]float64{"1": 1, "2": 3, "+Inf": 6, "count": 6, "sum": 9}},
 		}},
 		{name: "cumulative: FirstIntervalMax is configurable", temporal: pmetric.AggregationTemporalityCumulative, firstMax: 10 * s, steps: []histStep{
@@ -109,7 +109,13 @@ func TestHistogramTemporality(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := New(Config{FirstIntervalMax: tt.firstMax, Now: func() time.Time { return time.Unix(2000, 0) }}, nil, prometheus.NewRegistry(), nil)
+			// The cases are written for a one-minute limit; the default is
+			// two (DefaultConfig), which FirstIntervalMax: 0 would pick.
+			firstMax := tt.firstMax
+			if firstMax == 0 {
+				firstMax = 60 * s
+			}
+			r, err := New(Config{FirstIntervalMax: firstMax, Now: func() time.Time { return time.Unix(2000, 0) }}, nil, prometheus.NewRegistry(), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
