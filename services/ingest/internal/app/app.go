@@ -47,10 +47,15 @@ func RunWithListeners(ctx context.Context, o Options, ls Listeners) error {
 	return service.RunWithListener(ctx, o.Service, ls.Runtime, func(ctx context.Context, rt *service.Runtime) error {
 		cfg := o.OTLP
 		cfg.Source = "medic/" + Name
+		watcher, err := watchBacklog(rt, o.Backlog, cfg.RetryAfter)
+		if err != nil {
+			return err
+		}
 		recv, err := otlp.New(cfg, rt.Bus, rt.Metrics, rt.Log.With("component", "otlp"))
 		if err != nil {
 			return err
 		}
+		recv.PushBackWhen(watcher)
 		if err := serveGRPC(rt, o.OTLPGRPCAddr, ls.OTLPGRPC, recv, cfg.MaxBodyBytes); err != nil {
 			return err
 		}
@@ -61,7 +66,7 @@ func RunWithListeners(ctx context.Context, o Options, ls Listeners) error {
 			return err
 		}
 		if o.KafkaBrokers != "" {
-			runKafka(ctx, rt, kafka.Options{Brokers: strings.Split(o.KafkaBrokers, ","), GroupID: o.KafkaGroup}, topics)
+			runKafka(ctx, rt, kafka.Options{Brokers: strings.Split(o.KafkaBrokers, ","), GroupID: o.KafkaGroup, Backlog: watcher}, topics)
 		}
 		return nil
 	})
