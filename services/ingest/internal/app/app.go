@@ -74,6 +74,8 @@ func RunWithListeners(ctx context.Context, o Options, ls Listeners) error {
 
 // serveAlerts mounts the Alertmanager and Grafana webhooks on the runtime's
 // port, when a token guards them.
+// They never push back while the archiver is behind: alerts are few and
+// small, and they are what matters most during an overload.
 func serveAlerts(rt *service.Runtime, token string) error {
 	if token == "" {
 		rt.Log.Info("alert webhooks off: no --alerts-token")
