@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,7 +29,7 @@ type Receiver struct {
 	m        *metrics
 	series   *series
 	inflight chan struct{}
-	backlog  Backlog
+	backlog  atomic.Pointer[Backlog]
 }
 
 // Backlog says whether what the receiver publishes is piling up unread
@@ -61,8 +62,8 @@ func RetryDelay(err error, def time.Duration) time.Duration {
 
 // PushBackWhen makes the receiver refuse whole exports, 429 /
 // RESOURCE_EXHAUSTED, while b is behind, rather than pile more onto a
-// backlog. Call it before serving.
-func (r *Receiver) PushBackWhen(b Backlog) { r.backlog = b }
+// backlog.
+func (r *Receiver) PushBackWhen(b Backlog) { r.backlog.Store(&b) }
 
 // Result is what became of one export: how many items were published and
 // how many rejected, with a message naming the reasons.
@@ -118,8 +119,8 @@ func (r *Receiver) ConsumeLogs(ctx context.Context, ld plog.Logs) (Result, error
 // consume runs one export: it takes an in-flight slot, maps, publishes and
 // counts.
 func consume(ctx context.Context, r *Receiver, signal string, mapped func(*rejects) []batch) (Result, error) {
-	if r.backlog != nil {
-		if behind, reason, after := r.backlog.Behind(); behind {
+	if b := r.backlog.Load(); b != nil {
+		if behind, reason, after := (*b).Behind(); behind {
 			r.m.rejected.WithLabelValues(signal, ReasonBackpressure).Inc()
 			return Result{}, &behindError{reason: reason, retryAfter: after}
 		}
