@@ -35,6 +35,9 @@ var domainSubjects = map[string][]string{
 		"medic.events.change.recorded.*"},
 	// The front door publishes what watched systems send it: telemetry,
 	// their changes, and the alerts of their own monitoring as anomalies.
+	// It also reads the telemetry stream's info and its archiver
+	// consumers' ($JS.API.STREAM.INFO, $JS.API.CONSUMER.INFO, both within
+	// streamAPI) to push back when the archiver falls behind.
 	"ingest": {"medic.telemetry.points.*", "medic.telemetry.spans.*", "medic.telemetry.logs.*",
 		"medic.events.change.recorded.*", "medic.events.anomaly.*.*"},
 	// The archiver writes what it reads to ClickHouse and says nothing.

@@ -33,6 +33,8 @@ func TestPermissionsTable(t *testing.T) {
 		{"the archiver publishes no events and reads the incidents bucket", "archiver",
 			[]string{"medic.dlq.>", "$JS.API.CONSUMER.MSG.NEXT.KV_medic_correlator_incidents.*"},
 			[]string{"medic.events.>", "medic.telemetry.>", "$KV.medic_correlator_incidents.>", "$JS.API.*.*.KV_medic_correlator_incidents"}},
+		{"the front door reads the telemetry stream and its consumers' backlog", "ingest",
+			[]string{"$JS.API.*.*." + bus.StreamTelemetry, "$JS.API.*.*." + bus.StreamTelemetry + ".>"}, []string{"$JS.API.>"}},
 		{"every service dead-letters", "notifier", []string{"medic.dlq.>", "$JS.ACK.>"}, []string{"$JS.API.>", "$KV.>"}},
 		{"the CLI publishes no events", bus.UserCLI, []string{"$JS.API.STREAM.INFO.MEDIC_EVENTS"}, []string{"medic.events.>", "medic.dlq.>", "$JS.API.>"}},
 	}

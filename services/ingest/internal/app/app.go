@@ -49,10 +49,15 @@ func RunWithListeners(ctx context.Context, o Options, ls Listeners) error {
 	return service.RunWithListener(ctx, o.Service, ls.Runtime, func(ctx context.Context, rt *service.Runtime) error {
 		cfg := o.OTLP
 		cfg.Source = "medic/" + Name
+		watcher, err := watchBacklog(rt, o.Backlog, cfg.RetryAfter)
+		if err != nil {
+			return err
+		}
 		recv, err := otlp.New(cfg, rt.Bus, rt.Metrics, rt.Log.With("component", "otlp"))
 		if err != nil {
 			return err
 		}
+		recv.PushBackWhen(watcher)
 		if err := serveGRPC(rt, o.OTLPGRPCAddr, ls.OTLPGRPC, recv, cfg.MaxBodyBytes); err != nil {
 			return err
 		}
@@ -66,7 +71,7 @@ func RunWithListeners(ctx context.Context, o Options, ls Listeners) error {
 			return err
 		}
 		if o.KafkaBrokers != "" {
-			runKafka(ctx, rt, kafka.Options{Brokers: strings.Split(o.KafkaBrokers, ","), GroupID: o.KafkaGroup}, topics)
+			runKafka(ctx, rt, kafka.Options{Brokers: strings.Split(o.KafkaBrokers, ","), GroupID: o.KafkaGroup, Backlog: watcher}, topics)
 		}
 		return nil
 	})
@@ -74,6 +79,8 @@ func RunWithListeners(ctx context.Context, o Options, ls Listeners) error {
 
 // serveAlerts mounts the Alertmanager and Grafana webhooks on the runtime's
 // port, when a token guards them.
+// They never push back while the archiver is behind: alerts are few and
+// small, and they are what matters most during an overload.
 func serveAlerts(rt *service.Runtime, token string) error {
 	if token == "" {
 		rt.Log.Info("alert webhooks off: no --alerts-token")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/medic-sre/medic/pkg/flagenv"
 	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/services/ingest/internal/backlog"
 	"github.com/medic-sre/medic/services/ingest/internal/otlp"
 )
 
@@ -27,6 +28,9 @@ type Options struct {
 	// KafkaBrokers, KafkaGroup and KafkaConfig configure the Kafka source;
 	// no brokers leaves it off.
 	KafkaBrokers, KafkaGroup, KafkaConfig string
+	// Backlog bounds how far behind the archiver may fall before the
+	// receivers push back; zero fields take backlog's defaults.
+	Backlog backlog.Options
 }
 
 // RegisterFlags declares the ingest service's flags, each with an env twin.
@@ -45,6 +49,9 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	flagenv.StringVar(fs, &o.KafkaBrokers, "kafka-brokers", "KAFKA_BROKERS", "", "comma-separated Kafka brokers to read telemetry and inference-log topics from; empty: no Kafka source")
 	flagenv.StringVar(fs, &o.KafkaGroup, "kafka-group", "KAFKA_GROUP", "medic-ingest", "Kafka consumer group")
 	flagenv.StringVar(fs, &o.KafkaConfig, "kafka-config", "KAFKA_CONFIG", "", "YAML file of the Kafka topics and their field mappings (needed with --kafka-brokers)")
+	flagenv.Uint64Var(fs, &o.Backlog.MaxBacklog, "max-backlog", "MAX_BACKLOG", backlog.DefaultMaxBacklog, "telemetry events any archiver consumer may have pending before OTLP is answered 429 / RESOURCE_EXHAUSTED and Kafka reads pause")
+	flagenv.FloatVar(fs, &o.Backlog.MaxStreamFill, "max-stream-fill", "MAX_STREAM_FILL", backlog.DefaultMaxStreamFill, "share of the telemetry stream's byte limit that events the archiver has not read may fill before the receivers push back (0..1)")
+	flagenv.DurationVar(fs, &o.Backlog.Every, "backlog-check-every", "BACKLOG_CHECK_EVERY", backlog.DefaultEvery, "how often to read the archiver's backlog from JetStream")
 	flagenv.DurationVar(fs, &o.OTLP.PublishTimeout, "otlp-publish-timeout", "OTLP_PUBLISH_TIMEOUT", o.OTLP.PublishTimeout, "how long a request waits for JetStream to acknowledge its data before it is answered 503 / UNAVAILABLE")
 }
 
@@ -65,6 +72,9 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--kafka-brokers (KAFKA_BROKERS) is set but --kafka-config (KAFKA_CONFIG) is empty: name the YAML file of the topics to read")
 	case o.OTLP.MaxFutureSkew < 0 || o.OTLP.PublishTimeout <= 0:
 		return fmt.Errorf("--otlp-max-future-skew must not be negative and --otlp-publish-timeout must be above 0")
+	}
+	if err := o.Backlog.Validate(); err != nil {
+		return fmt.Errorf("--max-stream-fill (MAX_STREAM_FILL): %w", err)
 	}
 	s := o.Service
 	s.Name = Name

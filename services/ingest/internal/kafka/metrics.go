@@ -9,6 +9,7 @@ type metrics struct {
 	points        *prometheus.CounterVec
 	publishErrors *prometheus.CounterVec
 	commitErrors  prometheus.Counter
+	pauses        prometheus.Counter
 }
 
 // Record results, the result label of medic_ingest_kafka_records_total.
@@ -34,8 +35,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		commitErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "medic_ingest_kafka_commit_errors_total", Help: "Failed attempts to commit offsets (each is retried).",
 		}),
+		pauses: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "medic_ingest_kafka_backpressure_pauses_total", Help: "Times the Kafka source stopped fetching because the archiver was behind.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.records, m.rejected, m.points, m.publishErrors, m.commitErrors} {
+	for _, c := range []prometheus.Collector{m.records, m.rejected, m.points, m.publishErrors, m.commitErrors, m.pauses} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -60,12 +60,17 @@ type Options struct {
 	// SessionTimeout, RebalanceTimeout and MaxWait pass to kafka-go's
 	// reader (0 keeps its defaults).
 	SessionTimeout, RebalanceTimeout, MaxWait time.Duration
+	// Backlog, when set, pauses fetching while the archiver is behind (see
+	// waitWhileBehind); it is asked again every BacklogPoll (default 1s).
+	Backlog     Backlog
+	BacklogPoll time.Duration
 }
 
 const (
 	defaultBatchSize   = 500
 	defaultBatchWait   = 100 * time.Millisecond
 	defaultConcurrency = 32
+	defaultBacklogPoll = time.Second
 	// maxPointsPerEvent is the schema's maxItems of a points event.
 	maxPointsPerEvent = 10000
 )
@@ -124,6 +129,9 @@ func withDefaults(o Options) Options {
 	if o.Concurrency <= 0 {
 		o.Concurrency = defaultConcurrency
 	}
+	if o.BacklogPoll <= 0 {
+		o.BacklogPoll = defaultBacklogPoll
+	}
 	o.Retry.Attempts = 0
 	return o
 }
@@ -145,6 +153,9 @@ func decoderOf(t Topic) decoder {
 func (s *Source) Run(ctx context.Context) error {
 	defer func() { _ = s.reader.Close() }()
 	for {
+		if !s.waitWhileBehind(ctx) {
+			return nil
+		}
 		batch, err := s.fetch(ctx)
 		if ctx.Err() != nil {
 			return nil

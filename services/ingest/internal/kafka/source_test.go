@@ -95,6 +95,12 @@ func (r *running) stop(t *testing.T) {
 // start runs a source over testdata/topics.yaml that publishes with pub.
 func start(t *testing.T, brokers []string, pub Publisher) *running {
 	t.Helper()
+	return startWith(t, brokers, pub, func(*Options) {})
+}
+
+// startWith is start with options changed by set.
+func startWith(t *testing.T, brokers []string, pub Publisher, set func(*Options)) *running {
+	t.Helper()
 	cfg, err := LoadConfig("testdata/topics.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +109,7 @@ func start(t *testing.T, brokers []string, pub Publisher) *running {
 	opts := Options{Brokers: brokers, GroupID: group, BatchSize: 50, BatchWait: 20 * time.Millisecond,
 		MaxWait: 100 * time.Millisecond, SessionTimeout: 6 * time.Second, RebalanceTimeout: 2 * time.Second}
 	opts.Retry.Initial, opts.Retry.Max = 10*time.Millisecond, 100*time.Millisecond
+	set(&opts)
 	src, err := New(opts, cfg, pub, reg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

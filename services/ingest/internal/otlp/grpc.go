@@ -94,6 +94,8 @@ func (r *Receiver) grpcError(signal string, err error) error {
 	switch {
 	case errors.Is(err, ErrOverloaded):
 		code, outcome = codes.ResourceExhausted, "overloaded"
+	case errors.Is(err, ErrBehind):
+		code, outcome = codes.ResourceExhausted, ReasonBackpressure
 	case errors.Is(err, context.Canceled):
 		code, outcome = codes.Canceled, "canceled"
 	case errors.Is(err, context.DeadlineExceeded):
@@ -102,7 +104,7 @@ func (r *Receiver) grpcError(signal string, err error) error {
 	r.m.requests.WithLabelValues("grpc", signal, outcome).Inc()
 	st := status.New(code, err.Error()+"; retry later")
 	if code == codes.ResourceExhausted || code == codes.Unavailable {
-		if d, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(r.cfg.RetryAfter)}); derr == nil {
+		if d, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(RetryDelay(err, r.cfg.RetryAfter))}); derr == nil {
 			st = d
 		}
 	}

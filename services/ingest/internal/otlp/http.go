@@ -109,6 +109,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, signal string
 	out, err := export()
 	if err != nil {
 		herr = r.retryable(err)
+		w.Header().Set("Retry-After", seconds(RetryDelay(err, r.cfg.RetryAfter)))
 		r.m.requests.WithLabelValues("http", signal, herr.reason).Inc()
 		r.writeError(w, ct, herr)
 		return
@@ -187,6 +188,9 @@ func bodyError(err error, limit int64) *httpError {
 // retryable answers an export that failed as a whole: 429 when the
 // receiver is full, 503 when publishing failed.
 func (r *Receiver) retryable(err error) *httpError {
+	if errors.Is(err, ErrBehind) {
+		return &httpError{http.StatusTooManyRequests, codes.ResourceExhausted, ReasonBackpressure, err.Error() + "; retry later"}
+	}
 	if errors.Is(err, ErrOverloaded) {
 		return &httpError{http.StatusTooManyRequests, codes.ResourceExhausted, "overloaded", err.Error() + "; retry later"}
 	}
@@ -203,10 +207,17 @@ func (r *Receiver) writeError(w http.ResponseWriter, ct string, e *httpError) {
 	} else {
 		body, _ = protojson.Marshal(st)
 	}
-	if e.status == http.StatusTooManyRequests || e.status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", strconv.Itoa(int(r.cfg.RetryAfter.Round(time.Second)/time.Second)))
+	retry := e.status == http.StatusTooManyRequests || e.status == http.StatusServiceUnavailable
+	if retry && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", seconds(r.cfg.RetryAfter))
 	}
 	w.Header().Set("Content-Type", ct)
 	w.WriteHeader(e.status)
 	_, _ = w.Write(body)
+}
+
+// seconds is d in whole seconds for Retry-After, rounded up and at least 1
+// so that a client never retries at once.
+func seconds(d time.Duration) string {
+	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -27,7 +29,41 @@ type Receiver struct {
 	m        *metrics
 	series   *series
 	inflight chan struct{}
+	backlog  atomic.Pointer[Backlog]
 }
+
+// Backlog says whether what the receiver publishes is piling up unread
+// downstream; backlog.Watcher is one.
+type Backlog interface {
+	Behind() (behind bool, reason string, retryAfter time.Duration)
+}
+
+// ErrBehind means the receiver pushes back because the archiver is behind;
+// the client should retry later. Errors that match it carry the reason
+// and a retry delay (see RetryDelay).
+var ErrBehind = errors.New("the archiver is behind")
+
+// behindError is ErrBehind with the reason and the delay to ask for.
+type behindError struct {
+	reason     string
+	retryAfter time.Duration
+}
+
+func (e *behindError) Error() string        { return e.reason }
+func (e *behindError) Is(target error) bool { return target == ErrBehind }
+
+// RetryDelay is the delay an ErrBehind asks for, or def.
+func RetryDelay(err error, def time.Duration) time.Duration {
+	if e, ok := errors.AsType[*behindError](err); ok && e.retryAfter > 0 {
+		return e.retryAfter
+	}
+	return def
+}
+
+// PushBackWhen makes the receiver refuse whole exports, 429 /
+// RESOURCE_EXHAUSTED, while b is behind, rather than pile more onto a
+// backlog.
+func (r *Receiver) PushBackWhen(b Backlog) { r.backlog.Store(&b) }
 
 // Result is what became of one export: how many items were published and
 // how many rejected, with a message naming the reasons.
@@ -83,6 +119,12 @@ func (r *Receiver) ConsumeLogs(ctx context.Context, ld plog.Logs) (Result, error
 // consume runs one export: it takes an in-flight slot, maps, publishes and
 // counts.
 func consume(ctx context.Context, r *Receiver, signal string, mapped func(*rejects) []batch) (Result, error) {
+	if b := r.backlog.Load(); b != nil {
+		if behind, reason, after := (*b).Behind(); behind {
+			r.m.rejected.WithLabelValues(signal, ReasonBackpressure).Inc()
+			return Result{}, &behindError{reason: reason, retryAfter: after}
+		}
+	}
 	select {
 	case r.inflight <- struct{}{}:
 		defer func() { <-r.inflight }()

@@ -22,6 +22,9 @@ const (
 	ReasonTooLarge     = "item_too_large"
 	ReasonInvalidEvent = "invalid_event"
 	ReasonInvalidPoint = "invalid_data_point"
+	// ReasonBackpressure counts whole requests refused while the archiver
+	// is behind (see Receiver.PushBackWhen).
+	ReasonBackpressure = "backpressure"
 )
 
 // maxValue is the largest magnitude the points schema accepts.
@@ -80,7 +83,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"signal"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "medic_ingest_otlp_rejected_total",
-			Help: "OTLP items rejected, by signal and reason; the reasons malformed, unsupported_media_type, too_large, overloaded, unavailable and canceled count whole requests.",
+			Help: "OTLP items rejected, by signal and reason; the reasons malformed, unsupported_media_type, too_large, overloaded, backpressure, unavailable and canceled count whole requests.",
 		}, []string{"signal", "reason"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "medic_ingest_otlp_requests_total",
