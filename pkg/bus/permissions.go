@@ -29,10 +29,6 @@ type Grant struct {
 // version token is a wildcard so that a v2 of an event needs no change here,
 // but a new kind of event from a service does.
 var domainSubjects = map[string][]string{
-	// The watched system publishes only the documented telemetry subjects
-	// and its changes.
-	"simulator": {"medic.telemetry.points.*", "medic.telemetry.spans.*", "medic.telemetry.logs.*",
-		"medic.events.change.recorded.*"},
 	// The front door publishes what watched systems send it: telemetry,
 	// their changes, and the alerts of their own monitoring as anomalies.
 	// It also reads the telemetry stream's info and its archiver
@@ -69,7 +65,7 @@ var reads = map[string][]string{
 // Users are the NATS users of a closed bus: one per service, named after
 // it, and the CLI.
 func Users() []string {
-	return []string{"simulator", "ingest", "detector", "correlator", "rca", "remediator", "notifier", "archiver", UserCLI}
+	return []string{"ingest", "detector", "correlator", "rca", "remediator", "notifier", "archiver", UserCLI}
 }
 
 // Buckets are the KV buckets user owns.

@@ -28,8 +28,8 @@ func TestPermissionsTable(t *testing.T) {
 	}{
 		{"rca publishes rca.completed", "rca", []string{"medic.events.rca.completed.*"}, []string{"medic.events.incident.*.*"}},
 		{"correlator publishes incidents", "correlator", []string{"medic.events.incident.*.*", "$KV.medic_correlator_groups.>"}, []string{"medic.events.rca.completed.*"}},
-		{"simulator publishes the telemetry subjects and changes", "simulator", []string{"medic.telemetry.points.*", "medic.telemetry.spans.*",
-			"medic.telemetry.logs.*", "medic.events.change.recorded.*"}, []string{"medic.events.>", "medic.telemetry.>"}},
+		{"the front door publishes the telemetry subjects, changes and anomalies", "ingest", []string{"medic.telemetry.points.*", "medic.telemetry.spans.*",
+			"medic.telemetry.logs.*", "medic.events.change.recorded.*", "medic.events.anomaly.*.*"}, []string{"medic.events.>", "medic.telemetry.>"}},
 		{"the archiver publishes no events and reads the incidents bucket", "archiver",
 			[]string{"medic.dlq.>", "$JS.API.CONSUMER.MSG.NEXT.KV_medic_correlator_incidents.*"},
 			[]string{"medic.events.>", "medic.telemetry.>", "$KV.medic_correlator_incidents.>", "$JS.API.*.*.KV_medic_correlator_incidents"}},
@@ -98,11 +98,11 @@ func TestClosedBusPublish(t *testing.T) {
 		subject string
 		allowed bool
 	}{
-		{"simulator", "medic.events.rca.completed.v2", false},
+		{"ingest", "medic.events.rca.completed.v2", false},
 		{"detector", "medic.events.rca.completed.v2", false},
 		{"correlator", "medic.events.rca.completed.v1", false},
 		{"remediator", "medic.events.rca.completed.v2", false},
-		{"simulator", "medic.events.incident.opened.v1", false},
+		{"ingest", "medic.events.incident.opened.v1", false},
 		{"detector", "medic.events.incident.opened.v1", false},
 		{"rca", "medic.events.incident.opened.v1", false},
 		{bus.UserCLI, "medic.events.incident.opened.v1", false},
@@ -180,8 +180,8 @@ func TestClosedBusPublishError(t *testing.T) {
 	if !errors.Is(err, nats.ErrPermissionViolation) {
 		t.Errorf("detector emitting change.recorded: err = %v, want a permissions violation", err)
 	}
-	if _, err := srv.Connect(t, "simulator").Emit(context.Background(), "c1", change("c1")); err != nil {
-		t.Errorf("simulator emitting change.recorded: %v", err)
+	if _, err := srv.Connect(t, "ingest").Emit(context.Background(), "c1", change("c1")); err != nil {
+		t.Errorf("ingest emitting change.recorded: %v", err)
 	}
 }
 

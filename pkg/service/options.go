@@ -22,8 +22,8 @@ type Options struct {
 	// it is no flag. The runtime then opens ClickHouse, applies the
 	// migrations, exports the service's own logs and spans there, waits
 	// for it before starting the consumers that need it, and reports it on
-	// /readyz. A service without it (detector, correlator, notifier, the
-	// simulator) needs NATS alone: it never connects to ClickHouse, an
+	// /readyz. A service without it (detector, correlator, notifier,
+	// ingest) needs NATS alone: it never connects to ClickHouse, an
 	// outage of ClickHouse does not touch its readiness, and its own logs
 	// go to stdout only (spans are not exported).
 	NeedsClickHouse bool
