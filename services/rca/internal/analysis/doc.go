@@ -5,9 +5,11 @@
 // # Method
 //
 // Time is cut into 1-second buckets. The symptom is the incident's first
-// anomaly: a metric of one service, or a ratio rule's "N / D" of two
-// counters' rates (errors over requests). Its series y holds the metric's
-// mean per bucket (for a ratio, the sum of N over the sum of D) over the
+// anomaly: a metric of one service, a ratio rule's "N / D" of two
+// counters' rates (errors over requests), or a quantile rule's histogram.
+// Its series y holds the metric's mean per bucket (for a ratio, the sum of N
+// over the sum of D; for a histogram, the mean of the values it observed,
+// from the increases of its _sum and _count) over the
 // baseline B = [S-lead-baseline, S-lead) and the incident window
 // W = [S-lead, analyzedAt], where S is when the symptom started.
 //

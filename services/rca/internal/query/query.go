@@ -29,64 +29,6 @@ func New(conn driver.Conn) *Reader { return &Reader{conn: conn} }
 // the WHERE kept, and both 18.16 and modern servers accept it.
 const onePerPoint = "LIMIT 1 BY event_id, point_index"
 
-// VersionBucket is the symptom as served by one model version in one
-// bucket. Sum over Total is the symptom: for a plain metric, the sum of its
-// values over its number of points; for a ratio A / B, the sum of A's values
-// over the sum of B's (rates of counters, so the requests served).
-type VersionBucket struct {
-	Bucket              int64
-	Model, ModelVersion string
-	Sum                 float64
-	// Total is the mass the symptom is a share of: the points of a plain
-	// metric, the sum of the denominator's values of a ratio.
-	Total float64
-	// Count is the number of points of the metric, or of the denominator.
-	Count uint64
-}
-
-// SymptomByVersion returns the symptom of one service per bucket and model
-// version; the rows of a bucket add up to the whole symptom (sum of Sum
-// over sum of Total).
-func (r *Reader) SymptomByVersion(ctx context.Context, sym metricexpr.Expr, service string, rg Range) ([]VersionBucket, error) {
-	const q = `SELECT intDiv(time_unix_nano, 1000000000) AS b, model, model_version, ` + symptomMass + `
-FROM (` + symptomPoints + `)
-GROUP BY b, model, model_version`
-	var out []VersionBucket
-	err := r.each(ctx, "symptom series", q, func(rows driver.Rows) error {
-		var v VersionBucket
-		if err := rows.Scan(&v.Bucket, &v.Model, &v.ModelVersion, &v.Sum, &v.Total, &v.Count); err != nil {
-			return err
-		}
-		out = append(out, v)
-		return nil
-	}, symptomArgs(sym, service, rg)...)
-	return out, err
-}
-
-// symptomPoints are the points of the symptom's metrics of one service in a
-// range, each point once.
-const symptomPoints = `SELECT time_unix_nano, name, model, model_version, value, event_id, point_index FROM metrics
-  WHERE name IN (?, ?) AND service = ? AND time >= toDateTime(?) AND time <= toDateTime(?)
-    AND time_unix_nano >= ? AND time_unix_nano < ?
-  ` + onePerPoint
-
-// symptomMass aggregates symptomPoints into the symptom's numerator (s),
-// the mass it is a share of (total) and the denominator's points (n). A
-// plain metric is its own denominator, each point weighing 1; a ratio's
-// denominator weighs its values. One expression serves both, so the two
-// forms cannot drift apart.
-const symptomMass = `sumIf(value, name = ?) AS s, toFloat64(sumIf(if(?, 1, value), name = ?)) AS total, countIf(name = ?) AS n`
-
-// symptomArgs are the parameters of symptomMass followed by those of
-// symptomPoints.
-func symptomArgs(sym metricexpr.Expr, service string, rg Range) []any {
-	num, den, perPoint := sym.Numerator, sym.Denominator, uint8(0)
-	if !sym.IsRatio() {
-		den, perPoint = num, 1
-	}
-	return []any{num, perPoint, den, den, num, den, service, seconds(rg.From), seconds(rg.To), rg.From, rg.To}
-}
-
 // ServiceBucket is one service's own behaviour in one bucket: its spans, how
 // many of them failed while none of their children did, and its mean self
 // latency (duration minus the children's) in milliseconds.

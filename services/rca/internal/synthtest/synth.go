@@ -46,8 +46,9 @@ type Scenario struct {
 	// during feature_nulls.
 	NullProb float64
 	// Counters reports metrics as an OpenTelemetry SDK does through the
-	// ingest service: counters exported every ExportInterval as totals
-	// and _rate points (see counters), instead of points per request.
+	// ingest service, instead of points per request: every ExportInterval,
+	// counters as totals and _rate points, latencies as cumulative
+	// histograms (see counters).
 	Counters bool
 	// Second is another fault injected from SecondAt, for incidents whose
 	// symptoms have two causes; empty for none.
