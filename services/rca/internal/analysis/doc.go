@@ -5,20 +5,25 @@
 // # Method
 //
 // Time is cut into 1-second buckets. The symptom is the incident's first
-// anomaly (a metric of one service); its series y holds the metric's mean per
-// bucket over the baseline B = [S-lead-baseline, S-lead) and the incident
-// window W = [S-lead, analyzedAt], where S is when the symptom started.
+// anomaly: a metric of one service, a ratio rule's "N / D" of two
+// counters' rates (errors over requests), or a quantile rule's histogram.
+// Its series y holds the metric's mean per bucket (for a ratio, the sum of N
+// over the sum of D; for a histogram, the mean of the values it observed,
+// from the increases of its _sum and _count) over the
+// baseline B = [S-lead-baseline, S-lead) and the incident window
+// W = [S-lead, analyzedAt], where S is when the symptom started.
 //
 // Each candidate carries one or more signals: series x, in the symptom's
 // units, of how bad that candidate was per bucket. A model version's signal
 // is the symptom's "bad mass" it served (the sum of the symptom metric over
-// the requests it served, divided by all requests), so the versions' signals
+// the requests it served, divided by all requests; for a ratio, its N over
+// all versions' D), so the versions' signals
 // add up to y; for a latency symptom no version is proposed, since served
 // latency includes the callees' (see engine.ModelVersions). A service's signals are its self errors (error spans whose
 // children did not fail, so errors that merely propagate up the call chain do
 // not count), its self latency for latency symptoms, its WARN and ERROR log records
 // per span, and the share of its responses with missing data (its *_ratio
-// metrics above zero).
+// metrics above zero, or its <x>.missing_rate over <x>.values_rate counters).
 //
 // For each signal, four numbers become evidence:
 //   - corr: Pearson correlation of x and y over the buckets of B and W;

@@ -38,7 +38,7 @@ func (h *handler) analyse(ctx context.Context, t engine.Task, at int64) error {
 		return err
 	}
 	res, err := h.engine.Analyze(ctx, t, time.Now())
-	if errors.Is(err, engine.ErrNoSymptom) {
+	if errors.Is(err, engine.ErrNoSymptom) || errors.Is(err, engine.ErrBadSymptom) {
 		return outcome.Permanent(fmt.Errorf("incident %s (%s): %w", t.IncidentID, t.Trigger, err))
 	}
 	if err != nil {

@@ -10,22 +10,34 @@ import (
 	"github.com/medic-sre/medic/services/rca/internal/query"
 )
 
-// symptomSeries is the symptom's mean per bucket over all versions.
+// symptomSeries is the symptom per bucket over all versions. A bucket with
+// no mass (a ratio's denominator at 0: no requests) has no value.
 func symptomSeries(rows []query.VersionBucket) analysis.Series {
-	sum, n := analysis.Series{}, map[int64]uint64{}
-	for _, r := range rows {
-		sum[r.Bucket] += r.Sum
-		n[r.Bucket] += r.Count
-	}
-	for b := range sum {
-		sum[b] /= float64(n[b])
+	sum, total := bucketTotals(rows)
+	for b, t := range total {
+		if t > 0 {
+			sum[b] /= t
+		} else {
+			delete(sum, b)
+		}
 	}
 	return sum
 }
 
+// bucketTotals are the rows' Sum and Total per bucket, over all versions.
+func bucketTotals(rows []query.VersionBucket) (sum, total analysis.Series) {
+	sum, total = analysis.Series{}, analysis.Series{}
+	for _, r := range rows {
+		sum[r.Bucket] += r.Sum
+		total[r.Bucket] += r.Total
+	}
+	return sum, total
+}
+
 // ModelVersions proposes each model version that served the symptom metric.
 // Its signal is the symptom's mass it served over all requests of the
-// bucket, so the versions' signals add up to the symptom.
+// bucket (for a ratio A / B: its A over the B of all versions), so the
+// versions' signals add up to the symptom.
 //
 // For a latency symptom it proposes none: served mass is then the whole
 // latency of the requests a version served, its callees' included, so a
@@ -36,10 +48,9 @@ func ModelVersions(_ context.Context, _ *query.Reader, sc *Scope) ([]analysis.Ca
 	if isLatency(sc.Symptom.Metric) {
 		return nil, nil
 	}
-	total := map[int64]uint64{}
+	_, total := bucketTotals(sc.SymptomRows)
 	var totalB, totalW float64
 	for _, r := range sc.SymptomRows {
-		total[r.Bucket] += r.Count
 		totalB, totalW = totalB+inRange(sc.Baseline, r), totalW+inRange(sc.Window, r)
 	}
 	type key struct{ model, version string }
@@ -59,7 +70,9 @@ func ModelVersions(_ context.Context, _ *query.Reader, sc *Scope) ([]analysis.Ca
 			byVersion[k] = c
 			order = append(order, k)
 		}
-		c.Signals[0].X[r.Bucket] += r.Sum / float64(total[r.Bucket])
+		if total[r.Bucket] > 0 {
+			c.Signals[0].X[r.Bucket] += r.Sum / total[r.Bucket]
+		}
 		s := shares[k]
 		shares[k] = [2]float64{s[0] + inRange(sc.Baseline, r), s[1] + inRange(sc.Window, r)}
 	}
@@ -74,7 +87,8 @@ func ModelVersions(_ context.Context, _ *query.Reader, sc *Scope) ([]analysis.Ca
 	return out, nil
 }
 
-// Services proposes each service seen in spans or *_ratio metrics, with its
+// Services proposes each service seen in spans or missing-data metrics
+// (see query.MissingData), with its
 // self errors (self latency for a latency symptom), its error logs per span
 // and its missing data.
 func Services(ctx context.Context, r *query.Reader, sc *Scope) ([]analysis.Candidate, error) {
@@ -168,10 +182,11 @@ func specificity(shareB, shareW float64, haveB, haveW bool) float64 {
 // isLatency reports whether a symptom metric is a latency.
 func isLatency(metric string) bool { return strings.Contains(metric, "latency") }
 
-// inRange is the row's point count when its bucket is in rg, else 0.
+// inRange is the row's mass (requests served) when its bucket is in rg,
+// else 0.
 func inRange(rg analysis.Range, r query.VersionBucket) float64 {
 	if rg.Contains(r.Bucket) {
-		return float64(r.Count)
+		return r.Total
 	}
 	return 0
 }

@@ -10,12 +10,17 @@ import (
 
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/services/rca/internal/analysis"
+	"github.com/medic-sre/medic/services/rca/internal/metricexpr"
 	"github.com/medic-sre/medic/services/rca/internal/query"
 )
 
 // ErrNoSymptom means the incident names no anomaly to analyse; no retry can
 // change that.
 var ErrNoSymptom = errors.New("incident has no anomaly with a metric and service")
+
+// ErrBadSymptom means the symptom's metric is not an expression the
+// analysis can read; no retry can change that either.
+var ErrBadSymptom = errors.New("symptom metric is malformed")
 
 // Config shapes the windows of an analysis.
 type Config struct {
@@ -43,6 +48,8 @@ var DefaultConfig = Config{Lead: 15 * time.Second, Baseline: 5 * time.Minute, Ch
 // Symptom is what the analysis explains: a metric of one service.
 type Symptom struct {
 	Metric, Service, Model string
+	// Expr is Metric parsed: a plain metric or the ratio of two.
+	Expr metricexpr.Expr
 	// StartUnixNano is when the symptom started (S).
 	StartUnixNano int64
 }
@@ -88,12 +95,12 @@ func (e *Engine) Analyze(ctx context.Context, t Task, now time.Time) (events.RCA
 		BaselineStartUnixNano: sc.Baseline.From, BaselineEndUnixNano: sc.Baseline.To,
 		WindowStartUnixNano: sc.Window.From, WindowEndUnixNano: sc.Window.To,
 		AnalyzedUnixNano: now.UnixNano(), Causes: []events.Cause{}}
-	cov, err := e.r.SymptomCoverage(ctx, sym.Metric, sym.Service, query.Range(sc.Baseline))
+	cov, err := e.r.SymptomCoverage(ctx, sym.Expr, sym.Service, query.Range(sc.Baseline))
 	if err != nil {
 		return out, err
 	}
 	out.Baseline = judgeBaseline(cov, e.cfg)
-	if sc.SymptomRows, err = e.r.SymptomByVersion(ctx, sym.Metric, sym.Service, sc.span()); err != nil {
+	if sc.SymptomRows, err = e.r.SymptomByVersion(ctx, sym.Expr, sym.Service, sc.span()); err != nil {
 		return out, err
 	}
 	var res analysis.Result

@@ -18,6 +18,7 @@ import (
 type scenario struct {
 	Name       string `yaml:"name"`
 	Fault      string `yaml:"fault"`
+	Counters   bool   `yaml:"counters"`
 	Metric     string `yaml:"metric"`
 	Service    string `yaml:"service"`
 	WantTop    string `yaml:"want_top"`
@@ -37,11 +38,12 @@ func loadScenarios(t *testing.T) []scenario {
 	return out
 }
 
-// simulate fills a fresh database with a fault that began 30 s before now.
-func simulate(tb testing.TB, fault string) (*store.Store, synthtest.Scenario, synthtest.Data) {
+// simulate fills a fresh database with a fault that began 30 s before now,
+// its metrics as points per request or, with counters, as counter rates.
+func simulate(tb testing.TB, fault string, counters bool) (*store.Store, synthtest.Scenario, synthtest.Data) {
 	tb.Helper()
 	sc := synthtest.Scenario{Fault: fault, FaultAt: time.Now().Add(-30 * time.Second), Baseline: 3 * time.Minute,
-		FaultFor: 30 * time.Second, RPS: 50, Seed: 7, NullProb: 0.4}
+		FaultFor: 30 * time.Second, RPS: 50, Seed: 7, NullProb: 0.4, Counters: counters}
 	data, err := synthtest.Generate(sc)
 	if err != nil {
 		tb.Fatal(err)
@@ -59,14 +61,19 @@ func TestAnalyzeSimulatedFaults(t *testing.T) {
 		sc   synthtest.Scenario
 		data synthtest.Data
 	}
-	worlds := map[string]world{}
+	type kind struct {
+		fault    string
+		counters bool
+	}
+	worlds := map[kind]world{}
 	for _, tt := range loadScenarios(t) {
-		w, ok := worlds[tt.Fault]
+		k := kind{tt.Fault, tt.Counters}
+		w, ok := worlds[k]
 		if !ok {
-			// One database per fault, owned by the parent test, serves
-			// every scenario of that fault.
-			w.st, w.sc, w.data = simulate(t, tt.Fault)
-			worlds[tt.Fault] = w
+			// One database per fault and form of metrics, owned by the
+			// parent test, serves every scenario of that fault.
+			w.st, w.sc, w.data = simulate(t, tt.Fault, tt.Counters)
+			worlds[k] = w
 		}
 		t.Run(tt.Name, func(t *testing.T) {
 			eng := engine.New(query.New(w.st.Conn()), engine.DefaultConfig)
@@ -147,7 +154,7 @@ func checkFaultStart(t *testing.T, got events.RCACompleted, tt scenario, sc synt
 }
 
 func BenchmarkAnalyze(b *testing.B) {
-	st, sc, _ := simulate(b, synthtest.BadModelVersion)
+	st, sc, _ := simulate(b, synthtest.BadModelVersion, false)
 	eng := engine.New(query.New(st.Conn()), engine.DefaultConfig)
 	inc := synthtest.Incident(sc, "inc-bench", "prediction.error", "model-server")
 	now := sc.FaultAt.Add(sc.FaultFor)

@@ -18,7 +18,7 @@ func (e *Engine) faultStart(ctx context.Context, t Task, sc *Scope, baseline que
 		return res.FaultStartedUnixNano, events.FaultStartChange, nil
 	}
 	if baseline.Seconds > 0 {
-		b, ok, err := e.r.SymptomOnset(ctx, sc.Symptom.Metric, sc.Symptom.Service, query.Range(sc.Window), baseline)
+		b, ok, err := e.r.SymptomOnset(ctx, sc.Symptom.Expr, sc.Symptom.Service, query.Range(sc.Window), baseline)
 		if err != nil {
 			return 0, "", err
 		}

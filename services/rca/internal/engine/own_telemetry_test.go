@@ -25,7 +25,7 @@ var medicServices = []string{"detector", "correlator", "rca", "remediator", "not
 // where every service seen is a candidate). No Medic program may be ranked:
 // Medic's slowness while handling an incident is never its cause.
 func TestMedicNeverBlamesItself(t *testing.T) {
-	st, sc, _ := simulate(t, synthtest.FeatureNulls)
+	st, sc, _ := simulate(t, synthtest.FeatureNulls, false)
 	ctx := context.Background()
 
 	tel := telemetry.New("correlator", slog.LevelInfo, io.Discard)

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/services/rca/internal/metricexpr"
 )
 
 // Task is one analysis to run: what asked for it, and the anomalies whose
@@ -73,14 +75,19 @@ func (t Task) earliestStart() int64 {
 }
 
 // SymptomOf is the task's symptom: its first anomaly with a metric and a
-// service, started when the task says, else when the anomaly did.
+// service, started when the task says, else when the anomaly did. A metric
+// that is no expression (see package metricexpr) is ErrBadSymptom.
 func SymptomOf(t Task) (Symptom, error) {
 	i := slices.IndexFunc(t.Anomalies, func(a events.AnomalyRef) bool { return a.Metric != "" && a.Service != "" })
 	if i < 0 {
 		return Symptom{}, ErrNoSymptom
 	}
 	a := t.Anomalies[i]
-	s := Symptom{Metric: a.Metric, Service: a.Service, Model: a.Model, StartUnixNano: t.StartUnixNano}
+	expr, err := metricexpr.Parse(a.Metric)
+	if err != nil {
+		return Symptom{}, fmt.Errorf("%w: anomaly %s: %w", ErrBadSymptom, a.AnomalyID, err)
+	}
+	s := Symptom{Metric: a.Metric, Expr: expr, Service: a.Service, Model: a.Model, StartUnixNano: t.StartUnixNano}
 	if s.Model == "" {
 		s.Model = t.Model
 	}

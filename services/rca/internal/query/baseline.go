@@ -5,24 +5,25 @@ import (
 	"math"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/medic-sre/medic/services/rca/internal/metricexpr"
 )
 
-// symptomBuckets is the symptom metric of one service as one mean per
-// 1-second bucket (b, v) with its point count n, each point counted once.
-// Its parameters are metric, service, then the range as seconds and as
-// nanoseconds.
-const symptomBuckets = `SELECT intDiv(time_unix_nano, 1000000000) AS b, avg(value) AS v, count() AS n
-FROM (
-  SELECT time_unix_nano, value, event_id, point_index FROM metrics
-  WHERE name = ? AND service = ? AND time >= toDateTime(?) AND time <= toDateTime(?)
-    AND time_unix_nano >= ? AND time_unix_nano < ?
-  ` + onePerPoint + `
+// symptomBuckets is the symptom of one service as one value per 1-second
+// bucket (b, v) with its point count n, each point counted once: a plain
+// metric's mean, or a ratio's sum of numerator over sum of denominator. A
+// second whose denominator sums to 0 (no requests) has no value. Its
+// parameters are symptomArgs.
+const symptomBuckets = `SELECT b, s / total AS v, n FROM (
+  SELECT intDiv(time_unix_nano, 1000000000) AS b, ` + symptomMass + `
+  FROM (` + symptomPoints + `)
+  GROUP BY b
 )
-GROUP BY b`
+WHERE total > 0`
 
 // Coverage is how much data a range of the symptom holds: the seconds
-// (1-second buckets) with at least one point, the points, and the mean and
-// population standard deviation of the per-second means.
+// (1-second buckets) with a value, the points (a ratio's are its
+// denominator's), and the mean and population standard deviation of the
+// per-second values.
 type Coverage struct {
 	Seconds      uint64
 	Points       uint64
@@ -30,13 +31,13 @@ type Coverage struct {
 }
 
 // SymptomCoverage measures the symptom metric of one service over rg.
-func (r *Reader) SymptomCoverage(ctx context.Context, metric, service string, rg Range) (Coverage, error) {
+func (r *Reader) SymptomCoverage(ctx context.Context, sym metricexpr.Expr, service string, rg Range) (Coverage, error) {
 	// An empty range gives NaN means; they stay NaN only while Seconds is 0.
 	const q = `SELECT count(), sum(n), avg(v), stddevPop(v) FROM (` + symptomBuckets + `)`
 	var c Coverage
 	err := r.each(ctx, "symptom coverage", q, func(rows driver.Rows) error {
 		return rows.Scan(&c.Seconds, &c.Points, &c.Mean, &c.StdDev)
-	}, metric, service, seconds(rg.From), seconds(rg.To), rg.From, rg.To)
+	}, symptomArgs(sym, service, rg)...)
 	if c.Seconds == 0 {
 		c.Mean, c.StdDev = 0, 0
 	}
@@ -57,7 +58,7 @@ const (
 // SymptomOnset returns the first second in rg at which the symptom metric of
 // one service departs from baseline (see the onset rules), and false when no
 // second in rg does.
-func (r *Reader) SymptomOnset(ctx context.Context, metric, service string, rg Range, baseline Coverage) (int64, bool, error) {
+func (r *Reader) SymptomOnset(ctx context.Context, sym metricexpr.Expr, service string, rg Range, baseline Coverage) (int64, bool, error) {
 	// Each second is counted toward the runs that start at it and at the
 	// OnsetRun-1 seconds before it (arrayJoin over range), so one GROUP BY
 	// gives every run's hits without window functions, which 18.16 lacks.
@@ -77,6 +78,6 @@ WHERE first_hit = 1 AND hits >= ?`
 	}
 	err := r.each(ctx, "symptom onset", q, func(rows driver.Rows) error {
 		return rows.Scan(&start, &n)
-	}, baseline.Mean, threshold, uint8(OnsetRun), metric, service, seconds(rg.From), seconds(rg.To), rg.From, rg.To, uint8(OnsetHits))
+	}, append(append([]any{baseline.Mean, threshold, uint8(OnsetRun)}, symptomArgs(sym, service, rg)...), uint8(OnsetHits))...)
 	return start, n > 0, err
 }

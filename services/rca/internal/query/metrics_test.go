@@ -11,6 +11,7 @@ import (
 	"github.com/medic-sre/medic/pkg/archive"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/storetest"
+	"github.com/medic-sre/medic/services/rca/internal/metricexpr"
 	"github.com/medic-sre/medic/services/rca/internal/query"
 )
 
@@ -54,15 +55,15 @@ func TestMetricsCountRedeliveredPointsOnce(t *testing.T) {
 		{name: "both batches redelivered twice", writes: [][]events.Item[events.TelemetryPoints]{{first, second}, {first, second}, {second, first}}},
 	}
 	wantSymptom := []query.VersionBucket{
-		{Bucket: base.Unix(), Model: "fraud", ModelVersion: "v1", Sum: 1, Count: 1},
-		{Bucket: base.Unix(), Model: "fraud", ModelVersion: "v2", Sum: 1, Count: 2},
+		{Bucket: base.Unix(), Model: "fraud", ModelVersion: "v1", Sum: 1, Total: 1, Count: 1},
+		{Bucket: base.Unix(), Model: "fraud", ModelVersion: "v2", Sum: 1, Total: 2, Count: 2},
 	}
 	wantMissing := query.MissingBucket{Service: "feature-service", Name: "features.missing_ratio", Bucket: base.Unix(), Share: 1.0 / 3}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := writeUnmerged(t, tt.writes)
 			rg := query.Range{From: base.UnixNano(), To: base.Add(2 * time.Second).UnixNano()}
-			symptom, err := r.SymptomByVersion(context.Background(), "prediction.error", "model-server", rg)
+			symptom, err := r.SymptomByVersion(context.Background(), plain("prediction.error"), "model-server", rg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -105,3 +106,6 @@ func sameShare(a, b query.MissingBucket) bool {
 	a.Share, b.Share = 0, 0
 	return share && a == b
 }
+
+// plain is a plain metric name as an expression.
+func plain(name string) metricexpr.Expr { return metricexpr.Expr{Numerator: name} }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/services/rca/internal/metricexpr"
 )
 
 // Range is the half-open interval [From, To) of unix nanoseconds.
@@ -27,38 +28,6 @@ func New(conn driver.Conn) *Reader { return &Reader{conn: conn} }
 // time that older servers run in one thread; LIMIT BY folds only the rows
 // the WHERE kept, and both 18.16 and modern servers accept it.
 const onePerPoint = "LIMIT 1 BY event_id, point_index"
-
-// VersionBucket is the symptom metric as served by one model version in one
-// bucket: the sum of its values and the number of points.
-type VersionBucket struct {
-	Bucket              int64
-	Model, ModelVersion string
-	Sum                 float64
-	Count               uint64
-}
-
-// SymptomByVersion returns the symptom metric of one service per bucket and
-// model version; the rows of a bucket add up to the whole symptom.
-func (r *Reader) SymptomByVersion(ctx context.Context, metric, service string, rg Range) ([]VersionBucket, error) {
-	const q = `SELECT intDiv(time_unix_nano, 1000000000) AS b, model, model_version, sum(value), count()
-FROM (
-  SELECT time_unix_nano, model, model_version, value, event_id, point_index FROM metrics
-  WHERE name = ? AND service = ? AND time >= toDateTime(?) AND time <= toDateTime(?)
-    AND time_unix_nano >= ? AND time_unix_nano < ?
-  ` + onePerPoint + `
-)
-GROUP BY b, model, model_version`
-	var out []VersionBucket
-	err := r.each(ctx, "symptom series", q, func(rows driver.Rows) error {
-		var v VersionBucket
-		if err := rows.Scan(&v.Bucket, &v.Model, &v.ModelVersion, &v.Sum, &v.Count); err != nil {
-			return err
-		}
-		out = append(out, v)
-		return nil
-	}, metric, service, seconds(rg.From), seconds(rg.To), rg.From, rg.To)
-	return out, err
-}
 
 // ServiceBucket is one service's own behaviour in one bucket: its spans, how
 // many of them failed while none of their children did, and its mean self
@@ -115,18 +84,31 @@ GROUP BY s.service, b`
 	return out, err
 }
 
-// MissingBucket is the share of a service's points of one *_ratio metric
-// that were above zero in one bucket: the share of its responses with
-// missing data.
+// MissingBucket is the share of a service's responses with missing data in
+// one bucket, from one of its metrics: Name is a *_ratio metric, or the
+// counter pair "<x>.missing_rate / <x>.values_rate".
 type MissingBucket struct {
 	Service, Name string
 	Bucket        int64
 	Share         float64
 }
 
-// MissingData returns, per service, *_ratio metric and bucket, the share of
-// points above zero, from metrics of model (all when model is empty).
+// MissingData returns, per service, missing-data metric and bucket, the
+// share of responses with missing data, from metrics of model (all when
+// model is empty). It reads both forms a service may report: per-response
+// *_ratio points (the share of them above zero), and the counters
+// <x>.values and <x>.missing, as the rates ingest derives from them.
 func (r *Reader) MissingData(ctx context.Context, model string, rg Range) ([]MissingBucket, error) {
+	ratios, err := r.missingRatios(ctx, model, rg)
+	if err != nil {
+		return nil, err
+	}
+	counted, err := r.missingCounters(ctx, model, rg)
+	return append(ratios, counted...), err
+}
+
+// missingRatios is MissingData from *_ratio points.
+func (r *Reader) missingRatios(ctx context.Context, model string, rg Range) ([]MissingBucket, error) {
 	const q = `SELECT service, name, intDiv(time_unix_nano, 1000000000) AS b, avg(value > 0)
 FROM (
   SELECT service, name, time_unix_nano, value, event_id, point_index FROM metrics
@@ -142,6 +124,51 @@ GROUP BY service, name, b`
 		if err := rows.Scan(&v.Service, &v.Name, &v.Bucket, &v.Share); err != nil {
 			return err
 		}
+		out = append(out, v)
+		return nil
+	}, model, model, seconds(rg.From), seconds(rg.To), rg.From, rg.To)
+	return out, err
+}
+
+// missingCounters is MissingData from the rates of <x>.missing and
+// <x>.values counters.
+func (r *Reader) missingCounters(ctx context.Context, model string, rg Range) ([]MissingBucket, error) {
+	// A service counts values and missing ones per series, typically one
+	// per feature (attribute feature). missing / values of one series is
+	// the share of responses that lacked that feature; the share that
+	// lacked any is at least the largest of those, and at least the pooled
+	// share, which also covers counters whose attributes do not pair up.
+	// So the share is the greater of the two. A series is told by its
+	// attributes in sorted order: their stored order is not fixed.
+	//
+	// A service's counters need not name a model (a feature store serves
+	// every model), so for a model they count when they name it or none.
+	const q = `SELECT service, prefix, b, greatest(maxIf(m / v, v > 0), sum(m) / sum(v))
+FROM (
+  SELECT service, replaceRegexpOne(name, '[.](missing|values)_rate$', '') AS prefix,
+    intDiv(time_unix_nano, 1000000000) AS b, attrs,
+    sumIf(value, endsWith(name, '.missing_rate')) AS m, sumIf(value, endsWith(name, '.values_rate')) AS v
+  FROM (
+    SELECT service, name, time_unix_nano, value,
+      arraySort(arrayMap((k, x) -> concat(k, '=', x), attr_keys, attr_values)) AS attrs, event_id, point_index
+    FROM metrics
+    WHERE (endsWith(name, '.missing_rate') OR endsWith(name, '.values_rate')) AND (? = '' OR model IN (?, ''))
+      AND time >= toDateTime(?) AND time <= toDateTime(?)
+      AND time_unix_nano >= ? AND time_unix_nano < ?
+    ` + onePerPoint + `
+  )
+  GROUP BY service, prefix, b, attrs
+)
+GROUP BY service, prefix, b
+HAVING sum(v) > 0`
+	var out []MissingBucket
+	err := r.each(ctx, "missing data counters", q, func(rows driver.Rows) error {
+		var v MissingBucket
+		var prefix string
+		if err := rows.Scan(&v.Service, &prefix, &v.Bucket, &v.Share); err != nil {
+			return err
+		}
+		v.Name = metricexpr.Expr{Numerator: prefix + ".missing_rate", Denominator: prefix + ".values_rate"}.String()
 		out = append(out, v)
 		return nil
 	}, model, model, seconds(rg.From), seconds(rg.To), rg.From, rg.To)

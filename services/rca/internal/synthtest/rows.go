@@ -45,6 +45,9 @@ func (g *generator) span(r req, id, parent, service, name string, start time.Tim
 		r.trace, id, parent, service, name, "server", status, msg, Model, r.version, []string{}, []string{}})
 }
 
+// latencyMs is the request's latency as the gateway sees it.
+func (r req) latencyMs() float64 { return gatewayOverheadMs + r.featureMs + hopMs + r.modelMs + hopMs }
+
 // metrics writes the points each service reports for the request.
 func (g *generator) metrics(r req) {
 	failed := 0.0
@@ -52,7 +55,7 @@ func (g *generator) metrics(r req) {
 		failed = 1
 	}
 	points := []events.Point{
-		{Name: "request.latency_ms", Value: gatewayOverheadMs + r.featureMs + hopMs + r.modelMs + hopMs, Service: "gateway"},
+		{Name: "request.latency_ms", Value: r.latencyMs(), Service: "gateway"},
 		{Name: "request.error", Value: failed, Service: "gateway"},
 		{Name: "feature.latency_ms", Value: r.featureMs, Service: "feature-service"},
 		{Name: "feature.missing_ratio", Value: r.missing, Service: "feature-service"},

@@ -45,6 +45,11 @@ type Scenario struct {
 	// NullProb is the share of requests whose features come back null
 	// during feature_nulls.
 	NullProb float64
+	// Counters reports metrics as an OpenTelemetry SDK does through the
+	// ingest service, instead of points per request: every ExportInterval,
+	// counters as totals and _rate points, latencies as cumulative
+	// histograms (see counters).
+	Counters bool
 	// Second is another fault injected from SecondAt, for incidents whose
 	// symptoms have two causes; empty for none.
 	Second   string
@@ -92,12 +97,18 @@ func Generate(s Scenario) (Data, error) {
 		return Data{}, fmt.Errorf("rps %d: want > 0", s.RPS)
 	}
 	g := &generator{s: s, rng: rand.New(rand.NewPCG(s.Seed, s.Seed^0x9e3779b97f4a7c15))}
-	start := s.FaultAt.Add(-s.Baseline)
+	start, end := s.FaultAt.Add(-s.Baseline), s.FaultAt.Add(s.FaultFor)
+	if s.Counters {
+		g.counters = newCounters(start)
+	}
 	step := time.Second / time.Duration(s.RPS)
-	for t := start; t.Before(s.FaultAt.Add(s.FaultFor)); t = t.Add(step) {
+	for t := start; t.Before(end); t = t.Add(step) {
 		jitter := time.Duration(g.rng.Int64N(int64(step)))
 		g.request(t.Add(jitter))
 		g.data.Requests++
+	}
+	if g.counters != nil {
+		g.counters.exportUntil(end, &g.data.Metrics)
 	}
 	if err := g.changes(); err != nil {
 		return Data{}, err
@@ -123,6 +134,8 @@ type generator struct {
 	s    Scenario
 	rng  *rand.Rand
 	data Data
+	// counters is set when metrics are exported as counters.
+	counters *counters
 }
 
 // request simulates one request through the three services.
@@ -142,7 +155,11 @@ func (g *generator) request(t time.Time) {
 		r.featureMs += slowMs
 	}
 	g.spans(r)
-	g.metrics(r)
+	if g.counters != nil {
+		g.count(r)
+	} else {
+		g.metrics(r)
+	}
 }
 
 type req struct {

@@ -103,6 +103,8 @@ type Step struct {
 // Verify is the recovery check: an aggregate of a metric over recent points
 // must drop below a threshold before the timeout.
 type Verify struct {
+	// Metric is a metric name, or the ratio "<numerator> / <denominator>"
+	// of two (see package metricexpr), which takes the aggregate ratio.
 	Metric    string        `yaml:"metric"`
 	Service   string        `yaml:"service"`
 	Aggregate string        `yaml:"aggregate"`
@@ -112,8 +114,14 @@ type Verify struct {
 	Timeout   time.Duration `yaml:"timeout"`
 }
 
-// Aggregates lists the aggregate functions a verify block may name.
-var Aggregates = []string{"avg", "max", "min"}
+// Aggregates lists the aggregate functions a verify block may name. The
+// first three are ClickHouse's over a metric's points; ratio is for a ratio
+// metric A / B, and measures sum(A) / sum(B) over the window (for counter
+// rates: errors over requests), which no other aggregate can read.
+var Aggregates = []string{"avg", "max", "min", AggregateRatio}
+
+// AggregateRatio is the aggregate of a ratio metric.
+const AggregateRatio = "ratio"
 
 // Load reads runbooks from path, or the embedded defaults when path is
 // empty, strictly: an unknown field, an unknown action or a bad template is

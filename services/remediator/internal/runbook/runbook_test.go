@@ -26,6 +26,12 @@ func TestLoadRejectsWithFileLineAndField(t *testing.T) {
 		{name: "missing parameter", file: "missing_param.yaml", want: `missing_param.yaml:5: field runbooks[0].steps[0].action: needs parameter "model"`},
 		{name: "bad template", file: "bad_template.yaml", want: "bad_template.yaml:7: field runbooks[0].steps[0].with.model: bad template"},
 		{name: "bad aggregate", file: "bad_verify.yaml", want: `bad_verify.yaml:7: field runbooks[0].verify.aggregate: unknown aggregate "median"`},
+		{name: "malformed verify metric", file: "bad_verify_metric.yaml",
+			want: `bad_verify_metric.yaml:6: field runbooks[0].verify.metric: metric "prediction.errors_rate / predictions_rate / requests_rate": want a metric name or "<numerator> / <denominator>"`},
+		{name: "avg of a ratio", file: "bad_verify_ratio_avg.yaml",
+			want: `bad_verify_ratio_avg.yaml:7: field runbooks[0].verify.aggregate: aggregate "avg" does not fit metric "prediction.errors_rate / predictions_rate": use ratio`},
+		{name: "ratio of a plain metric", file: "bad_verify_ratio_plain.yaml",
+			want: `bad_verify_ratio_plain.yaml:7: field runbooks[0].verify.aggregate: aggregate "ratio" does not fit metric "prediction.error"`},
 		{name: "min_confidence above 1", file: "bad_min_confidence.yaml", want: "bad_min_confidence.yaml:5: field runbooks[0].match.min_confidence: must be between 0 and 1, got 1.5"},
 		{name: "negative min_margin", file: "bad_min_margin.yaml", want: "bad_min_margin.yaml:3: field runbooks[0].match.min_margin: must be between 0 and 1, got -0.1"},
 		{name: "negative min_duration", file: "bad_min_duration.yaml", want: "bad_min_duration.yaml:3: field runbooks[0].min_duration: must be 0s or more"},
@@ -114,6 +120,28 @@ func TestGateAndPersistenceFields(t *testing.T) {
 			}
 			if rb.Persistence() != tc.wantPersist || conf != tc.wantConf {
 				t.Fatalf("persistence %s, min_confidence %s; want %s, %s", rb.Persistence(), conf, tc.wantPersist, tc.wantConf)
+			}
+		})
+	}
+}
+
+// A ratio metric takes the ratio aggregate unless told otherwise; a plain
+// metric keeps avg.
+func TestVerifyAggregateDefaults(t *testing.T) {
+	tests := []struct{ metric, want string }{
+		{metric: "prediction.error", want: "avg"},
+		{metric: "prediction.errors_rate / predictions_rate", want: runbook.AggregateRatio},
+	}
+	for _, tc := range tests {
+		t.Run(tc.metric, func(t *testing.T) {
+			raw := "runbooks:\n  - name: a\n    steps: [{name: s, action: model.rollback, with: {model: fraud}}]\n" +
+				"    verify: {metric: " + tc.metric + ", below: 0.05, window: 5s, timeout: 10s}\n"
+			f, err := runbook.Parse("x.yaml", []byte(raw), registry)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f.Runbooks[0].Verify.Aggregate; got != tc.want {
+				t.Fatalf("aggregate = %q, want %q", got, tc.want)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 // Package verify judges whether a remediation worked: it polls the metrics
-// table until a metric's aggregate over the newest points drops below a
-// threshold, or gives up at a timeout.
+// table until a metric's aggregate over the newest points (or a ratio of two
+// metrics' sums, such as errors over requests) drops below a threshold, or
+// gives up at a timeout.
 package verify
 
 import (
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/medic-sre/medic/services/remediator/internal/metricexpr"
 	"github.com/medic-sre/medic/services/remediator/internal/runbook"
 )
 
@@ -88,7 +90,8 @@ type progress struct {
 }
 
 // describe says in one line why recovery was not judged reached:
-// "prediction.error avg 0.61 still above 0.05 after 60s (last of 58 checks)".
+// "prediction.errors_rate / predictions_rate ratio 0.61 still above 0.05
+// after 60s (last of 58 checks)".
 func (p progress) describe(c runbook.Verify, took time.Duration, lastErr error) string {
 	after := "after " + seconds(roundTook(took, c.Timeout))
 	switch {
@@ -97,12 +100,21 @@ func (p progress) describe(c runbook.Verify, took time.Duration, lastErr error) 
 	case p.checks == 0:
 		return fmt.Sprintf("no measurement of %s %s", c.Metric, after)
 	case p.last.Points == 0:
-		return fmt.Sprintf("no %s points arrived %s (%d checks)", c.Metric, after, p.checks)
+		return fmt.Sprintf("no %s points arrived %s (%d checks)", pointsOf(c.Metric), after, p.checks)
 	case p.last.Points < uint64(c.MinPoints):
 		return fmt.Sprintf("%s %s %s over %d points, fewer than the %d needed, %s (last of %d checks)",
 			c.Metric, c.Aggregate, short(p.last.Value), p.last.Points, c.MinPoints, after, p.checks)
 	}
 	return fmt.Sprintf("%s %s %s still above %s %s (last of %d checks)", c.Metric, c.Aggregate, short(p.last.Value), short(c.Below), after, p.checks)
+}
+
+// pointsOf is the metric whose points a check counts: a ratio's
+// denominator, or the metric itself.
+func pointsOf(metric string) string {
+	if e, err := metricexpr.Parse(metric); err == nil && e.IsRatio() {
+		return e.Denominator
+	}
+	return metric
 }
 
 // roundTook rounds a wait to what a reader needs: the check's timeout when
@@ -131,12 +143,18 @@ func seconds(d time.Duration) string {
 func short(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
 
 // measure aggregates the points newer than both since and the window start.
+// A ratio A / B is sum(A) / sum(B), with B's points as its Points: without
+// any, or with B summing to 0 (no requests), it is not recovered yet.
 func (v *Verifier) measure(ctx context.Context, c runbook.Verify, since int64) (Result, error) {
 	now := time.Now
 	if v.Now != nil {
 		now = v.Now
 	}
 	from := max(since, now().Add(-c.Window).UnixNano())
+	expr, err := metricexpr.Parse(c.Metric)
+	if err != nil {
+		return Result{}, fmt.Errorf("verify metric: %w", err)
+	}
 	// A redelivered telemetry batch writes its points again under the same
 	// (event_id, point_index), and metrics folds them only when parts
 	// merge: the subquery keeps one row per point, so copies neither count
@@ -144,12 +162,20 @@ func (v *Verifier) measure(ctx context.Context, c runbook.Verify, since int64) (
 	// and costs less than FINAL. The aggregate comes from a fixed list
 	// (checked at load), so it can be spliced in; every value is a bound
 	// parameter.
-	q := fmt.Sprintf(`SELECT count() AS n, %s(value) AS v FROM (
-		SELECT event_id, point_index, value FROM metrics
-		WHERE name = ? AND (? = '' OR service = ?) AND time_unix_nano > ?
-		LIMIT 1 BY event_id, point_index)`, c.Aggregate)
+	const points = `SELECT event_id, point_index, name, value FROM metrics
+		WHERE name IN (?, ?) AND (? = '' OR service = ?) AND time_unix_nano > ?
+		LIMIT 1 BY event_id, point_index`
+	q := fmt.Sprintf(`SELECT count() AS n, %s(value) AS v FROM (%s)`, c.Aggregate, points)
+	num, den := expr.Numerator, expr.Numerator
+	args := []any{}
+	if expr.IsRatio() {
+		den = expr.Denominator
+		q = `SELECT countIf(name = ?) AS n, sumIf(value, name = ?) / sumIf(value, name = ?) AS v FROM (` + points + `)`
+		args = append(args, den, num, den)
+	}
+	args = append(args, num, den, c.Service, c.Service, from)
 	var r Result
-	if err := v.Conn.QueryRow(ctx, q, c.Metric, c.Service, c.Service, from).Scan(&r.Points, &r.Value); err != nil {
+	if err := v.Conn.QueryRow(ctx, q, args...).Scan(&r.Points, &r.Value); err != nil {
 		return r, fmt.Errorf("verify query on metrics: %w", err)
 	}
 	if math.IsNaN(r.Value) {

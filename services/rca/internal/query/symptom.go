@@ -1,0 +1,104 @@
+package query
+
+import (
+	"context"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/medic-sre/medic/services/rca/internal/metricexpr"
+)
+
+// VersionBucket is the symptom as served by one model version in one
+// bucket. Sum over Total is the symptom: for a plain metric, the sum of its
+// values over its number of points; for a ratio A / B, the sum of A's values
+// over the sum of B's (rates of counters, so the requests served); for a
+// histogram, the increase of its sum over that of its count.
+type VersionBucket struct {
+	Bucket              int64
+	Model, ModelVersion string
+	Sum                 float64
+	// Total is the mass the symptom is a share of: the points of a plain
+	// metric, the sum of the denominator's values of a ratio, the
+	// observations of a histogram.
+	Total float64
+	// Count is the number of points of the metric, or of the denominator
+	// (a histogram's count).
+	Count uint64
+}
+
+// SymptomByVersion returns the symptom of one service per bucket and model
+// version; the rows of a bucket add up to the whole symptom (sum of Sum
+// over sum of Total).
+func (r *Reader) SymptomByVersion(ctx context.Context, sym metricexpr.Expr, service string, rg Range) ([]VersionBucket, error) {
+	const q = `SELECT intDiv(time_unix_nano, 1000000000) AS b, model, model_version, ` + symptomMass + `
+FROM (` + symptomPoints + `)
+GROUP BY b, model, model_version`
+	var out []VersionBucket
+	err := r.each(ctx, "symptom series", q, func(rows driver.Rows) error {
+		var v VersionBucket
+		if err := rows.Scan(&v.Bucket, &v.Model, &v.ModelVersion, &v.Sum, &v.Total, &v.Count); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	}, symptomArgs(sym, service, rg)...)
+	return out, err
+}
+
+// symptomPoints are the points of the symptom's metrics of one service in a
+// range, each point once (name, value and where they come from), followed
+// by the increases of a histogram's <name>_sum and <name>_count between the
+// consecutive exports of each of its series.
+//
+// A histogram rule's anomaly names the histogram (prediction.latency_ms),
+// whose points are its _bucket, _sum and _count as sent: running totals
+// since the series started. The increases give each export's interval its
+// sum and count of observations, so a histogram symptom reads as the ratio
+// sum / count: the mean of what was observed. A series is told apart by its
+// attributes in sorted order (their stored order is not fixed); an increase
+// below zero is a reset of the series and is left out, as is each series'
+// first point in the range, which has nothing to be an increase over.
+const symptomPoints = `SELECT time_unix_nano, name, model, model_version, value FROM (
+  SELECT time_unix_nano, name, model, model_version, value, event_id, point_index FROM metrics
+  WHERE name IN (?, ?) AND service = ? AND time >= toDateTime(?) AND time <= toDateTime(?)
+    AND time_unix_nano >= ? AND time_unix_nano < ?
+  ` + onePerPoint + `
+)
+UNION ALL
+SELECT t AS time_unix_nano, name, model, model_version, d AS value FROM (
+  SELECT name, model, model_version, arraySort(groupArray(time_unix_nano)) AS ts,
+    arrayDifference(arraySort((x, t) -> t, groupArray(value), groupArray(time_unix_nano))) AS ds
+  FROM (
+    SELECT time_unix_nano, name, model, model_version, value,
+      arraySort(arrayMap((k, x) -> concat(k, '=', x), attr_keys, attr_values)) AS attrs, event_id, point_index
+    FROM metrics
+    WHERE name IN (?, ?) AND service = ? AND time >= toDateTime(?) AND time <= toDateTime(?)
+      AND time_unix_nano >= ? AND time_unix_nano < ?
+    ` + onePerPoint + `
+  )
+  GROUP BY name, model, model_version, attrs
+)
+ARRAY JOIN ts AS t, ds AS d, arrayEnumerate(ts) AS i
+WHERE i > 1 AND d >= 0`
+
+// symptomMass aggregates symptomPoints into the symptom's numerator (s),
+// the mass it is a share of (total) and the denominator's points (n). A
+// plain metric is its own denominator, each point weighing 1; a ratio's
+// denominator weighs its values, as does a histogram's count. One
+// expression serves every form, so they cannot drift apart.
+const symptomMass = `sumIf(value, name IN (?, ?)) AS s,
+  toFloat64(sumIf(if(name = ? AND ? = 1, 1, value), name IN (?, ?))) AS total,
+  countIf(name IN (?, ?)) AS n`
+
+// symptomArgs are the parameters of symptomMass followed by those of
+// symptomPoints. A plain name reads its own points and, should it be a
+// histogram, its _sum over its _count; a ratio reads its two metrics only.
+func symptomArgs(sym metricexpr.Expr, service string, rg Range) []any {
+	num, den, hSum, hCount, perPoint := sym.Numerator, sym.Denominator, "", "", uint8(0)
+	if !sym.IsRatio() {
+		den, hSum, hCount, perPoint = num, num+"_sum", num+"_count", 1
+	}
+	where := func(a, b string) []any { return []any{a, b, service, seconds(rg.From), seconds(rg.To), rg.From, rg.To} }
+	args := []any{num, hSum, den, perPoint, den, hCount, den, hCount}
+	args = append(args, where(num, den)...)
+	return append(args, where(hSum, hCount)...)
+}
