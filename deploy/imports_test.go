@@ -4,6 +4,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -111,4 +112,21 @@ func edgeImports(path string, noBus bool) ([]string, error) {
 	}
 	slices.Sort(bad)
 	return bad, nil
+}
+
+// The simulator is the watched system, and plays a user's: it reaches Medic
+// only through the front door (OTLP, /v1/changes, Kafka), so neither its
+// code nor its tests may link anything of Medic's pkg/ or schemas/.
+func TestSimulatorLinksNothingOfMedic(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", "-test", "./...")
+	cmd.Dir = filepath.Join("..", "services", "simulator")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list in services/simulator: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if strings.HasPrefix(pkg, "github.com/medic-sre/medic/pkg") || strings.HasPrefix(pkg, "github.com/medic-sre/medic/schemas") {
+			t.Errorf("the simulator links %s; a watched system knows Medic only by its OTLP endpoint, /v1/changes and Kafka", pkg)
+		}
+	}
 }
