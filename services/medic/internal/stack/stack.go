@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,6 +47,9 @@ type Config struct {
 	NATSProcess bool
 	// NoSimulator runs Medic alone, for a user's own system (`medic up`).
 	NoSimulator bool
+	// Only runs just these services, in Services order (e.g. the archiver
+	// and the ingest service, for tests of the front door); empty runs all.
+	Only []string
 	// ControlAddr is where the simulator's control API listens; empty
 	// picks a free port.
 	ControlAddr string
@@ -145,6 +149,9 @@ func (s *Stack) startAll(ctx context.Context) error {
 		s.ControlURL = "http://" + control
 	}
 	for _, name := range Services {
+		if len(s.cfg.Only) > 0 && !slices.Contains(s.cfg.Only, name) {
+			continue
+		}
 		var extra []string
 		switch name {
 		case "ingest":
