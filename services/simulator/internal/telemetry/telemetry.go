@@ -26,7 +26,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -83,6 +83,8 @@ func Setup(ctx context.Context, cfg Config, services ...string) (*Telemetry, err
 }
 
 func (t *Telemetry) setupTier(ctx context.Context, cfg Config, svc string) (Tier, error) {
+	// Merge refuses two schema URLs: semconv's version must be the one
+	// resource.Default uses, that of the SDK in go.mod.
 	res, err := resource.Merge(resource.Default(), resource.NewWithAttributes(semconv.SchemaURL,
 		semconv.ServiceName(svc), semconv.ServiceNamespace(cfg.Namespace), semconv.ServiceInstanceID(cfg.Instance)))
 	if err != nil {
