@@ -1,83 +1,81 @@
 package app
 
 import (
-	"context"
 	"testing"
 	"time"
-
-	"github.com/medic-sre/medic/pkg/events"
-	"github.com/medic-sre/medic/pkg/servicetest"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
-// checkTelemetry reads points until 400 v2 predictions were seen, and
-// checks their error rate and that every tier and the labels report v2.
-func checkTelemetry(t *testing.T, c jetstream.Consumer) {
-	var predictions, failed int
-	seen := map[string]bool{}
-	telemetry(t, c, func(p events.Point) bool {
-		if p.ModelVersion != "v2" {
-			return false
-		}
-		seen[p.Service+"/"+p.Name] = true
-		if p.Name == "prediction.error" {
-			predictions++
-			failed += int(p.Value)
-		}
-		return predictions >= 400 && seen["model-server/label.correct"]
+// v2 selects the bad version's series.
+var v2 = []string{"ml.model.name", "fraud", "ml.model.version", "v2"}
+
+// checkMetrics waits for 400 v2 predictions and their first labels in the
+// exported metrics, checks their error rate, that it keeps rising, and that
+// every tier reports v2.
+func checkMetrics(t *testing.T, r *receiver) {
+	var m metricView
+	pollFor(t, "400 v2 predictions and their labels in the exported metrics", 15*time.Second, func() bool {
+		m = r.metrics()
+		return m.count("model-server", "predictions", v2...) >= 400 && m.count("model-server", "labels", v2...) > 0
 	})
-	if rate := float64(failed) / float64(predictions); rate < 0.25 || rate > 0.45 {
-		t.Errorf("v2 prediction.error rate %.3f over %d requests, want about 0.35", rate, predictions)
+	predictions, failed := m.count("model-server", "predictions", v2...), m.count("model-server", "prediction.errors", v2...)
+	if rate := failed / predictions; rate < 0.25 || rate > 0.45 {
+		t.Errorf("v2 prediction.errors rate %.3f over %.0f predictions, want about 0.35", rate, predictions)
 	}
-	for _, want := range []string{"gateway/request.latency_ms", "gateway/request.error", "feature-service/feature.latency_ms",
-		"feature-service/feature.missing_ratio", "feature-service/feature.merchant_risk", "model-server/prediction.latency_ms",
-		"model-server/prediction.score"} {
-		if !seen[want] {
-			t.Errorf("no %s point for v2", want)
+	pollFor(t, "prediction.errors of v2 to keep rising", 10*time.Second, func() bool {
+		return r.metrics().count("model-server", "prediction.errors", v2...) > failed
+	})
+	for _, want := range []struct{ service, name string }{
+		{"gateway", "requests"}, {"gateway", "request.errors"}, {"gateway", "request.latency_ms"},
+		{"feature-service", "feature.values"}, {"feature-service", "feature.missing"}, {"feature-service", "feature.latency_ms"},
+		{"model-server", "prediction.latency_ms"}, {"model-server", "prediction.score"}, {"model-server", "labels.correct"},
+	} {
+		if _, _, found := m.total(want.service, want.name, v2...); !found {
+			t.Errorf("no %s/%s series of v2", want.service, want.name)
 		}
+	}
+	// Nothing is exported under a tier it does not belong to.
+	if _, _, found := m.total("gateway", "predictions"); found {
+		t.Error("the gateway exports predictions")
 	}
 }
 
-// checkTrace finds a failed v2 prediction in the spans table, where the
-// simulator's spans arrive only through the bus and the archiver's
-// consumer, and checks its trace: gateway -> feature-service and
-// model-server, and the warning logged with the same trace id.
-func checkTrace(t *testing.T, s *sim) {
-	ctx := context.Background()
+// checkTrace finds a failed v2 prediction among the exported spans and
+// checks its trace: gateway -> feature-service and model-server, and the
+// warning logged with the same trace id.
+func checkTrace(t *testing.T, r *receiver) {
 	var traceID string
-	servicetest.PollFor(t, "a failed v2 prediction span in ClickHouse", 15*time.Second, func() bool {
-		err := s.store.Conn().QueryRow(ctx, `SELECT trace_id FROM spans
-			WHERE service = 'model-server' AND model_version = 'v2' AND status_code = 2 LIMIT 1`).Scan(&traceID)
-		return err == nil && traceID != ""
-	})
-	type span struct{ service, name, id, parent string }
-	var spans map[string]span
-	servicetest.PollFor(t, "all three spans of trace "+traceID, 10*time.Second, func() bool {
-		rows, err := s.store.Conn().Query(ctx, "SELECT service, name, span_id, parent_span_id FROM spans WHERE trace_id = ?", traceID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		spans = map[string]span{}
-		for rows.Next() {
-			var sp span
-			if err := rows.Scan(&sp.service, &sp.name, &sp.id, &sp.parent); err != nil {
-				t.Fatal(err)
+	pollFor(t, "a failed v2 prediction span", 15*time.Second, func() bool {
+		for _, sp := range r.allSpans() {
+			if sp.service == "model-server" && sp.failed && sp.attrs["ml.model.version"] == "v2" {
+				traceID = sp.traceID
+				return true
 			}
-			spans[sp.service] = sp
+		}
+		return false
+	})
+	spans := map[string]span{}
+	pollFor(t, "all three spans of trace "+traceID, 10*time.Second, func() bool {
+		for _, sp := range r.allSpans() {
+			if sp.traceID == traceID {
+				spans[sp.service] = sp
+			}
 		}
 		return len(spans) == 3
 	})
-	gw := spans["gateway"]
-	if gw.name != "POST /predict" || gw.parent != "" ||
-		spans["feature-service"].name != "GET /features" || spans["feature-service"].parent != gw.id ||
-		spans["model-server"].name != "predict" || spans["model-server"].parent != gw.id {
+	gw, fs, ms := spans["gateway"], spans["feature-service"], spans["model-server"]
+	if gw.name != "POST /predict" || gw.parentID != "" || !gw.failed ||
+		fs.name != "GET /features" || fs.parentID != gw.spanID ||
+		ms.name != "predict" || ms.parentID != gw.spanID {
 		t.Errorf("trace %s: %+v", traceID, spans)
 	}
-	var n uint64
-	servicetest.PollFor(t, "the failure's warning in the logs table", 10*time.Second, func() bool {
-		err := s.store.Conn().QueryRow(ctx, `SELECT count() FROM logs WHERE trace_id = ? AND severity = 'WARN'
-			AND service = 'model-server' AND model = 'fraud' AND model_version = 'v2'`, traceID).Scan(&n)
-		return err == nil && n == 1
+	const severityWarn = 13 // OTLP's SEVERITY_NUMBER_WARN
+	pollFor(t, "the failure's warning in the exported logs", 10*time.Second, func() bool {
+		for _, l := range r.allLogs() {
+			if l.traceID == traceID && l.spanID == ms.spanID && l.severity == severityWarn && l.service == "model-server" &&
+				l.attrs["ml.model.name"] == "fraud" && l.attrs["ml.model.version"] == "v2" && l.body == "prediction failed" {
+				return true
+			}
+		}
+		return false
 	})
 }

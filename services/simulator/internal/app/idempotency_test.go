@@ -4,17 +4,13 @@ import (
 	"io"
 	"net/http"
 	"testing"
-
-	"github.com/medic-sre/medic/pkg/bus"
-	"github.com/medic-sre/medic/pkg/events"
-	"github.com/medic-sre/medic/pkg/servicetest"
 )
 
 // A rollback whose answer was lost is retried by the remediator under the
-// same Idempotency-Key: the retry must get the first answer, and the bus
-// must carry one rollback, not a 409 and not a second switch.
+// same Idempotency-Key: the retry must get the first answer, and one
+// rollback must be posted to /v1/changes, not a 409 and not a second switch.
 func TestRetriedRollbackIsRecordedOnce(t *testing.T) {
-	s := startSim(t)
+	s := startSim(t, "http/protobuf")
 	if code := call(t, "POST", s.control+"/v1/faults", "", `{"kind":"bad_model_version"}`, nil); code != 200 {
 		t.Fatalf("inject answered %d", code)
 	}
@@ -33,13 +29,13 @@ func TestRetriedRollbackIsRecordedOnce(t *testing.T) {
 		}
 		first = body
 	}
-	// A switch is on the bus before its answer, so reading once suffices.
+	// A switch is posted before its answer, so reading once suffices.
 	var kinds []string
-	for _, ev := range servicetest.ReadEvents(t, s.js, bus.StreamEvents, events.Subject(events.TypeChangeRecorded)) {
-		kinds = append(kinds, servicetest.As[events.ChangeRecorded](t, ev).Kind)
+	for _, c := range s.changes.posted(t) {
+		kinds = append(kinds, c.Kind)
 	}
 	if len(kinds) != 2 || kinds[0] != "deploy" || kinds[1] != "rollback" {
-		t.Fatalf("changes on the bus %v, want deploy then one rollback", kinds)
+		t.Fatalf("changes posted %v, want deploy then one rollback", kinds)
 	}
 }
 

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/medic-sre/medic/pkg/servicetest"
 )
 
 // stateFaults reads GET /v1/state: the active kinds and their details.
@@ -146,7 +144,7 @@ func TestTimedFaults(t *testing.T) {
 				}
 			}
 			var kinds []string
-			servicetest.PollFor(t, "the timed fault to end", 5*time.Second, func() bool {
+			pollFor(t, "the timed fault to end", 5*time.Second, func() bool {
 				kinds, _ = stateFaults(t, a)
 				return strings.Join(kinds, ",") == tc.wantAfter
 			})
@@ -189,5 +187,17 @@ func TestStaleTimerEndsNothing(t *testing.T) {
 				t.Fatalf("faults %v %v, want feature_nulls lasting until cleared", kinds, details)
 			}
 		})
+	}
+}
+
+// pollFor calls cond until it holds, failing the test after timeout.
+func pollFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -14,29 +14,29 @@ import (
 	"testing"
 	"time"
 
-	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/services/simulator/internal/changes"
 	"github.com/medic-sre/medic/services/simulator/internal/fault"
 	"github.com/medic-sre/medic/services/simulator/internal/model"
 	"github.com/medic-sre/medic/services/simulator/internal/stats"
 )
 
 type api struct {
-	srv     *httptest.Server
-	ctrl    *Controller
-	clock   atomic.Int64 // the controller's time, in unix nanoseconds
-	mu      sync.Mutex   // guards changes and fail: timers publish too
-	changes []events.ChangeRecorded
-	fail    error
+	srv    *httptest.Server
+	ctrl   *Controller
+	clock  atomic.Int64 // the controller's time, in unix nanoseconds
+	mu     sync.Mutex   // guards posted and fail: timers publish too
+	posted []changes.Change
+	fail   error
 }
 
 // setNow moves the controller's clock.
 func (a *api) setNow(t time.Time) { a.clock.Store(t.UnixNano()) }
 
-// recorded returns the change events published so far.
-func (a *api) recorded() []events.ChangeRecorded {
+// recorded returns the changes posted so far.
+func (a *api) recorded() []changes.Change {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return append([]events.ChangeRecorded(nil), a.changes...)
+	return append([]changes.Change(nil), a.posted...)
 }
 
 func newAPI(t *testing.T) *api {
@@ -49,13 +49,13 @@ func newAPI(t *testing.T) *api {
 	window.Record(now.Add(-500*time.Millisecond), 30, false)
 	c := &Controller{Models: map[string]*model.Registry{model.Name: model.NewRegistry([]string{model.V1, model.V2}, model.Backup, model.V1)},
 		Faults: fault.NewSet(), Stats: window, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return time.Unix(0, a.clock.Load()) },
-		Changes: func(_ context.Context, c events.ChangeRecorded) error {
+		Changes: func(_ context.Context, c changes.Change) error {
 			a.mu.Lock()
 			defer a.mu.Unlock()
 			if a.fail != nil {
 				return a.fail
 			}
-			a.changes = append(a.changes, c)
+			a.posted = append(a.posted, c)
 			return nil
 		}}
 	a.ctrl = c
@@ -145,7 +145,7 @@ func TestControlAPI(t *testing.T) {
 		{name: "failover needs enabled", call: call{"POST", "/v1/models/fraud/failover", "", `{}`}, wantCode: 400},
 		{name: "failover of unknown model", call: call{"POST", "/v1/models/spam/failover", "", `{"enabled":true}`}, wantCode: 404},
 		{name: "publish failure still switches, with a warning", call: call{"PUT", "/v1/models/fraud/active", "", `{"version":"v2"}`},
-			publishErr: errors.New("nats: timeout"), wantCode: 200, wantFields: map[string]any{"active_version": "v2"}},
+			publishErr: errors.New("post change: 503 Service Unavailable"), wantCode: 200, wantFields: map[string]any{"active_version": "v2"}},
 		{name: "wrong method", call: call{"GET", "/v1/faults", "", ""}, wantCode: 405},
 	}
 	for _, tc := range tests {

@@ -2,14 +2,12 @@ package serving
 
 import (
 	"context"
-	"encoding/json"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/medic-sre/medic/pkg/telemetry"
 	"github.com/medic-sre/medic/services/simulator/internal/fault"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/log"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
@@ -80,7 +78,7 @@ func TestRequestIsOneTrace(t *testing.T) {
 			if tc.wantParent != nil && tc.span.Parent().SpanID() != tc.wantParent.SpanContext().SpanID() {
 				t.Error("wrong parent")
 			}
-			if attr(tc.span, telemetry.AttrModel) != "fraud" || attr(tc.span, telemetry.AttrModelVersion) != "v2" {
+			if attr(tc.span, AttrModel) != "fraud" || attr(tc.span, AttrModelVersion) != "v2" {
 				t.Errorf("model attributes %v", tc.span.Attributes())
 			}
 		})
@@ -88,79 +86,23 @@ func TestRequestIsOneTrace(t *testing.T) {
 	if got := gw.EndTime().Sub(gw.StartTime()); got != ms.EndTime().Sub(gw.StartTime())+time.Duration(hopMs*float64(time.Millisecond)) {
 		t.Errorf("gateway span lasts %v, not until the model-server answered", got)
 	}
-	var line map[string]any
-	if err := json.Unmarshal([]byte(strings.SplitN(r.logs.String(), "\n", 2)[0]), &line); err != nil {
-		t.Fatalf("log %q: %v", r.logs.String(), err)
+	// The warning is a log record of the model-server, in the failed
+	// span's trace, with the model's attributes; the otelslog bridge turns
+	// the error into the semantic conventions' exception.message.
+	logs := r.logs.all()
+	if len(logs) != 1 {
+		t.Fatalf("%d log records, want the one warning", len(logs))
 	}
-	if line["level"] != "WARN" || line["model_version"] != "v2" || line["model"] != "fraud" || line["err"] != res.Prediction.Err.Error() {
-		t.Errorf("log line %v", line)
+	rec := logs[0]
+	attrs := logAttrs(rec)
+	if rec.Severity() != log.SeverityWarn || rec.Body().Emit() != "prediction failed" ||
+		attrs[AttrModel] != "fraud" || attrs[AttrModelVersion] != "v2" || attrs["exception.message"] != res.Prediction.Err.Error() {
+		t.Errorf("log record %v %q %v", rec.Severity(), rec.Body().Emit(), attrs)
 	}
-}
-
-// Every tier leaves its points, at the request's time and version; a scored
-// request's label arrives LabelDelay later.
-func TestPointsOfARequest(t *testing.T) {
-	at := time.Unix(1_700_000_000, 0)
-	tests := []struct {
-		name   string
-		faults []string
-		want   func(Result) bool // which request to look at
-		points func(Result) map[string]float64
-		label  bool
-	}{
-		{name: "null merchant_risk fails", faults: []string{fault.FeatureNulls},
-			want: func(r Result) bool { return r.Features.MerchantRisk == nil },
-			points: func(r Result) map[string]float64 {
-				return map[string]float64{"gateway/request.error": 1, "feature-service/feature.missing_ratio": 1.0 / 3,
-					"model-server/prediction.error": 1}
-			}},
-		{name: "scored request", want: func(r Result) bool { return !r.Failed() }, label: true,
-			points: func(r Result) map[string]float64 {
-				return map[string]float64{"gateway/request.error": 0, "feature-service/feature.missing_ratio": 0,
-					"feature-service/feature.merchant_risk": *r.Features.MerchantRisk,
-					"model-server/prediction.error":         0, "model-server/prediction.score": r.Prediction.Score}
-			}},
+	if rec.TraceID() != ms.SpanContext().TraceID() || rec.SpanID() != ms.SpanContext().SpanID() {
+		t.Errorf("log record in trace %s span %s, want the model-server's span %s", rec.TraceID(), rec.SpanID(), ms.SpanContext().SpanID())
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r := newRig(t, tc.faults...)
-			var res Result
-			for i := 0; i < 50 && (i == 0 || !tc.want(res)); i++ {
-				r.pipe.Points.Take(at.Add(time.Hour)) // forget earlier requests and their labels
-				res = r.pipe.Serve(context.Background(), at)
-			}
-			if !tc.want(res) {
-				t.Fatal("no such request in 50")
-			}
-			want := tc.points(res)
-			want["gateway/request.latency_ms"] = res.LatencyMs
-			want["feature-service/feature.latency_ms"] = res.FeatureMs
-			want["feature-service/feature.amount"] = res.Features.Amount
-			want["feature-service/feature.account_age_days"] = res.Features.AccountAgeDays
-			want["model-server/prediction.latency_ms"] = res.Prediction.LatencyMs
-			got := map[string]float64{}
-			for _, p := range r.pipe.Points.Take(at.Add(time.Second)) {
-				if p.TimeUnixNano != at.UnixNano() || p.ModelVersion != "v1" || p.Model != "fraud" {
-					t.Errorf("point %+v", p)
-				}
-				got[p.Service+"/"+p.Name] = p.Value
-			}
-			if len(got) != len(want) {
-				t.Fatalf("points %v, want %v", got, want)
-			}
-			for k, v := range want {
-				if got[k] != v {
-					t.Errorf("%s = %v, want %v", k, got[k], v)
-				}
-			}
-			labels := r.pipe.Points.Take(at.Add(r.pipe.LabelDelay))
-			if tc.label != (len(labels) == 1) {
-				t.Fatalf("labels %+v, want label: %v", labels, tc.label)
-			}
-			if tc.label && (labels[0].Name != "label.correct" || labels[0].Service != ModelServer ||
-				labels[0].TimeUnixNano != at.Add(r.pipe.LabelDelay).UnixNano()) {
-				t.Errorf("label %+v", labels[0])
-			}
-		})
+	if svc, _ := rec.Resource().Set().Value("service.name"); svc.Emit() != ModelServer {
+		t.Errorf("log record of %q, want %s", svc.Emit(), ModelServer)
 	}
 }
