@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/services/ingest/internal/backlog"
 )
@@ -14,6 +15,9 @@ import (
 func watchBacklog(rt *service.Runtime, opts backlog.Options, retryAfter time.Duration) (*backlog.Watcher, error) {
 	if opts.RetryAfter == 0 {
 		opts.RetryAfter = retryAfter
+	}
+	if opts.Stream == "" {
+		opts.Stream = bus.StreamTelemetry
 	}
 	w, err := backlog.New(rt.Bus.JetStream(), opts, rt.Metrics, rt.Log.With("component", "backlog"))
 	if err != nil {

@@ -37,7 +37,6 @@ import (
 	"time"
 
 	"github.com/medic-sre/medic/pkg/archive"
-	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -60,8 +59,9 @@ type Options struct {
 	Every time.Duration
 	// RetryAfter is the delay Behind asks clients to wait (default 5s).
 	RetryAfter time.Duration
-	// Stream and Consumers name what to watch: by default the telemetry
-	// stream and the archiver's durable consumers on it.
+	// Stream and Consumers name what to watch: Stream is required (the
+	// app names the telemetry stream); Consumers default to the archiver's
+	// durable consumers on it.
 	Stream    string
 	Consumers []string
 }
@@ -89,9 +89,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RetryAfter <= 0 {
 		o.RetryAfter = DefaultRetryAfter
-	}
-	if o.Stream == "" {
-		o.Stream = bus.StreamTelemetry
 	}
 	if o.Consumers == nil {
 		for _, c := range archive.Consumers() {
@@ -131,6 +128,10 @@ type Watcher struct {
 // New makes a Watcher over js and registers its metrics with reg; Run
 // starts watching. Until its first look it reports nothing behind.
 func New(js jetstream.JetStream, opts Options, reg prometheus.Registerer, log *slog.Logger) (*Watcher, error) {
+	// The stream is the caller's to name: this package stays off the bus.
+	if opts.Stream == "" {
+		return nil, errors.New("backlog: Options.Stream names no stream to watch")
+	}
 	opts = opts.withDefaults()
 	if err := opts.Validate(); err != nil {
 		return nil, err

@@ -53,7 +53,7 @@ func ackAll(t *testing.T, c jetstream.Consumer) {
 func newWatcher(t *testing.T, b *bus.Bus, l Limits) (*Watcher, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	w, err := New(b.JetStream(), Options{Limits: l}, reg, slog.New(slog.DiscardHandler))
+	w, err := New(b.JetStream(), Options{Stream: bus.StreamTelemetry, Limits: l}, reg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
