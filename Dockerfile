@@ -3,10 +3,11 @@
 #   docker build --build-arg SERVICE=detector -t medic-detector .
 #
 # SERVICE names a module under services/ (archiver, ingest, detector, correlator, rca,
-# remediator, notifier, simulator or medic). Each service module replaces
+# remediator, notifier, simulator or medic). Each Medic module replaces
 # the shared pkg and schemas modules with ../../pkg and ../../schemas, so the
 # build copies exactly those three trees and runs with GOWORK=off: the image
-# never depends on the other services' code.
+# never depends on the other services' code. (The simulator, a watched
+# system, requires neither.)
 
 FROM golang:1.26-bookworm AS build
 ARG SERVICE
