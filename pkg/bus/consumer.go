@@ -191,6 +191,9 @@ func (r *runner) batch(ctx context.Context, msgs []delivery, fn func(context.Con
 type delivery struct {
 	msg jetstream.Msg
 	ev  cloudevents.Event
+	// data is the event's data as its Go type when checking it decoded it
+	// (telemetry, see events.Read), nil otherwise.
+	data events.Data
 }
 
 type runner struct {
@@ -299,15 +302,16 @@ func (r *runner) gone(it jetstream.MessagesContext, err error) {
 	it.Stop()
 }
 
-// validate decodes each message; what fails its schema, or arrived on a
-// subject that is not its type's, is dead-lettered. The subject check keeps
+// validate decodes and checks each message (events.Read); what fails its
+// check, or arrived on a subject that is not its type's, is dead-lettered
+// with the reason. The subject check keeps
 // a valid event of one type from being taken for another by a consumer that
 // reads a stream by subject (a change.recorded sent on the telemetry
 // subject once landed among the changes the RCA reads).
 func (r *runner) validate(msgs []jetstream.Msg) []delivery {
 	out := make([]delivery, 0, len(msgs))
 	for _, m := range msgs {
-		ev, err := events.Decode(m.Data())
+		ev, data, err := events.Read(m.Data())
 		if err != nil {
 			r.deadLetter(m, err.Error())
 			continue
@@ -316,7 +320,7 @@ func (r *runner) validate(msgs []jetstream.Msg) []delivery {
 			r.deadLetter(m, fmt.Sprintf("%s: %s arrived on subject %s; its subject is %s", events.ErrInvalid, ev.Type(), m.Subject(), want))
 			continue
 		}
-		out = append(out, delivery{msg: m, ev: ev})
+		out = append(out, delivery{msg: m, ev: ev, data: data})
 	}
 	return out
 }
