@@ -416,7 +416,7 @@ func TestTelemetryFailingItsSchemaGoesToDLQ(t *testing.T) {
 		"out-of-bounds": `{"source":"s","points":[{"name":"m","value":1e16,"time_unix_nano":1,"service":"a"}]}`,
 		"no-points":     `{"source":"s","points":[]}`,
 	}
-	wantReason := map[string]string{"unknown-field": `unknown field "colour"`, "wrong-type": "cannot unmarshal string",
+	wantReason := map[string]string{"unknown-field": "unknown field: colour", "wrong-type": "Point.Value",
 		"out-of-bounds": "points[0].value", "no-points": "points: none"}
 	for id, data := range bad {
 		if _, err := b.JetStream().Publish(ctx, events.Subject(events.TypeTelemetryPoints), fmt.Appendf(nil, envelope, id, data)); err != nil {

@@ -1,13 +1,13 @@
 package events
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	jsoniter "github.com/json-iterator/go"
 )
 
 // checkedReaders decode the data of the types that check themselves
@@ -27,8 +27,7 @@ var checkedReaders = map[string]func(eventType string, data []byte) (Data, error
 // value. Every other type is validated against its schema, and data is nil.
 //
 // What the strict decoding lets through that the schema refuses: a field
-// given as null or left out reads as its zero value, and a key matches its
-// field whatever its case. Such data is the Go type all the same, within
+// given as null or left out reads as its zero value. Such data is the Go type all the same, within
 // the bounds Check enforces; Medic's publishers, which encode Go values,
 // never produce it.
 func Read(raw []byte) (ev cloudevents.Event, data Data, err error) {
@@ -47,15 +46,24 @@ func Read(raw []byte) (ev cloudevents.Event, data Data, err error) {
 	return ev, data, err
 }
 
+// strict decodes telemetry as encoding/json would, but refusing unknown
+// fields and keys in another case than the field's, and about three times
+// faster: encoding/json took 37% of the archiver's CPU once the schema
+// validator was gone (issue 8).
+var strict = jsoniter.Config{CaseSensitive: true, DisallowUnknownFields: true}.Froze()
+
 // readChecked decodes data strictly into T and checks it.
 func readChecked[T checkedData](eventType string, data []byte) (Data, error) {
 	var out T
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&out); err != nil {
-		return nil, fmt.Errorf("%w: %s data: %w", ErrInvalid, eventType, err)
+	it := strict.BorrowIterator(data)
+	defer strict.ReturnIterator(it)
+	it.ReadVal(&out)
+	if it.Error != nil {
+		return nil, fmt.Errorf("%w: %s data: %w", ErrInvalid, eventType, it.Error)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	// Only the end of the input may follow: there, the iterator reports
+	// io.EOF.
+	if it.WhatIsNext(); !errors.Is(it.Error, io.EOF) {
 		return nil, fmt.Errorf("%w: %s data: more than one JSON value", ErrInvalid, eventType)
 	}
 	if err := out.Check(); err != nil {

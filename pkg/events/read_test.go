@@ -19,14 +19,15 @@ func TestReadChecksTelemetryWithoutTheSchema(t *testing.T) {
 		reason                string // empty: valid
 	}{
 		{"points", TypeTelemetryPoints, `{"source":"s","points":[` + point + `]}`, ""},
-		{"unknown point field", TypeTelemetryPoints, `{"source":"s","points":[{"name":"m","value":1,"time_unix_nano":1,"service":"a","x":1}]}`, `unknown field "x"`},
-		{"unknown batch field", TypeTelemetryPoints, `{"source":"s","points":[` + point + `],"x":1}`, `unknown field "x"`},
-		{"value as a string", TypeTelemetryPoints, `{"source":"s","points":[{"name":"m","value":"1","time_unix_nano":1,"service":"a"}]}`, "cannot unmarshal"},
-		{"fractional time", TypeTelemetryPoints, `{"source":"s","points":[{"name":"m","value":1,"time_unix_nano":1.5,"service":"a"}]}`, "cannot unmarshal"},
-		{"attribute not a string", TypeTelemetryPoints, `{"source":"s","points":[{"name":"m","value":1,"time_unix_nano":1,"service":"a","attributes":{"k":1}}]}`, "cannot unmarshal"},
+		{"unknown point field", TypeTelemetryPoints, `{"source":"s","points":[{"name":"m","value":1,"time_unix_nano":1,"service":"a","x":1}]}`, "unknown field: x"},
+		{"unknown batch field", TypeTelemetryPoints, `{"source":"s","points":[` + point + `],"x":1}`, "unknown field: x"},
+		{"value as a string", TypeTelemetryPoints, `{"source":"s","points":[{"name":"m","value":"1","time_unix_nano":1,"service":"a"}]}`, "Point.Value"},
+		{"fractional time", TypeTelemetryPoints, `{"source":"s","points":[{"name":"m","value":1,"time_unix_nano":1.5,"service":"a"}]}`, "Point.TimeUnixNano"},
+		{"attribute not a string", TypeTelemetryPoints, `{"source":"s","points":[{"name":"m","value":1,"time_unix_nano":1,"service":"a","attributes":{"k":1}}]}`, "Point.Attributes"},
 		{"value out of bounds", TypeTelemetryPoints, `{"source":"s","points":[{"name":"m","value":-2e15,"time_unix_nano":1,"service":"a"}]}`, "points[0].value"},
 		{"no source", TypeTelemetryPoints, `{"points":[` + point + `]}`, "source: empty"},
-		{"data not an object", TypeTelemetryPoints, `[1]`, "cannot unmarshal"},
+		{"data not an object", TypeTelemetryPoints, `[1]`, "data: readObjectStart"},
+		{"key in another case", TypeTelemetryPoints, `{"source":"s","points":[{"NAME":"m","value":1,"time_unix_nano":1,"service":"a"}]}`, "unknown field: NAME"},
 		{"spans", TypeTelemetrySpans, `{"source":"s","spans":[{"trace_id":"0123456789abcdef0123456789abcdef","span_id":"0123456789abcdef","name":"n","start_unix_nano":1,"end_unix_nano":2,"service":"a"}]}`, ""},
 		{"upper-case span id", TypeTelemetrySpans, `{"source":"s","spans":[{"trace_id":"0123456789abcdef0123456789abcdef","span_id":"0123456789ABCDEF","name":"n","start_unix_nano":1,"end_unix_nano":2,"service":"a"}]}`, "span_id"},
 		{"logs", TypeTelemetryLogs, `{"source":"s","records":[{"time_unix_nano":1,"severity":"INFO","body":"b","service":"a"}]}`, ""},
@@ -83,5 +84,18 @@ func TestReadDecodesAsAsDoes(t *testing.T) {
 	}
 	if fmt.Sprint(data) != fmt.Sprint(viaAs) || fmt.Sprint(data) != fmt.Sprint(want) {
 		t.Fatalf("Read gave %+v, As %+v, want %+v", data, viaAs, want)
+	}
+}
+
+// Only whitespace may follow the data's JSON value.
+func TestReadCheckedRefusesTrailingData(t *testing.T) {
+	const data = `{"source":"s","points":[{"name":"m","value":1,"time_unix_nano":1,"service":"a"}]}`
+	if _, err := readChecked[TelemetryPoints](TypeTelemetryPoints, []byte(data+" \n")); err != nil {
+		t.Fatalf("trailing whitespace: %v", err)
+	}
+	for _, tail := range []string{" x", "{}", "]"} {
+		if _, err := readChecked[TelemetryPoints](TypeTelemetryPoints, []byte(data+tail)); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("data followed by %q: got %v, want ErrInvalid", tail, err)
+		}
 	}
 }
