@@ -99,3 +99,25 @@ func TestReadCheckedRefusesTrailingData(t *testing.T) {
 		}
 	}
 }
+
+// Read refuses what is no CloudEvent, as Decode does.
+func TestReadRefusesMalformedEnvelopes(t *testing.T) {
+	good := fmt.Sprintf(readEnvelope, TypeTelemetryPoints, `{"source":"s","points":[{"name":"m","value":1,"time_unix_nano":1,"service":"a"}]}`)
+	for name, raw := range map[string]string{
+		"truncated":        good[:len(good)-5],
+		"not JSON":         "points",
+		"no id":            strings.Replace(good, `"id":"e1",`, "", 1),
+		"unknown type":     strings.Replace(good, TypeTelemetryPoints, "dev.medic.telemetry.pointz.v1", 1),
+		"data not closed":  strings.TrimSuffix(good, "}"),
+		"string not ended": `{"specversion":"1.0","id":"e1`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, _, err := Read([]byte(raw)); err == nil {
+				t.Fatalf("Read accepted %s", raw)
+			}
+			if _, err := Decode([]byte(raw)); err == nil {
+				t.Fatalf("Decode accepted %s", raw)
+			}
+		})
+	}
+}
