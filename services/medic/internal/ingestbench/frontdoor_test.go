@@ -31,7 +31,8 @@ import (
 // ingest and archiver binaries until their rows are counted in ClickHouse.
 // It asserts no speed: the numbers go in BENCHMARKS.md. Run it with
 // `make bench-ingest`; MEDIC_BENCH_REQUESTS (requests of 10,000 items per
-// signal) and MEDIC_BENCH_CLIENTS (concurrent exporters) size it.
+// signal) and MEDIC_BENCH_CLIENTS (concurrent exporters) size it;
+// MEDIC_BENCH_LOGS keeps the services' logs in a directory of one's own.
 func TestFrontDoorThroughput(t *testing.T) {
 	if os.Getenv("MEDIC_BENCH") == "" {
 		t.Skip("a benchmark: set MEDIC_BENCH=1, or run `make bench-ingest`")
@@ -50,12 +51,7 @@ func TestFrontDoorThroughput(t *testing.T) {
 
 	var r report
 	r.add("load", fmt.Sprintf("%d OTLP/HTTP protobuf requests of %d items per signal, %d clients at once", requests, itemsPerRequest, clients), 0)
-	items := ceilingEvents(t, requests*itemsPerRequest/pointsPerEvent)
-	r.ceilingPublish = publishCeiling(t, nc, items, clients*publishParallelism)
-	r.add("ceiling: JetStream publish", fmt.Sprintf("%d-point events, %d publishers each awaiting its ack", pointsPerEvent, clients*publishParallelism), r.ceilingPublish)
-	r.ceilingInsert = insertCeiling(t, storetest.New(t), items, eventsPerInsert)
-	r.add("ceiling: ClickHouse insert", fmt.Sprintf("archive.WritePoints, %d points per insert, one at a time", eventsPerInsert*pointsPerEvent), r.ceilingInsert)
-	items = nil
+	measureCeilings(t, nc, &r, requests, clients)
 
 	db := storetest.New(t)
 	logDir := os.Getenv("MEDIC_BENCH_LOGS")
@@ -74,6 +70,17 @@ func TestFrontDoorThroughput(t *testing.T) {
 		r.add("end to end: "+sig.name, res.String(), res.perSecond())
 	}
 	r.write(t, os.Getenv("MEDIC_BENCH_REPORT"))
+}
+
+// measureCeilings measures both ceilings on as many points as one signal's
+// end-to-end run sends.
+func measureCeilings(t *testing.T, nc *nats.Conn, r *report, requests, clients int) {
+	t.Helper()
+	items := ceilingEvents(t, requests*itemsPerRequest/pointsPerEvent)
+	r.ceilingPublish = publishCeiling(t, nc, items, clients*publishParallelism)
+	r.add("ceiling: JetStream publish", fmt.Sprintf("%d-point events, %d publishers each awaiting its ack", pointsPerEvent, clients*publishParallelism), r.ceilingPublish)
+	r.ceilingInsert = insertCeiling(t, storetest.New(t), items, eventsPerInsert)
+	r.add("ceiling: ClickHouse insert", fmt.Sprintf("archive.WritePoints, %d points per insert, one at a time", eventsPerInsert*pointsPerEvent), r.ceilingInsert)
 }
 
 // eventsPerInsert is the insert size of the ClickHouse ceiling, in events.
