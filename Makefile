@@ -12,7 +12,7 @@ TEST_TIMEOUT ?= 20m
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(BIN)/golangci-lint
 
-.PHONY: all build test test-short demo up bench soak lint fmt vet precommit clickhouse clean
+.PHONY: all build test test-short demo up bench bench-ingest soak lint fmt vet precommit clickhouse clean
 
 all: build
 
@@ -48,6 +48,15 @@ up: build clickhouse
 ## bench: run the benchmarks (numbers go in BENCHMARKS.md)
 bench: clickhouse
 	CLICKHOUSE_ADDR=$$(scripts/clickhouse.sh addr) $(GO) test -run '^$$' -bench . -benchmem $(MODULE_PATTERNS)
+
+## bench-ingest: OTLP metrics, spans and logs through the ingest and archiver
+## binaries into ClickHouse, beside the raw JetStream and ClickHouse ceilings
+## of the same run; the table goes to .cache/ingest-bench.md (numbers go in
+## BENCHMARKS.md). Not part of `make test`.
+bench-ingest: build clickhouse
+	cd services/medic && MEDIC_BENCH=1 MEDIC_BIN_DIR=$(BIN) CLICKHOUSE_ADDR=$$($(ROOT)/scripts/clickhouse.sh addr) \
+		MEDIC_BENCH_REPORT=$(ROOT)/.cache/ingest-bench.md \
+		$(GO) test -count=1 -timeout 30m -run '^TestFrontDoorThroughput$$' -v ./internal/ingestbench/
 
 ## soak: run the stack for SOAK (30m) at SOAK_POINTS (20000) points/s with a
 ## fault every 2 minutes; reports memory, consumer lag and recoveries in

@@ -2,7 +2,9 @@ package bus_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -398,5 +400,59 @@ func TestPanickingHandlerDeadLettersTheEvent(t *testing.T) {
 	dl := dlqMessages(t, b)
 	if len(dl) != 1 || dl[0].Header.Get(bus.HeaderDLQReason) != "handler panicked: nil map" || handled.Load() != 1 {
 		t.Fatalf("dead letters %d (reason %q), handled %d", len(dl), dl[0].Header.Get(bus.HeaderDLQReason), handled.Load())
+	}
+}
+
+// A telemetry event that breaks its schema is dead-lettered with the
+// reason, though telemetry is checked by its Go type's Check rather than
+// the JSON Schema (events.Read), and the good batch behind it is handled.
+func TestTelemetryFailingItsSchemaGoesToDLQ(t *testing.T) {
+	b := servicetest.Bus(t)
+	ctx := context.Background()
+	envelope := `{"specversion":"1.0","id":"%s","type":"dev.medic.telemetry.points.v1","source":"x","datacontenttype":"application/json","data":%s}`
+	bad := map[string]string{
+		"unknown-field": `{"source":"s","points":[{"name":"m","value":1,"time_unix_nano":1,"service":"a","colour":"red"}]}`,
+		"wrong-type":    `{"source":"s","points":[{"name":"m","value":"1","time_unix_nano":1,"service":"a"}]}`,
+		"out-of-bounds": `{"source":"s","points":[{"name":"m","value":1e16,"time_unix_nano":1,"service":"a"}]}`,
+		"no-points":     `{"source":"s","points":[]}`,
+	}
+	wantReason := map[string]string{"unknown-field": "unknown field: colour", "wrong-type": "Point.Value",
+		"out-of-bounds": "points[0].value", "no-points": "points: none"}
+	for id, data := range bad {
+		if _, err := b.JetStream().Publish(ctx, events.Subject(events.TypeTelemetryPoints), fmt.Appendf(nil, envelope, id, data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	good := events.TelemetryPoints{Source: "s", Points: []events.Point{{Name: "m", Value: 2, TimeUnixNano: 1, Service: "a"}}}
+	if _, err := b.Emit(ctx, "good", good); err != nil {
+		t.Fatal(err)
+	}
+	var handled atomic.Pointer[[]events.Item[events.TelemetryPoints]]
+	c, err := b.ConsumeItems(ctx, bus.ConsumerSpec{Stream: bus.StreamTelemetry, Durable: "t-telemetry", BatchSize: 10},
+		bus.OnBatch(func(ctx context.Context, items []events.Item[events.TelemetryPoints]) error {
+			handled.Store(&items)
+			return nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Drain(ctx) }()
+	var dl []jetstream.RawStreamMsg
+	servicetest.Poll(t, "dead letters", func() bool { dl = dlqMessages(t, b); return len(dl) == len(bad) })
+	for _, m := range dl {
+		var ev struct{ ID string }
+		if err := json.Unmarshal(m.Data, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if reason := m.Header.Get(bus.HeaderDLQReason); !strings.Contains(reason, wantReason[ev.ID]) || !strings.Contains(reason, events.ErrInvalid.Error()) {
+			t.Errorf("%s dead-lettered with reason %q, want it to say %q", ev.ID, reason, wantReason[ev.ID])
+		}
+		if err := events.ValidateData(events.TypeTelemetryPoints, []byte(bad[ev.ID])); err == nil {
+			t.Errorf("%s: the schema accepts it, so it is no test of the check", ev.ID)
+		}
+	}
+	servicetest.Poll(t, "good batch handled", func() bool { return handled.Load() != nil })
+	if items := *handled.Load(); len(items) != 1 || items[0].Meta.ID != "good" || items[0].Data.Points[0].Value != 2 {
+		t.Fatalf("handled %+v", items)
 	}
 }

@@ -191,6 +191,9 @@ func (r *runner) batch(ctx context.Context, msgs []delivery, fn func(context.Con
 type delivery struct {
 	msg jetstream.Msg
 	ev  cloudevents.Event
+	// data is the event's data as its Go type when checking it decoded it
+	// (telemetry, see events.Read), nil otherwise.
+	data events.Data
 }
 
 type runner struct {
@@ -229,21 +232,59 @@ func (b *Bus) consume(ctx context.Context, spec ConsumerSpec, handle func(contex
 	// already taken is finished, then acked, before Drain returns.
 	hctx := context.WithoutCancel(ctx)
 	go c.watch()
+	run := func(valid []delivery) {
+		start := time.Now()
+		handle(hctx, valid, r)
+		r.b.metrics.handleSeconds.WithLabelValues(spec.Durable).Observe(time.Since(start).Seconds())
+	}
+	if spec.BatchSize > 1 {
+		go r.readAhead(it, run, c.done)
+	} else {
+		go r.oneAfterAnother(it, run, c.done)
+	}
+	return c, nil
+}
+
+// oneAfterAnother fetches a batch, handles it, and only then fetches the
+// next: a consumer of single events, so that a shutdown does not start a
+// long handler (a remediation) on a message fetched while the last ran.
+func (r *runner) oneAfterAnother(it jetstream.MessagesContext, run func([]delivery), done chan struct{}) {
+	defer close(done)
+	for {
+		batch, open := r.next(it)
+		if valid := r.validate(batch); len(valid) > 0 {
+			run(valid)
+		}
+		if !open {
+			return
+		}
+	}
+}
+
+// readAhead fetches and checks the next batch while the handler runs on
+// this one. The archiver decoded, then inserted, one batch after another,
+// leaving ClickHouse idle while it decoded and itself idle while
+// ClickHouse inserted (issue 8). The batch read ahead is handled, and only
+// then acked, like any other; it gets no progress signal while it waits,
+// so it waits for one handler run at most.
+func (r *runner) readAhead(it jetstream.MessagesContext, run func([]delivery), done chan struct{}) {
+	batches := make(chan []delivery, 1)
 	go func() {
-		defer close(c.done)
+		defer close(batches)
 		for {
 			batch, open := r.next(it)
 			if valid := r.validate(batch); len(valid) > 0 {
-				start := time.Now()
-				handle(hctx, valid, r)
-				r.b.metrics.handleSeconds.WithLabelValues(spec.Durable).Observe(time.Since(start).Seconds())
+				batches <- valid
 			}
 			if !open {
 				return
 			}
 		}
 	}()
-	return c, nil
+	defer close(done)
+	for valid := range batches {
+		run(valid)
+	}
 }
 
 // next blocks for one message, then gathers more until the batch is full or
@@ -299,15 +340,16 @@ func (r *runner) gone(it jetstream.MessagesContext, err error) {
 	it.Stop()
 }
 
-// validate decodes each message; what fails its schema, or arrived on a
-// subject that is not its type's, is dead-lettered. The subject check keeps
+// validate decodes and checks each message (events.Read); what fails its
+// check, or arrived on a subject that is not its type's, is dead-lettered
+// with the reason. The subject check keeps
 // a valid event of one type from being taken for another by a consumer that
 // reads a stream by subject (a change.recorded sent on the telemetry
 // subject once landed among the changes the RCA reads).
 func (r *runner) validate(msgs []jetstream.Msg) []delivery {
 	out := make([]delivery, 0, len(msgs))
 	for _, m := range msgs {
-		ev, err := events.Decode(m.Data())
+		ev, data, err := events.Read(m.Data())
 		if err != nil {
 			r.deadLetter(m, err.Error())
 			continue
@@ -316,7 +358,7 @@ func (r *runner) validate(msgs []jetstream.Msg) []delivery {
 			r.deadLetter(m, fmt.Sprintf("%s: %s arrived on subject %s; its subject is %s", events.ErrInvalid, ev.Type(), m.Subject(), want))
 			continue
 		}
-		out = append(out, delivery{msg: m, ev: ev})
+		out = append(out, delivery{msg: m, ev: ev, data: data})
 	}
 	return out
 }

@@ -22,12 +22,20 @@ type Route struct {
 // error to have the event redelivered after a backoff.
 func On[T events.Data](h func(ctx context.Context, m events.Meta, d T) error) Route {
 	return Route{types: events.TypesOf[T](), run: func(ctx context.Context, d delivery) error {
-		data, err := events.As[T](d.ev)
+		data, err := dataAs[T](d)
 		if err != nil {
 			return outcome.Permanent(err)
 		}
 		return h(ctx, events.MetaOf(d.ev), data)
 	}}
+}
+
+// dataAs is d's data as T: as checking decoded it, or decoded now.
+func dataAs[T events.Data](d delivery) (T, error) {
+	if data, ok := d.data.(T); ok {
+		return data, nil
+	}
+	return events.As[T](d.ev)
 }
 
 // Types lists the event types the route takes.
@@ -93,7 +101,7 @@ func OnBatch[T events.Data](h func(ctx context.Context, items []events.Item[T]) 
 				r.settle(d, noRoute(r.spec.Durable, d.ev.Type()))
 				continue
 			}
-			data, err := events.As[T](d.ev)
+			data, err := dataAs[T](d)
 			if err != nil {
 				r.settle(d, outcome.Permanent(err))
 				continue
@@ -108,7 +116,7 @@ func OnBatch[T events.Data](h func(ctx context.Context, items []events.Item[T]) 
 }
 
 // OnRawBatch routes batches of events of every type to h, each with its
-// data as it is on the wire (validated against its schema all the same):
+// data as it is on the wire (checked all the same, see events.Read):
 // for the archiver, which stores every event whatever its type.
 func OnRawBatch(h func(ctx context.Context, items []events.Raw) error) BatchRoute {
 	return BatchRoute{types: nil, run: func(ctx context.Context, msgs []delivery, r *runner) {
