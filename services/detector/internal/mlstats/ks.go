@@ -60,7 +60,8 @@ func ksSorted(reference, current []float64) (KSResult, error) {
 // For n·m ≤ KSExactMaxProduct it is exact: the share of the C(n+m, n)
 // monotone lattice paths from (0,0) to (n,m) that reach |i/n − j/m| ≥ d
 // (Hodges 1958; scipy.stats.ks_2samp method="exact" counts the same paths).
-// With ties the exact value is conservative.
+// With ties the exact value is conservative. d must be a statistic of samples
+// of sizes n and m: the exact method rounds d·n·m to the lattice.
 //
 // Otherwise it is the asymptotic Kolmogorov distribution at the effective
 // sample size nₑ = n·m/(n+m), with Stephens' small-sample correction as in

@@ -112,7 +112,10 @@ func withEpsilon(shares []float64) []float64 {
 }
 
 // NumericPSI compares two numeric windows on DefaultPSIBins bins cut at the
-// reference window's quantiles (see NumericProfile.PSI).
+// reference window's quantiles (see NumericProfile.PSI). Evidently's own PSI
+// cuts equal-width bins over both windows together; quantile bins of the
+// reference are the usual PSI practice, give every reference bin a similar
+// share, and let a stored profile carry the bins without the reference data.
 func NumericPSI(reference, current []float64) (PSIResult, error) {
 	p, err := newNumericProfile(reference, ProfileOptions{})
 	if err != nil {
