@@ -1,10 +1,8 @@
 package mlstats
 
 import (
-	"cmp"
 	"errors"
 	"math"
-	"slices"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -77,14 +75,18 @@ func candidateRankSum(cand, base []float64) (rankSum, tieTerm float64) {
 		v    float64
 		cand bool
 	}
+	// Both inputs are sorted, so a merge orders them in linear time.
 	all := make([]obs, 0, len(cand)+len(base))
-	for _, v := range cand {
-		all = append(all, obs{v, true})
+	ci, bi := 0, 0
+	for ci < len(cand) || bi < len(base) {
+		if bi == len(base) || (ci < len(cand) && cand[ci] <= base[bi]) {
+			all = append(all, obs{cand[ci], true})
+			ci++
+		} else {
+			all = append(all, obs{base[bi], false})
+			bi++
+		}
 	}
-	for _, v := range base {
-		all = append(all, obs{v, false})
-	}
-	slices.SortFunc(all, func(a, b obs) int { return cmp.Compare(a.v, b.v) })
 	for i := 0; i < len(all); {
 		j := i
 		for j < len(all) && all[j].v == all[i].v {
