@@ -3,10 +3,12 @@ module github.com/medic-sre/medic/services/detector
 go 1.26.0
 
 require (
+	github.com/DataDog/sketches-go v1.4.8
 	github.com/cloudevents/sdk-go/v2 v2.16.2
 	github.com/medic-sre/medic/pkg v0.0.0
 	github.com/nats-io/nats.go v1.55.0
 	github.com/prometheus/client_golang v1.25.0
+	gonum.org/v1/gonum v0.17.0
 )
 
 require (
