@@ -42,12 +42,31 @@ var (
 // says which dependency failed.
 func Mask(line string) string {
 	line = maskQuoted(line)
-	line = isoTime.ReplaceAllString(line, PlaceTime)
+	if mayHoldDate(line) {
+		line = isoTime.ReplaceAllString(line, PlaceTime)
+	}
 	fields := strings.Fields(line)
 	for i, f := range fields {
 		fields[i] = maskToken(f)
 	}
 	return strings.Join(fields, " ")
+}
+
+// mayHoldDate reports four digits and a dash in a row, which every ISO
+// date starts with; it spares most lines the timestamp expression.
+func mayHoldDate(line string) bool {
+	run := 0
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case c >= '0' && c <= '9':
+			run++
+		case c == '-' && run >= 4:
+			return true
+		default:
+			run = 0
+		}
+	}
+	return false
 }
 
 // maskQuoted replaces '…' and "…" with PlaceQuoted. A quote opens only
@@ -140,6 +159,12 @@ func maskCore(s string) string {
 // maskValue returns the placeholder of a whole value, or "" when s is not
 // one of the masked kinds.
 func maskValue(s string) string {
+	if !strings.ContainsAny(s, "0123456789@:") {
+		// Every masked kind holds a digit, an @ or a colon (IPv6), so
+		// plain words skip the expressions. All-letter UUIDs and hex
+		// ids are left alone.
+		return ""
+	}
 	switch {
 	case numRe.MatchString(s):
 		return PlaceNum
