@@ -58,6 +58,9 @@ type Config struct {
 	// bounds the memory of a cluster and the cost of a comparison.
 	// Default 64.
 	MaxTokens int
+	// MaxBytes cuts longer lines before they are masked, which bounds
+	// the time a line takes. Default 4096.
+	MaxBytes int
 }
 
 func (c *Config) defaults() {
@@ -75,6 +78,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxTokens <= 0 {
 		c.MaxTokens = 64
+	}
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = 4096
 	}
 }
 
@@ -117,6 +123,9 @@ func New(cfg Config) *Miner {
 // Add mines one raw line: it masks it, finds or founds its cluster, and
 // returns the cluster's id and its template as of this line.
 func (m *Miner) Add(line string) (TemplateID, string) {
+	if len(line) > m.cfg.MaxBytes {
+		line = strings.ToValidUTF8(line[:m.cfg.MaxBytes], "")
+	}
 	tokens := m.tokenize(Mask(line))
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestMinerMergesLinesOfOneTemplate(t *testing.T) {
@@ -128,6 +129,17 @@ func TestMinerCutsLongLines(t *testing.T) {
 	}
 	if got := len(strings.Fields(tmpl)); got != 8 {
 		t.Fatalf("template has %d tokens, want 8", got)
+	}
+}
+
+func TestMinerCutsHugeLinesBeforeMasking(t *testing.T) {
+	m := New(Config{MaxBytes: 1000})
+	// A megabyte of one token: masked in full, it would be slow; cut,
+	// the two lines are the same line.
+	a, tmpl := m.Add("dump " + strings.Repeat("é", 1<<19))
+	b, _ := m.Add("dump " + strings.Repeat("é", 1<<20))
+	if a != b || len(tmpl) > 1000 || !utf8.ValidString(tmpl) {
+		t.Fatalf("ids %s %s, template of %d bytes (valid UTF-8 %v)", a, b, len(tmpl), utf8.ValidString(tmpl))
 	}
 }
 
