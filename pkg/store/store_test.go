@@ -36,7 +36,7 @@ func TestMigrationsApplyOnceAndAreIdempotent(t *testing.T) {
 	if got := count(t, s, "SELECT count() FROM schema_migrations FINAL"); got != uint64(len(ms)) {
 		t.Fatalf("recorded %d versions, want %d", got, len(ms))
 	}
-	for _, table := range []string{"events", "metrics", "logs", "spans", "incidents"} {
+	for _, table := range []string{"events", "metrics", "logs", "spans", "incidents", "log_templates"} {
 		if got := count(t, s, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = '"+table+"'"); got != 1 {
 			t.Fatalf("table %s missing", table)
 		}
