@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -89,4 +90,10 @@ func ParseSymptom(service, operation, metric, model string) (Symptom, error) {
 	}
 	s.Expr = expr
 	return s, nil
+}
+
+// Services are the services with spans or metric points in rg, in name
+// order: what a symptom may name there.
+func (e *Engine) Services(ctx context.Context, rg analysis.Range) ([]string, error) {
+	return e.r.Services(ctx, query.Range(rg))
 }
