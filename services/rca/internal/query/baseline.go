@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/medic-sre/medic/services/rca/internal/metricexpr"
 )
 
 // symptomBuckets is the symptom of one service as one value per 1-second
@@ -29,15 +30,14 @@ type Coverage struct {
 	Mean, StdDev float64
 }
 
-// SymptomCoverage measures the symptom over rg.
-func (r *Reader) SymptomCoverage(ctx context.Context, sym Symptom, rg Range) (Coverage, error) {
+// SymptomCoverage measures the symptom metric of one service over rg.
+func (r *Reader) SymptomCoverage(ctx context.Context, sym metricexpr.Expr, service string, rg Range) (Coverage, error) {
 	// An empty range gives NaN means; they stay NaN only while Seconds is 0.
-	buckets, args := sym.buckets(rg)
-	q := `SELECT count(), sum(n), avg(v), stddevPop(v) FROM (` + buckets + `)`
+	const q = `SELECT count(), sum(n), avg(v), stddevPop(v) FROM (` + symptomBuckets + `)`
 	var c Coverage
 	err := r.each(ctx, "symptom coverage", q, func(rows driver.Rows) error {
 		return rows.Scan(&c.Seconds, &c.Points, &c.Mean, &c.StdDev)
-	}, args...)
+	}, symptomArgs(sym, service, rg)...)
 	if c.Seconds == 0 {
 		c.Mean, c.StdDev = 0, 0
 	}
@@ -55,17 +55,17 @@ const (
 	OnsetHits   = 3
 )
 
-// SymptomOnset returns the first second in rg at which the symptom departs
-// from baseline (see the onset rules), and false when no second in rg does.
-func (r *Reader) SymptomOnset(ctx context.Context, sym Symptom, rg Range, baseline Coverage) (int64, bool, error) {
+// SymptomOnset returns the first second in rg at which the symptom metric of
+// one service departs from baseline (see the onset rules), and false when no
+// second in rg does.
+func (r *Reader) SymptomOnset(ctx context.Context, sym metricexpr.Expr, service string, rg Range, baseline Coverage) (int64, bool, error) {
 	// Each second is counted toward the runs that start at it and at the
 	// OnsetRun-1 seconds before it (arrayJoin over range), so one GROUP BY
 	// gives every run's hits without window functions, which 18.16 lacks.
-	buckets, args := sym.buckets(rg)
-	q := `SELECT min(start), count() FROM (
+	const q = `SELECT min(start), count() FROM (
   SELECT b - k AS start, sum(hit) AS hits, max(k = 0 AND hit = 1) AS first_hit
   FROM (
-    SELECT b, abs(v - ?) > ? AS hit, arrayJoin(range(?)) AS k FROM (` + buckets + `)
+    SELECT b, abs(v - ?) > ? AS hit, arrayJoin(range(?)) AS k FROM (` + symptomBuckets + `)
   )
   GROUP BY start
 )
@@ -78,6 +78,6 @@ WHERE first_hit = 1 AND hits >= ?`
 	}
 	err := r.each(ctx, "symptom onset", q, func(rows driver.Rows) error {
 		return rows.Scan(&start, &n)
-	}, append(append([]any{baseline.Mean, threshold, uint8(OnsetRun)}, args...), uint8(OnsetHits))...)
+	}, append(append([]any{baseline.Mean, threshold, uint8(OnsetRun)}, symptomArgs(sym, service, rg)...), uint8(OnsetHits))...)
 	return start, n > 0, err
 }
