@@ -5,9 +5,9 @@ import (
 	"math"
 	"testing"
 
+	"github.com/medic-sre/medic/pkg/metricexpr"
 	"github.com/medic-sre/medic/services/rca/internal/analysis"
 	"github.com/medic-sre/medic/services/rca/internal/engine"
-	"github.com/medic-sre/medic/services/rca/internal/metricexpr"
 	"github.com/medic-sre/medic/services/rca/internal/query"
 )
 

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/metricexpr"
 	"github.com/medic-sre/medic/services/rca/internal/analysis"
-	"github.com/medic-sre/medic/services/rca/internal/metricexpr"
 	"github.com/medic-sre/medic/services/rca/internal/query"
 )
 

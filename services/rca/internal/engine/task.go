@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"github.com/medic-sre/medic/pkg/events"
-	"github.com/medic-sre/medic/services/rca/internal/metricexpr"
+	"github.com/medic-sre/medic/pkg/metricexpr"
 )
 
 // Task is one analysis to run: what asked for it, and the anomalies whose

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/metricexpr"
 	"github.com/medic-sre/medic/services/rca/internal/engine"
-	"github.com/medic-sre/medic/services/rca/internal/metricexpr"
 )
 
 func TestSymptomOfParsesTheMetric(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"math"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/medic-sre/medic/services/rca/internal/metricexpr"
+	"github.com/medic-sre/medic/pkg/metricexpr"
 )
 
 // symptomBuckets is the symptom of one service as one value per 1-second

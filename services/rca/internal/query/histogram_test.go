@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/medic-sre/medic/services/rca/internal/metricexpr"
+	"github.com/medic-sre/medic/pkg/metricexpr"
 	"github.com/medic-sre/medic/services/rca/internal/query"
 )
 

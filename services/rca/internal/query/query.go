@@ -9,7 +9,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/medic-sre/medic/pkg/events"
-	"github.com/medic-sre/medic/services/rca/internal/metricexpr"
+	"github.com/medic-sre/medic/pkg/metricexpr"
 )
 
 // Range is the half-open interval [From, To) of unix nanoseconds.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/medic-sre/medic/pkg/archive"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/metricexpr"
 	"github.com/medic-sre/medic/pkg/storetest"
-	"github.com/medic-sre/medic/services/rca/internal/metricexpr"
 	"github.com/medic-sre/medic/services/rca/internal/query"
 )
 

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/medic-sre/medic/services/rca/internal/metricexpr"
+	"github.com/medic-sre/medic/pkg/metricexpr"
 )
 
 // VersionBucket is the symptom as served by one model version in one

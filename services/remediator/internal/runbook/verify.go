@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"github.com/medic-sre/medic/pkg/config"
-	"github.com/medic-sre/medic/services/remediator/internal/metricexpr"
+	"github.com/medic-sre/medic/pkg/metricexpr"
 )
 
 // validate checks a verify block; i is its runbook's index.

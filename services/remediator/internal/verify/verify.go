@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/medic-sre/medic/services/remediator/internal/metricexpr"
+	"github.com/medic-sre/medic/pkg/metricexpr"
 	"github.com/medic-sre/medic/services/remediator/internal/runbook"
 )
 

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/medic-sre/medic/services/rca/internal/metricexpr"
+	"github.com/medic-sre/medic/pkg/metricexpr"
 )
 
 func TestParse(t *testing.T) {
