@@ -12,11 +12,9 @@ import (
 	"github.com/medic-sre/medic/services/rca/internal/query"
 )
 
-// A histogram symptom reads as the increase of <name>_sum over that of
-// <name>_count between consecutive exports of each series: a series is its
-// attributes in any stored order, a reset (a drop) and each series' first
-// export yield nothing, a redelivered export counts once, and the buckets
-// are not read.
+// A histogram symptom reads as <name>_sum over <name>_count, each stored per
+// export interval by the ingest service: every export of every series
+// counts, a redelivered export counts once, and the buckets are not read.
 func TestSymptomByVersionHistogram(t *testing.T) {
 	w := &rateRows{t: t, base: time.Now().Truncate(time.Second).Add(-time.Minute)}
 	n := 0
@@ -38,7 +36,7 @@ func TestSymptomByVersionHistogram(t *testing.T) {
 	export(1600, ba, []string{"x", "a"}, 260, 17)
 	w.rows = append(w.rows, w.rows[len(w.rows)-3:]...) // the last export redelivered
 	export(100, []string{"host"}, []string{"b"}, 1000, 50)
-	export(600, []string{"host"}, []string{"b"}, 20, 2) // reset
+	export(600, []string{"host"}, []string{"b"}, 20, 2)
 	export(1100, []string{"host"}, []string{"b"}, 60, 6)
 	r := w.reader()
 	rg := query.Range{From: w.base.UnixNano(), To: w.base.Add(2 * time.Second).UnixNano()}
@@ -49,8 +47,10 @@ func TestSymptomByVersionHistogram(t *testing.T) {
 	sort.Slice(got, func(i, j int) bool { return got[i].Bucket < got[j].Bucket })
 	b := w.base.Unix()
 	want := []query.VersionBucket{
-		{Bucket: b, Model: "fraud", ModelVersion: "v1", Sum: 50, Total: 2, Count: 1},
-		{Bucket: b + 1, Model: "fraud", ModelVersion: "v1", Sum: 150, Total: 9, Count: 3},
+		// 100+150+1000+20 over 10+12+50+2, from 4 count points.
+		{Bucket: b, Model: "fraud", ModelVersion: "v1", Sum: 1270, Total: 74, Count: 4},
+		// 250+260+60 over 16+17+6; the redelivered export once.
+		{Bucket: b + 1, Model: "fraud", ModelVersion: "v1", Sum: 570, Total: 39, Count: 3},
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("symptom = %+v\nwant %+v", got, want)

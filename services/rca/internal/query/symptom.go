@@ -46,17 +46,14 @@ GROUP BY b, model, model_version`
 
 // symptomPoints are the points of the symptom's metrics of one service in a
 // range, each point once (name, value and where they come from), followed
-// by the increases of a histogram's <name>_sum and <name>_count between the
-// consecutive exports of each of its series.
+// by the points of a histogram's <name>_sum and <name>_count.
 //
-// A histogram rule's anomaly names the histogram (prediction.latency_ms),
-// whose points are its _bucket, _sum and _count as sent: running totals
-// since the series started. The increases give each export's interval its
-// sum and count of observations, so a histogram symptom reads as the ratio
-// sum / count: the mean of what was observed. A series is told apart by its
-// attributes in sorted order (their stored order is not fixed); an increase
-// below zero is a reset of the series and is left out, as is each series'
-// first point in the range, which has nothing to be an increase over.
+// A histogram rule's anomaly names the histogram (prediction.latency_ms).
+// The ingest service stores a histogram's _bucket, _sum and _count per
+// export interval, whatever the sender's temporality (see
+// services/ingest/internal/otlp/doc.go), so each _sum / _count pair is the
+// interval's observations, and a histogram symptom reads as the ratio
+// sum / count: the mean of what was observed.
 const symptomPoints = `SELECT time_unix_nano, name, model, model_version, value FROM (
   SELECT time_unix_nano, name, model, model_version, value, event_id, point_index FROM metrics
   WHERE name IN (?, ?) AND service = ? AND time >= toDateTime(?) AND time <= toDateTime(?)
@@ -64,21 +61,12 @@ const symptomPoints = `SELECT time_unix_nano, name, model, model_version, value 
   ` + onePerPoint + `
 )
 UNION ALL
-SELECT t AS time_unix_nano, name, model, model_version, d AS value FROM (
-  SELECT name, model, model_version, arraySort(groupArray(time_unix_nano)) AS ts,
-    arrayDifference(arraySort((x, t) -> t, groupArray(value), groupArray(time_unix_nano))) AS ds
-  FROM (
-    SELECT time_unix_nano, name, model, model_version, value,
-      arraySort(arrayMap((k, x) -> concat(k, '=', x), attr_keys, attr_values)) AS attrs, event_id, point_index
-    FROM metrics
-    WHERE name IN (?, ?) AND service = ? AND time >= toDateTime(?) AND time <= toDateTime(?)
-      AND time_unix_nano >= ? AND time_unix_nano < ?
-    ` + onePerPoint + `
-  )
-  GROUP BY name, model, model_version, attrs
-)
-ARRAY JOIN ts AS t, ds AS d, arrayEnumerate(ts) AS i
-WHERE i > 1 AND d >= 0`
+SELECT time_unix_nano, name, model, model_version, value FROM (
+  SELECT time_unix_nano, name, model, model_version, value, event_id, point_index FROM metrics
+  WHERE name IN (?, ?) AND service = ? AND time >= toDateTime(?) AND time <= toDateTime(?)
+    AND time_unix_nano >= ? AND time_unix_nano < ?
+  ` + onePerPoint + `
+)`
 
 // symptomMass aggregates symptomPoints into the symptom's numerator (s),
 // the mass it is a share of (total) and the denominator's points (n). A
