@@ -24,11 +24,14 @@ usage:
   medic sql QUERY  run an SQL query against Medic's ClickHouse database
   medic incidents  list recent incidents with MTTD, MTTA and MTTR
   medic timeline ID  show one incident's timeline
+  medic rca --from TIME --to TIME --symptom service=NAME[,metric=latency]
+                   rank the causes of a symptom in any window (asks the rca service; see docs/RCA.md)
   medic nats-server  run the embedded NATS JetStream server as its own process (for tests and the soak)
   medic webhook-sink  receive the notifier's webhooks, check their signatures and print them (docker compose)
 
-Every command takes --clickhouse-addr (env CLICKHOUSE_ADDR) and
---clickhouse-database (env CLICKHOUSE_DATABASE); "medic CMD -h" lists the rest.
+Every command but rca takes --clickhouse-addr (env CLICKHOUSE_ADDR) and
+--clickhouse-database (env CLICKHOUSE_DATABASE); rca takes --rca-url (env
+RCA_URL); "medic CMD -h" lists the rest.
 `
 
 func main() {
@@ -40,7 +43,7 @@ func main() {
 	defer stop()
 	cmds := map[string]func(context.Context, []string) error{
 		"up": cli.Up, "demo": cli.Demo, "sql": cli.SQL, "incidents": cli.Incidents, "timeline": cli.Timeline,
-		"nats-server": cli.NATSServer, "webhook-sink": cli.WebhookSink,
+		"nats-server": cli.NATSServer, "webhook-sink": cli.WebhookSink, "rca": cli.RCA,
 	}
 	run, ok := cmds[os.Args[1]]
 	if !ok {

@@ -1,7 +1,8 @@
 // Package app wires the root-cause analyzer: it consumes incident.opened and
 // incident.updated, waits for telemetry to settle in ClickHouse, analyses
 // the incident's anomalies (for an update, the ones that joined) and
-// publishes one rca.completed per analysis.
+// publishes one rca.completed per analysis. It also serves on-demand
+// analyses of any window (package api) through the same engine.
 package app
 
 import (
@@ -13,6 +14,7 @@ import (
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/service"
+	"github.com/medic-sre/medic/services/rca/internal/api"
 	"github.com/medic-sre/medic/services/rca/internal/engine"
 	"github.com/medic-sre/medic/services/rca/internal/query"
 )
@@ -28,7 +30,12 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 	// The analysis queries ClickHouse.
 	o.Service.NeedsClickHouse = true
 	return service.RunWithListener(ctx, o.Service, ln, func(ctx context.Context, rt *service.Runtime) error {
-		h := &handler{rt: rt, settle: o.Settle, engine: engine.New(query.New(rt.Store.Conn()), o.Engine)}
+		eng := engine.New(query.New(rt.Store.Conn()), o.Engine)
+		// The runtime's port is internal (see docs/RCA.md); the token is
+		// a second lock for where it is not.
+		rt.Handle(api.Path, api.New(eng, api.Options{MaxWindow: o.MaxAnalysisWindow, DefaultBaseline: o.Engine.Baseline,
+			Token: o.APIToken, Ready: rt.Store.Ready}, rt.Log.With("component", "api")))
+		h := &handler{rt: rt, settle: o.Settle, engine: eng}
 		return rt.Consume(ctx, Consumer(), bus.On(h.opened), bus.On(h.updated))
 	})
 }

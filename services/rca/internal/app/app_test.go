@@ -22,14 +22,19 @@ import (
 
 // startService runs the real service against nats and st until the test
 // ends, and waits until it is ready.
-func startService(t *testing.T, natsURL string, st *store.Store) {
+func startService(t *testing.T, natsURL string, st *store.Store, edit ...func(*app.Options)) *servicetest.Service {
 	t.Helper()
-	opts := app.Options{Settle: 200 * time.Millisecond, Engine: engine.DefaultConfig,
+	opts := app.Options{Settle: 200 * time.Millisecond, Engine: engine.DefaultConfig, MaxAnalysisWindow: app.DefaultMaxAnalysisWindow,
 		Service: service.Options{Name: "rca", NATSURL: natsURL, LogLevel: "error", ShutdownTimeout: 10 * time.Second,
 			ClickHouse: store.Config{Addr: storetest.Addr(), Database: st.Database()}}}
-	servicetest.Run(t, "rca", func(ctx context.Context, ln net.Listener) error {
+	for _, e := range edit {
+		e(&opts)
+	}
+	svc := servicetest.Run(t, "rca", func(ctx context.Context, ln net.Listener) error {
 		return app.RunWithListener(ctx, opts, ln)
-	}).WaitReady(t)
+	})
+	svc.WaitReady(t)
+	return svc
 }
 
 // An incident over a bad model version, then an update adding a symptom at

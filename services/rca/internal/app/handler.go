@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -37,15 +36,17 @@ func (h *handler) analyse(ctx context.Context, t engine.Task, at int64) error {
 	if err := wait(ctx, settleFor(at, h.settle, time.Now())); err != nil {
 		return err
 	}
-	res, err := h.engine.Analyze(ctx, t, time.Now())
-	if errors.Is(err, engine.ErrNoSymptom) || errors.Is(err, engine.ErrBadSymptom) {
+	req, err := h.engine.IncidentRequest(t, time.Now())
+	if err != nil {
+		// Only the incident's symptom can fail here, and no retry changes it.
 		return outcome.Permanent(fmt.Errorf("incident %s (%s): %w", t.IncidentID, t.Trigger, err))
 	}
+	res, err := h.engine.Analyze(ctx, req)
 	if err != nil {
 		log.Warn("analysis failed; will retry", "err", err)
 		return fmt.Errorf("analyse incident %s (%s): %w (is ClickHouse up?)", t.IncidentID, t.Trigger, err)
 	}
-	if _, err := h.rt.Bus.Emit(ctx, EventID(t.AnalysisID), res); err != nil {
+	if _, err := h.rt.Bus.Emit(ctx, EventID(t.AnalysisID), res.RCACompleted); err != nil {
 		return fmt.Errorf("publish rca.completed for %s: %w", t.IncidentID, err)
 	}
 	top := "none"

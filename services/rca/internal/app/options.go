@@ -19,7 +19,15 @@ type Options struct {
 	// that spans and logs still in batch writers reach ClickHouse.
 	Settle time.Duration
 	Engine engine.Config
+	// MaxAnalysisWindow is the longest window an on-demand analysis may
+	// ask for: its queries scan the whole window and baseline.
+	MaxAnalysisWindow time.Duration
+	// APIToken, when set, guards POST /v1/analyses with a bearer token.
+	APIToken string
 }
+
+// DefaultMaxAnalysisWindow is --max-analysis-window's default.
+const DefaultMaxAnalysisWindow = 24 * time.Hour
 
 // RegisterFlags declares the service's flags, each with an env twin.
 func (o *Options) RegisterFlags(fs *flag.FlagSet) {
@@ -35,6 +43,10 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	flagenv.DurationVar(fs, &o.Engine.Lead, "window-lead", "RCA_WINDOW_LEAD", d.Lead, "how long before the symptom's start the incident window opens")
 	flagenv.DurationVar(fs, &o.Engine.Baseline, "baseline", "RCA_BASELINE", d.Baseline, "length of the healthy baseline before the incident window")
 	flagenv.DurationVar(fs, &o.Engine.ChangeLookback, "change-lookback", "RCA_CHANGE_LOOKBACK", d.ChangeLookback, "how long before the symptom changes are considered")
+	flagenv.DurationVar(fs, &o.MaxAnalysisWindow, "max-analysis-window", "RCA_MAX_ANALYSIS_WINDOW", DefaultMaxAnalysisWindow,
+		"longest window (and baseline) an on-demand analysis (POST /v1/analyses) may ask for")
+	flagenv.SecretVar(fs, &o.APIToken, "api-token", "RCA_API_TOKEN",
+		"bearer token of POST /v1/analyses on --http-addr; empty: none (the port is internal)")
 }
 
 // Validate checks the options. Each error names the flag, its env twin, the
@@ -76,5 +88,6 @@ func (o *Options) durationRules() []durationRule {
 		{"baseline", "RCA_BASELINE", o.Engine.Baseline, bucket, fmt.Sprintf("at least %v, one analysis bucket", bucket)},
 		{"change-lookback", "RCA_CHANGE_LOOKBACK", o.Engine.ChangeLookback, 0, "0 (only changes after the symptom's start) or more"},
 		{"min-baseline", "RCA_MIN_BASELINE", o.Engine.MinBaseline, 0, "0 (any baseline with data) or more"},
+		{"max-analysis-window", "RCA_MAX_ANALYSIS_WINDOW", o.MaxAnalysisWindow, bucket, fmt.Sprintf("at least %v, one analysis bucket", bucket)},
 	}
 }

@@ -39,13 +39,15 @@ func TestValidateNamesTheBadOption(t *testing.T) {
 			want: []string{"--baseline (env RCA_BASELINE) is 500ms: must be at least 1s"}},
 		{name: "negative change lookback env", env: map[string]string{"RCA_CHANGE_LOOKBACK": "-10m"},
 			want: []string{"--change-lookback (env RCA_CHANGE_LOOKBACK) is -10m0s: must be 0"}},
+		{name: "zero analysis window env", env: map[string]string{"RCA_MAX_ANALYSIS_WINDOW": "0s"},
+			want: []string{"--max-analysis-window (env RCA_MAX_ANALYSIS_WINDOW) is 0s: must be at least 1s"}},
 		{name: "every bad value is reported", args: []string{"--settle=-2s", "--baseline=-5m"},
 			want: []string{"--settle (env RCA_SETTLE) is -2s", "--baseline (env RCA_BASELINE) is -5m0s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// The shell running the tests must not decide the defaults.
-			for _, k := range []string{"RCA_SETTLE", "RCA_WINDOW_LEAD", "RCA_BASELINE", "RCA_CHANGE_LOOKBACK", "RCA_MIN_BASELINE", "RCA_MIN_BASELINE_POINTS"} {
+			for _, k := range []string{"RCA_SETTLE", "RCA_WINDOW_LEAD", "RCA_BASELINE", "RCA_CHANGE_LOOKBACK", "RCA_MIN_BASELINE", "RCA_MIN_BASELINE_POINTS", "RCA_MAX_ANALYSIS_WINDOW"} {
 				t.Setenv(k, "")
 				os.Unsetenv(k)
 			}

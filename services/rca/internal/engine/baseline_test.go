@@ -45,7 +45,7 @@ func TestBaselineSufficiency(t *testing.T) {
 			}
 			eng := engine.New(query.New(st.Conn()), engine.DefaultConfig)
 			inc := synthtest.Incident(sc, "inc-thin", "prediction.error", "model-server")
-			got, err := eng.Analyze(context.Background(), engine.OpenedTask("ev-thin", inc), sc.FaultAt.Add(sc.FaultFor))
+			got, err := analyzeTask(eng, engine.OpenedTask("ev-thin", inc), sc.FaultAt.Add(sc.FaultFor))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -45,14 +45,30 @@ type Config struct {
 var DefaultConfig = Config{Lead: 15 * time.Second, Baseline: 5 * time.Minute, ChangeLookback: 10 * time.Minute, MaxCauses: 10,
 	MinBaseline: 30 * time.Second, MinBaselinePoints: 30}
 
-// Symptom is what the analysis explains: a metric of one service.
+// Symptom is what the analysis explains: a metric of one service, or one of
+// its span signals.
 type Symptom struct {
 	Metric, Service, Model string
-	// Expr is Metric parsed: a plain metric or the ratio of two.
+	// Operation narrows a span signal to the spans of one name.
+	Operation string
+	// Expr is Metric parsed: a plain metric or the ratio of two; zero for
+	// a span signal.
 	Expr metricexpr.Expr
-	// StartUnixNano is when the symptom started (S).
+	// Span is the span signal Metric names, read from spans instead of
+	// metrics; empty for a metric.
+	Span query.SpanSignal
+	// StartUnixNano is when the symptom started (S); 0 lets the analysis
+	// find it in the data.
 	StartUnixNano int64
 }
+
+// series is where the symptom's data is read.
+func (s Symptom) series() query.Symptom {
+	return query.Symptom{Service: s.Service, Expr: s.Expr, Span: s.Span, Operation: s.Operation, Model: s.Model}
+}
+
+// Table is the ClickHouse table the symptom is read from.
+func (s Symptom) Table() string { return s.series().Table() }
 
 // Scope is what candidate generators see of one analysis.
 type Scope struct {
@@ -81,31 +97,53 @@ func New(r *query.Reader, cfg Config) *Engine {
 	return &Engine{r: r, cfg: cfg, generators: []Generator{ModelVersions, Services}}
 }
 
-// Analyze runs the analysis t asks for, as of now. No data is not an error:
-// the result then has no causes and no confidence. Query errors are
-// returned for a retry.
-func (e *Engine) Analyze(ctx context.Context, t Task, now time.Time) (events.RCACompleted, error) {
-	sym, err := SymptomOf(t)
-	if err != nil {
-		return events.RCACompleted{}, err
-	}
-	sc := e.scope(sym, now)
-	out := events.RCACompleted{AnalysisID: t.AnalysisID, Trigger: t.Trigger, AnomalyIDs: t.AnomalyIDs(),
-		IncidentID: t.IncidentID, Symptom: sym.Metric + "@" + sym.Service,
+// Result is an analysis's rca.completed, with what the analysis saw of the
+// symptom.
+type Result struct {
+	events.RCACompleted
+	// WindowSeconds is how many 1-second buckets of the window hold
+	// symptom data; 0 says the window held none.
+	WindowSeconds int
+	// SymptomStartUnixNano is the symptom's start the analysis used: the
+	// request's, else the symptom's onset in the data, else the window's
+	// start.
+	SymptomStartUnixNano int64
+}
+
+// Analyze runs one analysis: of an incident (see IncidentRequest) or on
+// demand. No data is not an error: the result then has no causes and no
+// confidence. Query errors are returned for a retry.
+func (e *Engine) Analyze(ctx context.Context, req Request) (Result, error) {
+	sym := req.Symptom
+	sc := &Scope{Symptom: sym, Baseline: req.Baseline, Window: req.Window}
+	out := Result{RCACompleted: events.RCACompleted{AnalysisID: req.AnalysisID, Trigger: req.Trigger, AnomalyIDs: req.AnomalyIDs,
+		IncidentID: req.IncidentID, Symptom: sym.Metric + "@" + sym.Service,
 		BaselineStartUnixNano: sc.Baseline.From, BaselineEndUnixNano: sc.Baseline.To,
 		WindowStartUnixNano: sc.Window.From, WindowEndUnixNano: sc.Window.To,
-		AnalyzedUnixNano: now.UnixNano(), Causes: []events.Cause{}}
-	cov, err := e.r.SymptomCoverage(ctx, sym.Expr, sym.Service, query.Range(sc.Baseline))
+		AnalyzedUnixNano: req.AnalyzedAt.UnixNano(), Causes: []events.Cause{}}}
+	cov, err := e.r.SymptomCoverage(ctx, sym.series(), query.Range(sc.Baseline))
 	if err != nil {
 		return out, err
 	}
 	out.Baseline = judgeBaseline(cov, e.cfg)
-	if sc.SymptomRows, err = e.r.SymptomByVersion(ctx, sym.Expr, sym.Service, sc.span()); err != nil {
+	onset, hasOnset, err := e.onset(ctx, sc, cov)
+	if err != nil {
 		return out, err
 	}
+	if sc.Symptom.StartUnixNano == 0 {
+		sc.Symptom.StartUnixNano = sc.Window.From
+		if hasOnset {
+			sc.Symptom.StartUnixNano = onset
+		}
+	}
+	out.SymptomStartUnixNano = sc.Symptom.StartUnixNano
+	if sc.SymptomRows, err = e.r.SymptomByVersion(ctx, sym.series(), sc.span()); err != nil {
+		return out, err
+	}
+	out.WindowSeconds = len(analysis.NewFrame(symptomSeries(sc.SymptomRows), sc.Baseline, sc.Window).Window)
 	var res analysis.Result
-	if len(sc.SymptomRows) > 0 {
-		in, err := e.input(ctx, sc)
+	if out.WindowSeconds > 0 {
+		in, err := e.input(ctx, sc, req.Candidates)
 		if err != nil {
 			return out, err
 		}
@@ -116,12 +154,12 @@ func (e *Engine) Analyze(ctx context.Context, t Task, now time.Time) (events.RCA
 		out.Causes = res.Causes
 	}
 	out.Confidence, out.Tie = res.Confidence, res.Tie
-	out.FaultStartedUnixNano, out.FaultStartSource, err = e.faultStart(ctx, t, sc, cov, res)
-	return out, err
+	out.FaultStartedUnixNano, out.FaultStartSource = faultStart(res, onset, hasOnset, req.FallbackStartUnixNano)
+	return out, nil
 }
 
 // input gathers the candidates and changes of an analysis.
-func (e *Engine) input(ctx context.Context, sc *Scope) (analysis.Input, error) {
+func (e *Engine) input(ctx context.Context, sc *Scope, keep Filter) (analysis.Input, error) {
 	in := analysis.Input{Symptom: sc.Symptom.Metric, SymptomStart: sc.Symptom.StartUnixNano,
 		Baseline: sc.Baseline, Window: sc.Window, Y: symptomSeries(sc.SymptomRows), MaxCauses: e.cfg.MaxCauses}
 	for _, gen := range e.generators {
@@ -129,24 +167,22 @@ func (e *Engine) input(ctx context.Context, sc *Scope) (analysis.Input, error) {
 		if err != nil {
 			return in, err
 		}
-		in.Candidates = append(in.Candidates, cands...)
+		for _, c := range cands {
+			if keep.keeps(c.Kind, c.Service) {
+				in.Candidates = append(in.Candidates, c)
+			}
+		}
 	}
 	changes, err := e.r.Changes(ctx, query.Range{From: sc.Symptom.StartUnixNano - int64(e.cfg.ChangeLookback), To: sc.Window.To})
 	if err != nil {
 		return in, err
 	}
 	for _, c := range changes {
+		if !keep.keeps(events.CauseChange, c.Service) {
+			continue
+		}
 		in.Changes = append(in.Changes, analysis.Change{ID: c.ChangeID, Kind: c.Kind, Service: c.Service,
 			Model: c.Model, ModelVersion: c.ModelVersion, TimeUnixNano: c.TimeUnixNano})
 	}
 	return in, nil
-}
-
-// scope lays out the baseline and window around the symptom's start.
-func (e *Engine) scope(sym Symptom, now time.Time) *Scope {
-	windowStart := max(sym.StartUnixNano-int64(e.cfg.Lead), 0)
-	end := max(now.UnixNano(), windowStart)
-	return &Scope{Symptom: sym,
-		Baseline: analysis.Range{From: max(windowStart-int64(e.cfg.Baseline), 0), To: windowStart},
-		Window:   analysis.Range{From: windowStart, To: end + 1}}
 }

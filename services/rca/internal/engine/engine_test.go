@@ -78,7 +78,7 @@ func TestAnalyzeSimulatedFaults(t *testing.T) {
 		t.Run(tt.Name, func(t *testing.T) {
 			eng := engine.New(query.New(w.st.Conn()), engine.DefaultConfig)
 			inc := synthtest.Incident(w.sc, "inc-1", tt.Metric, tt.Service)
-			got, err := eng.Analyze(context.Background(), engine.OpenedTask("ev-1", inc), w.sc.FaultAt.Add(w.sc.FaultFor))
+			got, err := analyzeTask(eng, engine.OpenedTask("ev-1", inc), w.sc.FaultAt.Add(w.sc.FaultFor))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -160,8 +160,19 @@ func BenchmarkAnalyze(b *testing.B) {
 	now := sc.FaultAt.Add(sc.FaultFor)
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := eng.Analyze(context.Background(), engine.OpenedTask("ev-bench", inc), now); err != nil {
+		if _, err := analyzeTask(eng, engine.OpenedTask("ev-bench", inc), now); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// analyzeTask runs the analysis an incident's task asks for, as of now, as
+// the service does.
+func analyzeTask(eng *engine.Engine, t engine.Task, now time.Time) (events.RCACompleted, error) {
+	req, err := eng.IncidentRequest(t, now)
+	if err != nil {
+		return events.RCACompleted{}, err
+	}
+	res, err := eng.Analyze(context.Background(), req)
+	return res.RCACompleted, err
 }

@@ -62,7 +62,7 @@ func TestMedicNeverBlamesItself(t *testing.T) {
 		inc.Anomalies[i].Model = ""
 	}
 	eng := engine.New(query.New(st.Conn()), engine.DefaultConfig)
-	got, err := eng.Analyze(ctx, engine.OpenedTask("ev-own", inc), sc.FaultAt.Add(sc.FaultFor))
+	got, err := analyzeTask(eng, engine.OpenedTask("ev-own", inc), sc.FaultAt.Add(sc.FaultFor))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ func TestUpdateAnalysesTheJoiningSymptom(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := eng.Analyze(context.Background(), tt.task, now)
+			got, err := analyzeTask(eng, tt.task, now)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/medic-sre/medic/pkg/metricexpr"
 )
 
 // symptomBuckets is the symptom of one service as one value per 1-second
@@ -30,14 +29,15 @@ type Coverage struct {
 	Mean, StdDev float64
 }
 
-// SymptomCoverage measures the symptom metric of one service over rg.
-func (r *Reader) SymptomCoverage(ctx context.Context, sym metricexpr.Expr, service string, rg Range) (Coverage, error) {
+// SymptomCoverage measures the symptom over rg.
+func (r *Reader) SymptomCoverage(ctx context.Context, sym Symptom, rg Range) (Coverage, error) {
 	// An empty range gives NaN means; they stay NaN only while Seconds is 0.
-	const q = `SELECT count(), sum(n), avg(v), stddevPop(v) FROM (` + symptomBuckets + `)`
+	buckets, args := sym.buckets(rg)
+	q := `SELECT count(), sum(n), avg(v), stddevPop(v) FROM (` + buckets + `)`
 	var c Coverage
 	err := r.each(ctx, "symptom coverage", q, func(rows driver.Rows) error {
 		return rows.Scan(&c.Seconds, &c.Points, &c.Mean, &c.StdDev)
-	}, symptomArgs(sym, service, rg)...)
+	}, args...)
 	if c.Seconds == 0 {
 		c.Mean, c.StdDev = 0, 0
 	}
@@ -55,17 +55,17 @@ const (
 	OnsetHits   = 3
 )
 
-// SymptomOnset returns the first second in rg at which the symptom metric of
-// one service departs from baseline (see the onset rules), and false when no
-// second in rg does.
-func (r *Reader) SymptomOnset(ctx context.Context, sym metricexpr.Expr, service string, rg Range, baseline Coverage) (int64, bool, error) {
+// SymptomOnset returns the first second in rg at which the symptom departs
+// from baseline (see the onset rules), and false when no second in rg does.
+func (r *Reader) SymptomOnset(ctx context.Context, sym Symptom, rg Range, baseline Coverage) (int64, bool, error) {
 	// Each second is counted toward the runs that start at it and at the
 	// OnsetRun-1 seconds before it (arrayJoin over range), so one GROUP BY
 	// gives every run's hits without window functions, which 18.16 lacks.
-	const q = `SELECT min(start), count() FROM (
+	buckets, args := sym.buckets(rg)
+	q := `SELECT min(start), count() FROM (
   SELECT b - k AS start, sum(hit) AS hits, max(k = 0 AND hit = 1) AS first_hit
   FROM (
-    SELECT b, abs(v - ?) > ? AS hit, arrayJoin(range(?)) AS k FROM (` + symptomBuckets + `)
+    SELECT b, abs(v - ?) > ? AS hit, arrayJoin(range(?)) AS k FROM (` + buckets + `)
   )
   GROUP BY start
 )
@@ -78,6 +78,6 @@ WHERE first_hit = 1 AND hits >= ?`
 	}
 	err := r.each(ctx, "symptom onset", q, func(rows driver.Rows) error {
 		return rows.Scan(&start, &n)
-	}, append(append([]any{baseline.Mean, threshold, uint8(OnsetRun)}, symptomArgs(sym, service, rg)...), uint8(OnsetHits))...)
+	}, append(append([]any{baseline.Mean, threshold, uint8(OnsetRun)}, args...), uint8(OnsetHits))...)
 	return start, n > 0, err
 }

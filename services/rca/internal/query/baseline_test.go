@@ -53,7 +53,7 @@ func TestSymptomCoverage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rg := query.Range{From: base.Add(time.Duration(tt.from) * time.Second).UnixNano(), To: base.Add(time.Duration(tt.to) * time.Second).UnixNano()}
-			got, err := r.SymptomCoverage(context.Background(), plain("prediction.error"), "model-server", rg)
+			got, err := r.SymptomCoverage(context.Background(), query.MetricSymptom(plain("prediction.error"), "model-server"), rg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,7 +82,7 @@ func TestSymptomOnset(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := series(t, base, tt.values)
 			rg := query.Range{From: base.UnixNano(), To: base.Add(time.Minute).UnixNano()}
-			got, ok, err := r.SymptomOnset(context.Background(), plain("prediction.error"), "model-server", rg, calm)
+			got, ok, err := r.SymptomOnset(context.Background(), query.MetricSymptom(plain("prediction.error"), "model-server"), rg, calm)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -40,7 +40,7 @@ func TestSymptomByVersionHistogram(t *testing.T) {
 	export(1100, []string{"host"}, []string{"b"}, 60, 6)
 	r := w.reader()
 	rg := query.Range{From: w.base.UnixNano(), To: w.base.Add(2 * time.Second).UnixNano()}
-	got, err := r.SymptomByVersion(context.Background(), metricexpr.Expr{Numerator: "prediction.latency_ms"}, "model-server", rg)
+	got, err := r.SymptomByVersion(context.Background(), query.MetricSymptom(metricexpr.Expr{Numerator: "prediction.latency_ms"}, "model-server"), rg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,7 @@ func TestMetricsCountRedeliveredPointsOnce(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := writeUnmerged(t, tt.writes)
 			rg := query.Range{From: base.UnixNano(), To: base.Add(2 * time.Second).UnixNano()}
-			symptom, err := r.SymptomByVersion(context.Background(), plain("prediction.error"), "model-server", rg)
+			symptom, err := r.SymptomByVersion(context.Background(), query.MetricSymptom(plain("prediction.error"), "model-server"), rg)
 			if err != nil {
 				t.Fatal(err)
 			}

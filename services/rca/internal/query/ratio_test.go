@@ -68,7 +68,7 @@ func TestSymptomByVersionRatio(t *testing.T) {
 	w.export("e3", events.Point{Name: "predictions_rate", Value: 500, TimeUnixNano: w.at(300), Service: "gateway", Model: "fraud", ModelVersion: "v1"})
 	r := w.reader()
 	rg := query.Range{From: w.base.UnixNano(), To: w.base.Add(time.Second).UnixNano()}
-	got, err := r.SymptomByVersion(context.Background(), ratio(t, "prediction.errors_rate / predictions_rate"), "model-server", rg)
+	got, err := r.SymptomByVersion(context.Background(), query.MetricSymptom(ratio(t, "prediction.errors_rate / predictions_rate"), "model-server"), rg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,14 +100,14 @@ func TestSymptomCoverageRatio(t *testing.T) {
 	second(2, 15, 100)
 	r := w.reader()
 	rg := query.Range{From: w.base.UnixNano(), To: w.base.Add(3 * time.Second).UnixNano()}
-	got, err := r.SymptomCoverage(context.Background(), ratio(t, "request.errors_rate / requests_rate"), "gateway", rg)
+	got, err := r.SymptomCoverage(context.Background(), query.MetricSymptom(ratio(t, "request.errors_rate / requests_rate"), "gateway"), rg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Seconds != 2 || got.Points != 4 || math.Abs(got.Mean-0.1) > 1e-9 || math.Abs(got.StdDev-0.05) > 1e-9 {
 		t.Fatalf("coverage = %+v, want 2 s, 4 points, mean 0.1, stddev 0.05", got)
 	}
-	onset, ok, err := r.SymptomOnset(context.Background(), ratio(t, "request.errors_rate / requests_rate"), "gateway", rg,
+	onset, ok, err := r.SymptomOnset(context.Background(), query.MetricSymptom(ratio(t, "request.errors_rate / requests_rate"), "gateway"), rg,
 		query.Coverage{Seconds: 30, Points: 60, Mean: 0.05, StdDev: 0.001})
 	if err != nil || ok {
 		t.Fatalf("onset = %d, %v, %v: want none from one anomalous second", onset, ok, err)

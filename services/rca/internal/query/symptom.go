@@ -25,13 +25,58 @@ type VersionBucket struct {
 	Count uint64
 }
 
-// SymptomByVersion returns the symptom of one service per bucket and model
-// version; the rows of a bucket add up to the whole symptom (sum of Sum
-// over sum of Total).
-func (r *Reader) SymptomByVersion(ctx context.Context, sym metricexpr.Expr, service string, rg Range) ([]VersionBucket, error) {
+// Symptom names the series a symptom is read from: a metric expression of
+// one service from the metrics table or, when Span is set, one of the
+// service's span signals from the spans table.
+type Symptom struct {
+	Service string
+	// Expr is the metric, when Span is empty.
+	Expr metricexpr.Expr
+	// Span is the span signal read instead of a metric; see SpanSignal.
+	Span SpanSignal
+	// Operation (a span name) and Model narrow the spans read; a metric
+	// symptom ignores them.
+	Operation, Model string
+}
+
+// MetricSymptom is the symptom of metric expression e of service.
+func MetricSymptom(e metricexpr.Expr, service string) Symptom {
+	return Symptom{Service: service, Expr: e}
+}
+
+// Table is the table the symptom is read from.
+func (s Symptom) Table() string {
+	if s.Span != "" {
+		return "spans"
+	}
+	return "metrics"
+}
+
+// byVersion is the query of SymptomByVersion and its parameters.
+func (s Symptom) byVersion(rg Range) (string, []any) {
+	if s.Span != "" {
+		return s.spansByVersion(rg)
+	}
 	const q = `SELECT intDiv(time_unix_nano, 1000000000) AS b, model, model_version, ` + symptomMass + `
 FROM (` + symptomPoints + `)
 GROUP BY b, model, model_version`
+	return q, symptomArgs(s.Expr, s.Service, rg)
+}
+
+// buckets is a query of the symptom as one value per 1-second bucket (b,
+// v) with its point count n, and its parameters; see symptomBuckets.
+func (s Symptom) buckets(rg Range) (string, []any) {
+	if s.Span != "" {
+		return s.spanBuckets(rg)
+	}
+	return symptomBuckets, symptomArgs(s.Expr, s.Service, rg)
+}
+
+// SymptomByVersion returns the symptom per bucket and model version; the
+// rows of a bucket add up to the whole symptom (sum of Sum over sum of
+// Total).
+func (r *Reader) SymptomByVersion(ctx context.Context, sym Symptom, rg Range) ([]VersionBucket, error) {
+	q, args := sym.byVersion(rg)
 	var out []VersionBucket
 	err := r.each(ctx, "symptom series", q, func(rows driver.Rows) error {
 		var v VersionBucket
@@ -40,7 +85,7 @@ GROUP BY b, model, model_version`
 		}
 		out = append(out, v)
 		return nil
-	}, symptomArgs(sym, service, rg)...)
+	}, args...)
 	return out, err
 }
 
