@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
@@ -52,6 +53,14 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 		// set NeedsClickHouse), which the spec says as well.
 		spec := Consumer()
 		spec.NATSOnly = true
+		// Ticks keep evaluation going when telemetry stops altogether.
+		ticks := make(chan struct{})
+		tickCtx, stopTicks := context.WithCancel(ctx)
+		go func() {
+			defer close(ticks)
+			d.TickEvery(tickCtx, tickInterval(o.EvalInterval))
+		}()
+		defer func() { stopTicks(); <-ticks }()
 		return rt.ConsumeItems(ctx, spec, bus.OnBatch(d.Handle))
 	})
 }
@@ -95,4 +104,13 @@ func restored(ctx context.Context, rt *service.Runtime, eng *engine.Engine, o Op
 		rt.Log.Warn("restored anomaly events not published yet; they go with the next batch", "err", err)
 	}
 	return d, nil
+}
+
+// tickInterval is how often the detector evaluates without telemetry: the
+// evaluation step.
+func tickInterval(step time.Duration) time.Duration {
+	if step <= 0 {
+		return engine.DefaultStep
+	}
+	return step
 }

@@ -6,8 +6,12 @@
 // Event time is kept per series, never globally: each series is evaluated
 // up to its own newest point, so a point stamped ahead on one series cannot
 // make another series' points late. A series that gets no more data must
-// still resolve, so it is also evaluated up to the quorum time (see quorum)
-// less its window: by then its window is empty.
+// still resolve, so it is also evaluated up to the stream's time less its
+// window: by then its window is empty. The stream's time is the quorum time
+// (see quorum) while telemetry flows; once it stops altogether, it moves on
+// with the caller's wall clock from the last quorum time (see streamTime),
+// so that a firing alert still resolves, or a no_data: fire rule fires,
+// when every source has gone quiet.
 //
 // Windows live in memory only. A restarted detector starts them empty and
 // rebuilds them from the telemetry that arrives next; since evaluation times
@@ -81,6 +85,12 @@ type Engine struct {
 	evaluated bool
 	key       []byte
 	scratch   scratch
+	// fed is true when Observe took points since the last Evaluate;
+	// fedAt is the wall-clock time of the last Evaluate after points came,
+	// and fedQuorum the quorum time then (see streamTime).
+	fed       bool
+	fedAt     time.Time
+	fedQuorum int64
 }
 
 // New compiles rules. step is the evaluation interval (DefaultStep if 0).
@@ -133,6 +143,7 @@ func (e *Engine) observe(p *events.Point) bool {
 	if !e.evaluated && (e.earliest == 0 || p.TimeUnixNano < e.earliest) {
 		e.earliest = p.TimeUnixNano
 	}
+	e.fed = true
 	if p.TimeUnixNano > e.sources[p.Service] {
 		e.sources[p.Service] = p.TimeUnixNano
 	}
@@ -182,10 +193,11 @@ func (e *Engine) quorum() int64 {
 func (e *Engine) Evaluate(now time.Time) []Emission {
 	q := e.quorum()
 	e.evaluated = e.evaluated || q > 0
+	st := e.streamTime(q, now)
 	var out []Emission
 	for _, r := range e.rules {
 		for _, s := range r.series {
-			out = e.evaluateSeries(r, s, q, now, out)
+			out = e.evaluateSeries(r, s, st, now, out)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Emission) int { return cmp.Compare(a.at, b.at) })
@@ -193,19 +205,39 @@ func (e *Engine) Evaluate(now time.Time) []Emission {
 	return out
 }
 
-func (e *Engine) evaluateSeries(r *rule, s *series, q int64, now time.Time, out []Emission) []Emission {
-	end := max(s.newest, q-r.window)
+// streamTime is the event time the stream has reached: the quorum time,
+// moved on by the wall-clock time since points last came, so that the
+// evaluation of quiet series goes on when every source stops. While points
+// flow it is the quorum time. An engine that has had no points at all
+// (restored alerts only) takes the wall clock itself, the best guess of
+// the event time of live telemetry.
+func (e *Engine) streamTime(q int64, now time.Time) int64 {
+	if e.fed || e.fedAt.IsZero() {
+		e.fed, e.fedAt, e.fedQuorum = false, now, q
+		if q == 0 {
+			e.fedQuorum = now.UnixNano()
+		}
+	}
+	return max(q, e.fedQuorum+int64(now.Sub(e.fedAt)))
+}
+
+func (e *Engine) evaluateSeries(r *rule, s *series, st int64, now time.Time, out []Emission) []Emission {
+	end := max(s.newest, st-r.window)
 	end -= end % e.step
 	if end <= 0 || end <= s.lastTick {
 		return out
 	}
 	start := s.lastTick + e.step
 	if s.lastTick == 0 {
-		first := s.first
-		if first == 0 {
-			first = e.earliest // a restored series, with no points yet
+		if s.first == 0 {
+			// A restored series, with no points yet: from the oldest point
+			// of the batch, or from now when there has been none.
+			s.first = e.earliest
+			if s.first == 0 {
+				s.first = end
+			}
 		}
-		start = first - first%e.step
+		start = s.first - s.first%e.step
 	}
 	start = max(start, end-maxCatchUp*e.step)
 	for t := start; t <= end; t += e.step {
@@ -221,7 +253,7 @@ func (e *Engine) evict(q int64) {
 	for _, r := range e.rules {
 		for k, s := range r.series {
 			s.evictBefore(s.lastTick - r.window)
-			if len(s.pts) == 0 && s.state == inactive {
+			if len(s.pts) == 0 && s.state == inactive && !r.waitsForNoData(s) {
 				delete(r.series, k)
 			}
 		}
