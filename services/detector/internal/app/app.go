@@ -53,15 +53,23 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 		// set NeedsClickHouse), which the spec says as well.
 		spec := Consumer()
 		spec.NATSOnly = true
-		// Ticks keep evaluation going when telemetry stops altogether.
+		if err := rt.ConsumeItems(ctx, spec, bus.OnBatch(d.Handle)); err != nil {
+			return err
+		}
+		// Ticks keep evaluation going when telemetry stops altogether; they
+		// stop at shutdown, once the consumer has drained.
 		ticks := make(chan struct{})
-		tickCtx, stopTicks := context.WithCancel(ctx)
+		tickCtx, stopTicks := context.WithCancel(context.WithoutCancel(ctx))
 		go func() {
 			defer close(ticks)
 			d.TickEvery(tickCtx, tickInterval(o.EvalInterval))
 		}()
-		defer func() { stopTicks(); <-ticks }()
-		return rt.ConsumeItems(ctx, spec, bus.OnBatch(d.Handle))
+		rt.OnShutdown(func(context.Context) error {
+			stopTicks()
+			<-ticks
+			return nil
+		})
+		return nil
 	})
 }
 
