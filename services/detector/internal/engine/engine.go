@@ -91,6 +91,9 @@ type Engine struct {
 	fed       bool
 	fedAt     time.Time
 	fedQuorum int64
+	// guessed is true while the stream time is the wall clock's guess, the
+	// engine having had no point yet (see streamTime).
+	guessed bool
 }
 
 // New compiles rules. step is the evaluation interval (DefaultStep if 0).
@@ -120,6 +123,9 @@ func New(rs []rules.Rule, step time.Duration) (*Engine, error) {
 // ">" rule, and one NaN makes a whole window's average NaN), and histogram
 // buckets whose bound is not a number.
 func (e *Engine) Observe(points []events.Point, notBefore, notAfter int64) Rejected {
+	if e.guessed && len(points) > 0 {
+		e.forgetGuess()
+	}
 	var rej Rejected
 	for i := range points {
 		p := &points[i]
@@ -213,12 +219,27 @@ func (e *Engine) Evaluate(now time.Time) []Emission {
 // the event time of live telemetry.
 func (e *Engine) streamTime(q int64, now time.Time) int64 {
 	if e.fed || e.fedAt.IsZero() {
-		e.fed, e.fedAt, e.fedQuorum = false, now, q
+		e.fed, e.fedAt, e.fedQuorum, e.guessed = false, now, q, q == 0
 		if q == 0 {
 			e.fedQuorum = now.UnixNano()
 		}
 	}
 	return max(q, e.fedQuorum+int64(now.Sub(e.fedAt)))
+}
+
+// forgetGuess drops what the wall clock's guess of the stream time did,
+// once points tell the real one (a replayed backlog is stamped in the
+// past): restored series evaluated on the guess start again from the
+// first points.
+func (e *Engine) forgetGuess() {
+	e.guessed = false
+	for _, r := range e.rules {
+		for _, s := range r.series {
+			if s.newest == 0 {
+				s.first, s.lastTick, s.falseSince = 0, 0, 0
+			}
+		}
+	}
 }
 
 func (e *Engine) evaluateSeries(r *rule, s *series, st int64, now time.Time, out []Emission) []Emission {

@@ -161,3 +161,19 @@ func checkSchema(t *testing.T, em Emission) {
 		t.Fatalf("%s breaks its schema: %v", em.Data.EventType(), err)
 	}
 }
+
+// The wall clock's guess gives way to the points' own time: a restored
+// alert quiet on the wall clock, whose telemetry then comes, replayed from
+// a minute ago, is judged on that telemetry.
+func TestWallClockGuessGivesWayToPoints(t *testing.T) {
+	d := firedBefore(t)
+	e := newEngine(t, errorRule())
+	out := e.Restore([]events.AnomalyDetected{d}, wallClock)
+	out = append(out, quiet(e, 0, 50*time.Millisecond)...) // less than no_data_after
+	out = append(out, run(e, pts(errMetric, "s", "f", 4000, 6000, 20, 1))...)
+	if len(out) != 0 {
+		t.Fatalf("the fault goes on, yet: %v", withReasons(out))
+	}
+	out = run(e, pts(errMetric, "s", "f", 6000, 8000, 20, 0))
+	sameTimeline(t, withReasons(out), []string{"resolved errors{s}"})
+}
