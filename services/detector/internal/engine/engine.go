@@ -13,13 +13,16 @@
 // so that a firing alert still resolves, or a no_data: fire rule fires,
 // when every source has gone quiet.
 //
-// Windows live in memory only. A restarted detector starts them empty and
-// rebuilds them from the telemetry that arrives next; since evaluation times
+// Windows and baselines (see baseline.go) live in memory only. A restarted
+// detector starts them empty and rebuilds them from the telemetry that
+// arrives next; a baseline-relative rule fires nothing until its baseline
+// holds min_baseline_points steps again. Since evaluation times
 // are aligned to the step and an anomaly's start is the time of a point,
 // replaying the same points yields the same anomaly ids, which the bus
 // de-duplicates. Firing alerts are different: the caller keeps them (the
 // anomaly.detected each one emitted) and hands them to Restore, so that an
-// anomaly that was firing still resolves under its original id.
+// anomaly that was firing still resolves under its original id (judged, for
+// a baseline-relative rule, by the band its evidence records).
 package engine
 
 import (

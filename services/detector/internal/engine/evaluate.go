@@ -19,7 +19,7 @@ import (
 // the window's aggregate breaches and the breach has held in the data for
 // longer than `for` (see track); it resolves once the window's aggregate has
 // not breached for resolve_for. A window that has been empty for
-// no_data_after takes the rule's no_data action (see noData).
+// no_data_after takes the rule's no_data action (see noDataAt).
 func (r *rule) evaluate(s *series, t, step int64, now time.Time, e *Engine, out []Emission) []Emission {
 	if s.base != nil {
 		s.band = r.bandAt(s, t/step, e)
