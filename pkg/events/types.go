@@ -141,7 +141,36 @@ type AnomalyDetected struct {
 	Service          string            `json:"service"`
 	Model            string            `json:"model,omitempty"`
 	ModelVersion     string            `json:"model_version,omitempty"`
+
+	// The evidence, optional so that anomalies of older detectors (and of
+	// other sources, such as Alertmanager) still read.
+
+	// Detector is the kind of detector that fired: threshold, zscore,
+	// ewma, no_data, or a statistic's name.
+	Detector string `json:"detector,omitempty"`
+	// Expected is what the value was judged against: a threshold rule's
+	// threshold, a baseline's median or EWMA mean.
+	Expected *float64 `json:"expected,omitempty"`
+	// Statistic is the test statistic that fired, such as a z-score.
+	Statistic *float64 `json:"statistic,omitempty"`
+	// PValue is the statistic's p-value, where the test has one.
+	PValue *float64 `json:"p_value,omitempty"`
+	// WindowSeconds is the span of data the value was computed over, and
+	// BaselineSeconds that of the baseline it was compared with.
+	WindowSeconds   float64 `json:"window_seconds,omitempty"`
+	BaselineSeconds float64 `json:"baseline_seconds,omitempty"`
 }
+
+// Reasons an anomaly resolved, besides its condition ceasing to hold
+// (which has no reason).
+const (
+	// ResolvedNoData: the rule's data stopped, and the rule resolves then.
+	ResolvedNoData = "no_data"
+	// ResolvedDataReturned: data came back after a no-data anomaly.
+	ResolvedDataReturned = "data_returned"
+	// ResolvedRuleGone: no rule of the restarted detector holds the anomaly.
+	ResolvedRuleGone = "rule_gone"
+)
 
 // AnomalyResolved says that a detector rule's condition stopped holding.
 type AnomalyResolved struct {
@@ -154,6 +183,9 @@ type AnomalyResolved struct {
 	Service          string  `json:"service"`
 	Model            string  `json:"model,omitempty"`
 	ModelVersion     string  `json:"model_version,omitempty"`
+	// Reason says why it resolved when that is not its condition ceasing
+	// to hold: one of the Resolved* constants.
+	Reason string `json:"reason,omitempty"`
 }
 
 // AnomalyRef is an anomaly as listed in an incident.

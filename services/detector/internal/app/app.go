@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
@@ -52,7 +53,23 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 		// set NeedsClickHouse), which the spec says as well.
 		spec := Consumer()
 		spec.NATSOnly = true
-		return rt.ConsumeItems(ctx, spec, bus.OnBatch(d.Handle))
+		if err := rt.ConsumeItems(ctx, spec, bus.OnBatch(d.Handle)); err != nil {
+			return err
+		}
+		// Ticks keep evaluation going when telemetry stops altogether; they
+		// stop at shutdown, once the consumer has drained.
+		ticks := make(chan struct{})
+		tickCtx, stopTicks := context.WithCancel(context.WithoutCancel(ctx))
+		go func() {
+			defer close(ticks)
+			d.TickEvery(tickCtx, tickInterval(o.EvalInterval))
+		}()
+		rt.OnShutdown(func(context.Context) error {
+			stopTicks()
+			<-ticks
+			return nil
+		})
+		return nil
 	})
 }
 
@@ -95,4 +112,13 @@ func restored(ctx context.Context, rt *service.Runtime, eng *engine.Engine, o Op
 		rt.Log.Warn("restored anomaly events not published yet; they go with the next batch", "err", err)
 	}
 	return d, nil
+}
+
+// tickInterval is how often the detector evaluates without telemetry: the
+// evaluation step.
+func tickInterval(step time.Duration) time.Duration {
+	if step <= 0 {
+		return engine.DefaultStep
+	}
+	return step
 }

@@ -112,6 +112,35 @@ func (d *Detector) Handle(ctx context.Context, batch []events.Item[events.Teleme
 	return d.flush(ctx)
 }
 
+// Tick evaluates without new telemetry, so that evaluation goes on when
+// every source has stopped: the engine moves quiet series on by the wall
+// clock (a firing alert resolves, a no_data: fire rule fires). What it
+// emits is recorded and published as after a batch; what cannot go out now
+// stays queued for the next tick or batch.
+func (d *Detector) Tick(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.outbox = append(d.outbox, d.engine.Evaluate(d.now())...)
+	d.metrics.series.Set(float64(d.engine.Series()))
+	return d.flush(ctx)
+}
+
+// TickEvery calls Tick every interval until ctx ends, logging what fails.
+func (d *Detector) TickEvery(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := d.Tick(ctx); err != nil && ctx.Err() == nil {
+				d.log.Warn("evaluation without new telemetry could not publish; retried at the next tick or batch", "err", err)
+			}
+		}
+	}
+}
+
 // feed gives the engine the points of events it has not seen yet, so that a
 // redelivered batch does not count its points twice. Points stamped too far
 // ahead of the detector's clock or too far behind it, points whose value is

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"math/rand/v2"
+	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -44,12 +46,75 @@ func BenchmarkEngine(b *testing.B) {
 // histogram quantiles) over what the ingest service makes of OTLP exports:
 // one 500ms export of 20 models per batch, 520 points.
 func BenchmarkEngineOTLP(b *testing.B) {
+	benchmarkRules(b, loadRules(b, ""), otlpExport(20), ms(500))
+}
+
+// BenchmarkEngineOTLPZScore is BenchmarkEngineOTLP with every default rule
+// turned into a zscore rule (10m baseline, no threshold): the cost of the
+// median and MAD of 600 steps per series and step.
+func BenchmarkEngineOTLPZScore(b *testing.B) {
+	benchmarkRules(b, asDetector(loadRules(b, ""), rules.DetectorZScore), otlpExport(20), ms(500))
+}
+
+// BenchmarkEngineOTLPEWMA is the same with ewma rules.
+func BenchmarkEngineOTLPEWMA(b *testing.B) {
+	benchmarkRules(b, asDetector(loadRules(b, ""), rules.DetectorEWMA), otlpExport(20), ms(500))
+}
+
+// BenchmarkSeriesMemory reports the heap held per active series once every
+// window and baseline is full: 200 models of the simulator's OTLP exports
+// for 11 minutes of event time, through the default rules as they are and
+// as zscore and ewma rules.
+func BenchmarkSeriesMemory(b *testing.B) {
+	for _, tc := range []struct {
+		name     string
+		detector string
+	}{{"threshold", ""}, {"zscore", rules.DetectorZScore}, {"ewma", rules.DetectorEWMA}} {
+		b.Run(tc.name, func(b *testing.B) {
+			rs := loadRules(b, "")
+			if tc.detector != "" {
+				rs = asDetector(rs, tc.detector)
+			}
+			batch := otlpExport(200)
+			for i := 0; i < b.N; i++ {
+				b.ReportMetric(bytesPerSeries(b, rs, batch), "B/series")
+			}
+		})
+	}
+}
+
+func bytesPerSeries(b *testing.B, rs []rules.Rule, batch []events.Point) float64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	e, err := New(rs, DefaultStep)
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	for i := int64(0); i < 11*60*2; i++ {
+		for j := range batch {
+			batch[j].TimeUnixNano = t0 + i*ms(500)
+		}
+		e.Observe(batch, 0, noLimit)
+		e.Evaluate(now)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	n := e.Series()
+	runtime.KeepAlive(e)
+	return float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+}
+
+// otlpExport is one 500ms export of the simulator's OTLP metrics for
+// `models` models, stamped from 0.
+func otlpExport(models int) []events.Point {
 	var batch []events.Point
 	for _, p := range simulatorExports(func(string, int) bool { return false }) {
 		if p.TimeUnixNano != t0 {
 			break
 		}
-		for m := range 20 {
+		for m := range models {
 			p.Model = "model-" + strconv.Itoa(m)
 			batch = append(batch, p)
 		}
@@ -57,17 +122,35 @@ func BenchmarkEngineOTLP(b *testing.B) {
 	for i := range batch {
 		batch[i].TimeUnixNano -= t0
 	}
-	benchmark(b, "", batch, ms(500))
+	return batch
+}
+
+// asDetector turns rules into baseline-relative rules of a kind, with the
+// default limit.
+func asDetector(rs []rules.Rule, kind string) []rules.Rule {
+	out := slices.Clone(rs)
+	for i := range out {
+		out[i].Detector, out[i].Threshold = kind, 0
+	}
+	return out
+}
+
+func loadRules(b *testing.B, file string) []rules.Rule {
+	f, err := rules.Load(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return f.Rules
 }
 
 // benchmark runs batch through an engine of the rules file (the defaults if
 // empty) again and again, each time span later.
 func benchmark(b *testing.B, rulesFile string, batch []events.Point, span int64) {
-	f, err := rules.Load(rulesFile)
-	if err != nil {
-		b.Fatal(err)
-	}
-	e, err := New(f.Rules, DefaultStep)
+	benchmarkRules(b, loadRules(b, rulesFile), batch, span)
+}
+
+func benchmarkRules(b *testing.B, rs []rules.Rule, batch []events.Point, span int64) {
+	e, err := New(rs, DefaultStep)
 	if err != nil {
 		b.Fatal(err)
 	}

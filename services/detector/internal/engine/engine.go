@@ -6,16 +6,23 @@
 // Event time is kept per series, never globally: each series is evaluated
 // up to its own newest point, so a point stamped ahead on one series cannot
 // make another series' points late. A series that gets no more data must
-// still resolve, so it is also evaluated up to the quorum time (see quorum)
-// less its window: by then its window is empty.
+// still resolve, so it is also evaluated up to the stream's time less its
+// window: by then its window is empty. The stream's time is the quorum time
+// (see quorum) while telemetry flows; once it stops altogether, it moves on
+// with the caller's wall clock from the last quorum time (see streamTime),
+// so that a firing alert still resolves, or a no_data: fire rule fires,
+// when every source has gone quiet.
 //
-// Windows live in memory only. A restarted detector starts them empty and
-// rebuilds them from the telemetry that arrives next; since evaluation times
+// Windows and baselines (see baseline.go) live in memory only. A restarted
+// detector starts them empty and rebuilds them from the telemetry that
+// arrives next; a baseline-relative rule fires nothing until its baseline
+// holds min_baseline_points steps again. Since evaluation times
 // are aligned to the step and an anomaly's start is the time of a point,
 // replaying the same points yields the same anomaly ids, which the bus
 // de-duplicates. Firing alerts are different: the caller keeps them (the
 // anomaly.detected each one emitted) and hands them to Restore, so that an
-// anomaly that was firing still resolves under its original id.
+// anomaly that was firing still resolves under its original id (judged, for
+// a baseline-relative rule, by the band its evidence records).
 package engine
 
 import (
@@ -81,6 +88,15 @@ type Engine struct {
 	evaluated bool
 	key       []byte
 	scratch   scratch
+	// fed is true when Observe took points since the last Evaluate;
+	// fedAt is the wall-clock time of the last Evaluate after points came,
+	// and fedQuorum the quorum time then (see streamTime).
+	fed       bool
+	fedAt     time.Time
+	fedQuorum int64
+	// guessed is true while the stream time is the wall clock's guess, the
+	// engine having had no point yet (see streamTime).
+	guessed bool
 }
 
 // New compiles rules. step is the evaluation interval (DefaultStep if 0).
@@ -110,6 +126,9 @@ func New(rs []rules.Rule, step time.Duration) (*Engine, error) {
 // ">" rule, and one NaN makes a whole window's average NaN), and histogram
 // buckets whose bound is not a number.
 func (e *Engine) Observe(points []events.Point, notBefore, notAfter int64) Rejected {
+	if e.guessed && len(points) > 0 {
+		e.forgetGuess()
+	}
 	var rej Rejected
 	for i := range points {
 		p := &points[i]
@@ -133,6 +152,7 @@ func (e *Engine) observe(p *events.Point) bool {
 	if !e.evaluated && (e.earliest == 0 || p.TimeUnixNano < e.earliest) {
 		e.earliest = p.TimeUnixNano
 	}
+	e.fed = true
 	if p.TimeUnixNano > e.sources[p.Service] {
 		e.sources[p.Service] = p.TimeUnixNano
 	}
@@ -182,10 +202,11 @@ func (e *Engine) quorum() int64 {
 func (e *Engine) Evaluate(now time.Time) []Emission {
 	q := e.quorum()
 	e.evaluated = e.evaluated || q > 0
+	st := e.streamTime(q, now)
 	var out []Emission
 	for _, r := range e.rules {
 		for _, s := range r.series {
-			out = e.evaluateSeries(r, s, q, now, out)
+			out = e.evaluateSeries(r, s, st, now, out)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Emission) int { return cmp.Compare(a.at, b.at) })
@@ -193,19 +214,54 @@ func (e *Engine) Evaluate(now time.Time) []Emission {
 	return out
 }
 
-func (e *Engine) evaluateSeries(r *rule, s *series, q int64, now time.Time, out []Emission) []Emission {
-	end := max(s.newest, q-r.window)
+// streamTime is the event time the stream has reached: the quorum time,
+// moved on by the wall-clock time since points last came, so that the
+// evaluation of quiet series goes on when every source stops. While points
+// flow it is the quorum time. An engine that has had no points at all
+// (restored alerts only) takes the wall clock itself, the best guess of
+// the event time of live telemetry.
+func (e *Engine) streamTime(q int64, now time.Time) int64 {
+	if e.fed || e.fedAt.IsZero() {
+		e.fed, e.fedAt, e.fedQuorum, e.guessed = false, now, q, q == 0
+		if q == 0 {
+			e.fedQuorum = now.UnixNano()
+		}
+	}
+	return max(q, e.fedQuorum+int64(now.Sub(e.fedAt)))
+}
+
+// forgetGuess drops what the wall clock's guess of the stream time did,
+// once points tell the real one (a replayed backlog is stamped in the
+// past): restored series evaluated on the guess start again from the
+// first points.
+func (e *Engine) forgetGuess() {
+	e.guessed = false
+	for _, r := range e.rules {
+		for _, s := range r.series {
+			if s.newest == 0 {
+				s.first, s.lastTick, s.falseSince = 0, 0, 0
+			}
+		}
+	}
+}
+
+func (e *Engine) evaluateSeries(r *rule, s *series, st int64, now time.Time, out []Emission) []Emission {
+	end := max(s.newest, st-r.window)
 	end -= end % e.step
 	if end <= 0 || end <= s.lastTick {
 		return out
 	}
 	start := s.lastTick + e.step
 	if s.lastTick == 0 {
-		first := s.first
-		if first == 0 {
-			first = e.earliest // a restored series, with no points yet
+		if s.first == 0 {
+			// A restored series, with no points yet: from the oldest point
+			// of the batch, or from now when there has been none.
+			s.first = e.earliest
+			if s.first == 0 {
+				s.first = end
+			}
 		}
-		start = first - first%e.step
+		start = s.first - s.first%e.step
 	}
 	start = max(start, end-maxCatchUp*e.step)
 	for t := start; t <= end; t += e.step {
@@ -221,7 +277,7 @@ func (e *Engine) evict(q int64) {
 	for _, r := range e.rules {
 		for k, s := range r.series {
 			s.evictBefore(s.lastTick - r.window)
-			if len(s.pts) == 0 && s.state == inactive {
+			if len(s.pts) == 0 && s.state == inactive && !r.waitsForNoData(s) {
 				delete(r.series, k)
 			}
 		}

@@ -39,8 +39,11 @@ func TestStateMachine(t *testing.T) {
 		{name: "no data resolves once resolve_for passed",
 			batches: [][]events.Point{ok(0, 2000), bad(2000, 4000), other(4000, 6000)},
 			want:    []string{"detected errors{model-server} +2000ms", "resolved errors{model-server}"}},
-		{name: "no data resolves only after resolve_for",
-			batches: [][]events.Point{ok(0, 2000), bad(2000, 4000), other(4000, 4500)},
+		// The window (100ms) empties at 4080ms, and no_data_after (default:
+		// the window) has not passed by the 4100ms step, the last the
+		// quorum (4230ms) less the window reaches.
+		{name: "no data resolves only after no_data_after",
+			batches: [][]events.Point{ok(0, 2000), bad(2000, 4000), other(4000, 4250)},
 			want:    []string{"detected errors{model-server} +2000ms"}},
 		{name: "fires again after resolving, with a new start",
 			batches: [][]events.Point{ok(0, 2000), bad(2000, 4000), ok(4000, 6000), bad(6000, 8000)},

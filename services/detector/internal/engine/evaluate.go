@@ -2,6 +2,8 @@ package engine
 
 import (
 	"cmp"
+	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -16,31 +18,98 @@ import (
 // evaluation time t, appending what it emits to out. An alert fires when
 // the window's aggregate breaches and the breach has held in the data for
 // longer than `for` (see track); it resolves once the window's aggregate has
-// not breached (or the window has been empty) for resolve_for.
+// not breached for resolve_for. A window that has been empty for
+// no_data_after takes the rule's no_data action (see noDataAt).
 func (r *rule) evaluate(s *series, t, step int64, now time.Time, e *Engine, out []Emission) []Emission {
-	r.track(s, t, step, e)
+	if s.base != nil {
+		s.band = r.bandAt(s, t/step, e)
+	}
+	st := r.track(s, t, step, e)
 	pts := s.in(t-r.window, t)
 	if len(pts) == 0 {
-		// No data: nothing is known to be wrong any more.
 		s.value = 0
-		return r.conditionFalse(s, t, now, out)
+		return r.noDataAt(s, t, now, out)
+	}
+	if s.noData {
+		// Data is back: the no-data alert is over, whatever the data says.
+		out = r.resolve(s, t, now, events.ResolvedDataReturned, out)
 	}
 	rd := r.agg(pts, &e.scratch)
 	switch {
 	case rd.n < float64(r.spec.MinPoints):
 		return out // too few points to decide: stay as we are
 	case !rd.ok:
-		// No value (a ratio over no traffic): like no data.
+		// No value (a ratio over no traffic): nothing is wrong.
 		s.value = 0
 		return r.conditionFalse(s, t, now, out)
 	case !finite(rd.v):
 		return out // a sum that overflowed: nothing a threshold can say
 	}
 	s.value = rd.v
-	if r.cond(rd.v) {
+	breach := r.breach(s, rd.v)
+	if s.base != nil {
+		s.base.push(t/step, rd.v, breach, st, r)
+		if !s.band.ready {
+			return out // too short a baseline to decide: stay as we are
+		}
+	}
+	if breach {
 		return r.conditionTrue(s, t, now, out)
 	}
 	return r.conditionFalse(s, t, now, out)
+}
+
+// bandAt is what step k of a baseline-relative series is judged against:
+// the band a restored alert fired on while it lasts, else the baseline's.
+func (r *rule) bandAt(s *series, k int64, e *Engine) band {
+	if s.frozen.ready && s.state == firing {
+		return s.frozen
+	}
+	return s.base.band(k, r, &e.scratch)
+}
+
+// breach reports whether v breaches: the threshold, or for a
+// baseline-relative rule the z-score limit around the step's band.
+func (r *rule) breach(s *series, v float64) bool {
+	if s.base == nil {
+		return r.cond(v)
+	}
+	return s.band.ready && r.zcond(s.band.z(v))
+}
+
+// noDataAt handles a step whose window is empty. Until the window has been
+// empty for no_data_after the state holds (an empty window says nothing);
+// then resolve resolves a firing alert, fire opens a no-data alert on a
+// quiet series, and keep holds on.
+func (r *rule) noDataAt(s *series, t int64, now time.Time, out []Emission) []Emission {
+	last := s.newest
+	if last == 0 {
+		// A restored series that has had no points: as if its last point
+		// were where its evaluation began.
+		last = s.first
+	}
+	emptySince := last + r.window
+	if t-emptySince < r.noDataNs {
+		return out
+	}
+	switch {
+	case r.noData == rules.NoDataResolve && s.state == firing:
+		return r.resolve(s, t, now, events.ResolvedNoData, out)
+	case r.noData == rules.NoDataFire && s.state == inactive && s.newest != 0:
+		// The alert starts at the last point before the silence.
+		s.state, s.since, s.noData, s.falseSince = firing, s.newest, true, 0
+		em := r.detected(s, now)
+		em.at = t
+		return append(out, em)
+	}
+	return out
+}
+
+// waitsForNoData reports whether an inactive series without points is kept
+// so that no_data: fire can still fire on it.
+func (r *rule) waitsForNoData(s *series) bool {
+	return r.noData == rules.NoDataFire && s.state == inactive && s.newest != 0 &&
+		s.lastTick-(s.newest+r.window) < r.noDataNs
 }
 
 // track follows the run of breaching data that `for` is measured on. The
@@ -52,34 +121,41 @@ func (r *rule) evaluate(s *series, t, step int64, now time.Time, e *Engine, out 
 // its first point that breaches on its own (for a sum, count, rate, ratio
 // or histogram: its first point), reaching back over the breaching points just before it, so
 // that it is the time the data went bad, not the step that saw it.
-func (r *rule) track(s *series, t, step int64, e *Engine) {
+func (r *rule) track(s *series, t, step int64, e *Engine) stepReading {
 	b := s.in(t-step, t)
 	if len(b) == 0 {
 		s.runStart = 0
-		return
+		return stepReading{}
 	}
-	if !r.breaches(b, e) {
+	st := r.stepOf(s, b, e)
+	if !st.anomalous {
 		s.runStart = 0
-		return
+		return st
 	}
 	if s.runStart == 0 {
 		s.runStart = r.runStart(s, t-step, t, e)
 	}
+	return st
 }
 
 // runStart finds where a run that breaches in the step (from, to] began.
 func (r *rule) runStart(s *series, from, to int64, e *Engine) int64 {
 	i, _ := slices.BinarySearchFunc(s.pts, from+1, func(p sample, t int64) int { return cmp.Compare(p.t, t) })
+	if s.base != nil {
+		// A baseline's band is the spread of window aggregates: a point or
+		// export is noisier, and would reach back over healthy data.
+		return s.pts[i].t
+	}
 	if r.perExport {
 		return r.exportRunStart(s, i, to, e)
 	}
 	if !r.perPoint {
 		return s.pts[i].t
 	}
-	for i < len(s.pts)-1 && !r.cond(s.pts[i].v) {
+	for i < len(s.pts)-1 && !r.breach(s, s.pts[i].v) {
 		i++
 	}
-	for i > 0 && r.cond(s.pts[i-1].v) {
+	for i > 0 && r.breach(s, s.pts[i-1].v) {
 		i--
 	}
 	return s.pts[i].t
@@ -90,7 +166,7 @@ func (r *rule) runStart(s *series, from, to int64, e *Engine) int64 {
 // exports just before it; the step's first point if none breaches alone.
 func (r *rule) exportRunStart(s *series, i int, to int64, e *Engine) int64 {
 	j := i
-	for j < len(s.pts) && s.pts[j].t <= to && !r.breaches(s.pts[j:exportEnd(s.pts, j)], e) {
+	for j < len(s.pts) && s.pts[j].t <= to && !r.breaches(s, s.pts[j:exportEnd(s.pts, j)], e) {
 		j = exportEnd(s.pts, j)
 	}
 	if j == len(s.pts) || s.pts[j].t > to {
@@ -98,7 +174,7 @@ func (r *rule) exportRunStart(s *series, i int, to int64, e *Engine) int64 {
 	}
 	for j > 0 {
 		k := exportStart(s.pts, j-1)
-		if !r.breaches(s.pts[k:j], e) {
+		if !r.breaches(s, s.pts[k:j], e) {
 			break
 		}
 		j = k
@@ -106,11 +182,23 @@ func (r *rule) exportRunStart(s *series, i int, to int64, e *Engine) int64 {
 	return s.pts[j].t
 }
 
-// breaches reports whether pts' step aggregate breaches the threshold.
-func (r *rule) breaches(pts []sample, e *Engine) bool {
+// stepOf is pts' step aggregate, scaled to the window's terms, and whether
+// it breaches.
+func (r *rule) stepOf(s *series, pts []sample, e *Engine) stepReading {
 	rd := r.stepAgg(pts, &e.scratch)
 	v := rd.v * r.scale
-	return rd.ok && finite(v) && r.cond(v)
+	if !rd.ok || !finite(v) {
+		return stepReading{}
+	}
+	if s.base == nil {
+		return stepReading{v: v, ok: true, anomalous: r.cond(v)}
+	}
+	return stepReading{v: v, ok: true, anomalous: s.band.ready && r.zcond(s.band.z(v))}
+}
+
+// breaches reports whether pts' step aggregate breaches.
+func (r *rule) breaches(s *series, pts []sample, e *Engine) bool {
+	return r.stepOf(s, pts, e).anomalous
 }
 
 // exportEnd is the index after the last sample of the time of pts[i];
@@ -152,12 +240,18 @@ func (r *rule) conditionFalse(s *series, t int64, now time.Time, out []Emission)
 		s.falseSince = t
 	}
 	if t-s.falseSince >= r.resolveNs {
-		em := r.resolved(s, now)
-		em.at = t
-		out = append(out, em)
-		s.state, s.falseSince = inactive, 0
+		out = r.resolve(s, t, now, "", out)
 	}
 	return out
+}
+
+// resolve ends the firing alert at t, saying why unless its condition
+// simply stopped holding (reason "").
+func (r *rule) resolve(s *series, t int64, now time.Time, reason string, out []Emission) []Emission {
+	em := r.resolved(s, now, reason)
+	em.at = t
+	s.state, s.falseSince, s.noData, s.frozen = inactive, 0, false, band{}
+	return append(out, em)
 }
 
 // scope is the anomaly's service and model: the group's labels where the
@@ -178,35 +272,76 @@ func (r *rule) detected(s *series, now time.Time) Emission {
 	service, model := r.scope(s)
 	d := events.AnomalyDetected{
 		AnomalyID: r.idOf(s.fingerprint, s.since), Rule: r.spec.Name, Fingerprint: s.fingerprint,
-		Metric: r.spec.Expression(), Value: s.value, Threshold: r.spec.Threshold, Severity: r.spec.Severity,
-		Summary: r.render(s), Labels: s.labels, StartedUnixNano: s.since, DetectedUnixNano: now.UnixNano(),
+		Metric: r.spec.Expression(), Value: s.value, Threshold: r.spec.Limit(), Severity: r.spec.Severity,
+		Labels: s.labels, StartedUnixNano: s.since, DetectedUnixNano: now.UnixNano(),
 		Service: service, Model: model, ModelVersion: s.version,
 	}
+	r.evidence(s, &d)
+	d.Summary = r.render(s, d)
 	return Emission{ID: events.DerivedID("anomaly.detected", s.fingerprint, since), Data: d}
 }
 
-func (r *rule) resolved(s *series, now time.Time) Emission {
+// evidence fills what the anomaly was judged on.
+func (r *rule) evidence(s *series, d *events.AnomalyDetected) {
+	d.Detector, d.WindowSeconds = r.kind, r.spec.Window.Seconds()
+	switch {
+	case s.noData:
+		d.Detector = DetectorNoData
+	case s.base != nil:
+		center, z := s.band.center, s.band.z(s.value)
+		d.Expected, d.Statistic, d.BaselineSeconds = &center, &z, r.baselineSeconds
+	default:
+		threshold := r.spec.Threshold
+		d.Expected = &threshold
+	}
+}
+
+// DetectorNoData is the evidence's detector of an alert on a series whose
+// data stopped (no_data: fire).
+const DetectorNoData = "no_data"
+
+func (r *rule) resolved(s *series, now time.Time, reason string) Emission {
 	since := strconv.FormatInt(s.since, 10)
 	service, model := r.scope(s)
 	d := events.AnomalyResolved{
 		AnomalyID: r.idOf(s.fingerprint, s.since), Rule: r.spec.Name, Fingerprint: s.fingerprint,
 		Metric: r.spec.Expression(), Value: s.value, ResolvedUnixNano: now.UnixNano(),
-		Service: service, Model: model, ModelVersion: s.version,
+		Service: service, Model: model, ModelVersion: s.version, Reason: reason,
 	}
 	return Emission{ID: events.DerivedID("anomaly.resolved", s.fingerprint, since), Data: d}
 }
 
 // render fills the summary template; a template that fails at run time
-// (it parsed at load) still yields a useful summary.
-func (r *rule) render(s *series) string {
+// (it parsed at load) still yields a useful summary. A no-data alert says
+// so instead: the rule's summary speaks of a value there is none of.
+func (r *rule) render(s *series, d events.AnomalyDetected) string {
+	if s.noData {
+		return fmt.Sprintf("no data for %v: %s%s", r.spec.Window+time.Duration(r.noDataNs), r.spec.Name, labelList(s.labels))
+	}
 	if r.spec.Summary == "" {
 		return ""
 	}
 	var b strings.Builder
 	data := rules.SummaryData{Rule: r.spec.Name, Metric: r.spec.Expression(), Severity: r.spec.Severity,
-		Value: s.value, Threshold: r.spec.Threshold, Labels: s.labels}
+		Value: s.value, Threshold: d.Threshold, Labels: s.labels}
+	if d.Expected != nil {
+		data.Expected = *d.Expected
+	}
+	if d.Statistic != nil {
+		data.Statistic = *d.Statistic
+	}
 	if err := r.summary.Execute(&b, data); err != nil {
-		return r.spec.Name + ": " + strconv.FormatFloat(s.value, 'g', 4, 64) + " " + r.spec.Op + " " + strconv.FormatFloat(r.spec.Threshold, 'g', 4, 64)
+		return r.spec.Name + ": " + strconv.FormatFloat(s.value, 'g', 4, 64) + " " + r.spec.Op + " " + strconv.FormatFloat(d.Threshold, 'g', 4, 64)
 	}
 	return b.String()
+}
+
+// labelList writes labels as {k=v, ...}, sorted by key.
+func labelList(labels map[string]string) string {
+	keys := slices.Sorted(maps.Keys(labels))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + labels[k]
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
 }

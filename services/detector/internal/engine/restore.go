@@ -65,10 +65,32 @@ func (r *rule) restore(a events.AnomalyDetected) {
 		key = append(key, a.Labels[name]...)
 		key = append(key, 0xff)
 	}
-	r.series[string(key)] = &series{
+	s := &series{
 		labels: a.Labels, fingerprint: a.Fingerprint, state: firing, since: a.StartedUnixNano, value: a.Value,
-		service: a.Service, model: a.Model, version: a.ModelVersion,
+		service: a.Service, model: a.Model, version: a.ModelVersion, noData: a.Detector == DetectorNoData,
 	}
+	if r.newBaseline != nil {
+		s.base, s.frozen = r.newBaseline(), frozenBand(a)
+	}
+	r.series[string(key)] = s
+}
+
+// frozenBand is the band a baseline-relative alert fired on, from its
+// evidence: the centre it expected, and the spread that puts its value
+// `statistic` spreads away. A restarted detector's baseline is rebuilt from
+// the telemetry that comes next, which, while the fault lasts, is the
+// fault itself; judging the alert by the band it fired on keeps the fault
+// from resolving it. Without that evidence the band is not ready, and the
+// alert is judged by the rebuilt baseline once it is long enough.
+func frozenBand(a events.AnomalyDetected) band {
+	if a.Expected == nil || a.Statistic == nil || *a.Statistic == 0 {
+		return band{}
+	}
+	scale := (a.Value - *a.Expected) / *a.Statistic
+	if !finite(scale) || scale <= 0 {
+		return band{}
+	}
+	return band{center: *a.Expected, scale: scale, ready: true}
 }
 
 // orphanResolved resolves an anomaly that no rule can evaluate any more.
@@ -76,6 +98,7 @@ func orphanResolved(a events.AnomalyDetected, now time.Time) Emission {
 	d := events.AnomalyResolved{
 		AnomalyID: a.AnomalyID, Rule: a.Rule, Fingerprint: a.Fingerprint, Metric: a.Metric, Value: a.Value,
 		ResolvedUnixNano: now.UnixNano(), Service: a.Service, Model: a.Model, ModelVersion: a.ModelVersion,
+		Reason: events.ResolvedRuleGone,
 	}
 	since := strconv.FormatInt(a.StartedUnixNano, 10)
 	return Emission{ID: events.DerivedID("anomaly.resolved", a.Fingerprint, since), Data: d}

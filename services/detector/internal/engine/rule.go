@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"text/template"
@@ -61,6 +62,25 @@ type rule struct {
 	groupBy []field
 	summary *template.Template
 	series  map[string]*series
+
+	// kind is the rule's detector; for a baseline-relative one (zscore,
+	// ewma), zcond tests a z-score against the limit, and newBaseline
+	// makes a series' baseline (nil for a threshold rule).
+	kind        string
+	zcond       func(z float64) bool
+	newBaseline func() baseline
+	// windowSteps, baselineSteps and ringLen size a zscore ring; alpha is
+	// an ewma's smoothing per step; baselineSeconds is the evidence's
+	// baseline span.
+	windowSteps, baselineSteps int64
+	ringLen                    int
+	minBaseline                int
+	alpha                      float64
+	baselineSeconds            float64
+	// noData is the rule's no_data action, taken once a window has been
+	// empty for noDataNs.
+	noData   string
+	noDataNs int64
 }
 
 func compile(spec rules.Rule, step time.Duration) (*rule, error) {
@@ -72,16 +92,16 @@ func compile(spec rules.Rule, step time.Duration) (*rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	cond, err := condition(spec.Op, spec.Threshold)
-	if err != nil {
-		return nil, err
-	}
 	tmpl, err := spec.Template()
 	if err != nil {
 		return nil, fmt.Errorf("summary: %w", err)
 	}
 	r := &rule{spec: spec, window: int64(spec.Window), forNs: int64(spec.For), resolveNs: int64(spec.ResolveAfter()),
-		agg: agg, stepAgg: stepAgg, scale: 1, perPoint: true, cond: cond, summary: tmpl, series: map[string]*series{}}
+		agg: agg, stepAgg: stepAgg, scale: 1, perPoint: true, summary: tmpl, series: map[string]*series{},
+		kind: spec.Kind(), noData: spec.NoDataAction(), noDataNs: int64(spec.NoDataGrace())}
+	if err := r.compileDetector(step); err != nil {
+		return nil, err
+	}
 	r.inputs = []string{spec.Metric}
 	switch {
 	case spec.Aggregate == "sum", spec.Aggregate == "count":
@@ -107,6 +127,51 @@ func compile(spec rules.Rule, step time.Duration) (*rule, error) {
 	}
 	return r, nil
 }
+
+// compileDetector sets up the rule's comparison: a fixed threshold, or a
+// z-score limit and the baseline each series keeps.
+func (r *rule) compileDetector(step time.Duration) error {
+	spec := r.spec
+	if !spec.BaselineRelative() {
+		cond, err := condition(spec.Op, spec.Threshold)
+		r.cond = cond
+		return err
+	}
+	limit := spec.Limit()
+	switch spec.Op {
+	case ">":
+		r.zcond = func(z float64) bool { return z > limit }
+	case "<":
+		r.zcond = func(z float64) bool { return z < -limit }
+	case rules.OpAbs:
+		r.zcond = func(z float64) bool { return math.Abs(z) > limit }
+	default:
+		return fmt.Errorf("op %q is not one of %s for detector %s", spec.Op, strings.Join(rules.BaselineOps, ", "), r.kind)
+	}
+	r.minBaseline = spec.MinBaseline()
+	r.windowSteps = ceilDiv(int64(spec.Window), int64(step))
+	switch r.kind {
+	case rules.DetectorZScore:
+		r.baselineSteps = ceilDiv(int64(spec.BaselineSpan()), int64(step))
+		r.baselineSeconds = spec.BaselineSpan().Seconds()
+		if n := r.windowSteps + r.baselineSteps; n > maxRing {
+			return fmt.Errorf("baseline %v and window %v are %d steps of %v; at most %d: shorten the baseline or raise --eval-interval",
+				spec.BaselineSpan(), spec.Window, n, step, maxRing)
+		}
+		r.ringLen = int(r.windowSteps + r.baselineSteps)
+		r.newBaseline = func() baseline { return &zscoreBaseline{} }
+	case rules.DetectorEWMA:
+		r.alpha = spec.Smoothing(step)
+		// An EWMA's weights have a mean age of 1/alpha steps.
+		r.baselineSeconds = step.Seconds() / r.alpha
+		r.newBaseline = func() baseline { return &ewmaBaseline{} }
+	default:
+		return fmt.Errorf("unknown detector %q", r.kind)
+	}
+	return nil
+}
+
+func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
 
 func condition(op string, threshold float64) (func(float64) bool, error) {
 	switch op {
@@ -152,6 +217,9 @@ func (r *rule) seriesFor(key []byte, p *events.Point) *series {
 		labels[name] = r.groupBy[i](p)
 	}
 	s := &series{labels: labels, fingerprint: fingerprint(r.spec.Name, labels)}
+	if r.newBaseline != nil {
+		s.base = r.newBaseline()
+	}
 	r.series[string(key)] = s
 	return s
 }

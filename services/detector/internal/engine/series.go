@@ -48,6 +48,16 @@ type series struct {
 	// condition became false while firing (0 = it has not).
 	since, falseSince int64
 	value             float64
+	// noData is true while the firing alert is a no-data one.
+	noData bool
+
+	// base is a baseline-relative rule's memory of the series' past (nil
+	// for a threshold rule), and band what the current step is judged
+	// against. frozen, when ready, is the band a restored alert fired on:
+	// it judges the series until that alert resolves.
+	base   baseline
+	band   band
+	frozen band
 }
 
 // tooLate reports whether a point can no longer be in any window this

@@ -7,6 +7,7 @@ package rules
 import (
 	_ "embed"
 	"fmt"
+	"math"
 	"strconv"
 	"text/template"
 	"time"
@@ -51,6 +52,114 @@ type Rule struct {
 	MinPoints int    `yaml:"min_points"`
 	Severity  string `yaml:"severity"`
 	Summary   string `yaml:"summary"`
+
+	// Detector says what the window's aggregate is judged against:
+	// threshold (the default), or a baseline of the series' own past,
+	// zscore or ewma, where Threshold is a limit in standard deviations.
+	Detector string `yaml:"detector"`
+	// NoData says what a series whose window has been empty for
+	// NoDataAfter does: resolve (the default), fire or keep.
+	NoData string `yaml:"no_data"`
+	// NoDataAfter is a pointer so that "unset" (default: Window) differs
+	// from 0.
+	NoDataAfter *time.Duration `yaml:"no_data_after"`
+	// Baseline is how far back a zscore baseline reaches, before the
+	// current window (DefaultBaseline if 0).
+	Baseline time.Duration `yaml:"baseline"`
+	// MinBaselinePoints is how many steps of baseline a zscore or ewma
+	// rule needs before it may fire (DefaultMinBaselinePoints if 0).
+	MinBaselinePoints int `yaml:"min_baseline_points"`
+	// Alpha is an ewma rule's smoothing factor, or HalfLife the age at
+	// which a step weighs half as much as the newest (DefaultAlpha if
+	// neither is set).
+	Alpha    float64       `yaml:"alpha"`
+	HalfLife time.Duration `yaml:"half_life"`
+}
+
+// Detector kinds, no-data actions and their defaults.
+const (
+	DetectorThreshold = "threshold"
+	DetectorZScore    = "zscore"
+	DetectorEWMA      = "ewma"
+
+	NoDataResolve = "resolve"
+	NoDataFire    = "fire"
+	NoDataKeep    = "keep"
+
+	DefaultBaseline          = 10 * time.Minute
+	DefaultMinBaselinePoints = 30
+	DefaultAlpha             = 0.1
+	// DefaultDeviations is a zscore or ewma rule's threshold when unset.
+	DefaultDeviations = 4.0
+)
+
+// Kind is the rule's detector, threshold when unset.
+func (r Rule) Kind() string {
+	if r.Detector == "" {
+		return DetectorThreshold
+	}
+	return r.Detector
+}
+
+// BaselineRelative reports whether the rule judges a series against its
+// own past rather than a fixed threshold.
+func (r Rule) BaselineRelative() bool {
+	k := r.Kind()
+	return k == DetectorZScore || k == DetectorEWMA
+}
+
+// Limit is the threshold the rule compares with: for a baseline-relative
+// rule, the number of standard deviations, DefaultDeviations when unset.
+func (r Rule) Limit() float64 {
+	if r.BaselineRelative() && r.Threshold == 0 {
+		return DefaultDeviations
+	}
+	return r.Threshold
+}
+
+// NoDataAction is no_data, resolve when unset.
+func (r Rule) NoDataAction() string {
+	if r.NoData == "" {
+		return NoDataResolve
+	}
+	return r.NoData
+}
+
+// NoDataGrace is how long a window must have been empty before the
+// no_data action applies: no_data_after, or the window when unset.
+func (r Rule) NoDataGrace() time.Duration {
+	if r.NoDataAfter != nil {
+		return *r.NoDataAfter
+	}
+	return r.Window
+}
+
+// BaselineSpan is a zscore rule's baseline, DefaultBaseline when unset.
+func (r Rule) BaselineSpan() time.Duration {
+	if r.Baseline == 0 {
+		return DefaultBaseline
+	}
+	return r.Baseline
+}
+
+// MinBaseline is min_baseline_points, DefaultMinBaselinePoints when unset.
+func (r Rule) MinBaseline() int {
+	if r.MinBaselinePoints == 0 {
+		return DefaultMinBaselinePoints
+	}
+	return r.MinBaselinePoints
+}
+
+// Smoothing is an ewma rule's alpha per evaluation step: alpha, or the
+// one that halves a step's weight over half_life, or DefaultAlpha.
+func (r Rule) Smoothing(step time.Duration) float64 {
+	switch {
+	case r.Alpha > 0:
+		return r.Alpha
+	case r.HalfLife > 0:
+		return 1 - math.Exp2(-float64(step)/float64(r.HalfLife))
+	}
+	return DefaultAlpha
 }
 
 // Expression is what the rule watches, as anomalies name it: the metric,
@@ -80,6 +189,11 @@ type SummaryData struct {
 	Severity  string
 	Value     float64
 	Threshold float64
+	// Expected is what Value was judged against: the threshold, or the
+	// baseline's median or EWMA mean; Statistic is the z-score of a
+	// baseline-relative rule (0 for a threshold rule).
+	Expected  float64
+	Statistic float64
 	Labels    map[string]string
 }
 

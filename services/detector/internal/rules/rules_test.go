@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,18 @@ func TestLoadReportsFileLineAndField(t *testing.T) {
 		{name: "histogram matched on le", file: "testdata/bad_shapes.yaml", want: []string{"bad_shapes.yaml:25: field rules[3].match: \"le\""}},
 		{name: "histogram named by its buckets", file: "testdata/bad_shapes.yaml", want: []string{"bad_shapes.yaml:31: field rules[4].metric: names the histogram, not its buckets: \"prediction.latency_ms\""}},
 		{name: "bad duration", file: "testdata/bad_duration.yaml", want: []string{"bad_duration.yaml:5:", "into time.Duration"}},
+		{name: "detectors", file: "testdata/detectors.yaml"},
+		{name: "unknown detector", file: "testdata/bad_detectors.yaml", want: []string{"bad_detectors.yaml:6: field rules[0].detector: \"median\" is not one of threshold, zscore, ewma"}},
+		{name: "unknown no_data", file: "testdata/bad_detectors.yaml", want: []string{"bad_detectors.yaml:9: field rules[0].no_data: \"ignore\" is not one of resolve, fire, keep"}},
+		{name: "negative no_data_after", file: "testdata/bad_detectors.yaml", want: []string{"bad_detectors.yaml:10: field rules[0].no_data_after: must not be negative"}},
+		{name: "zscore op", file: "testdata/bad_detectors.yaml", want: []string{"bad_detectors.yaml:16: field rules[1].op: \">=\" is not one of >, <, abs"}},
+		{name: "negative deviations", file: "testdata/bad_detectors.yaml", want: []string{"bad_detectors.yaml:17: field rules[1].threshold: is a number of standard deviations"}},
+		{name: "alpha needs ewma", file: "testdata/bad_detectors.yaml", want: []string{"bad_detectors.yaml:18: field rules[1].alpha: needs detector: ewma (got zscore)"}},
+		{name: "alpha range", file: "testdata/bad_detectors.yaml", want: []string{"bad_detectors.yaml:26: field rules[2].alpha: must be in (0, 1]"}},
+		{name: "alpha and half_life", file: "testdata/bad_detectors.yaml", want: []string{"bad_detectors.yaml:27: field rules[2].half_life: set alpha or half_life, not both"}},
+		{name: "baseline needs zscore", file: "testdata/bad_detectors.yaml", want: []string{"bad_detectors.yaml:28: field rules[2].baseline: needs detector: zscore (got ewma)"}},
+		{name: "abs needs a baseline", file: "testdata/bad_detectors.yaml", want: []string{"bad_detectors.yaml:34: field rules[3].op: \"abs\" is not one of >, >=, <, <="}},
+		{name: "min_baseline_points needs a baseline", file: "testdata/bad_detectors.yaml", want: []string{"bad_detectors.yaml:36: field rules[3].min_baseline_points: needs detector: zscore or ewma (got threshold)"}},
 		{name: "no rules", file: "testdata/empty.yaml", want: []string{"empty.yaml:1: field rules: no rules"}},
 		{name: "missing file", file: "testdata/nope.yaml", want: []string{"nope.yaml", "RULES_FILE"}},
 	}
@@ -187,3 +200,39 @@ func TestDefaultSummariesAreShortForHugeValues(t *testing.T) {
 		})
 	}
 }
+
+func TestDetectorDefaults(t *testing.T) {
+	f, err := Load("testdata/detectors.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, ewma, th := f.Rules[0], f.Rules[1], f.Rules[2]
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{name: "zscore kind", got: z.Kind(), want: DetectorZScore},
+		{name: "zscore limit defaults to 4", got: z.Limit(), want: DefaultDeviations},
+		{name: "zscore baseline defaults to 10m", got: z.BaselineSpan(), want: 10 * time.Minute},
+		{name: "min_baseline_points defaults to 30", got: z.MinBaseline(), want: 30},
+		{name: "no_data defaults to resolve", got: z.NoDataAction(), want: NoDataResolve},
+		{name: "no_data_after defaults to the window", got: z.NoDataGrace(), want: 10 * time.Second},
+		{name: "ewma explicit limit", got: ewma.Limit(), want: 5.0},
+		{name: "ewma: a step of half_life weighs half", got: roundTo(ewma.Smoothing(time.Minute), 1e-9), want: 0.5},
+		{name: "ewma alpha defaults to 0.1", got: th.Smoothing(time.Second), want: DefaultAlpha},
+		{name: "no_data fire", got: ewma.NoDataAction(), want: NoDataFire},
+		{name: "no_data_after", got: ewma.NoDataGrace(), want: 30 * time.Second},
+		{name: "threshold is the default kind", got: th.Kind(), want: DetectorThreshold},
+		{name: "threshold limit is the threshold", got: th.Limit(), want: 0.5},
+		{name: "no_data keep", got: th.NoDataAction(), want: NoDataKeep},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.got != tc.want {
+				t.Fatalf("got %v, want %v", tc.got, tc.want)
+			}
+		})
+	}
+}
+
+func roundTo(v, unit float64) float64 { return math.Round(v/unit) * unit }

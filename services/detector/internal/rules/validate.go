@@ -15,9 +15,17 @@ import (
 var (
 	Aggregates = []string{"avg", "sum", "count", "max", "min", "p50", "p95", "p99", "rate",
 		AggregateRatio, "histogram_p50", "histogram_p90", "histogram_p95", "histogram_p99"}
-	Ops        = []string{">", ">=", "<", "<="}
-	Severities = []string{events.SeverityInfo, events.SeverityWarning, events.SeverityCritical}
+	Ops = []string{">", ">=", "<", "<="}
+	// BaselineOps are the ops of zscore and ewma rules: above, below, or
+	// either side of the baseline (abs).
+	BaselineOps   = []string{">", "<", OpAbs}
+	Detectors     = []string{DetectorThreshold, DetectorZScore, DetectorEWMA}
+	NoDataActions = []string{NoDataResolve, NoDataFire, NoDataKeep}
+	Severities    = []string{events.SeverityInfo, events.SeverityWarning, events.SeverityCritical}
 )
+
+// OpAbs fires a baseline-relative rule on either side of its baseline.
+const OpAbs = "abs"
 
 // AggregateRatio divides the sum of the metric's values by the sum of the
 // denominator's over the window.
@@ -68,7 +76,11 @@ func (r Rule) validate(i int) []error {
 		}
 	}
 	oneOf("aggregate", r.Aggregate, Aggregates)
-	oneOf("op", r.Op, Ops)
+	if r.BaselineRelative() {
+		oneOf("op", r.Op, BaselineOps)
+	} else {
+		oneOf("op", r.Op, Ops)
+	}
 	oneOf("severity", r.Severity, Severities)
 	if r.Window <= 0 {
 		bad("window", "must be a positive duration such as 30s")
@@ -82,6 +94,7 @@ func (r Rule) validate(i int) []error {
 	if r.MinPoints < 0 {
 		bad("min_points", "must not be negative")
 	}
+	errs = append(errs, r.validateDetector(i)...)
 	errs = append(errs, r.validateLabels(i)...)
 	errs = append(errs, r.validateShape(i)...)
 	if _, err := r.Template(); err != nil {
@@ -133,6 +146,58 @@ func (r Rule) validateShape(i int) []error {
 		if _, ok := r.Match[BucketLabel]; ok {
 			bad("match", "%q would keep some of a histogram's buckets only", BucketLabel)
 		}
+	}
+	return errs
+}
+
+// validateDetector checks detector, no_data and the fields that only
+// baseline-relative rules use.
+func (r Rule) validateDetector(i int) []error {
+	var errs []error
+	bad := func(field any, format string, args ...any) {
+		errs = append(errs, config.Field(fmt.Sprintf(format, args...), "rules", i, field))
+	}
+	if r.Detector != "" && !slices.Contains(Detectors, r.Detector) {
+		bad("detector", "%q is not one of %s", r.Detector, strings.Join(Detectors, ", "))
+	}
+	if r.NoData != "" && !slices.Contains(NoDataActions, r.NoData) {
+		bad("no_data", "%q is not one of %s", r.NoData, strings.Join(NoDataActions, ", "))
+	}
+	if r.NoDataAfter != nil && *r.NoDataAfter < 0 {
+		bad("no_data_after", "must not be negative")
+	}
+	kind := r.Kind()
+	notFor := func(field string, set bool, want string) {
+		if set && kind != want {
+			bad(field, "needs detector: %s (got %s)", want, kind)
+		}
+	}
+	notFor("baseline", r.Baseline != 0, DetectorZScore)
+	notFor("alpha", r.Alpha != 0, DetectorEWMA)
+	notFor("half_life", r.HalfLife != 0, DetectorEWMA)
+	if r.MinBaselinePoints != 0 && !r.BaselineRelative() {
+		bad("min_baseline_points", "needs detector: zscore or ewma (got %s)", kind)
+	}
+	if !r.BaselineRelative() {
+		return errs
+	}
+	if r.Threshold < 0 {
+		bad("threshold", "is a number of standard deviations for detector %s: must be positive (unset: %v)", kind, DefaultDeviations)
+	}
+	if r.Baseline < 0 {
+		bad("baseline", "must be a positive duration such as 10m")
+	}
+	if r.MinBaselinePoints < 0 {
+		bad("min_baseline_points", "must not be negative")
+	}
+	if r.Alpha < 0 || r.Alpha > 1 {
+		bad("alpha", "must be in (0, 1], got %v", r.Alpha)
+	}
+	if r.HalfLife < 0 {
+		bad("half_life", "must be a positive duration such as 2m")
+	}
+	if r.Alpha != 0 && r.HalfLife != 0 {
+		bad("half_life", "set alpha or half_life, not both")
 	}
 	return errs
 }
