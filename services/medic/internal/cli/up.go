@@ -113,6 +113,9 @@ Medic is up. Point your system at it:
   SQL over the history:             medic sql "SELECT * FROM incidents FINAL"   (CLICKHOUSE_ADDR=%[5]s)
 
 `, st.OTLPGRPCAddr, st.OTLPHTTPAddr, st.IngestURL, st.IngestToken, o.store.Addr)
+	if rca, ok := st.Procs["rca"]; ok {
+		fmt.Fprintf(out, "  Root-cause analysis of any window:  medic rca --rca-url %s --from TIME --to TIME --symptom service=NAME\n\n", rca.HTTPURL)
+	}
 	if st.ControlURL != "" {
 		fmt.Fprintf(out, "  The simulator sends through that door; break it with:\n    curl -X POST %s/v1/faults -d '{\"kind\":\"bad_model_version\"}'\n\n", st.ControlURL)
 	}

@@ -59,7 +59,7 @@ func TestUpRunsMedicForYourSystem(t *testing.T) {
 
 	waitFor(t, &out, "Medic is up", 2*time.Minute, done)
 	text := out.String()
-	for _, want := range []string{"OTLP/gRPC", "OTLP/HTTP", "/v1/alerts/alertmanager", "/v1/alerts/grafana", "/v1/changes", "KAFKA_BROKERS", "/v1/faults"} {
+	for _, want := range []string{"OTLP/gRPC", "OTLP/HTTP", "/v1/alerts/alertmanager", "/v1/alerts/grafana", "/v1/changes", "KAFKA_BROKERS", "/v1/faults", "medic rca --rca-url http://"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the banner does not mention %s:\n%s", want, text)
 		}
