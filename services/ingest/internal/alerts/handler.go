@@ -11,20 +11,17 @@ package alerts
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/outcome"
+	"github.com/medic-sre/medic/services/ingest/internal/webhook"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -58,9 +55,9 @@ const (
 // Results of a request, the result label of medic_ingest_alerts_requests_total.
 const (
 	ResultOK                 = "ok"
-	ResultUnauthorized       = "unauthorized"
-	ResultMethod             = "method_not_allowed"
-	ResultContentType        = "content_type"
+	ResultUnauthorized       = webhook.ResultUnauthorized
+	ResultMethod             = webhook.ResultMethod
+	ResultContentType        = webhook.ResultContentType
 	ResultTooLarge           = "too_large"
 	ResultMalformed          = "malformed"
 	ResultUnsupportedVersion = "unsupported_version"
@@ -71,7 +68,7 @@ const (
 // Receiver holds the webhook handlers.
 type Receiver struct {
 	opts     Options
-	token    [sha256.Size]byte
+	guard    webhook.Guard
 	pub      Publisher
 	log      *slog.Logger
 	requests *prometheus.CounterVec
@@ -82,8 +79,9 @@ type Receiver struct {
 // New creates a receiver publishing with pub; its metrics are registered
 // with reg.
 func New(opts Options, pub Publisher, reg prometheus.Registerer, log *slog.Logger) (*Receiver, error) {
-	if opts.Token == "" {
-		return nil, errors.New("alerts: a token is required: the webhooks are not served unguarded")
+	guard, err := webhook.NewGuard(opts.Token, true)
+	if err != nil {
+		return nil, fmt.Errorf("alerts: %w", err)
 	}
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = 30 * time.Second
@@ -91,7 +89,7 @@ func New(opts Options, pub Publisher, reg prometheus.Registerer, log *slog.Logge
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 1 << 20
 	}
-	r := &Receiver{opts: opts, token: sha256.Sum256([]byte(opts.Token)), pub: pub, log: log, now: time.Now,
+	r := &Receiver{opts: opts, guard: guard, pub: pub, log: log, now: time.Now,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "medic_ingest_alerts_requests_total", Help: "Alert webhook requests, by sender and result (ok or why not).",
 		}, []string{"sender", "result"}),
@@ -134,7 +132,7 @@ func (r *Receiver) handler(sender string) http.Handler {
 			r.requests.WithLabelValues(sender, f.result).Inc()
 			if f.status >= 500 {
 				r.log.Warn("alert webhook not accepted", "sender", sender, "result", f.result, "err", f.msg)
-				w.Header().Set("Retry-After", retryAfterSeconds(r.opts.RetryAfter))
+				w.Header().Set("Retry-After", webhook.RetryAfter(r.opts.RetryAfter))
 			}
 			http.Error(w, f.msg, f.status)
 			return
@@ -148,38 +146,14 @@ func (r *Receiver) handler(sender string) http.Handler {
 // serve checks, decodes and publishes one request, and returns the number of
 // events published or why it failed.
 func (r *Receiver) serve(sender string, w http.ResponseWriter, req *http.Request) (int, *failure) {
-	if req.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		return 0, &failure{http.StatusMethodNotAllowed, ResultMethod, "only POST is accepted"}
-	}
-	if !r.authorized(req) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="medic"`)
-		return 0, &failure{http.StatusUnauthorized, ResultUnauthorized, "missing or wrong token: send Authorization: Bearer <token>"}
-	}
-	if ct := req.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return 0, &failure{http.StatusUnsupportedMediaType, ResultContentType, fmt.Sprintf("content type %q is not application/json", ct)}
-		}
+	if rf := r.guard.Precheck(w, req); rf != nil {
+		return 0, &failure{rf.Status, rf.Result, rf.Msg}
 	}
 	p, f := r.decode(sender, w, req)
 	if f != nil {
 		return 0, f
 	}
 	return r.publish(req.Context(), sender, p)
-}
-
-// authorized compares the presented token with the configured one in
-// constant time (over their hashes, so the length leaks nothing either).
-func (r *Receiver) authorized(req *http.Request) bool {
-	got, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		got = req.URL.Query().Get("token")
-	}
-	if got == "" {
-		return false
-	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
-	return subtle.ConstantTimeCompare(sum[:], r.token[:]) == 1
 }
 
 func (r *Receiver) decode(sender string, w http.ResponseWriter, req *http.Request) (Payload, *failure) {
@@ -228,9 +202,4 @@ func (r *Receiver) publish(ctx context.Context, sender string, p Payload) (int, 
 
 func (r *Receiver) retryLater(err error) string {
 	return fmt.Sprintf("could not publish to JetStream (%v); retry after %s", err, r.opts.RetryAfter)
-}
-
-// retryAfterSeconds is d in whole seconds, rounded up, for Retry-After.
-func retryAfterSeconds(d time.Duration) string {
-	return strconv.Itoa(int((d + time.Second - 1) / time.Second))
 }

@@ -17,21 +17,18 @@ package changes
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/outcome"
+	"github.com/medic-sre/medic/services/ingest/internal/webhook"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -65,9 +62,9 @@ type Options struct {
 // Results of a request, the result label of medic_ingest_changes_requests_total.
 const (
 	ResultOK            = "ok"
-	ResultUnauthorized  = "unauthorized"
-	ResultMethod        = "method_not_allowed"
-	ResultContentType   = "content_type"
+	ResultUnauthorized  = webhook.ResultUnauthorized
+	ResultMethod        = webhook.ResultMethod
+	ResultContentType   = webhook.ResultContentType
 	ResultTooLarge      = "too_large"
 	ResultMalformed     = "malformed"
 	ResultTooMany       = "too_many"
@@ -78,7 +75,7 @@ const (
 // Receiver is the change endpoint.
 type Receiver struct {
 	opts     Options
-	token    [sha256.Size]byte
+	guard    webhook.Guard
 	pub      Publisher
 	log      *slog.Logger
 	requests *prometheus.CounterVec
@@ -89,8 +86,9 @@ type Receiver struct {
 // New creates a receiver publishing with pub; its metrics are registered
 // with reg.
 func New(opts Options, pub Publisher, reg prometheus.Registerer, log *slog.Logger) (*Receiver, error) {
-	if opts.Token == "" {
-		return nil, errors.New("changes: a token is required: the endpoint is not served unguarded")
+	guard, err := webhook.NewGuard(opts.Token, false)
+	if err != nil {
+		return nil, fmt.Errorf("changes: %w", err)
 	}
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = 30 * time.Second
@@ -101,7 +99,7 @@ func New(opts Options, pub Publisher, reg prometheus.Registerer, log *slog.Logge
 	if opts.PublishTimeout <= 0 {
 		opts.PublishTimeout = 10 * time.Second
 	}
-	r := &Receiver{opts: opts, token: sha256.Sum256([]byte(opts.Token)), pub: pub, log: log, now: time.Now,
+	r := &Receiver{opts: opts, guard: guard, pub: pub, log: log, now: time.Now,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "medic_ingest_changes_requests_total", Help: "Requests to POST /v1/changes, by result (ok or why not).",
 		}, []string{"result"}),
@@ -139,7 +137,7 @@ func (r *Receiver) Handler() http.Handler {
 			r.requests.WithLabelValues(f.result).Inc()
 			if f.status >= 500 {
 				r.log.Warn("changes not accepted", "result", f.result, "err", f.msg)
-				w.Header().Set("Retry-After", strconv.Itoa(int((r.opts.RetryAfter+time.Second-1)/time.Second)))
+				w.Header().Set("Retry-After", webhook.RetryAfter(r.opts.RetryAfter))
 			}
 			writeJSON(w, f.status, struct {
 				Error    string    `json:"error"`
@@ -161,18 +159,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // serve checks, parses and publishes one request, and returns the change
 // ids published or why it failed.
 func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) ([]string, *failure) {
-	if req.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		return nil, &failure{status: http.StatusMethodNotAllowed, result: ResultMethod, msg: "only POST is accepted"}
-	}
-	if !r.authorized(req) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="medic"`)
-		return nil, &failure{status: http.StatusUnauthorized, result: ResultUnauthorized, msg: "missing or wrong token: send Authorization: Bearer <token>"}
-	}
-	if ct := req.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return nil, &failure{status: http.StatusUnsupportedMediaType, result: ResultContentType, msg: fmt.Sprintf("content type %q is not application/json", ct)}
-		}
+	if rf := r.guard.Precheck(w, req); rf != nil {
+		return nil, &failure{status: rf.Status, result: rf.Result, msg: rf.Msg}
 	}
 	items, f := r.decode(w, req)
 	if f != nil {
@@ -183,17 +171,6 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) ([]string, *f
 		return nil, f
 	}
 	return r.publish(req.Context(), changes)
-}
-
-// authorized compares the presented token with the configured one in
-// constant time (over their hashes, so the length leaks nothing either).
-func (r *Receiver) authorized(req *http.Request) bool {
-	got, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
-	if !ok || got == "" {
-		return false
-	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
-	return subtle.ConstantTimeCompare(sum[:], r.token[:]) == 1
 }
 
 // decode reads the body: one JSON object, or an array of them.
