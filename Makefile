@@ -12,7 +12,7 @@ TEST_TIMEOUT ?= 20m
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(BIN)/golangci-lint
 
-.PHONY: all build test test-short demo up bench bench-ingest soak lint fmt vet precommit clickhouse clean
+.PHONY: all build test test-short demo up bench bench-ingest soak soak-detector lint fmt vet precommit clickhouse clean
 
 all: build
 
@@ -67,6 +67,12 @@ soak: build clickhouse
 	cd services/medic && MEDIC_INTEGRATION=1 MEDIC_BIN_DIR=$(BIN) CLICKHOUSE_ADDR=$$($(ROOT)/scripts/clickhouse.sh addr) \
 		MEDIC_SOAK=$(SOAK) MEDIC_SOAK_POINTS=$(SOAK_POINTS) MEDIC_SOAK_REPORT=$(ROOT)/.cache/soak-report.md \
 		$(GO) test -count=1 -timeout 90m -run '^TestSoak$$' -v ./internal/reliability/
+
+## soak-detector: the detector's engine on the wall clock for SOAK (30m) at
+## constant cardinality (3000 series, every detector kind); fails if the heap
+## grows more than 10% once windows are full. Not part of `make test`.
+soak-detector:
+	cd services/detector && MEDIC_DETECTOR_SOAK=$(SOAK) $(GO) test -count=1 -timeout 90m -run '^TestSoakMemory$$' -v ./internal/engine/
 
 ## lint: gofmt, go vet and golangci-lint (.golangci.yml) over every module
 lint: vet $(GOLANGCI_LINT)

@@ -135,7 +135,7 @@ func asDetector(rs []rules.Rule, kind string) []rules.Rule {
 	return out
 }
 
-func loadRules(b *testing.B, file string) []rules.Rule {
+func loadRules(b testing.TB, file string) []rules.Rule {
 	f, err := rules.Load(file)
 	if err != nil {
 		b.Fatal(err)
