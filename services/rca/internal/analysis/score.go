@@ -29,6 +29,11 @@ type Signal struct {
 	Name   string
 	X      Series
 	Weight float64
+	// Gauge says a bucket missing from X is unknown rather than 0: a
+	// metric the service did not report then says nothing, where a span
+	// signal's missing bucket means nothing went wrong. The signal is
+	// measured over the buckets where it has a value.
+	Gauge bool
 }
 
 // Candidate is a possible root cause with its signals.

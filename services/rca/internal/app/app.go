@@ -15,6 +15,7 @@ import (
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/services/rca/internal/api"
+	"github.com/medic-sre/medic/services/rca/internal/callgraph"
 	"github.com/medic-sre/medic/services/rca/internal/engine"
 	"github.com/medic-sre/medic/services/rca/internal/query"
 )
@@ -26,6 +27,13 @@ func Run(ctx context.Context, o Options) error { return RunWithListener(ctx, o, 
 func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 	if err := o.Validate(); err != nil {
 		return err
+	}
+	if o.CallGraphFile != "" {
+		g, err := callgraph.Load(o.CallGraphFile)
+		if err != nil {
+			return fmt.Errorf("--call-graph (env RCA_CALL_GRAPH): %w", err)
+		}
+		o.Engine.CallGraph = g
 	}
 	// The analysis queries ClickHouse.
 	o.Service.NeedsClickHouse = true

@@ -24,6 +24,9 @@ type Options struct {
 	MaxAnalysisWindow time.Duration
 	// APIToken, when set, guards POST /v1/analyses with a bearer token.
 	APIToken string
+	// CallGraphFile is a static call graph (see callgraph.File), for
+	// services without traces; empty: calls come from spans only.
+	CallGraphFile string
 }
 
 // DefaultMaxAnalysisWindow is --max-analysis-window's default.
@@ -45,6 +48,8 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	flagenv.DurationVar(fs, &o.Engine.ChangeLookback, "change-lookback", "RCA_CHANGE_LOOKBACK", d.ChangeLookback, "how long before the symptom changes are considered")
 	flagenv.DurationVar(fs, &o.MaxAnalysisWindow, "max-analysis-window", "RCA_MAX_ANALYSIS_WINDOW", DefaultMaxAnalysisWindow,
 		"longest window (and baseline) an on-demand analysis (POST /v1/analyses) may ask for")
+	flagenv.StringVar(fs, &o.CallGraphFile, "call-graph", "RCA_CALL_GRAPH", "",
+		"YAML file of who calls whom (calls: {caller: [callee, ...]}), for services without traces; calls seen in spans are added to it")
 	flagenv.SecretVar(fs, &o.APIToken, "api-token", "RCA_API_TOKEN",
 		"bearer token of POST /v1/analyses on --http-addr; empty: none (the port is internal)")
 }

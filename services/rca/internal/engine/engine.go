@@ -11,6 +11,7 @@ import (
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/metricexpr"
 	"github.com/medic-sre/medic/services/rca/internal/analysis"
+	"github.com/medic-sre/medic/services/rca/internal/callgraph"
 	"github.com/medic-sre/medic/services/rca/internal/query"
 )
 
@@ -39,6 +40,9 @@ type Config struct {
 	// MinBaselinePoints is how many symptom points the baseline must hold
 	// for it to be sufficient.
 	MinBaselinePoints int
+	// CallGraph is a static call graph, for services without traces; the
+	// calls seen in spans are added to it per analysis.
+	CallGraph callgraph.Graph
 }
 
 // DefaultConfig is the configuration the service starts with.
@@ -78,8 +82,11 @@ type Scope struct {
 	SymptomRows []query.VersionBucket
 }
 
-// span is the whole period analysed: baseline and window.
-func (sc *Scope) span() query.Range { return query.Range{From: sc.Baseline.From, To: sc.Window.To} }
+// span is the whole period analysed: baseline and window. An explicit
+// baseline may lie after the window (normal operation recorded later).
+func (sc *Scope) span() query.Range {
+	return query.Range{From: min(sc.Baseline.From, sc.Window.From), To: max(sc.Baseline.To, sc.Window.To)}
+}
 
 // Generator proposes candidates with their signals. New kinds of evidence
 // (a random walk over the call graph, log templates) plug in as generators.
@@ -94,7 +101,7 @@ type Engine struct {
 
 // New returns an engine with the standard candidate generators.
 func New(r *query.Reader, cfg Config) *Engine {
-	return &Engine{r: r, cfg: cfg, generators: []Generator{ModelVersions, Services}}
+	return &Engine{r: r, cfg: cfg, generators: []Generator{ModelVersions, Services, SameMetric}}
 }
 
 // Result is an analysis's rca.completed, with what the analysis saw of the
@@ -162,17 +169,31 @@ func (e *Engine) Analyze(ctx context.Context, req Request) (Result, error) {
 func (e *Engine) input(ctx context.Context, sc *Scope, keep Filter) (analysis.Input, error) {
 	in := analysis.Input{Symptom: sc.Symptom.Metric, SymptomStart: sc.Symptom.StartUnixNano,
 		Baseline: sc.Baseline, Window: sc.Window, Y: symptomSeries(sc.SymptomRows), MaxCauses: e.cfg.MaxCauses}
+	byID := map[string]int{}
 	for _, gen := range e.generators {
 		cands, err := gen(ctx, e.r, sc)
 		if err != nil {
 			return in, err
 		}
 		for _, c := range cands {
-			if keep.keeps(c.Kind, c.Service) {
-				in.Candidates = append(in.Candidates, c)
+			if !keep.keeps(c.Kind, c.Service) {
+				continue
 			}
+			// Two generators may propose one service: it is one
+			// candidate, scored by its best signal.
+			if i, ok := byID[c.ID]; ok {
+				in.Candidates[i].Signals = append(in.Candidates[i].Signals, c.Signals...)
+				continue
+			}
+			byID[c.ID] = len(in.Candidates)
+			in.Candidates = append(in.Candidates, c)
 		}
 	}
+	graph, err := e.callGraph(ctx, sc)
+	if err != nil {
+		return in, err
+	}
+	in.Graph = graph
 	changes, err := e.r.Changes(ctx, query.Range{From: sc.Symptom.StartUnixNano - int64(e.cfg.ChangeLookback), To: sc.Window.To})
 	if err != nil {
 		return in, err
@@ -185,4 +206,16 @@ func (e *Engine) input(ctx context.Context, sc *Scope, keep Filter) (analysis.In
 			Model: c.Model, ModelVersion: c.ModelVersion, TimeUnixNano: c.TimeUnixNano})
 	}
 	return in, nil
+}
+
+// callGraph is the configured static call graph with the calls seen in the
+// spans of the analysed period added.
+func (e *Engine) callGraph(ctx context.Context, sc *Scope) (callgraph.Graph, error) {
+	edges, err := e.r.CallEdges(ctx, sc.span())
+	if err != nil {
+		return callgraph.Graph{}, err
+	}
+	g := callgraph.New(e.cfg.CallGraph.Edges()...)
+	g.Add(edges...)
+	return g, nil
 }
