@@ -1,6 +1,9 @@
 package analysis
 
 import (
+	"fmt"
+	"math"
+
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/services/rca/internal/callgraph"
 )
@@ -39,10 +42,15 @@ func weighByGraph(g callgraph.Graph, all []scored) {
 		factor := rank[c.Service] / best
 		c.Score *= factor
 		c.Evidence["graph"], c.Evidence["graph_rank"] = factor, rank[c.Service]
-		if factor < 1 {
-			c.Summary += "; its callees account for part of it on the call graph"
-		} else {
-			c.Summary += "; the deepest faulty service on the call graph"
-		}
+		c.Summary += graphPhrase(factor)
 	}
+}
+
+// graphPhrase says what the walk over the call graph made of a service.
+func graphPhrase(factor float64) string {
+	if factor >= 1 {
+		return "; first on a walk over the call graph, which passes a caller's weight on to the callees that account for its symptom"
+	}
+	return fmt.Sprintf("; %.0f%% of the first on a walk over the call graph, which passes a caller's weight on to the callees that account for its symptom",
+		math.Round(factor*100))
 }

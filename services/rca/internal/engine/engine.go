@@ -78,8 +78,11 @@ func (s Symptom) Table() string { return s.series().Table() }
 type Scope struct {
 	Symptom          Symptom
 	Baseline, Window analysis.Range
-	// SymptomRows is the symptom per bucket and model version.
+	// SymptomRows is the symptom per bucket of Grid and model version.
 	SymptomRows []query.VersionBucket
+	// Grid is the buckets compared: the symptom's own step (see
+	// analysis.StepOf), starting at the window's start.
+	Grid analysis.Grid
 }
 
 // span is the whole period analysed: baseline and window. An explicit
@@ -148,6 +151,8 @@ func (e *Engine) Analyze(ctx context.Context, req Request) (Result, error) {
 		return out, err
 	}
 	out.WindowSeconds = len(analysis.NewFrame(symptomSeries(sc.SymptomRows), sc.Baseline, sc.Window).Window)
+	sc.Grid = analysis.Grid{Origin: ceilSeconds(sc.Window.From), Width: analysis.StepOf(symptomSeries(sc.SymptomRows))}
+	sc.SymptomRows = regroup(sc.SymptomRows, sc.Grid)
 	var res analysis.Result
 	if out.WindowSeconds > 0 {
 		in, err := e.input(ctx, sc, req.Candidates)
@@ -178,6 +183,9 @@ func (e *Engine) input(ctx context.Context, sc *Scope, keep Filter) (analysis.In
 		for _, c := range cands {
 			if !keep.keeps(c.Kind, c.Service) {
 				continue
+			}
+			for i := range c.Signals {
+				c.Signals[i].X = sc.Grid.Mean(c.Signals[i].X)
 			}
 			// Two generators may propose one service: it is one
 			// candidate, scored by its best signal.
@@ -218,4 +226,37 @@ func (e *Engine) callGraph(ctx context.Context, sc *Scope) (callgraph.Graph, err
 	g := callgraph.New(e.cfg.CallGraph.Edges()...)
 	g.Add(edges...)
 	return g, nil
+}
+
+// regroup sums the symptom's rows per bucket of g and model version.
+func regroup(rows []query.VersionBucket, g analysis.Grid) []query.VersionBucket {
+	if g.Width <= 1 {
+		return rows
+	}
+	type key struct {
+		b              int64
+		model, version string
+	}
+	at := map[key]int{}
+	var out []query.VersionBucket
+	for _, r := range rows {
+		k := key{g.Bucket(r.Bucket), r.Model, r.ModelVersion}
+		i, ok := at[k]
+		if !ok {
+			at[k], i = len(out), len(out)
+			out = append(out, query.VersionBucket{Bucket: k.b, Model: r.Model, ModelVersion: r.ModelVersion})
+		}
+		out[i].Sum, out[i].Total, out[i].Count = out[i].Sum+r.Sum, out[i].Total+r.Total, out[i].Count+r.Count
+	}
+	return out
+}
+
+// ceilSeconds is unix nanoseconds ns rounded up to a whole second, so that
+// a bucket starting there lies inside a range starting at ns.
+func ceilSeconds(ns int64) int64 {
+	s := ns / int64(time.Second)
+	if s*int64(time.Second) < ns {
+		s++
+	}
+	return s
 }
