@@ -26,18 +26,18 @@ import (
 // the dataset holds (see its README).
 var scenarios = []string{"low_traffic", "high_traffic"}
 
-// floors are the accuracies this benchmark measured when it was written,
-// less a small margin: a change to the rca that ranks the causes worse
-// fails here. Keyed by scenario and symptom metric.
+// floors are the accuracies this benchmark measured when it was written
+// (BENCHMARKS.md), less 0.05: one more issue ranked wrong in any row fails
+// it. Keyed by scenario and symptom metric.
 var floors = map[string]accuracy{
-	"low_traffic latency":       {AC1: 0.40, AC3: 0.90},
-	"low_traffic availability":  {AC1: 0.70, AC3: 0.90},
-	"high_traffic latency":      {AC1: 0.70, AC3: 0.85},
-	"high_traffic availability": {AC1: 0.80, AC3: 0.95},
+	"low_traffic latency":       {AC1: 0.59, AC3: 0.95},
+	"low_traffic availability":  {AC1: 0.95, AC3: 0.95},
+	"high_traffic latency":      {AC1: 0.59, AC3: 0.95},
+	"high_traffic availability": {AC1: 0.86, AC3: 0.86},
 }
 
-// minAC3 is the floor of AC@3 over all issues.
-const minAC3 = 0.90
+// minAC3 is the floor of AC@3 over all issues (measured: 0.981).
+const minAC3 = 0.95
 
 // issue is one injected fault with its data.
 type issue struct {

@@ -133,13 +133,14 @@ func scoreCandidate(in Input, f Frame, c Candidate) scored {
 	var bestSignal Signal
 	ev := map[string]float64{}
 	for _, sig := range c.Signals {
-		fr := f
+		comp := Measure(sig.X, in.Y, f)
 		if sig.Gauge {
-			if fr = f.Only(sig.X); !fr.comparable() {
+			fr := f.Only(sig.X)
+			if !fr.comparable() {
 				continue
 			}
+			comp = MeasureGauge(sig.X, in.Y, fr)
 		}
-		comp := Measure(sig.X, in.Y, fr)
 		s := signalScore(comp, sig.Weight, c.Specificity)
 		ev["signal_"+sig.Name] = s
 		if s > bestScore {

@@ -62,10 +62,11 @@ func (f Frame) Only(s Series) Frame {
 const minGaugePoints = 3
 
 // comparable reports whether a gauge's frame can be compared with the
-// symptom: it has values in both periods, and enough of them for a
-// correlation.
+// symptom: enough values in the window for a correlation there, or values
+// in both periods and enough of them over both.
 func (f Frame) comparable() bool {
-	return len(f.Baseline) > 0 && len(f.Window) > 0 && len(f.Baseline)+len(f.Window) >= minGaugePoints
+	return len(f.Window) >= minGaugePoints ||
+		len(f.Baseline) > 0 && len(f.Window) > 0 && len(f.Baseline)+len(f.Window) >= minGaugePoints
 }
 
 // All is the baseline's and the window's buckets together.
