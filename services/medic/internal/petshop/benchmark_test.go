@@ -7,19 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/medic-sre/medic/pkg/store"
 	"github.com/medic-sre/medic/pkg/storetest"
-	"github.com/medic-sre/medic/services/medic/internal/stack"
 )
 
 // scenarios are the traffic scenarios scored: the two whose normal data
@@ -42,35 +36,6 @@ var floors = map[string]accuracy{
 const minAC3 = 0.95
 
 // issue is one injected fault with its data, and the periods compared:
-// the window and the baseline, in unix seconds [from, to).
-type issue struct {
-	scenario, name   string
-	target           Target
-	metrics          Table
-	window, baseline [2]int64
-}
-
-// temporalScenarios have no normal data (see the dataset's README): each
-// issue is ranked against its own rows before the fault.
-var temporalScenarios = []string{"temporal_traffic1", "temporal_traffic2"}
-
-// ownRows is the baseline and window of an issue compared with its own
-// rows: the rows whose period ends by the symptom's timestamp are the
-// baseline, the others the window. A row's period is the step to the next.
-func ownRows(tb Table, symptomAt int64) (window, baseline [2]int64, ok bool) {
-	if len(tb.Rows) < 2 {
-		return window, baseline, false
-	}
-	step := tb.Rows[1].Time.Unix() - tb.Rows[0].Time.Unix()
-	first, last := tb.Rows[0].Time.Unix(), tb.Rows[len(tb.Rows)-1].Time.Unix()
-	for _, r := range tb.Rows {
-		if t := r.Time.Unix(); t+step > symptomAt {
-			return [2]int64{t, last + 1}, [2]int64{first, t}, t > first
-		}
-	}
-	return window, baseline, false
-}
-
 // TestPetShopThroughTheFrontDoor posts the PetShop dataset's low and high
 // traffic issues, and their normal operation, through the ingest service's
 // OTLP receiver, asks the rca service for each issue's causes (POST
@@ -135,29 +100,6 @@ func TestPetShopThroughTheFrontDoor(t *testing.T) {
 }
 
 // parallel runs job(0) to job(n-1), at most limit at a time, and returns
-// the first error.
-func parallel(limit, n int, job func(i int) error) error {
-	sem := make(chan struct{}, limit)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			errs[i] = job(i)
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // report prints the accuracy table and fails below the floors.
 func report(t *testing.T, positions map[string][]int) {
 	t.Helper()
@@ -259,199 +201,3 @@ func rankOf(ctx context.Context, rcaURL string, is issue) (int, error) {
 }
 
 // readScenarios reads each scenario's normal data and issues.
-func readScenarios(t *testing.T, root string) (map[string]Table, []issue) {
-	t.Helper()
-	normal := map[string]Table{}
-	var issues []issue
-	for _, sc := range scenarios {
-		tb, err := ReadMetricsFile(filepath.Join(root, sc, "noissue", "metrics.csv"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		normal[sc] = tb
-		dirs, err := filepath.Glob(filepath.Join(root, sc, "*", "issue_*"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(dirs)
-		for _, d := range dirs {
-			is := issue{scenario: sc, name: filepath.Base(filepath.Dir(d)) + "/" + filepath.Base(d)}
-			if is.target, err = ReadTarget(filepath.Join(d, "target.json")); err != nil {
-				t.Fatal(err)
-			}
-			if is.metrics, err = ReadMetricsFile(filepath.Join(d, "metrics.csv")); err != nil {
-				t.Fatal(err)
-			}
-			is.window, is.baseline = span(is.metrics), span(tb)
-			issues = append(issues, is)
-		}
-	}
-	if len(issues) != 52 {
-		t.Fatalf("read %d issues of %v, want the 52 of the dataset", len(issues), scenarios)
-	}
-	return normal, append(issues, readTemporal(t, root)...)
-}
-
-// readTemporal reads the temporal scenarios' issues, each with its own
-// rows before the fault as the baseline.
-func readTemporal(t *testing.T, root string) []issue {
-	t.Helper()
-	var out []issue
-	for _, sc := range temporalScenarios {
-		dirs, err := filepath.Glob(filepath.Join(root, sc, "*", "issue_*"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(dirs)
-		for _, d := range dirs {
-			is := issue{scenario: sc, name: filepath.Base(filepath.Dir(d)) + "/" + filepath.Base(d)}
-			if is.target, err = ReadTarget(filepath.Join(d, "target.json")); err != nil {
-				t.Fatal(err)
-			}
-			if is.metrics, err = ReadMetricsFile(filepath.Join(d, "metrics.csv")); err != nil {
-				t.Fatal(err)
-			}
-			var ok bool
-			if is.window, is.baseline, ok = ownRows(is.metrics, is.target.Symptom.Timestamp); !ok {
-				t.Fatalf("%s: no rows before the symptom at %d", d, is.target.Symptom.Timestamp)
-			}
-			out = append(out, is)
-		}
-	}
-	if len(out) != 16 {
-		t.Fatalf("read %d issues of %v, want the 16 of the dataset", len(out), temporalScenarios)
-	}
-	return out
-}
-
-// group is the row of the table a scenario's issues count in: the two
-// temporal scenarios are one, as in the published baseline.
-func group(scenario string) string {
-	if slices.Contains(temporalScenarios, scenario) {
-		return "temporal"
-	}
-	return scenario
-}
-
-// span is the rows' period in unix seconds [from, to).
-func span(tb Table) [2]int64 {
-	return [2]int64{tb.Rows[0].Time.Unix(), tb.Rows[len(tb.Rows)-1].Time.Unix() + 1}
-}
-
-// points is how many values t holds.
-func (t Table) points() int {
-	n := 0
-	for _, r := range t.Rows {
-		n += len(r.Values)
-	}
-	return n
-}
-
-// writeCallGraph writes the scenarios' graph.csv as the rca's static call
-// graph into the test's temporary directory.
-func writeCallGraph(t *testing.T, root string) string {
-	t.Helper()
-	var csvs []string
-	for _, sc := range scenarios {
-		csvs = append(csvs, filepath.Join(root, sc, "graph.csv"))
-	}
-	raw, err := CallGraphYAML(csvs...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "petshop-graph.yaml")
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// waitForPoints polls ClickHouse until the metrics table holds want
-// points, each counted once.
-func waitForPoints(t *testing.T, st *store.Store, want int, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		var got uint64
-		err := st.Conn().QueryRow(context.Background(),
-			"SELECT count() FROM (SELECT event_id, point_index FROM metrics GROUP BY event_id, point_index)").Scan(&got)
-		if err == nil && int(got) >= want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: ClickHouse holds %d of %d points (%v)", timeout, got, want, err)
-		}
-		<-time.After(200 * time.Millisecond)
-	}
-}
-
-// integration skips the test unless end-to-end tests were asked for.
-func integration(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end benchmark; drop -short to run it")
-	}
-	if os.Getenv("MEDIC_INTEGRATION") != "1" {
-		t.Skip("the PetShop benchmark runs the ingest, archiver and rca processes against ClickHouse: " +
-			"set MEDIC_INTEGRATION=1 and CLICKHOUSE_ADDR (make test does)")
-	}
-}
-
-// services are the processes the benchmark needs.
-var services = []string{"archiver", "ingest", "rca"}
-
-// startStack starts the archiver, the ingest service and the rca service
-// (with the static call graph) on st's database.
-func startStack(t *testing.T, st *store.Store, graph string) *stack.Stack {
-	t.Helper()
-	work := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s, err := stack.Start(ctx, stack.Config{BinDir: binaries(t), WorkDir: work, ClickHouseAddr: storetest.Addr(),
-		Database: st.Database(), NoSimulator: true, Only: services,
-		// The normal data spans about 49 hours.
-		ProcessEnv: map[string][]string{"rca": {"RCA_CALL_GRAPH=" + graph, "RCA_MAX_ANALYSIS_WINDOW=72h"}}})
-	if err != nil {
-		dumpLogs(t, work)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Stop(); err != nil {
-			t.Errorf("stack stop: %v", err)
-		}
-		if t.Failed() {
-			dumpLogs(t, work)
-		}
-	})
-	return s
-}
-
-// binaries is MEDIC_BIN_DIR (set by `make test`), or the services built
-// into the test's temporary directory.
-func binaries(t *testing.T) string {
-	t.Helper()
-	if dir := os.Getenv("MEDIC_BIN_DIR"); dir != "" {
-		return dir
-	}
-	dir := t.TempDir()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..", "..", "..")
-	for _, name := range services {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), ".")
-		cmd.Dir = filepath.Join(root, "services", name)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", name, err, out)
-		}
-	}
-	return dir
-}
-
-// dumpLogs prints the tail of every process's log.
-func dumpLogs(t *testing.T, work string) {
-	files, _ := filepath.Glob(filepath.Join(work, "logs", "*.log"))
-	for _, f := range files {
-		raw, _ := os.ReadFile(f)
-		lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
-		t.Logf("--- %s (last 20 lines)\n%s", filepath.Base(f), strings.Join(lines[max(0, len(lines)-20):], "\n"))
-	}
-}
