@@ -15,7 +15,6 @@ import (
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/services/rca/internal/api"
-	"github.com/medic-sre/medic/services/rca/internal/callgraph"
 	"github.com/medic-sre/medic/services/rca/internal/engine"
 	"github.com/medic-sre/medic/services/rca/internal/query"
 )
@@ -28,13 +27,11 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	if o.CallGraphFile != "" {
-		g, err := callgraph.Load(o.CallGraphFile)
-		if err != nil {
-			return fmt.Errorf("--call-graph (env RCA_CALL_GRAPH): %w", err)
-		}
-		o.Engine.CallGraph = g
+	g, err := o.CallGraph()
+	if err != nil {
+		return err
 	}
+	o.Engine.CallGraph = g
 	// The analysis queries ClickHouse.
 	o.Service.NeedsClickHouse = true
 	return service.RunWithListener(ctx, o.Service, ln, func(ctx context.Context, rt *service.Runtime) error {

@@ -9,6 +9,7 @@ import (
 	"github.com/medic-sre/medic/pkg/flagenv"
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/services/rca/internal/analysis"
+	"github.com/medic-sre/medic/services/rca/internal/callgraph"
 	"github.com/medic-sre/medic/services/rca/internal/engine"
 )
 
@@ -73,7 +74,23 @@ func (o *Options) Validate() error {
 	if o.Engine.MinBaselinePoints < 0 {
 		errs = append(errs, fmt.Errorf("--min-baseline-points (env RCA_MIN_BASELINE_POINTS) is %d: must be 0 or more", o.Engine.MinBaselinePoints))
 	}
+	if _, err := o.CallGraph(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// CallGraph is the static call graph of --call-graph; empty without one.
+// Its errors name the flag and the file's line and field.
+func (o *Options) CallGraph() (callgraph.Graph, error) {
+	if o.CallGraphFile == "" {
+		return callgraph.New(), nil
+	}
+	g, err := callgraph.Load(o.CallGraphFile)
+	if err != nil {
+		return g, fmt.Errorf("--call-graph (env RCA_CALL_GRAPH): %w", err)
+	}
+	return g, nil
 }
 
 // durationRule is the least value a duration option accepts.
