@@ -4,7 +4,9 @@
 //
 // # Method
 //
-// Time is cut into 1-second buckets. The symptom is the incident's first
+// Time is cut into buckets of the symptom's own step (see Grid): 1 second
+// for data sampled every second, 5 minutes for metrics exported every 5
+// minutes. The symptom is the incident's first
 // anomaly: a metric of one service, a ratio rule's "N / D" of two
 // counters' rates (errors over requests), or a quantile rule's histogram.
 // Its series y holds the metric's mean per bucket (for a ratio, the sum of N
@@ -34,8 +36,14 @@
 //     candidate (same service, or same model and version) made at or before
 //     S + slack.
 //
+// A gauge signal (a service's own metric in the symptom's units, see
+// MeasureGauge) is measured over the buckets where it has a value, and by
+// its movement within the window as well as against the baseline.
+//
 // A signal scores max(corr, 0) * explained * weight * specificity, and a
-// candidate takes its best signal, times (1 + 0.5 * proximity). Weights
+// candidate takes its best signal, times (1 + 0.5 * proximity). With a call
+// graph, a service's score is then weighed by its rank on a personalised
+// PageRank over the calls (see weighByGraph and package callgraph). Weights
 // encode how precisely a candidate points at the fault: a model version 1.0,
 // a service's missing data 1.0 (bad data is where downstream errors start,
 // so the service that served it outranks the service that choked on it), a

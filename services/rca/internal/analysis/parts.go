@@ -10,10 +10,12 @@ import (
 // back from its evidence, so that a reader sees why it scored what it did.
 // For a candidate:
 //
-//	score = corr⁺ × explained × weight × specificity × change_boost
+//	score = corr⁺ × explained × weight × specificity × change_boost × graph
 //
 // with corr⁺ = max(corr, 0) and change_boost = 1 + 0.5 × proximity, all of
-// its best signal. For a change:
+// its best signal, and graph the service's share of the walk over the call
+// graph relative to the best service's (1 without a call graph; see
+// weighByGraph). For a change:
 //
 //	score = proximity × touched_score × change_factor
 func ScoreParts(c events.Cause) map[string]float64 {
@@ -22,5 +24,13 @@ func ScoreParts(c events.Cause) map[string]float64 {
 		return map[string]float64{"proximity": ev["proximity"], "touched_score": ev["touched_score"], "change_factor": changeFactor}
 	}
 	return map[string]float64{"corr": math.Max(ev["corr"], 0), "explained": ev["explained"], "weight": ev["weight"],
-		"specificity": ev["specificity"], "change_boost": 1 + 0.5*ev["proximity"]}
+		"specificity": ev["specificity"], "change_boost": 1 + 0.5*ev["proximity"], "graph": graphFactor(ev)}
+}
+
+// graphFactor is the cause's graph part, 1 when no call graph weighed it.
+func graphFactor(ev map[string]float64) float64 {
+	if g, ok := ev["graph"]; ok {
+		return g
+	}
+	return 1
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/services/rca/internal/callgraph"
 )
 
 // Input is everything one analysis needs.
@@ -20,6 +21,10 @@ type Input struct {
 	Changes    []Change
 	// MaxCauses bounds the causes returned; 0 means no bound.
 	MaxCauses int
+	// Graph is who calls whom among the candidates' services; when it
+	// has calls, the services' scores are weighed by a walk over it (see
+	// weighByGraph).
+	Graph callgraph.Graph
 	// BaselineSufficient says whether the baseline held enough data to
 	// compare against; without it, confidence stays low (see Confidence).
 	BaselineSufficient bool
@@ -58,6 +63,7 @@ func Analyze(in Input) Result {
 	for _, c := range in.Candidates {
 		all = append(all, scoreCandidate(in, frame, c))
 	}
+	weighByGraph(in.Graph, all)
 	all = append(all, scoreChanges(in, all)...)
 	all = slices.DeleteFunc(all, func(s scored) bool { return s.cause.Score <= 0 })
 	slices.SortFunc(all, func(a, b scored) int {
@@ -128,6 +134,13 @@ func scoreCandidate(in Input, f Frame, c Candidate) scored {
 	ev := map[string]float64{}
 	for _, sig := range c.Signals {
 		comp := Measure(sig.X, in.Y, f)
+		if sig.Gauge {
+			fr := f.Only(sig.X)
+			if !fr.comparable() {
+				continue
+			}
+			comp = MeasureGauge(sig.X, in.Y, fr)
+		}
 		s := signalScore(comp, sig.Weight, c.Specificity)
 		ev["signal_"+sig.Name] = s
 		if s > bestScore {

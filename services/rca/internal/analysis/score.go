@@ -29,6 +29,11 @@ type Signal struct {
 	Name   string
 	X      Series
 	Weight float64
+	// Gauge says a bucket missing from X is unknown rather than 0: a
+	// metric the service did not report then says nothing, where a span
+	// signal's missing bucket means nothing went wrong. The signal is
+	// measured over the buckets where it has a value.
+	Gauge bool
 }
 
 // Candidate is a possible root cause with its signals.
@@ -77,6 +82,45 @@ func Measure(x, y Series, f Frame) Components {
 		c.Explained = clamp01(excessX / excessY)
 	}
 	return c
+}
+
+// MeasureGauge relates a gauge's series x (a service's own metric in the
+// symptom's units) to the symptom y. A gauge's baseline may have been
+// recorded apart from the incident (normal operation months later), so its
+// level says little about the window; what the window itself shows counts
+// as much. With at least minGaugePoints buckets in the window and a symptom
+// that moves there:
+//   - corr is the geometric mean of the correlation over baseline and window
+//     and the correlation within the window: a cause moves with the symptom
+//     at the fault's onset, not only when its level differs from the
+//     baseline's;
+//   - explained is the slope of x on y within the window, in [0, 1]: how
+//     much of the symptom's movement the candidate's own moves along.
+//
+// Otherwise it is Measure.
+func MeasureGauge(x, y Series, f Frame) Components {
+	c := Measure(x, y, f)
+	if len(f.Window) < minGaugePoints || StdDev(y, f.Window) == 0 {
+		return c
+	}
+	c.Corr = math.Sqrt(math.Max(c.Corr, 0) * math.Max(Pearson(x, y, f.Window), 0))
+	c.Explained = clamp01(Slope(x, y, f.Window))
+	return c
+}
+
+// Slope is the least-squares slope of x on y over buckets, 0 when y is flat
+// there.
+func Slope(x, y Series, buckets []int64) float64 {
+	mx, my := Mean(x, buckets), Mean(y, buckets)
+	var sxy, syy float64
+	for _, b := range buckets {
+		sxy += (x[b] - mx) * (y[b] - my)
+		syy += (y[b] - my) * (y[b] - my)
+	}
+	if syy < flatEpsilon {
+		return 0
+	}
+	return sxy / syy
 }
 
 // Proximity is how close a change at t is to the symptom's start s: 1 at s,

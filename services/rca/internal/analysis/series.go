@@ -43,6 +43,32 @@ func NewFrame(y Series, baseline, window Range) Frame {
 	return f
 }
 
+// Only is f narrowed to the buckets where s has a value.
+func (f Frame) Only(s Series) Frame {
+	keep := func(buckets []int64) []int64 {
+		out := make([]int64, 0, len(buckets))
+		for _, b := range buckets {
+			if _, ok := s[b]; ok {
+				out = append(out, b)
+			}
+		}
+		return out
+	}
+	return Frame{Baseline: keep(f.Baseline), Window: keep(f.Window)}
+}
+
+// minGaugePoints is the fewest buckets a correlation is taken over: two
+// points always correlate perfectly.
+const minGaugePoints = 3
+
+// comparable reports whether a gauge's frame can be compared with the
+// symptom: enough values in the window for a correlation there, or values
+// in both periods and enough of them over both.
+func (f Frame) comparable() bool {
+	return len(f.Window) >= minGaugePoints ||
+		len(f.Baseline) > 0 && len(f.Window) > 0 && len(f.Baseline)+len(f.Window) >= minGaugePoints
+}
+
 // All is the baseline's and the window's buckets together.
 func (f Frame) All() []int64 {
 	return append(append(make([]int64, 0, len(f.Baseline)+len(f.Window)), f.Baseline...), f.Window...)

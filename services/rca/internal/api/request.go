@@ -21,7 +21,7 @@ type analysisRequest struct {
 	From       json.RawMessage `json:"from"`
 	To         json.RawMessage `json:"to"`
 	Symptom    symptomIn       `json:"symptom"`
-	Baseline   string          `json:"baseline"`
+	Baseline   json.RawMessage `json:"baseline"`
 	Candidates candidatesIn    `json:"candidates"`
 }
 
@@ -90,7 +90,7 @@ func (req analysisRequest) toEngine(l limits, now time.Time) (engine.Request, er
 		return engine.Request{}, fmt.Errorf("window from %s to %s is %v, longer than the limit of %v (--max-analysis-window, env RCA_MAX_ANALYSIS_WINDOW, on the rca service)",
 			from.Format(time.RFC3339), to.Format(time.RFC3339), w, l.maxWindow)
 	}
-	baseline, err := req.baseline(l)
+	baseline, err := req.baseline(l, timeRange{From: from, To: to})
 	if err != nil {
 		return engine.Request{}, err
 	}
@@ -104,27 +104,77 @@ func (req analysisRequest) toEngine(l limits, now time.Time) (engine.Request, er
 		}
 	}
 	return engine.Request{Symptom: sym,
-		Baseline:   analysis.Range{From: from.Add(-baseline).UnixNano(), To: from.UnixNano()},
+		Baseline:   baseline,
 		Window:     analysis.Range{From: from.UnixNano(), To: to.UnixNano()},
 		Candidates: engine.Filter{Kinds: req.Candidates.Kinds, Services: req.Candidates.Services},
 		AnalyzedAt: now}, nil
 }
 
-// baseline is the request's baseline length, the service's default when it
-// names none.
-func (req analysisRequest) baseline(l limits) (time.Duration, error) {
-	if req.Baseline == "" {
-		return l.defaultBaseline, nil
+// timeRange is the window asked for.
+type timeRange struct{ From, To time.Time }
+
+// baselineWindow is an explicit baseline: any healthy period before the
+// window, such as normal operation recorded apart from the incident.
+type baselineWindow struct {
+	From json.RawMessage `json:"from"`
+	To   json.RawMessage `json:"to"`
+}
+
+// baseline is the request's baseline: a length just before the window
+// (the service's default when the request names none), or an explicit
+// {"from", "to"} that does not overlap the window: before it, or after it
+// (normal operation recorded later).
+func (req analysisRequest) baseline(l limits, window timeRange) (analysis.Range, error) {
+	raw := bytes.TrimSpace(req.Baseline)
+	if len(raw) > 0 && raw[0] == '{' {
+		return explicitBaseline(raw, l, window)
 	}
-	d, err := time.ParseDuration(req.Baseline)
-	if err != nil {
-		return 0, fmt.Errorf("baseline %q: want a duration such as 5m or 90s", req.Baseline)
+	windowFrom := window.From
+	d := l.defaultBaseline
+	if len(raw) > 0 && string(raw) != "null" {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return analysis.Range{}, fmt.Errorf("baseline %s: want a duration such as \"5m\", or {\"from\": TIME, \"to\": TIME}", raw)
+		}
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return analysis.Range{}, fmt.Errorf("baseline %q: want a duration such as 5m or 90s", s)
+		}
 	}
 	bucket := time.Duration(analysis.BucketNanos)
 	if d < bucket || d > l.maxWindow {
-		return 0, fmt.Errorf("baseline %v: must be between %v (one analysis bucket) and %v (--max-analysis-window, env RCA_MAX_ANALYSIS_WINDOW)", d, bucket, l.maxWindow)
+		return analysis.Range{}, fmt.Errorf("baseline %v: must be between %v (one analysis bucket) and %v (--max-analysis-window, env RCA_MAX_ANALYSIS_WINDOW)", d, bucket, l.maxWindow)
 	}
-	return d, nil
+	return analysis.Range{From: windowFrom.Add(-d).UnixNano(), To: windowFrom.UnixNano()}, nil
+}
+
+// explicitBaseline checks a baseline given as {"from", "to"}.
+func explicitBaseline(raw []byte, l limits, window timeRange) (analysis.Range, error) {
+	var w baselineWindow
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return analysis.Range{}, fmt.Errorf("baseline: want {\"from\": TIME, \"to\": TIME}: %w", err)
+	}
+	from, err := parseTime("baseline.from", w.From)
+	if err != nil {
+		return analysis.Range{}, err
+	}
+	to, err := parseTime("baseline.to", w.To)
+	if err != nil {
+		return analysis.Range{}, err
+	}
+	switch {
+	case !from.Before(to):
+		return analysis.Range{}, fmt.Errorf("baseline.from (%s) must be before baseline.to (%s)", from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano))
+	case to.After(window.From) && from.Before(window.To):
+		return analysis.Range{}, fmt.Errorf("baseline from %s to %s overlaps the window from %s to %s: the baseline is what normal was, outside the window",
+			from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano), window.From.Format(time.RFC3339Nano), window.To.Format(time.RFC3339Nano))
+	case to.Sub(from) > l.maxWindow:
+		return analysis.Range{}, fmt.Errorf("baseline from %s to %s is %v, longer than the limit of %v (--max-analysis-window, env RCA_MAX_ANALYSIS_WINDOW)",
+			from.Format(time.RFC3339), to.Format(time.RFC3339), to.Sub(from), l.maxWindow)
+	}
+	return analysis.Range{From: from.UnixNano(), To: to.UnixNano()}, nil
 }
 
 // parseTime reads field's TIME: RFC 3339, or unix seconds as a JSON number

@@ -27,6 +27,11 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
+	g, err := o.CallGraph()
+	if err != nil {
+		return err
+	}
+	o.Engine.CallGraph = g
 	// The analysis queries ClickHouse.
 	o.Service.NeedsClickHouse = true
 	return service.RunWithListener(ctx, o.Service, ln, func(ctx context.Context, rt *service.Runtime) error {

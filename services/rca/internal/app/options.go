@@ -9,6 +9,7 @@ import (
 	"github.com/medic-sre/medic/pkg/flagenv"
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/services/rca/internal/analysis"
+	"github.com/medic-sre/medic/services/rca/internal/callgraph"
 	"github.com/medic-sre/medic/services/rca/internal/engine"
 )
 
@@ -24,6 +25,9 @@ type Options struct {
 	MaxAnalysisWindow time.Duration
 	// APIToken, when set, guards POST /v1/analyses with a bearer token.
 	APIToken string
+	// CallGraphFile is a static call graph (see callgraph.File), for
+	// services without traces; empty: calls come from spans only.
+	CallGraphFile string
 }
 
 // DefaultMaxAnalysisWindow is --max-analysis-window's default.
@@ -45,6 +49,8 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	flagenv.DurationVar(fs, &o.Engine.ChangeLookback, "change-lookback", "RCA_CHANGE_LOOKBACK", d.ChangeLookback, "how long before the symptom changes are considered")
 	flagenv.DurationVar(fs, &o.MaxAnalysisWindow, "max-analysis-window", "RCA_MAX_ANALYSIS_WINDOW", DefaultMaxAnalysisWindow,
 		"longest window (and baseline) an on-demand analysis (POST /v1/analyses) may ask for")
+	flagenv.StringVar(fs, &o.CallGraphFile, "call-graph", "RCA_CALL_GRAPH", "",
+		"YAML file of who calls whom (calls: {caller: [callee, ...]}), for services without traces; calls seen in spans are added to it")
 	flagenv.SecretVar(fs, &o.APIToken, "api-token", "RCA_API_TOKEN",
 		"bearer token of POST /v1/analyses on --http-addr; empty: none (the port is internal)")
 }
@@ -68,7 +74,23 @@ func (o *Options) Validate() error {
 	if o.Engine.MinBaselinePoints < 0 {
 		errs = append(errs, fmt.Errorf("--min-baseline-points (env RCA_MIN_BASELINE_POINTS) is %d: must be 0 or more", o.Engine.MinBaselinePoints))
 	}
+	if _, err := o.CallGraph(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// CallGraph is the static call graph of --call-graph; empty without one.
+// Its errors name the flag and the file's line and field.
+func (o *Options) CallGraph() (callgraph.Graph, error) {
+	if o.CallGraphFile == "" {
+		return callgraph.New(), nil
+	}
+	g, err := callgraph.Load(o.CallGraphFile)
+	if err != nil {
+		return g, fmt.Errorf("--call-graph (env RCA_CALL_GRAPH): %w", err)
+	}
+	return g, nil
 }
 
 // durationRule is the least value a duration option accepts.

@@ -41,13 +41,18 @@ func TestValidateNamesTheBadOption(t *testing.T) {
 			want: []string{"--change-lookback (env RCA_CHANGE_LOOKBACK) is -10m0s: must be 0"}},
 		{name: "zero analysis window env", env: map[string]string{"RCA_MAX_ANALYSIS_WINDOW": "0s"},
 			want: []string{"--max-analysis-window (env RCA_MAX_ANALYSIS_WINDOW) is 0s: must be at least 1s"}},
+		{name: "call graph file", args: []string{"--call-graph=testdata/call-graph.yaml"}},
+		{name: "call graph file with an empty callee", env: map[string]string{"RCA_CALL_GRAPH": "testdata/call-graph-bad.yaml"},
+			want: []string{"--call-graph (env RCA_CALL_GRAPH): testdata/call-graph-bad.yaml:5: field calls.api[1]: empty callee name"}},
+		{name: "missing call graph file", args: []string{"--call-graph=testdata/nope.yaml"},
+			want: []string{"--call-graph (env RCA_CALL_GRAPH)", "nope.yaml", "no such file"}},
 		{name: "every bad value is reported", args: []string{"--settle=-2s", "--baseline=-5m"},
 			want: []string{"--settle (env RCA_SETTLE) is -2s", "--baseline (env RCA_BASELINE) is -5m0s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// The shell running the tests must not decide the defaults.
-			for _, k := range []string{"RCA_SETTLE", "RCA_WINDOW_LEAD", "RCA_BASELINE", "RCA_CHANGE_LOOKBACK", "RCA_MIN_BASELINE", "RCA_MIN_BASELINE_POINTS", "RCA_MAX_ANALYSIS_WINDOW"} {
+			for _, k := range []string{"RCA_SETTLE", "RCA_WINDOW_LEAD", "RCA_BASELINE", "RCA_CHANGE_LOOKBACK", "RCA_MIN_BASELINE", "RCA_MIN_BASELINE_POINTS", "RCA_MAX_ANALYSIS_WINDOW", "RCA_CALL_GRAPH"} {
 				t.Setenv(k, "")
 				os.Unsetenv(k)
 			}

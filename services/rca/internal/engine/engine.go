@@ -11,6 +11,7 @@ import (
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/metricexpr"
 	"github.com/medic-sre/medic/services/rca/internal/analysis"
+	"github.com/medic-sre/medic/services/rca/internal/callgraph"
 	"github.com/medic-sre/medic/services/rca/internal/query"
 )
 
@@ -39,6 +40,9 @@ type Config struct {
 	// MinBaselinePoints is how many symptom points the baseline must hold
 	// for it to be sufficient.
 	MinBaselinePoints int
+	// CallGraph is a static call graph, for services without traces; the
+	// calls seen in spans are added to it per analysis.
+	CallGraph callgraph.Graph
 }
 
 // DefaultConfig is the configuration the service starts with.
@@ -74,12 +78,18 @@ func (s Symptom) Table() string { return s.series().Table() }
 type Scope struct {
 	Symptom          Symptom
 	Baseline, Window analysis.Range
-	// SymptomRows is the symptom per bucket and model version.
+	// SymptomRows is the symptom per bucket of Grid and model version.
 	SymptomRows []query.VersionBucket
+	// Grid is the buckets compared: the symptom's own step (see
+	// analysis.StepOf), starting at the window's start.
+	Grid analysis.Grid
 }
 
-// span is the whole period analysed: baseline and window.
-func (sc *Scope) span() query.Range { return query.Range{From: sc.Baseline.From, To: sc.Window.To} }
+// span is the whole period analysed: baseline and window. An explicit
+// baseline may lie after the window (normal operation recorded later).
+func (sc *Scope) span() query.Range {
+	return query.Range{From: min(sc.Baseline.From, sc.Window.From), To: max(sc.Baseline.To, sc.Window.To)}
+}
 
 // Generator proposes candidates with their signals. New kinds of evidence
 // (a random walk over the call graph, log templates) plug in as generators.
@@ -94,7 +104,7 @@ type Engine struct {
 
 // New returns an engine with the standard candidate generators.
 func New(r *query.Reader, cfg Config) *Engine {
-	return &Engine{r: r, cfg: cfg, generators: []Generator{ModelVersions, Services}}
+	return &Engine{r: r, cfg: cfg, generators: []Generator{ModelVersions, Services, SameMetric}}
 }
 
 // Result is an analysis's rca.completed, with what the analysis saw of the
@@ -141,6 +151,8 @@ func (e *Engine) Analyze(ctx context.Context, req Request) (Result, error) {
 		return out, err
 	}
 	out.WindowSeconds = len(analysis.NewFrame(symptomSeries(sc.SymptomRows), sc.Baseline, sc.Window).Window)
+	sc.Grid = analysis.Grid{Origin: ceilSeconds(sc.Window.From), Width: analysis.StepOf(symptomSeries(sc.SymptomRows))}
+	sc.SymptomRows = regroup(sc.SymptomRows, sc.Grid)
 	var res analysis.Result
 	if out.WindowSeconds > 0 {
 		in, err := e.input(ctx, sc, req.Candidates)
@@ -162,17 +174,34 @@ func (e *Engine) Analyze(ctx context.Context, req Request) (Result, error) {
 func (e *Engine) input(ctx context.Context, sc *Scope, keep Filter) (analysis.Input, error) {
 	in := analysis.Input{Symptom: sc.Symptom.Metric, SymptomStart: sc.Symptom.StartUnixNano,
 		Baseline: sc.Baseline, Window: sc.Window, Y: symptomSeries(sc.SymptomRows), MaxCauses: e.cfg.MaxCauses}
+	byID := map[string]int{}
 	for _, gen := range e.generators {
 		cands, err := gen(ctx, e.r, sc)
 		if err != nil {
 			return in, err
 		}
 		for _, c := range cands {
-			if keep.keeps(c.Kind, c.Service) {
-				in.Candidates = append(in.Candidates, c)
+			if !keep.keeps(c.Kind, c.Service) {
+				continue
 			}
+			for i := range c.Signals {
+				c.Signals[i].X = sc.Grid.Mean(c.Signals[i].X)
+			}
+			// Two generators may propose one service: it is one
+			// candidate, scored by its best signal.
+			if i, ok := byID[c.ID]; ok {
+				in.Candidates[i].Signals = append(in.Candidates[i].Signals, c.Signals...)
+				continue
+			}
+			byID[c.ID] = len(in.Candidates)
+			in.Candidates = append(in.Candidates, c)
 		}
 	}
+	graph, err := e.callGraph(ctx, sc)
+	if err != nil {
+		return in, err
+	}
+	in.Graph = graph
 	changes, err := e.r.Changes(ctx, query.Range{From: sc.Symptom.StartUnixNano - int64(e.cfg.ChangeLookback), To: sc.Window.To})
 	if err != nil {
 		return in, err
@@ -185,4 +214,49 @@ func (e *Engine) input(ctx context.Context, sc *Scope, keep Filter) (analysis.In
 			Model: c.Model, ModelVersion: c.ModelVersion, TimeUnixNano: c.TimeUnixNano})
 	}
 	return in, nil
+}
+
+// callGraph is the configured static call graph with the calls seen in the
+// spans of the analysed period added.
+func (e *Engine) callGraph(ctx context.Context, sc *Scope) (callgraph.Graph, error) {
+	edges, err := e.r.CallEdges(ctx, sc.span())
+	if err != nil {
+		return callgraph.Graph{}, err
+	}
+	g := callgraph.New(e.cfg.CallGraph.Edges()...)
+	g.Add(edges...)
+	return g, nil
+}
+
+// regroup sums the symptom's rows per bucket of g and model version.
+func regroup(rows []query.VersionBucket, g analysis.Grid) []query.VersionBucket {
+	if g.Width <= 1 {
+		return rows
+	}
+	type key struct {
+		b              int64
+		model, version string
+	}
+	at := map[key]int{}
+	var out []query.VersionBucket
+	for _, r := range rows {
+		k := key{g.Bucket(r.Bucket), r.Model, r.ModelVersion}
+		i, ok := at[k]
+		if !ok {
+			at[k], i = len(out), len(out)
+			out = append(out, query.VersionBucket{Bucket: k.b, Model: r.Model, ModelVersion: r.ModelVersion})
+		}
+		out[i].Sum, out[i].Total, out[i].Count = out[i].Sum+r.Sum, out[i].Total+r.Total, out[i].Count+r.Count
+	}
+	return out
+}
+
+// ceilSeconds is unix nanoseconds ns rounded up to a whole second, so that
+// a bucket starting there lies inside a range starting at ns.
+func ceilSeconds(ns int64) int64 {
+	s := ns / int64(time.Second)
+	if s*int64(time.Second) < ns {
+		s++
+	}
+	return s
 }
