@@ -18,8 +18,8 @@ var (
 	Ops = []string{">", ">=", "<", "<="}
 	// BaselineOps are the ops of zscore and ewma rules: above, below, or
 	// either side of the baseline (abs).
-	BaselineOps   = []string{">", "<", OpAbs}
-	Detectors     = []string{DetectorThreshold, DetectorZScore, DetectorEWMA,
+	BaselineOps = []string{">", "<", OpAbs}
+	Detectors   = []string{DetectorThreshold, DetectorZScore, DetectorEWMA,
 		DetectorDrift, DetectorMissingRate, DetectorOutOfRange, DetectorVolume, DetectorCanary}
 	NoDataActions = []string{NoDataResolve, NoDataFire, NoDataKeep}
 	Severities    = []string{events.SeverityInfo, events.SeverityWarning, events.SeverityCritical}
