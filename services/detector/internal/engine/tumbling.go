@@ -92,7 +92,7 @@ func newWindows(n, bins, sample int) windows {
 // recentPoints remembers hashes of a series' last points, to tell a point
 // sent twice from a new one. It sees repeats among the last len points only.
 type recentPoints struct {
-	h    [4]uint64
+	h    [8]uint64
 	next uint8
 }
 
