@@ -377,3 +377,29 @@ func TestMLBadInput(t *testing.T) {
 		t.Fatalf("rejected %+v, want %+v", rej, want)
 	}
 }
+
+// A canary anomaly restored into a new engine is held by its rule (its
+// version labels notwithstanding), and resolves under its id once the
+// versions agree again.
+func TestCanaryRestoreAndResolve(t *testing.T) {
+	v1 := func(from int) []events.Point {
+		return evenly("inference.latency_ms", "v1", from, 10_000, 300, func(i int) float64 { return float64(i % 50) })
+	}
+	slow := evenly("inference.latency_ms", "v2", 0, 10_000, 100, func(i int) float64 { return float64(100 + i%50) })
+	d := onlyOne(t, detections(t, newEngine(t, canaryRule("")), v1(0), slow,
+		evenly("inference.latency_ms", "v1", 11_500, 100, 1, constant(1))))
+
+	e := newEngine(t, canaryRule(""))
+	if out := e.Restore([]events.AnomalyDetected{d}, wallClock); len(out) != 0 {
+		t.Fatalf("restore emitted %v", describe(out))
+	}
+	healthy := evenly("inference.latency_ms", "v2", 10_000, 10_000, 100, func(i int) float64 { return float64(i % 50) })
+	out := run(e, cat(v1(10_000), healthy), evenly("inference.latency_ms", "v1", 21_500, 100, 1, constant(1)))
+	if len(out) != 1 {
+		t.Fatalf("want one resolution, got %v", describe(out))
+	}
+	r, ok := out[0].Data.(events.AnomalyResolved)
+	if !ok || r.AnomalyID != d.AnomalyID {
+		t.Fatalf("got %+v, want anomaly %s resolved", out[0].Data, d.AnomalyID)
+	}
+}

@@ -306,6 +306,12 @@ func (r *rule) judgeShare(st *mlState, idx int64) mlVerdict {
 	return normal
 }
 
+// The labels a canary anomaly adds to its series' labels.
+const (
+	canaryCandidateLabel = "candidate_version"
+	canaryBaselineLabel  = "baseline_version"
+)
+
 // mlEvidence fills an ML anomaly's evidence from the window it fired on.
 func (r *rule) mlEvidence(s *series, d *events.AnomalyDetected) {
 	res := s.ml.result
@@ -329,7 +335,7 @@ func (r *rule) mlEvidence(s *series, d *events.AnomalyDetected) {
 		if d.Labels == nil {
 			d.Labels = map[string]string{}
 		}
-		d.Labels["candidate_version"], d.Labels["baseline_version"] = res.candidate, res.baseline
+		d.Labels[canaryCandidateLabel], d.Labels[canaryBaselineLabel] = res.candidate, res.baseline
 	}
 }
 
