@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,6 +86,7 @@ func TestMLDetectorsThroughTheBus(t *testing.T) {
 		{name: "drift window", ok: drift.WindowSeconds == 10 && drift.BaselineSeconds == 20, got: [2]float64{drift.WindowSeconds, drift.BaselineSeconds}},
 		{name: "drift reference", ok: drift.Reference == "trailing window 20s, lag 10s", got: drift.Reference},
 		{name: "drift model version", ok: drift.ModelVersion == "v1", got: drift.ModelVersion},
+		{name: "drift summary", ok: strings.HasPrefix(drift.Summary, "feature amount drifted on fraud (D 0.") && strings.Contains(drift.Summary, ", p "), got: drift.Summary},
 		{name: "canary names the candidate", ok: canary.ModelVersion == "v2" && canary.Labels["candidate_version"] == "v2" && canary.Labels["baseline_version"] == "v1", got: canary.Labels},
 		{name: "canary means", ok: canary.Value == 114.5 && *canary.Expected == 64.5, got: [2]float64{canary.Value, *canary.Expected}},
 		{name: "canary p-value", ok: *canary.PValue < 1e-10, got: *canary.PValue},

@@ -63,8 +63,10 @@ type Rejected struct {
 	NotFinite int
 	// BadBucket points were histogram buckets whose le is not a number.
 	BadBucket int
-	// Late points came for a window of an ML rule that was judged already
-	// (out of order by more than its grace).
+	// Late points came after every window that could hold them had been
+	// evaluated: for an ML rule, its window was judged already (the point
+	// is out of order by more than the grace); for the others, the point
+	// is older than a window back from the series' last evaluation.
 	Late int
 	// Duplicate points repeated one of the last few points of an ML rule's
 	// series: same name, version, time and value.
@@ -163,7 +165,7 @@ func (e *Engine) Observe(points []events.Point, notBefore, notAfter int64) Rejec
 }
 
 // observe adds p to its rules' series and says what became of it: taken,
-// unless an ML rule found it late or a duplicate, or a histogram rule
+// unless a rule found it late, an ML rule a duplicate, or a histogram rule
 // could not use it (a bucket without a numeric bound). A point that every
 // rule took, or that none matched, is taken; otherwise the first
 // rule's reason counts, so that a point is counted once.
@@ -195,7 +197,9 @@ func (e *Engine) observe(p *events.Point) pointFate {
 			if f := r.observeML(s, p); f == late || f == duplicate {
 				fate = cmp.Or(fate, f)
 			}
-		case !s.tooLate(r, p.TimeUnixNano):
+		case s.tooLate(r, p.TimeUnixNano):
+			fate = cmp.Or(fate, late)
+		default:
 			s.add(p, k)
 		}
 	}

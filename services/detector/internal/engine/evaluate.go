@@ -335,6 +335,9 @@ func (r *rule) render(s *series, d events.AnomalyDetected) string {
 	if d.Statistic != nil {
 		data.Statistic = *d.Statistic
 	}
+	if d.PValue != nil {
+		data.PValue = *d.PValue
+	}
 	if err := r.summary.Execute(&b, data); err != nil {
 		return r.spec.Name + ": " + strconv.FormatFloat(s.value, 'g', 4, 64) + " " + r.spec.Op + " " + strconv.FormatFloat(d.Threshold, 'g', 4, 64)
 	}

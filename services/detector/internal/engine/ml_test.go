@@ -403,3 +403,14 @@ func TestCanaryRestoreAndResolve(t *testing.T) {
 		t.Fatalf("got %+v, want anomaly %s resolved", out[0].Data, d.AnomalyID)
 	}
 }
+
+// A threshold rule's point older than a window before the series' last
+// evaluation can no longer count: it is counted late.
+func TestThresholdLatePointCounted(t *testing.T) {
+	e := newEngine(t, errorRule())
+	run(e, pts("prediction.error", "model-server", "fraud", 0, 2000, 20, 0))
+	late := pts("prediction.error", "model-server", "fraud", 500, 520, 20, 1)
+	if got := e.Observe(late, 0, noLimit); got != (Rejected{Late: 1}) {
+		t.Fatalf("rejected %+v, want one late point", got)
+	}
+}

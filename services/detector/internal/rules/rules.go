@@ -214,7 +214,9 @@ type SummaryData struct {
 	// baseline-relative rule (0 for a threshold rule).
 	Expected  float64
 	Statistic float64
-	Labels    map[string]string
+	// PValue is the p-value of a drift (ks) or canary rule's test, else 0.
+	PValue float64
+	Labels map[string]string
 }
 
 // Template parses the rule's summary template. Besides the standard
