@@ -119,13 +119,13 @@ func (r *rule) judgeDrift(st *mlState, idx int64, sc *scratch) mlVerdict {
 	case int(cur.n) < m.minPoints:
 		return undecided
 	}
+	if r.driftMethod() == rules.MethodKS {
+		return r.judgeKS(st, cur, idx, sc)
+	}
 	if st.edges == nil {
 		// The first full window sets the bins every later window counts in.
 		st.edges = m.edgesFrom(cur.sample)
 		return undecided
-	}
-	if r.driftMethod() == rules.MethodKS {
-		return r.judgeKS(st, cur, idx, sc)
 	}
 	return r.judgePSI(st, cur, idx, sc)
 }
