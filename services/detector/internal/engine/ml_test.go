@@ -414,3 +414,56 @@ func TestThresholdLatePointCounted(t *testing.T) {
 		t.Fatalf("rejected %+v, want one late point", got)
 	}
 }
+
+// A categorical profile's categories are matched by their number; one it
+// names by other text joins "other".
+func TestDriftCategoricalProfile(t *testing.T) {
+	var ref []string
+	for i := range 400 {
+		ref = append(ref, []string{"0", "1", "2", "unknown"}[i%4])
+	}
+	p, err := mlstats.NewCategoricalProfile("country", ref, mlstats.ProfileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "country.json")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mlstats.SaveProfile(f, p); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	r := rules.Rule{Name: "country-drift", Detector: rules.DetectorDrift, FeatureType: rules.FeatureCategorical,
+		Metric: "feature.country", Window: 10 * time.Second, Reference: &rules.Reference{Profile: path}}
+	// Codes 0, 1 and 2 at 0.25 each, and 0.25 of codes 7 and 9 in "other"
+	// (where "unknown" went): no drift at all.
+	same := func(i int) float64 { return []float64{0, 1, 2, 7, 0, 1, 2, 9}[i%8] }
+	// Then code 0 at 0.5, 1 and 2 at 0.25, none other:
+	// PSI = 0.25·ln(2) + (0 + ε − 0.25)·ln(ε / 0.25), ε = 0.0001.
+	skewed := func(i int) float64 { return []float64{0, 1, 0, 2}[i%4] }
+	e := newEngine(t, r)
+	d := onlyOne(t, detections(t, e, evenly("feature.country", "v1", 0, 10_000, 400, same),
+		evenly("feature.country", "v1", 10_000, 10_000, 400, skewed),
+		evenly("feature.country", "v1", 21_500, 100, 1, constant(0))))
+	eps := mlstats.PSIEpsilon
+	near(t, "psi", *d.Statistic, 0.25*math.Ln2+(eps-0.25)*math.Log(eps/0.25), 1e-3)
+	if d.StartedUnixNano != t0+ms(10_000) || d.Severity != "critical" {
+		t.Errorf("evidence: %+v", d)
+	}
+}
+
+// With baseline_version set, that version is the baseline even when the
+// canary has more traffic.
+func TestCanaryBaselineVersion(t *testing.T) {
+	r := canaryRule("")
+	r.BaselineVersion = "v1"
+	d := onlyOne(t, detections(t, newEngine(t, r),
+		evenly("inference.latency_ms", "v1", 0, 10_000, 100, func(i int) float64 { return float64(i % 50) }),
+		evenly("inference.latency_ms", "v2", 0, 10_000, 300, func(i int) float64 { return float64(100 + i%50) }),
+		evenly("inference.latency_ms", "v1", 11_500, 100, 1, constant(1))))
+	if d.ModelVersion != "v2" || d.Labels["baseline_version"] != "v1" {
+		t.Errorf("evidence: %+v", d)
+	}
+}
