@@ -225,26 +225,6 @@ func (s *series) touch(p *events.Point) {
 	}
 }
 
-// addCount counts a point of a missing_rate, out_of_range or volume rule.
-func (r *rule) addCount(st *mlState, idx int64, p *events.Point) pointFate {
-	sl := st.win.at(idx, false)
-	if sl == nil {
-		return late
-	}
-	sl.n++
-	switch r.kind {
-	case rules.DetectorMissingRate:
-		if p.Name != r.spec.Metric {
-			sl.hits++
-		}
-	case rules.DetectorOutOfRange:
-		if p.Value < r.ml.lo || p.Value > r.ml.hi {
-			sl.hits++
-		}
-	}
-	return taken
-}
-
 // evaluateML judges the window that ended grace before t, if one did.
 func (r *rule) evaluateML(s *series, t int64, now time.Time, e *Engine, out []Emission) []Emission {
 	m, st := r.ml, s.ml
@@ -286,24 +266,6 @@ func (r *rule) evaluateML(s *series, t int64, now time.Time, e *Engine, out []Em
 	}
 	s.runStart = 0
 	return r.conditionFalse(s, t, now, out)
-}
-
-// judgeShare judges a missing_rate or out_of_range window: the share of its
-// points that are missing or out of range.
-func (r *rule) judgeShare(st *mlState, idx int64) mlVerdict {
-	sl := st.win.get(idx)
-	switch {
-	case sl == nil:
-		return empty
-	case int(sl.n) < r.ml.minPoints:
-		return undecided
-	}
-	share := float64(sl.hits) / float64(sl.n)
-	st.result = mlResult{value: share, expected: r.ml.limit}
-	if r.ml.cond(share) {
-		return anomalous
-	}
-	return normal
 }
 
 // The labels a canary anomaly adds to its series' labels.
