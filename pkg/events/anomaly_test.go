@@ -15,7 +15,7 @@ func TestAnomalyEvidenceIsOptional(t *testing.T) {
 		Service: "s", StartedUnixNano: 1, DetectedUnixNano: 2}
 	withEvidence := detected
 	withEvidence.Detector, withEvidence.Expected, withEvidence.Statistic, withEvidence.PValue = "zscore", &expected, &z, &p
-	withEvidence.WindowSeconds, withEvidence.BaselineSeconds = 10, 600
+	withEvidence.WindowSeconds, withEvidence.BaselineSeconds, withEvidence.Reference = 10, 600, "trailing window 30m, lag 10m"
 	badPValue := withEvidence
 	badPValue.PValue = &badP
 	resolved := AnomalyResolved{AnomalyID: "a", Rule: "r", Fingerprint: "f", Metric: "m", Service: "s", ResolvedUnixNano: 3}
@@ -48,7 +48,7 @@ func TestAnomalyEvidenceIsOptional(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"detector", "expected", "statistic", "p_value", "window_seconds", "baseline_seconds"} {
+	for _, k := range []string{"detector", "expected", "statistic", "p_value", "window_seconds", "baseline_seconds", "reference"} {
 		if _, ok := m[k]; ok {
 			t.Errorf("%s is written when unset", k)
 		}

@@ -159,6 +159,9 @@ type AnomalyDetected struct {
 	// BaselineSeconds that of the baseline it was compared with.
 	WindowSeconds   float64 `json:"window_seconds,omitempty"`
 	BaselineSeconds float64 `json:"baseline_seconds,omitempty"`
+	// Reference names what a drift detector compared the window with: a
+	// trailing window of the same series or a profile file.
+	Reference string `json:"reference,omitempty"`
 }
 
 // Reasons an anomaly resolved, besides its condition ceasing to hold

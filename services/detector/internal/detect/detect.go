@@ -187,6 +187,14 @@ func (d *Detector) countRejected(rejected engine.Rejected, now time.Time) {
 		d.metrics.rejected.WithLabelValues(ReasonBadBucket).Add(float64(rejected.BadBucket))
 		d.log.Warn("histogram bucket points whose le attribute is not a number were not evaluated", "points", rejected.BadBucket)
 	}
+	// Late and repeated points are a sender's or a network's doing and
+	// come in bursts: counted, not logged.
+	if rejected.Late > 0 {
+		d.metrics.rejected.WithLabelValues(ReasonLate).Add(float64(rejected.Late))
+	}
+	if rejected.Duplicate > 0 {
+		d.metrics.rejected.WithLabelValues(ReasonDuplicate).Add(float64(rejected.Duplicate))
+	}
 }
 
 // throttle lets one event through per interval and counts the ones it

@@ -25,6 +25,10 @@ type reading struct {
 type scratch struct {
 	values  []float64
 	buckets []bucket
+	// other, shares and slots serve the ML rules' tests.
+	other  []float64
+	shares []float64
+	slots  []*slot
 }
 
 // aggregator reduces a non-empty run of samples to a reading.

@@ -63,15 +63,26 @@ type Rejected struct {
 	NotFinite int
 	// BadBucket points were histogram buckets whose le is not a number.
 	BadBucket int
+	// Late points came after every window that could hold them had been
+	// evaluated: for an ML rule, its window was judged already (the point
+	// is out of order by more than the grace); for the others, the point
+	// is older than a window back from the series' last evaluation.
+	Late int
+	// Duplicate points repeated one of the last few points of an ML rule's
+	// series: same name, version, time and value.
+	Duplicate int
 }
 
 // Total is the number of points rejected for any reason.
-func (r Rejected) Total() int { return r.Future + r.TooOld + r.NotFinite + r.BadBucket }
+func (r Rejected) Total() int {
+	return r.Future + r.TooOld + r.NotFinite + r.BadBucket + r.Late + r.Duplicate
+}
 
 // Add adds up two counts.
 func (r Rejected) Add(o Rejected) Rejected {
 	return Rejected{Future: r.Future + o.Future, TooOld: r.TooOld + o.TooOld,
-		NotFinite: r.NotFinite + o.NotFinite, BadBucket: r.BadBucket + o.BadBucket}
+		NotFinite: r.NotFinite + o.NotFinite, BadBucket: r.BadBucket + o.BadBucket,
+		Late: r.Late + o.Late, Duplicate: r.Duplicate + o.Duplicate}
 }
 
 // Engine holds every rule's series and evaluates them as event time passes.
@@ -139,16 +150,26 @@ func (e *Engine) Observe(points []events.Point, notBefore, notAfter int64) Rejec
 			rej.TooOld++
 		case math.IsNaN(p.Value) || math.IsInf(p.Value, 0):
 			rej.NotFinite++
-		case !e.observe(p):
-			rej.BadBucket++
+		default:
+			switch e.observe(p) {
+			case badBucket:
+				rej.BadBucket++
+			case late:
+				rej.Late++
+			case duplicate:
+				rej.Duplicate++
+			}
 		}
 	}
 	return rej
 }
 
-// observe adds p to its rules' series; it is false when a rule could not
-// use it (a bucket without a numeric bound).
-func (e *Engine) observe(p *events.Point) bool {
+// observe adds p to its rules' series and says what became of it: taken,
+// unless a rule found it late, an ML rule a duplicate, or a histogram rule
+// could not use it (a bucket without a numeric bound). A point that every
+// rule took, or that none matched, is taken; otherwise the first
+// rule's reason counts, so that a point is counted once.
+func (e *Engine) observe(p *events.Point) pointFate {
 	if !e.evaluated && (e.earliest == 0 || p.TimeUnixNano < e.earliest) {
 		e.earliest = p.TimeUnixNano
 	}
@@ -156,7 +177,7 @@ func (e *Engine) observe(p *events.Point) bool {
 	if p.TimeUnixNano > e.sources[p.Service] {
 		e.sources[p.Service] = p.TimeUnixNano
 	}
-	used := true
+	fate := taken
 	for _, r := range e.byMetric[p.Name] {
 		if !r.matches(p) {
 			continue
@@ -165,16 +186,24 @@ func (e *Engine) observe(p *events.Point) bool {
 		if r.keyOf != nil {
 			var ok bool
 			if k, ok = r.keyOf(p); !ok {
-				used = false
+				fate = cmp.Or(fate, badBucket)
 				continue
 			}
 		}
 		e.key = r.groupKey(e.key[:0], p)
-		if s := r.seriesFor(e.key, p); !s.tooLate(r, p.TimeUnixNano) {
+		s := r.seriesFor(e.key, p)
+		switch {
+		case r.ml != nil:
+			if f := r.observeML(s, p); f == late || f == duplicate {
+				fate = cmp.Or(fate, f)
+			}
+		case s.tooLate(r, p.TimeUnixNano):
+			fate = cmp.Or(fate, late)
+		default:
 			s.add(p, k)
 		}
 	}
-	return used
+	return fate
 }
 
 // quorum is the newest time that at least half of the sources have
@@ -277,7 +306,11 @@ func (e *Engine) evict(q int64) {
 	for _, r := range e.rules {
 		for k, s := range r.series {
 			s.evictBefore(s.lastTick - r.window)
-			if len(s.pts) == 0 && s.state == inactive && !r.waitsForNoData(s) {
+			empty := len(s.pts) == 0
+			if r.ml != nil {
+				empty = r.mlHoldsNothing(s)
+			}
+			if empty && s.state == inactive && !r.waitsForNoData(s) {
 				delete(r.series, k)
 			}
 		}

@@ -21,6 +21,9 @@ import (
 // not breached for resolve_for. A window that has been empty for
 // no_data_after takes the rule's no_data action (see noDataAt).
 func (r *rule) evaluate(s *series, t, step int64, now time.Time, e *Engine, out []Emission) []Emission {
+	if r.ml != nil {
+		return r.evaluateML(s, t, now, e, out)
+	}
 	if s.base != nil {
 		s.band = r.bandAt(s, t/step, e)
 	}
@@ -287,6 +290,8 @@ func (r *rule) evidence(s *series, d *events.AnomalyDetected) {
 	switch {
 	case s.noData:
 		d.Detector = DetectorNoData
+	case s.ml != nil:
+		r.mlEvidence(s, d)
 	case s.base != nil:
 		center, z := s.band.center, s.band.z(s.value)
 		d.Expected, d.Statistic, d.BaselineSeconds = &center, &z, r.baselineSeconds
@@ -329,6 +334,9 @@ func (r *rule) render(s *series, d events.AnomalyDetected) string {
 	}
 	if d.Statistic != nil {
 		data.Statistic = *d.Statistic
+	}
+	if d.PValue != nil {
+		data.PValue = *d.PValue
 	}
 	if err := r.summary.Execute(&b, data); err != nil {
 		return r.spec.Name + ": " + strconv.FormatFloat(s.value, 'g', 4, 64) + " " + r.spec.Op + " " + strconv.FormatFloat(d.Threshold, 'g', 4, 64)

@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"maps"
 	"strconv"
 	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/services/detector/internal/rules"
 )
 
 // Restore puts back, into a new engine before its first Observe, series that were firing when a previous engine stopped,
@@ -41,15 +43,28 @@ func (e *Engine) ruleNamed(name string) *rule {
 // holds reports whether a is an alert of one of r's series as the rule
 // stands now: grouped by the same labels, under the same fingerprint and id.
 func (r *rule) holds(a events.AnomalyDetected) bool {
-	if len(a.Labels) != len(r.spec.GroupBy) {
+	labels := r.groupLabels(a)
+	if len(labels) != len(r.spec.GroupBy) {
 		return false
 	}
 	for _, name := range r.spec.GroupBy {
-		if _, ok := a.Labels[name]; !ok {
+		if _, ok := labels[name]; !ok {
 			return false
 		}
 	}
-	return fingerprint(a.Rule, a.Labels) == a.Fingerprint && r.idOf(a.Fingerprint, a.StartedUnixNano) == a.AnomalyID
+	return fingerprint(a.Rule, labels) == a.Fingerprint && r.idOf(a.Fingerprint, a.StartedUnixNano) == a.AnomalyID
+}
+
+// groupLabels are the labels of a's series: its labels, less the versions
+// a canary anomaly adds to them.
+func (r *rule) groupLabels(a events.AnomalyDetected) map[string]string {
+	if r.kind != rules.DetectorCanary {
+		return a.Labels
+	}
+	labels := maps.Clone(a.Labels)
+	delete(labels, canaryCandidateLabel)
+	delete(labels, canaryBaselineLabel)
+	return labels
 }
 
 // idOf is the anomaly id of a series' alert that started at since.
@@ -60,17 +75,22 @@ func (r *rule) idOf(fingerprint string, since int64) string {
 // restore makes the firing series of a's group; holds(a) has checked that
 // its labels are exactly the rule's group_by.
 func (r *rule) restore(a events.AnomalyDetected) {
+	labels := r.groupLabels(a)
 	var key []byte
 	for _, name := range r.spec.GroupBy {
-		key = append(key, a.Labels[name]...)
+		key = append(key, labels[name]...)
 		key = append(key, 0xff)
 	}
 	s := &series{
-		labels: a.Labels, fingerprint: a.Fingerprint, state: firing, since: a.StartedUnixNano, value: a.Value,
+		labels: labels, fingerprint: a.Fingerprint, state: firing, since: a.StartedUnixNano, value: a.Value,
 		service: a.Service, model: a.Model, version: a.ModelVersion, noData: a.Detector == DetectorNoData,
 	}
 	if r.newBaseline != nil {
 		s.base, s.frozen = r.newBaseline(), frozenBand(a)
+	}
+	if r.ml != nil {
+		// Its windows start empty, from the alert's start.
+		s.ml = r.newMLState(&events.Point{TimeUnixNano: a.StartedUnixNano})
 	}
 	r.series[string(key)] = s
 }

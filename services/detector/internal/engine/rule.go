@@ -81,9 +81,16 @@ type rule struct {
 	// empty for noDataNs.
 	noData   string
 	noDataNs int64
+
+	// ml is set for the ML detectors (drift, missing_rate, out_of_range,
+	// volume, canary), which judge tumbling windows (see mlrule.go).
+	ml *mlRule
 }
 
 func compile(spec rules.Rule, step time.Duration) (*rule, error) {
+	if spec.ML() {
+		return compileML(spec, step)
+	}
 	agg, err := aggregatorFor(spec.Aggregate, spec.Window)
 	if err != nil {
 		return nil, err
@@ -219,6 +226,9 @@ func (r *rule) seriesFor(key []byte, p *events.Point) *series {
 	s := &series{labels: labels, fingerprint: fingerprint(r.spec.Name, labels)}
 	if r.newBaseline != nil {
 		s.base = r.newBaseline()
+	}
+	if r.ml != nil {
+		s.ml = r.newMLState(p)
 	}
 	r.series[string(key)] = s
 	return s

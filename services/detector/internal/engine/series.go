@@ -58,6 +58,9 @@ type series struct {
 	base   baseline
 	band   band
 	frozen band
+
+	// ml is an ML rule's windows (nil for the others).
+	ml *mlState
 }
 
 // tooLate reports whether a point can no longer be in any window this

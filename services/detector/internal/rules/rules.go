@@ -74,6 +74,22 @@ type Rule struct {
 	// neither is set).
 	Alpha    float64       `yaml:"alpha"`
 	HalfLife time.Duration `yaml:"half_life"`
+
+	// Method is a drift rule's test (psi, the default, or ks) or a canary
+	// rule's (mann_whitney, the default, or proportion: each point's value
+	// is an outcome, non-zero counting as an event).
+	Method string `yaml:"method"`
+	// Reference is what a drift rule compares the current window with.
+	Reference *Reference `yaml:"reference"`
+	// FeatureType is a drift rule's numeric (the default) or categorical:
+	// each distinct value is a category (the ingest service carries
+	// categories only as numeric codes).
+	FeatureType string `yaml:"feature_type"`
+	// Bounds is an out_of_range rule's [lo, hi], both included.
+	Bounds []float64 `yaml:"bounds"`
+	// BaselineVersion is the model version a canary rule compares the
+	// others with; unset, the version with the most points in the window.
+	BaselineVersion string `yaml:"baseline_version"`
 }
 
 // Detector kinds, no-data actions and their defaults.
@@ -109,8 +125,12 @@ func (r Rule) BaselineRelative() bool {
 }
 
 // Limit is the threshold the rule compares with: for a baseline-relative
-// rule, the number of standard deviations, DefaultDeviations when unset.
+// rule, the number of standard deviations, DefaultDeviations when unset;
+// for an ML rule its MLLimit.
 func (r Rule) Limit() float64 {
+	if r.ML() {
+		return r.MLLimit()
+	}
 	if r.BaselineRelative() && r.Threshold == 0 {
 		return DefaultDeviations
 	}
@@ -194,7 +214,9 @@ type SummaryData struct {
 	// baseline-relative rule (0 for a threshold rule).
 	Expected  float64
 	Statistic float64
-	Labels    map[string]string
+	// PValue is the p-value of a drift (ks) or canary rule's test, else 0.
+	PValue float64
+	Labels map[string]string
 }
 
 // Template parses the rule's summary template. Besides the standard

@@ -18,8 +18,9 @@ var (
 	Ops = []string{">", ">=", "<", "<="}
 	// BaselineOps are the ops of zscore and ewma rules: above, below, or
 	// either side of the baseline (abs).
-	BaselineOps   = []string{">", "<", OpAbs}
-	Detectors     = []string{DetectorThreshold, DetectorZScore, DetectorEWMA}
+	BaselineOps = []string{">", "<", OpAbs}
+	Detectors   = []string{DetectorThreshold, DetectorZScore, DetectorEWMA,
+		DetectorDrift, DetectorMissingRate, DetectorOutOfRange, DetectorVolume, DetectorCanary}
 	NoDataActions = []string{NoDataResolve, NoDataFire, NoDataKeep}
 	Severities    = []string{events.SeverityInfo, events.SeverityWarning, events.SeverityCritical}
 )
@@ -75,13 +76,21 @@ func (r Rule) validate(i int) []error {
 			bad(field, "%q is not one of %s", v, strings.Join(allowed, ", "))
 		}
 	}
-	oneOf("aggregate", r.Aggregate, Aggregates)
-	if r.BaselineRelative() {
+	switch {
+	case r.ML():
+		errs = append(errs, r.validateML(i)...)
+	case r.BaselineRelative():
+		oneOf("aggregate", r.Aggregate, Aggregates)
 		oneOf("op", r.Op, BaselineOps)
-	} else {
+	default:
+		oneOf("aggregate", r.Aggregate, Aggregates)
 		oneOf("op", r.Op, Ops)
 	}
-	oneOf("severity", r.Severity, Severities)
+	// A PSI drift rule may leave severity to the PSI (warning from 0.1,
+	// critical from 0.25).
+	if r.Severity != "" || !r.psiSeverity() {
+		oneOf("severity", r.Severity, Severities)
+	}
 	if r.Window <= 0 {
 		bad("window", "must be a positive duration such as 30s")
 	}
@@ -172,11 +181,13 @@ func (r Rule) validateDetector(i int) []error {
 			bad(field, "needs detector: %s (got %s)", want, kind)
 		}
 	}
-	notFor("baseline", r.Baseline != 0, DetectorZScore)
+	if r.Baseline != 0 && kind != DetectorZScore && kind != DetectorVolume {
+		bad("baseline", "needs detector: zscore or volume (got %s)", kind)
+	}
 	notFor("alpha", r.Alpha != 0, DetectorEWMA)
 	notFor("half_life", r.HalfLife != 0, DetectorEWMA)
-	if r.MinBaselinePoints != 0 && !r.BaselineRelative() {
-		bad("min_baseline_points", "needs detector: zscore or ewma (got %s)", kind)
+	if r.MinBaselinePoints != 0 && !r.BaselineRelative() && kind != DetectorVolume {
+		bad("min_baseline_points", "needs detector: zscore, ewma or volume (got %s)", kind)
 	}
 	if !r.BaselineRelative() {
 		return errs
