@@ -104,7 +104,7 @@ func restored(ctx context.Context, rt *service.Runtime, eng *engine.Engine, o Op
 		pub = o.publisher(pub)
 	}
 	d := detect.New(rt.Log, pub, eng, detect.Options{Firing: fs, MaxClockSkew: o.MaxClockSkew, MaxLateness: o.MaxLateness,
-		Metrics: detect.NewMetrics(rt.Metrics)})
+		MaxSeries: o.MaxSeries, Metrics: detect.NewMetrics(rt.Metrics)})
 	d.Restore(records)
 	rt.Log.Info("firing alerts restored", "records", len(records))
 	// Whatever does not go out now goes out with the first batch.

@@ -27,6 +27,8 @@ type Options struct {
 	// MaxLateness is how far before the detector's clock a point may be
 	// stamped and still be evaluated; older points are backfill.
 	MaxLateness time.Duration
+	// MaxSeries bounds the alert series held in memory (0: no bound).
+	MaxSeries int
 
 	// publisher, when set, wraps the bus the detector publishes anomalies
 	// on: tests use it to stop a detector between two of its effects.
@@ -43,6 +45,8 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 		"points stamped later than now plus this are not evaluated")
 	flagenv.DurationVar(fs, &o.MaxLateness, "max-lateness", "MAX_LATENESS", detect.DefaultMaxLateness,
 		"points stamped earlier than now minus this (backfill) are not evaluated")
+	flagenv.IntVar(fs, &o.MaxSeries, "max-series", "MAX_SERIES", detect.DefaultMaxSeries,
+		"most alert series (rule x group) held in memory; points that would start more are counted, logged and not evaluated (0: no limit)")
 }
 
 // Validate checks the detector's options before anything connects; the
@@ -56,6 +60,9 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxLateness < 0 {
 		return fmt.Errorf("--max-lateness (MAX_LATENESS) must be 0 (the default) or more, got %v", o.MaxLateness)
+	}
+	if o.MaxSeries < 0 {
+		return fmt.Errorf("--max-series (MAX_SERIES) must be 0 (no limit) or more, got %d", o.MaxSeries)
 	}
 	return nil
 }

@@ -40,7 +40,16 @@ type Options struct {
 	// Metrics count points, rejections and anomalies (unregistered
 	// metrics if nil).
 	Metrics *Metrics
+	// MaxSeries bounds the alert series held (0: no bound); see
+	// engine.LimitSeries.
+	MaxSeries int
 }
+
+// DefaultMaxSeries is the default of --max-series: at the ~2-8 KiB a
+// series holds, 100,000 series stay under a gigabyte, and a rule grouping by
+// a label of unbounded values reaches it in seconds instead of exhausting
+// the detector's memory.
+const DefaultMaxSeries = 100_000
 
 // DefaultMaxClockSkew is the default of Options.MaxClockSkew. It is small:
 // a point stamped ahead moves event time forward for its own series, and
@@ -67,12 +76,14 @@ type Detector struct {
 	maxSkew time.Duration
 	maxLate time.Duration
 	metrics *Metrics
-	// tooOld throttles the log about backfilled points.
-	tooOld throttle
-	now    func() time.Time
-	mu     sync.Mutex
-	engine *engine.Engine
-	fed    *recent
+	// tooOld throttles the log about backfilled points, overLimit the one
+	// about refused series.
+	tooOld, overLimit throttle
+	maxSeries         int
+	now               func() time.Time
+	mu                sync.Mutex
+	engine            *engine.Engine
+	fed               *recent
 	// outbox holds emissions not yet recorded and published: a batch whose
 	// publish failed is redelivered, but its points are already in the
 	// engine, so the engine would not emit them again.
@@ -93,9 +104,12 @@ func New(log *slog.Logger, pub Publisher, e *engine.Engine, o Options) *Detector
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
+	e.LimitSeries(o.MaxSeries)
+	o.Metrics.limit.Set(float64(o.MaxSeries))
 	return &Detector{log: log, pub: pub, firing: o.Firing, maxSkew: o.MaxClockSkew, maxLate: o.MaxLateness,
-		metrics: o.Metrics, now: time.Now, tooOld: throttle{every: tooOldLogEvery},
-		engine: e, fed: newRecent(100_000), records: map[string]firing.Record{}}
+		metrics: o.Metrics, now: time.Now, tooOld: throttle{every: tooOldLogEvery}, overLimit: throttle{every: tooOldLogEvery},
+		maxSeries: o.MaxSeries,
+		engine:    e, fed: newRecent(100_000), records: map[string]firing.Record{}}
 }
 
 // Handle processes one batch: (1) feed its points to the engine, (2) record
@@ -194,6 +208,14 @@ func (d *Detector) countRejected(rejected engine.Rejected, now time.Time) {
 	}
 	if rejected.Duplicate > 0 {
 		d.metrics.rejected.WithLabelValues(ReasonDuplicate).Add(float64(rejected.Duplicate))
+	}
+	if rejected.OverLimit > 0 {
+		d.metrics.rejected.WithLabelValues(ReasonOverLimit).Add(float64(rejected.OverLimit))
+		if n, ok := d.overLimit.add(rejected.OverLimit, now); ok {
+			d.log.Error("the detector holds --max-series alert series; points that would start a new series are not evaluated. "+
+				"Drop a label of unbounded values (an id, a timestamp) from these rules' group_by or match, or raise --max-series (MAX_SERIES)",
+				"points", n, "rules", d.engine.OverLimitRules(), "max_series", d.maxSeries)
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ const (
 	ReasonBadBucket = "bad_bucket"
 	ReasonLate      = "late"
 	ReasonDuplicate = "duplicate"
+	ReasonOverLimit = "series_limit"
 )
 
 // Metrics are one detector's Prometheus metrics, registered on the registry
@@ -26,6 +27,7 @@ type Metrics struct {
 	resolved *prometheus.CounterVec
 	rejected *prometheus.CounterVec
 	series   prometheus.Gauge
+	limit    prometheus.Gauge
 }
 
 // NewMetrics makes the detector's metrics and registers them on r; a nil r
@@ -43,10 +45,13 @@ func NewMetrics(r prometheus.Registerer) *Metrics {
 			Name: "medic_detector_anomalies_resolved_total", Help: "anomaly.resolved events published, by rule.",
 		}, []string{"rule"}),
 		rejected: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "medic_detector_points_rejected_total", Help: "Telemetry points not evaluated, by reason (future: stamped past the clock plus --max-clock-skew; too_old: stamped before the clock less --max-lateness, i.e. backfill; not_finite: NaN or infinite value; bad_bucket: histogram bucket whose le is not a number; late: older than every window still to be evaluated, or for an ML rule (drift, missing_rate, out_of_range, volume, canary) for a window it had judged already; duplicate: a repeat of one of the last points of an ML rule's series).",
+			Name: "medic_detector_points_rejected_total", Help: "Telemetry points not evaluated, by reason (future: stamped past the clock plus --max-clock-skew; too_old: stamped before the clock less --max-lateness, i.e. backfill; not_finite: NaN or infinite value; bad_bucket: histogram bucket whose le is not a number; late: older than every window still to be evaluated, or for an ML rule (drift, missing_rate, out_of_range, volume, canary) for a window it had judged already; duplicate: a repeat of one of the last points of an ML rule's series; series_limit: would have started an alert series past --max-series).",
 		}, []string{"reason"}),
 		series: f.NewGauge(prometheus.GaugeOpts{
 			Name: "medic_detector_series", Help: "Alert series (rule x group) held in memory.",
+		}),
+		limit: f.NewGauge(prometheus.GaugeOpts{
+			Name: "medic_detector_series_limit", Help: "The most alert series the detector holds (--max-series); 0 is no limit.",
 		}),
 	}
 }

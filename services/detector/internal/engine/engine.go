@@ -71,18 +71,21 @@ type Rejected struct {
 	// Duplicate points repeated one of the last few points of an ML rule's
 	// series: same name, version, time and value.
 	Duplicate int
+	// OverLimit points would have started a series past the engine's
+	// series limit (see LimitSeries).
+	OverLimit int
 }
 
 // Total is the number of points rejected for any reason.
 func (r Rejected) Total() int {
-	return r.Future + r.TooOld + r.NotFinite + r.BadBucket + r.Late + r.Duplicate
+	return r.Future + r.TooOld + r.NotFinite + r.BadBucket + r.Late + r.Duplicate + r.OverLimit
 }
 
 // Add adds up two counts.
 func (r Rejected) Add(o Rejected) Rejected {
 	return Rejected{Future: r.Future + o.Future, TooOld: r.TooOld + o.TooOld,
 		NotFinite: r.NotFinite + o.NotFinite, BadBucket: r.BadBucket + o.BadBucket,
-		Late: r.Late + o.Late, Duplicate: r.Duplicate + o.Duplicate}
+		Late: r.Late + o.Late, Duplicate: r.Duplicate + o.Duplicate, OverLimit: r.OverLimit + o.OverLimit}
 }
 
 // Engine holds every rule's series and evaluates them as event time passes.
@@ -108,7 +111,28 @@ type Engine struct {
 	// guessed is true while the stream time is the wall clock's guess, the
 	// engine having had no point yet (see streamTime).
 	guessed bool
+	// maxSeries bounds the series held (0: no bound); overLimit collects
+	// the rules that refused a series since OverLimitRules last read it.
+	maxSeries int
+	overLimit []string
 }
+
+// OverLimitRules returns, sorted, the rules that refused a new series at
+// the series limit since the last call, and forgets them.
+func (e *Engine) OverLimitRules() []string {
+	out := slices.Clone(e.overLimit)
+	slices.Sort(out)
+	e.overLimit = e.overLimit[:0]
+	return out
+}
+
+// LimitSeries bounds the alert series the engine holds across all rules
+// (0: no bound). A point that would start a series past the bound is left
+// out and counted as OverLimit, so that a label with unbounded values (a
+// request id in group_by) costs a refused series, not the detector's
+// memory. Series already held, and series restored after a restart, are
+// kept.
+func (e *Engine) LimitSeries(n int) { e.maxSeries = n }
 
 // New compiles rules. step is the evaluation interval (DefaultStep if 0).
 func New(rs []rules.Rule, step time.Duration) (*Engine, error) {
@@ -158,6 +182,8 @@ func (e *Engine) Observe(points []events.Point, notBefore, notAfter int64) Rejec
 				rej.Late++
 			case duplicate:
 				rej.Duplicate++
+			case overLimit:
+				rej.OverLimit++
 			}
 		}
 	}
@@ -191,6 +217,13 @@ func (e *Engine) observe(p *events.Point) pointFate {
 			}
 		}
 		e.key = r.groupKey(e.key[:0], p)
+		if e.maxSeries > 0 && !r.hasSeries(e.key) && e.Series() >= e.maxSeries {
+			if !slices.Contains(e.overLimit, r.spec.Name) {
+				e.overLimit = append(e.overLimit, r.spec.Name)
+			}
+			fate = cmp.Or(fate, overLimit)
+			continue
+		}
 		s := r.seriesFor(e.key, p)
 		switch {
 		case r.ml != nil:

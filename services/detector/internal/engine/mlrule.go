@@ -188,6 +188,7 @@ const (
 	duplicate
 	dropped
 	badBucket
+	overLimit
 )
 
 // observeML adds a point to an ML series' window.

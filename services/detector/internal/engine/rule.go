@@ -215,6 +215,12 @@ func (r *rule) groupKey(buf []byte, p *events.Point) []byte {
 
 // seriesFor finds or creates the series of a group key. The map lookup with
 // string(key) does not allocate; only a new series copies the key.
+// hasSeries reports whether the rule has a series of that group key.
+func (r *rule) hasSeries(key []byte) bool {
+	_, ok := r.series[string(key)]
+	return ok
+}
+
 func (r *rule) seriesFor(key []byte, p *events.Point) *series {
 	if s, ok := r.series[string(key)]; ok {
 		return s
