@@ -1,6 +1,7 @@
 // Package app wires the archiver: one durable consumer per table it writes
-// from a stream (archive.Consumers) and the follower of the correlator's
-// incidents bucket, on the shared service runtime.
+// from a stream (archive.Consumers), the miner of log templates
+// (archive.TemplateConsumer) and the follower of the correlator's incidents
+// bucket, on the shared service runtime.
 package app
 
 import (
@@ -34,11 +35,15 @@ func start(ctx context.Context, rt *service.Runtime) error {
 			return err
 		}
 	}
+	templates := archive.NewTemplateWriter(rt.Store, rt.Metrics, archive.TemplateOptions{})
+	if err := rt.ConsumeItems(ctx, archive.TemplateConsumer(), templates.Route()); err != nil {
+		return err
+	}
 	f, err := archive.FollowIncidents(ctx, rt.Log, rt.Bus.JetStream(), archive.NewIncidentWriter(rt.Store))
 	if err != nil {
 		return err
 	}
 	rt.OnShutdown(f.Drain)
-	rt.Log.Info("archiving", "consumers", len(archive.Consumers())+1)
+	rt.Log.Info("archiving", "consumers", len(archive.Consumers())+2)
 	return nil
 }
