@@ -85,6 +85,9 @@ func TestLogOnlyFailureRanksItsNewTemplateFirst(t *testing.T) {
 	if top := res.Causes[0]; !strings.Contains(top.Summary, text) || top.Service != "ranker" {
 		t.Fatalf("top cause %+v, want its summary to name %q", top, text)
 	}
+	if res.Confidence < 0.8 {
+		t.Fatalf("confidence %.2f: the template's own service is no rival", res.Confidence)
+	}
 	if !res.Baseline.Sufficient {
 		t.Fatalf("baseline %+v: seconds with spans and no warning are data", res.Baseline)
 	}
