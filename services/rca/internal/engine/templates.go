@@ -23,7 +23,8 @@ const signalTemplate = "log_template"
 // symptom, as a service's error logs are. Its specificity is the share of
 // its window rate that is new: 1 for a template never seen in the
 // baseline. For a latency symptom it proposes none, as error logs are not
-// read for one either.
+// read for one either. Template counts name no model, so a symptom's model
+// does not narrow them; every service's templates of the period are read.
 func LogTemplates(ctx context.Context, r *query.Reader, sc *Scope) ([]analysis.Candidate, error) {
 	if isLatency(sc.Symptom.Metric) {
 		return nil, nil
