@@ -32,8 +32,10 @@ const (
 )
 
 // Consumers returns the durable consumers that archive the streams: every
-// event of MEDIC_EVENTS to events, and each telemetry type to its own
-// table. Telemetry is not archived as events: its 75 KB batches in the
+// event of MEDIC_EVENTS to events, each telemetry type to its own table,
+// and the log records' templates to log_templates (so that the ingest
+// service's backlog guard watches the miner too: the telemetry stream
+// drops its oldest messages when full). Telemetry is not archived as events: its 75 KB batches in the
 // events table made every granule holding them too big to read (a soak at
 // 20,000 points/s broke the RCA's change query after 14 minutes), and its
 // content is in metrics, spans and logs already.
@@ -47,6 +49,7 @@ func Consumers() []bus.ConsumerSpec {
 		telemetry(DurableMetrics, events.TypeTelemetryPoints),
 		telemetry(DurableSpans, events.TypeTelemetrySpans),
 		telemetry(DurableLogs, events.TypeTelemetryLogs),
+		TemplateConsumer(),
 	}
 }
 
@@ -68,6 +71,10 @@ func Route(durable string, s *store.Store) bus.BatchRoute {
 		return bus.OnBatch(func(ctx context.Context, items []events.Item[events.TelemetryLogs]) error {
 			return WriteLogs(ctx, s, items)
 		})
+	case DurableLogTemplates:
+		// A writer whose metrics nobody scrapes; the archiver makes its
+		// own with its registry (NewTemplateWriter).
+		return NewTemplateWriter(s, nil, TemplateOptions{}).Route()
 	}
 	return bus.OnRawBatch(func(ctx context.Context, items []events.Raw) error { return WriteEvents(ctx, s, items) })
 }

@@ -203,3 +203,24 @@ func TestParseEveryType(t *testing.T) {
 		t.Fatalf("unknown type: %v", err)
 	}
 }
+
+// Every cause kind the Go code names is one the schemas of the events that
+// carry causes accept.
+func TestEveryCauseKindValidates(t *testing.T) {
+	kinds := []string{CauseService, CauseModelVersion, CauseChange, CauseOperation, CauseFeature, CauseLogTemplate}
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			cause := Cause{Rank: 1, Kind: kind, ID: kind + ":x", Score: 1}
+			tr := IncidentTransition{IncidentID: "i1", AtUnixNano: 1, TopCause: &cause}
+			for _, d := range []Data{
+				RCACompleted{AnalysisID: "r1", Trigger: TriggerOpened, IncidentID: "i1", Symptom: "m", Causes: []Cause{cause}},
+				RemediationEscalated{EscalationID: "e1", IncidentID: "i1", Reason: EscalationLowConfidence, Detail: "d", EscalatedUnixNano: 1, Cause: &cause},
+				withStatus(tr, StatusAcknowledged), withStatus(tr, StatusMitigated), withStatus(tr, StatusResolved),
+			} {
+				if _, err := New("test", d); err != nil {
+					t.Errorf("%s with a %s cause: %v", d.EventType(), kind, err)
+				}
+			}
+		})
+	}
+}

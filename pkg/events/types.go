@@ -254,6 +254,9 @@ const (
 	CauseChange       = "change"
 	CauseOperation    = "operation"
 	CauseFeature      = "feature"
+	// CauseLogTemplate is a log template of one service whose warning or
+	// error lines surged in the incident window.
+	CauseLogTemplate = "log_template"
 )
 
 // How an incident's fault start was found.

@@ -3,6 +3,7 @@ package logtemplate
 import (
 	"cmp"
 	"context"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"time"
@@ -64,9 +65,9 @@ type Counter struct {
 	keep   func(string) bool
 }
 
-// NewCounter returns a counter that mines with m. Template ids, and so the
-// rows' keys, last as long as m's clusters do: keep m (or its Snapshot)
-// for the process's life.
+// NewCounter returns a counter that mines with m. Rows are keyed by their
+// text's IDOf, so a new miner (after a restart, or in another replica)
+// writes the same ids for the same templates.
 func NewCounter(m *Miner, opts CounterOptions) *Counter {
 	if opts.Bucket < time.Second {
 		opts.Bucket = DefaultBucket
@@ -97,31 +98,67 @@ type countKey struct {
 	id       TemplateID
 }
 
+// IDOf is the id a row gives the template text tmpl: a hash of the text
+// (FNV-1a, 64 bits). Unlike a cluster's TemplateID, which depends on the
+// line that happened to found the cluster, it is the same in every replica
+// and after every restart, so that counts of one template add up wherever
+// they were mined. When Drain generalises a cluster's text, the cluster's
+// later rows take the new text's id; readers fold a template into the more
+// general one that matches it (see Subsumes).
+func IDOf(tmpl string) TemplateID {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(tmpl))
+	return TemplateID(h.Sum64())
+}
+
+// Subsumes reports whether template general matches every line that
+// template specific matches: the same number of tokens, each equal or a
+// wildcard in general. A cluster's text only ever gains wildcards, so its
+// earlier texts are subsumed by its later ones.
+func Subsumes(general, specific string) bool {
+	g, s := strings.Fields(general), strings.Fields(specific)
+	if len(g) != len(s) {
+		return false
+	}
+	for i := range g {
+		if g[i] != Wildcard && g[i] != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // Count mines the kept records of one batch and returns their counts, one
 // row per bucket, service, severity and template, sorted. batchID names
 // the batch (the id of the event that carried it): the rows of a batch
 // written twice carry the same keys, and readers count them once (see the
-// migration). Each row holds the template's text as of the batch's last
-// line of it.
+// migration). Every row of a cluster holds the cluster's text as of the
+// batch's last line of it, and that text's IDOf.
 func (c *Counter) Count(batchID string, records []Record) []Row {
-	counts := map[countKey]*Row{}
+	counts := map[countKey]uint64{}
+	text := map[TemplateID]string{} // per cluster, as of its last line
 	for _, r := range records {
 		if !c.keep(r.Severity) {
 			continue
 		}
 		id, tmpl := c.miner.Add(r.Body)
-		k := countKey{bucket: c.bucketOf(r.Time), service: r.Service, severity: strings.ToUpper(r.Severity), id: id}
-		row := counts[k]
+		text[id] = tmpl
+		counts[countKey{bucket: c.bucketOf(r.Time), service: r.Service, severity: strings.ToUpper(r.Severity), id: id}]++
+	}
+	byText := map[countKey]*Row{}
+	for k, n := range counts {
+		tmpl := text[k.id]
+		k.id = IDOf(tmpl)
+		row := byText[k]
 		if row == nil {
 			row = &Row{Bucket: time.Unix(0, k.bucket).UTC(), Width: c.bucket, Service: k.service,
-				Severity: k.severity, TemplateID: id, BatchID: batchID}
-			counts[k] = row
+				Severity: k.severity, TemplateID: k.id, Template: tmpl, BatchID: batchID}
+			byText[k] = row
 		}
-		row.Template = tmpl
-		row.Count++
+		row.Count += n
 	}
-	rows := make([]Row, 0, len(counts))
-	for _, r := range counts {
+	rows := make([]Row, 0, len(byText))
+	for _, r := range byText {
 		rows = append(rows, *r)
 	}
 	slices.SortFunc(rows, func(a, b Row) int {

@@ -166,6 +166,11 @@ func maskValue(s string) string {
 		return ""
 	}
 	switch {
+	case len(s) >= 8 && hexRe.MatchString(s) && strings.ContainsAny(s, "abcdefABCDEF") && strings.ContainsAny(s, "0123456789"):
+		// An id of hex digits can read as a number with an exponent or
+		// a unit (1234e567, 0123456789abcdef): one kind of id must
+		// mask alike, or its lines split into two templates.
+		return PlaceHex
 	case numRe.MatchString(s):
 		return PlaceNum
 	case uuidRe.MatchString(s):

@@ -16,6 +16,7 @@ func TestMask(t *testing.T) {
 		{name: "uuid", in: "request 3f2b8c1e-9d4a-4e21-8f3b-0a1b2c3d4e5f failed", want: "request <UUID> failed"},
 		{name: "hex with 0x", in: "fault at 0xdeadbeef", want: "fault at <HEX>"},
 		{name: "hex id", in: "trace 4bf92f3577b34da6a3ce929d0e0e4736", want: "trace <HEX>"},
+		{name: "hex id that reads as an exponent", in: "request 1234e567 and 0123456789abcdef", want: "request <HEX> and <HEX>"},
 		{name: "short hex or word stays", in: "added cafe facade", want: "added cafe facade"},
 		{name: "all-letter hex word stays", in: "acceded effaced deadbeef", want: "acceded effaced deadbeef"},
 		{name: "ipv4", in: "from 10.1.2.3 denied", want: "from <IP> denied"},

@@ -93,6 +93,8 @@ type Miner struct {
 	// lru orders clusters from most (front) to least recently matched.
 	lru *list.List
 	ids map[TemplateID]*cluster
+	// founded and evicted count clusters over the miner's life.
+	founded, evicted uint64
 }
 
 // cluster is a group of lines and the template they share.
@@ -139,6 +141,7 @@ func (m *Miner) Add(line string) (TemplateID, string) {
 	}
 	c := &cluster{id: foundingID(tokens), tokens: tokens, size: 1, path: path}
 	m.insert(c)
+	m.founded++
 	m.evict()
 	return c.id, c.template()
 }
@@ -264,6 +267,7 @@ func (m *Miner) evict() {
 	for m.lru.Len() > m.cfg.MaxClusters {
 		c := m.lru.Remove(m.lru.Back()).(*cluster)
 		delete(m.ids, c.id)
+		m.evicted++
 		leaf := c.leaf
 		for i, other := range leaf.clusters {
 			if other == c {
@@ -282,6 +286,22 @@ func (m *Miner) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.lru.Len()
+}
+
+// Stats are a miner's counts, for its metrics.
+type Stats struct {
+	// Clusters is the number of clusters held now.
+	Clusters int
+	// Founded and Evicted count the clusters that lines founded and that
+	// MaxClusters made the miner forget, over its life.
+	Founded, Evicted uint64
+}
+
+// Stats returns the miner's counts.
+func (m *Miner) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return Stats{Clusters: m.lru.Len(), Founded: m.founded, Evicted: m.evicted}
 }
 
 // Cluster is a snapshot of one cluster.

@@ -115,6 +115,9 @@ func TestMinerEvictsLeastRecentlyMatched(t *testing.T) {
 	if again, _ := m.Add("beta service stalled badly"); again != b {
 		t.Fatalf("re-founded cluster %s, want %s", again, b)
 	}
+	if st := m.Stats(); st != (Stats{Clusters: 2, Founded: 4, Evicted: 2}) {
+		t.Fatalf("stats %+v, want 2 clusters held, 4 founded, 2 evicted", st)
+	}
 }
 
 func TestMinerCutsLongLines(t *testing.T) {

@@ -1,6 +1,7 @@
 // Package app wires the archiver: one durable consumer per table it writes
-// from a stream (archive.Consumers) and the follower of the correlator's
-// incidents bucket, on the shared service runtime.
+// from a stream (archive.Consumers, the miner of log templates among them,
+// with its metrics on the runtime's registry) and the follower of the
+// correlator's incidents bucket, on the shared service runtime.
 package app
 
 import (
@@ -29,8 +30,13 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 // start begins every consumer; the runtime holds them back until ClickHouse
 // is set up.
 func start(ctx context.Context, rt *service.Runtime) error {
+	templates := archive.NewTemplateWriter(rt.Store, rt.Metrics, archive.TemplateOptions{})
 	for _, spec := range archive.Consumers() {
-		if err := rt.ConsumeItems(ctx, spec, archive.Route(spec.Durable, rt.Store)); err != nil {
+		route := archive.Route(spec.Durable, rt.Store)
+		if spec.Durable == archive.DurableLogTemplates {
+			route = templates.Route()
+		}
+		if err := rt.ConsumeItems(ctx, spec, route); err != nil {
 			return err
 		}
 	}

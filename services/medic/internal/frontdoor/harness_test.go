@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,10 @@ import (
 // services are the processes a front-door test needs: the door itself,
 // and the archiver that writes what it publishes to ClickHouse.
 var services = []string{"archiver", "ingest"}
+
+// built are the programs binaries builds: the services, and the rca and
+// the simulator for the log-only failure's test.
+var built = append(slices.Clone(services), "rca", "simulator")
 
 // door is a stack of the archiver and the ingest service on a fresh
 // ClickHouse database, with a direct connection to that database and a
@@ -102,7 +107,7 @@ func binaries(t *testing.T) string {
 		}
 		_, file, _, _ := runtime.Caller(0)
 		root := filepath.Join(filepath.Dir(file), "..", "..", "..", "..")
-		for _, name := range services {
+		for _, name := range built {
 			cmd := exec.Command("go", "build", "-o", filepath.Join(buildDir, name), ".")
 			cmd.Dir = filepath.Join(root, "services", name)
 			if out, err := cmd.CombinedOutput(); err != nil {

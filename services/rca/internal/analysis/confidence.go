@@ -1,6 +1,10 @@
 package analysis
 
-import "math"
+import (
+	"math"
+
+	"github.com/medic-sre/medic/pkg/events"
+)
 
 // TieEpsilon is the relative difference under which two scores count as
 // equal: scores are sums and products of float64 measures, so two causes
@@ -39,8 +43,8 @@ const (
 // explanation. A rival is any cause below rank 1 that does not point at the
 // same change as rank 1: the deploy of a bad version, the version itself and
 // the service that serves it are one explanation seen at three levels, and
-// acting on one acts on all, so they do not compete. all must be ranked and
-// sorted best first.
+// acting on one acts on all, so they do not compete; nor do a log template
+// and the service that wrote it. all must be ranked and sorted best first.
 func Confidence(all []scored, baselineSufficient bool) float64 {
 	if len(all) == 0 || all[0].cause.Score <= 0 {
 		return 0
@@ -52,7 +56,7 @@ func Confidence(all []scored, baselineSufficient bool) float64 {
 			margin = 0 // a tie: nothing singles rank 1 out
 			break
 		}
-		if sameChange(all[0], s) {
+		if sameChange(all[0], s) || templateOfService(all[0], s) {
 			continue
 		}
 		margin = math.Min(1, (s1-s.cause.Score)/s1/FullMargin)
@@ -63,6 +67,16 @@ func Confidence(all []scored, baselineSufficient bool) float64 {
 		c *= ThinBaselineFactor
 	}
 	return clamp01(c)
+}
+
+// templateOfService reports whether one of a and b is a log template and
+// the other the service that wrote it: the service ranks by its template's
+// lines, so the two are one explanation, not rivals.
+func templateOfService(a, b scored) bool {
+	if a.cause.Kind == events.CauseService {
+		a, b = b, a
+	}
+	return a.cause.Kind == events.CauseLogTemplate && b.cause.Kind == events.CauseService && a.cause.Service == b.cause.Service
 }
 
 // sameChange reports whether a and b point at the same change: one is the

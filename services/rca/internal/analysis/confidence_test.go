@@ -113,3 +113,31 @@ func TestEveryCauseNamesItsChange(t *testing.T) {
 		}
 	}
 }
+
+// A surging log template and its service are one explanation: the
+// service's score, borrowed from the template, does not thin the
+// template's margin; another service nearly as strong does.
+func TestConfidenceOfATemplateAndItsService(t *testing.T) {
+	y := Series{}
+	x := Series{}
+	for b := int64(0); b < 40; b++ {
+		y[b], x[b] = 0.1, 0
+		if b >= 20 {
+			y[b], x[b] = 5, 4.9
+		}
+	}
+	in := Input{Symptom: "logs", Baseline: Range{From: 0, To: 20 * BucketNanos}, Window: Range{From: 20 * BucketNanos, To: 40 * BucketNanos},
+		Y: y, BaselineSufficient: true, Candidates: []Candidate{
+			{Kind: events.CauseLogTemplate, ID: "log_template:s:1", Service: "s", Label: "disk <*> full", Specificity: 1,
+				Signals: []Signal{{Name: "log_template", X: x, Weight: WeightLogTemplate}}},
+			{Kind: events.CauseService, ID: "service:s", Service: "s", Specificity: 1,
+				Signals: []Signal{{Name: "log_template", X: x, Weight: WeightService}}},
+		}}
+	if got := Analyze(in).Confidence; got < 0.9 {
+		t.Fatalf("confidence %v with only the template's own service below it, want at least 0.9", got)
+	}
+	in.Candidates[1].Service, in.Candidates[1].ID = "other", "service:other"
+	if got := Analyze(in).Confidence; got > 0.5 {
+		t.Fatalf("confidence %v with another service at 0.8 of the template, want at most 0.5", got)
+	}
+}

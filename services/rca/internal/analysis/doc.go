@@ -26,6 +26,9 @@
 // not count), its self latency for latency symptoms, its WARN and ERROR log records
 // per span, and the share of its responses with missing data (its *_ratio
 // metrics above zero, or its <x>.missing_rate over <x>.values_rate counters).
+// A log template's signal is its warning and error lines per second (for the
+// logs symptom; else per span of its service); a surging template lends it
+// to its service as the signal log_template.
 //
 // For each signal, four numbers become evidence:
 //   - corr: Pearson correlation of x and y over the buckets of B and W;
@@ -45,6 +48,8 @@
 // graph, a service's score is then weighed by its rank on a personalised
 // PageRank over the calls (see weighByGraph and package callgraph). Weights
 // encode how precisely a candidate points at the fault: a model version 1.0,
+// a log template 1.0 (it names the very line that surged, and its
+// specificity is the share of its window rate that is new),
 // a service's missing data 1.0 (bad data is where downstream errors start,
 // so the service that served it outranks the service that choked on it), a
 // service's self errors, error logs or latency 0.8. Specificity is 1 - min(share of

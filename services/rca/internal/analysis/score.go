@@ -10,6 +10,8 @@ const (
 	WeightModelVersion = 1.0
 	WeightServiceData  = 1.0
 	WeightService      = 0.8
+	// WeightLogTemplate: a template names the very line that surged.
+	WeightLogTemplate = 1.0
 	// changeFactor keeps a change just below the candidate it broke.
 	changeFactor = 0.9
 	// liftEpsilon keeps lift finite when the baseline is flat.
@@ -40,7 +42,9 @@ type Signal struct {
 type Candidate struct {
 	Kind, ID                     string
 	Service, Model, ModelVersion string
-	Signals                      []Signal
+	// Label is what a log template candidate names: its text.
+	Label   string
+	Signals []Signal
 	// Specificity in [0, 1] scales the score down when the candidate cannot
 	// single anything out (a version that served all traffic all along).
 	Specificity float64

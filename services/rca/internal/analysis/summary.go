@@ -13,6 +13,7 @@ var signalPhrases = map[string]string{
 	"self_errors":  "its own errors, not its callees'",
 	"self_latency": "its own latency, not its callees'",
 	"missing_data": "responses with missing data",
+	"log_template": "its surging log template",
 }
 
 // candidateSummary is one line a person reads in a notification. Without a
@@ -20,8 +21,11 @@ var signalPhrases = map[string]string{
 // window, and the line says so rather than claim an explanation.
 func candidateSummary(c Candidate, signal string, explained float64, in Input, ch *Change, noBaseline bool) string {
 	subject := "service " + c.Service
-	if c.Kind == events.CauseModelVersion {
+	switch c.Kind {
+	case events.CauseModelVersion:
 		subject = "model " + c.Model + "@" + c.ModelVersion
+	case events.CauseLogTemplate:
+		subject = fmt.Sprintf("log template %q of service %s", c.Label, c.Service)
 	}
 	s := fmt.Sprintf("%s explains %.0f%% of the excess %s", subject, math.Round(explained*100), in.Symptom)
 	if noBaseline {

@@ -144,6 +144,9 @@ func (h *Handler) noData(ctx context.Context, req engine.Request) error {
 	case !slices.Contains(services, sym.Service):
 		return fail(http.StatusNotFound, "unknown service %q: no spans or metrics of it in %s; services with data there: %s",
 			sym.Service, span, fewOf(services))
+	case sym.Logs:
+		return fail(http.StatusUnprocessableEntity, "no data for symptom logs: tables logs and spans hold no records or spans of service %q in %s",
+			sym.Service, span)
 	case sym.Span != "":
 		what := "entry spans (server, consumer or root)"
 		if sym.Operation != "" {

@@ -39,7 +39,7 @@ type candidatesIn struct {
 
 // candidateKinds are the kinds of candidate the engine ranks, which a
 // filter may name.
-var candidateKinds = []string{events.CauseService, events.CauseModelVersion, events.CauseChange}
+var candidateKinds = []string{events.CauseService, events.CauseModelVersion, events.CauseChange, events.CauseLogTemplate}
 
 // maxBody bounds a request body: a request is a few hundred bytes.
 const maxBody = 64 << 10

@@ -61,6 +61,8 @@ type Symptom struct {
 	// Span is the span signal Metric names, read from spans instead of
 	// metrics; empty for a metric.
 	Span query.SpanSignal
+	// Logs says Metric is query.LogRecords, read from logs.
+	Logs bool
 	// StartUnixNano is when the symptom started (S); 0 lets the analysis
 	// find it in the data.
 	StartUnixNano int64
@@ -68,7 +70,7 @@ type Symptom struct {
 
 // series is where the symptom's data is read.
 func (s Symptom) series() query.Symptom {
-	return query.Symptom{Service: s.Service, Expr: s.Expr, Span: s.Span, Operation: s.Operation, Model: s.Model}
+	return query.Symptom{Service: s.Service, Expr: s.Expr, Span: s.Span, Logs: s.Logs, Operation: s.Operation, Model: s.Model}
 }
 
 // Table is the ClickHouse table the symptom is read from.
@@ -104,7 +106,7 @@ type Engine struct {
 
 // New returns an engine with the standard candidate generators.
 func New(r *query.Reader, cfg Config) *Engine {
-	return &Engine{r: r, cfg: cfg, generators: []Generator{ModelVersions, Services, SameMetric}}
+	return &Engine{r: r, cfg: cfg, generators: []Generator{ModelVersions, Services, SameMetric, LogTemplates}}
 }
 
 // Result is an analysis's rca.completed, with what the analysis saw of the
@@ -174,28 +176,30 @@ func (e *Engine) Analyze(ctx context.Context, req Request) (Result, error) {
 func (e *Engine) input(ctx context.Context, sc *Scope, keep Filter) (analysis.Input, error) {
 	in := analysis.Input{Symptom: sc.Symptom.Metric, SymptomStart: sc.Symptom.StartUnixNano,
 		Baseline: sc.Baseline, Window: sc.Window, Y: symptomSeries(sc.SymptomRows), MaxCauses: e.cfg.MaxCauses}
-	byID := map[string]int{}
+	var all []analysis.Candidate
 	for _, gen := range e.generators {
 		cands, err := gen(ctx, e.r, sc)
 		if err != nil {
 			return in, err
 		}
-		for _, c := range cands {
-			if !keep.keeps(c.Kind, c.Service) {
-				continue
-			}
-			for i := range c.Signals {
-				c.Signals[i].X = sc.Grid.Mean(c.Signals[i].X)
-			}
-			// Two generators may propose one service: it is one
-			// candidate, scored by its best signal.
-			if i, ok := byID[c.ID]; ok {
-				in.Candidates[i].Signals = append(in.Candidates[i].Signals, c.Signals...)
-				continue
-			}
-			byID[c.ID] = len(in.Candidates)
-			in.Candidates = append(in.Candidates, c)
+		all = append(all, cands...)
+	}
+	byID := map[string]int{}
+	for _, c := range lendTemplatesToServices(all) {
+		if !keep.keeps(c.Kind, c.Service) {
+			continue
 		}
+		for i := range c.Signals {
+			c.Signals[i].X = sc.Grid.Mean(c.Signals[i].X)
+		}
+		// Two generators may propose one service: it is one
+		// candidate, scored by its best signal.
+		if i, ok := byID[c.ID]; ok {
+			in.Candidates[i].Signals = append(in.Candidates[i].Signals, c.Signals...)
+			continue
+		}
+		byID[c.ID] = len(in.Candidates)
+		in.Candidates = append(in.Candidates, c)
 	}
 	graph, err := e.callGraph(ctx, sc)
 	if err != nil {

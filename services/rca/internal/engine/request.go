@@ -65,7 +65,8 @@ func (e *Engine) IncidentRequest(t Task, now time.Time) (Request, error) {
 }
 
 // ParseSymptom is a symptom asked for on demand. metric is a span signal
-// (latency, error or throughput: the service's entry spans) or a metric
+// (latency, error or throughput: the service's entry spans), logs (its
+// warning and error records per second, query.LogRecords) or a metric
 // expression (see package metricexpr); an empty metric is latency. An
 // operation narrows a span signal only. Anything else is ErrBadSymptom.
 func ParseSymptom(service, operation, metric, model string) (Symptom, error) {
@@ -76,6 +77,10 @@ func ParseSymptom(service, operation, metric, model string) (Symptom, error) {
 		metric = string(query.SpanLatency)
 	}
 	s := Symptom{Metric: metric, Service: service, Operation: operation, Model: model}
+	if metric == query.LogRecords && operation == "" {
+		s.Logs = true
+		return s, nil
+	}
 	if sig, ok := query.ParseSpanSignal(metric); ok {
 		s.Span = sig
 		return s, nil

@@ -34,6 +34,8 @@ type Symptom struct {
 	Expr metricexpr.Expr
 	// Span is the span signal read instead of a metric; see SpanSignal.
 	Span SpanSignal
+	// Logs reads the LogRecords symptom instead of a metric.
+	Logs bool
 	// Operation (a span name) and Model narrow the spans read; a metric
 	// symptom ignores them.
 	Operation, Model string
@@ -46,6 +48,9 @@ func MetricSymptom(e metricexpr.Expr, service string) Symptom {
 
 // Table is the table the symptom is read from.
 func (s Symptom) Table() string {
+	if s.Logs {
+		return "logs"
+	}
 	if s.Span != "" {
 		return "spans"
 	}
@@ -54,6 +59,9 @@ func (s Symptom) Table() string {
 
 // byVersion is the query of SymptomByVersion and its parameters.
 func (s Symptom) byVersion(rg Range) (string, []any) {
+	if s.Logs {
+		return s.logsByVersion(rg)
+	}
 	if s.Span != "" {
 		return s.spansByVersion(rg)
 	}
@@ -66,6 +74,9 @@ GROUP BY b, model, model_version`
 // buckets is a query of the symptom as one value per 1-second bucket (b,
 // v) with its point count n, and its parameters; see symptomBuckets.
 func (s Symptom) buckets(rg Range) (string, []any) {
+	if s.Logs {
+		return s.logBuckets(rg)
+	}
 	if s.Span != "" {
 		return s.spanBuckets(rg)
 	}

@@ -89,7 +89,7 @@ func RunWithListeners(ctx context.Context, o Options, ln, controlLn net.Listener
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "simulator_labels_dropped_total",
 		Help: "Labels dropped because more than --max-pending-labels waited."}, func() float64 { return float64(labels.Dropped()) }))
 	pipe := &serving.Pipeline{Registry: registry, Faults: faults, Metrics: inst, Labels: labels, Stats: window,
-		LabelDelay: o.LabelDelay, Log: ms.Log,
+		LabelDelay: o.LabelDelay, Log: ms.Log, FeaturesLog: fs.Log,
 		Tracers: serving.Tracers{Gateway: gw.Tracer, Features: fs.Tracer, Model: ms.Tracer}}
 	pipe.Seed(o.Seed)
 	inference, err := newInferenceLog(o, log, reg)

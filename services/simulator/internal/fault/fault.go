@@ -21,10 +21,15 @@ const (
 	FeatureNulls = "feature_nulls"
 	// SlowDependency adds 400ms to the feature-service's latency.
 	SlowDependency = "slow_dependency"
+	// LogErrors makes the feature-service log an error line, with ids and
+	// numbers that vary, on every request, and nothing else: its metrics
+	// and spans stay as they were, so a new error template is the
+	// failure's only sign.
+	LogErrors = "log_errors"
 )
 
 // Kinds lists every fault that can be injected.
-var Kinds = []string{BadModelVersion, FeatureNulls, SlowDependency}
+var Kinds = []string{BadModelVersion, FeatureNulls, SlowDependency, LogErrors}
 
 // ErrUnknownKind is returned for a fault kind not in Kinds.
 var ErrUnknownKind = errors.New("unknown fault kind")

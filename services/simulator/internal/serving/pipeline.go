@@ -6,6 +6,7 @@ package serving
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -35,9 +36,11 @@ type Pipeline struct {
 	Registry *model.Registry
 	Faults   *fault.Set
 	Tracers  Tracers
-	Log      *slog.Logger
-	Metrics  *Instruments
-	Labels   *Labels
+	// Log writes the model-server's log records, FeaturesLog the
+	// feature-service's.
+	Log, FeaturesLog *slog.Logger
+	Metrics          *Instruments
+	Labels           *Labels
 	// Inference, when set, gets every request (the inference log).
 	Inference  interface{ Write(Result) }
 	Stats      *stats.Window
@@ -109,4 +112,15 @@ func (p *Pipeline) Run(ctx context.Context, rps float64, tick time.Duration) {
 			last = now
 		}
 	}
+}
+
+// logFault is the log_errors fault: the feature-service logs that a write
+// to its cache failed, naming a shard, a request and a count that vary, so
+// that only a template miner sees one line in them.
+func (p *Pipeline) logFault(ctx context.Context, requestID string) {
+	if p.FeaturesLog == nil || !p.Faults.Active(fault.LogErrors) {
+		return
+	}
+	p.FeaturesLog.ErrorContext(ctx, fmt.Sprintf("feature cache shard 0x%04x rejected write for request %s: %d entries evicted",
+		p.rng.IntN(1<<16), requestID[:16], 1+p.rng.IntN(500)))
 }

@@ -24,25 +24,30 @@ import (
 // providers per tier, with the SDK's in-memory readers in place of the
 // OTLP exporters.
 type rig struct {
-	pipe    *Pipeline
-	spans   *tracetest.SpanRecorder
-	logs    *logRecorder
-	readers map[string]*sdkmetric.ManualReader // by tier
+	pipe  *Pipeline
+	spans *tracetest.SpanRecorder
+	logs  *logRecorder
+	// featureLogs are the feature-service's records.
+	featureLogs *logRecorder
+	readers     map[string]*sdkmetric.ManualReader // by tier
 }
 
 func newRig(t *testing.T, faults ...string) rig {
 	t.Helper()
-	r := rig{spans: tracetest.NewSpanRecorder(), logs: &logRecorder{}, readers: map[string]*sdkmetric.ManualReader{}}
+	r := rig{spans: tracetest.NewSpanRecorder(), logs: &logRecorder{}, featureLogs: &logRecorder{}, readers: map[string]*sdkmetric.ManualReader{}}
 	tracers := map[string]*sdktrace.TracerProvider{}
 	meters := map[string]*sdkmetric.MeterProvider{}
-	var logs *sdklog.LoggerProvider
+	var logs, featureLogs *sdklog.LoggerProvider
 	for _, tier := range []string{Gateway, FeatureService, ModelServer} {
 		res := sdkresource.NewSchemaless(attribute.String("service.name", tier))
 		tracers[tier] = sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSpanProcessor(r.spans))
 		r.readers[tier] = sdkmetric.NewManualReader()
 		meters[tier] = sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(r.readers[tier]))
-		if tier == ModelServer {
+		switch tier {
+		case ModelServer:
 			logs = sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(sdklog.NewSimpleProcessor(r.logs)))
+		case FeatureService:
+			featureLogs = sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(sdklog.NewSimpleProcessor(r.featureLogs)))
 		}
 	}
 	t.Cleanup(func() {
@@ -52,6 +57,7 @@ func newRig(t *testing.T, faults ...string) rig {
 			_ = meters[tier].Shutdown(ctx)
 		}
 		_ = logs.Shutdown(ctx)
+		_ = featureLogs.Shutdown(ctx)
 	})
 	inst, err := NewInstruments(meters[Gateway].Meter("t"), meters[FeatureService].Meter("t"), meters[ModelServer].Meter("t"))
 	if err != nil {
@@ -69,7 +75,8 @@ func newRig(t *testing.T, faults ...string) rig {
 	}
 	r.pipe = &Pipeline{Registry: reg, Faults: set, Metrics: inst, Labels: &Labels{Max: 1 << 20}, Stats: stats.NewWindow(time.Hour),
 		LabelDelay: 5 * time.Second, Log: slog.New(otelslog.NewHandler("t", otelslog.WithLoggerProvider(logs))),
-		Tracers: Tracers{Gateway: tracers[Gateway].Tracer("t"), Features: tracers[FeatureService].Tracer("t"), Model: tracers[ModelServer].Tracer("t")}}
+		FeaturesLog: slog.New(otelslog.NewHandler("t", otelslog.WithLoggerProvider(featureLogs))),
+		Tracers:     Tracers{Gateway: tracers[Gateway].Tracer("t"), Features: tracers[FeatureService].Tracer("t"), Model: tracers[ModelServer].Tracer("t")}}
 	r.pipe.Seed(42)
 	return r
 }

@@ -29,10 +29,11 @@ func (p *Pipeline) trace(ctx context.Context, at time.Time) Result {
 	truth := model.SampleFeatures(p.rng)
 	r.Fraud = p.rng.Float64() < model.FraudProbability(truth)
 	fAt := at.Add(ms(gatewayOverheadMs))
-	_, fs := p.Tracers.Features.Start(gctx, "GET /features", trace.WithTimestamp(fAt), trace.WithSpanKind(trace.SpanKindServer), attrs)
+	fctx, fs := p.Tracers.Features.Start(gctx, "GET /features", trace.WithTimestamp(fAt), trace.WithSpanKind(trace.SpanKindServer), attrs)
 	r.Features, r.FeatureMs = p.fetchFeatures(truth)
 	fEnd := fAt.Add(ms(r.FeatureMs))
 	fs.SetAttributes(attribute.Float64("feature.missing_ratio", r.Features.MissingRatio()))
+	p.logFault(fctx, r.ID)
 	fs.End(trace.WithTimestamp(fEnd))
 
 	mAt := fEnd.Add(ms(hopMs))
