@@ -41,12 +41,21 @@ type Result struct {
 	Tie bool
 	// Confidence is in [0, 1]; see Confidence.
 	Confidence float64
+	// Signals names, by cause ID, the signal a cause was scored by
+	// (SignalChange for a change), so that its evidence can be traced to
+	// the query that read it.
+	Signals map[string]string
 }
+
+// SignalChange is the signal of a change cause in Result.Signals.
+const SignalChange = "change"
 
 // scored is a candidate's cause with the change nearest to it, if any.
 type scored struct {
 	cause  events.Cause
 	change *Change
+	// signal is the name of the signal the cause was scored by.
+	signal string
 }
 
 // Analyze scores every candidate and change and ranks them, best first.
@@ -120,6 +129,10 @@ func finish(res Result, all []scored) Result {
 			}
 		}
 		res.Causes = append(res.Causes, c)
+		if res.Signals == nil {
+			res.Signals = map[string]string{}
+		}
+		res.Signals[c.ID] = all[i].signal
 	}
 	if agree && fault != nil {
 		res.FaultStartedUnixNano = fault.TimeUnixNano
@@ -162,6 +175,7 @@ func scoreCandidate(in Input, f Frame, c Candidate) scored {
 	ev["mean_baseline"], ev["mean_window"] = best.MeanBaseline, best.MeanWindow
 	ev["weight"], ev["specificity"], ev["proximity"] = bestSignal.Weight, c.Specificity, prox
 	out.cause.Evidence = ev
+	out.signal = bestSignal.Name
 	out.cause.Summary = candidateSummary(c, bestSignal.Name, best.Explained, in, out.change, len(f.Baseline) == 0)
 	return out
 }
@@ -178,7 +192,7 @@ func scoreChanges(in Input, cands []scored) []scored {
 				touched = max(touched, cands[j].cause.Score)
 			}
 		}
-		out = append(out, scored{change: &in.Changes[i], cause: events.Cause{
+		out = append(out, scored{change: &in.Changes[i], signal: SignalChange, cause: events.Cause{
 			Kind: events.CauseChange, ID: "change:" + ch.ID, ChangeID: ch.ID,
 			Score:   prox * touched * changeFactor,
 			Service: ch.Service, Model: ch.Model, ModelVersion: ch.ModelVersion,

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/medic-sre/medic/services/rca/internal/api"
 	"github.com/medic-sre/medic/services/rca/internal/engine"
@@ -27,6 +28,8 @@ import (
 type recorded struct {
 	h                  *api.Handler
 	badVersion, slowAt time.Time
+	// conn reaches the database the analyses read, to rerun their SQL.
+	conn driver.Conn
 }
 
 func record(t *testing.T) recorded {
@@ -47,6 +50,7 @@ func record(t *testing.T) recorded {
 			t.Fatalf("scenario %d: %v", i, err)
 		}
 	}
+	rec.conn = st.Conn()
 	eng := engine.New(query.New(st.Conn()), engine.DefaultConfig)
 	rec.h = api.New(eng, api.Options{MaxWindow: time.Hour, DefaultBaseline: 2 * time.Minute}, slog.New(slog.DiscardHandler))
 	return rec
@@ -128,6 +132,41 @@ func TestOnDemandRanksTheTrueCauseFirst(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Every candidate carries the SQL behind its evidence, values written in:
+// the symptom's series, then what its signal read. A responder can paste
+// each statement into clickhouse-client and get the rows the analysis used.
+func TestEvidenceSQLReruns(t *testing.T) {
+	rec := record(t)
+	slow := window(rec.slowAt.Add(-10*time.Second), rec.slowAt.Add(30*time.Second))
+	bad := window(rec.badVersion.Add(-10*time.Second), rec.badVersion.Add(30*time.Second))
+	for _, body := range []string{
+		`{` + slow + `, "symptom": {"service": "gateway", "metric": "latency"}}`,
+		`{` + bad + `, "symptom": {"service": "model-server", "metric": "prediction.error", "model": "fraud"}, "baseline": "3m"}`,
+	} {
+		w, got, msg := post(t, rec.h, body)
+		if w.Code != http.StatusOK || len(got.Candidates) == 0 {
+			t.Fatalf("status %d %s, %d candidates", w.Code, msg, len(got.Candidates))
+		}
+		for i, c := range got.Candidates {
+			if len(c.SQL) == 0 || i == 0 && c.Kind == "service" && len(c.SQL) < 2 {
+				t.Errorf("%s carries SQL %q: want the symptom's query and its signal's", c.ID, c.SQL)
+			}
+			for _, q := range c.SQL {
+				if strings.Contains(q, "?") {
+					t.Errorf("%s: a placeholder is left in %s", c.ID, q)
+				}
+				var n uint64
+				if err := rec.conn.QueryRow(context.Background(), "SELECT count() FROM ("+q+")").Scan(&n); err != nil {
+					t.Fatalf("%s: rerunning its SQL: %v\n%s", c.ID, err, q)
+				}
+				if n == 0 {
+					t.Errorf("%s: its SQL returns no rows on rerun:\n%s", c.ID, q)
+				}
+			}
+		}
 	}
 }
 

@@ -67,6 +67,9 @@ type CandidateOut struct {
 	Model        string             `json:"model,omitempty"`
 	ModelVersion string             `json:"model_version,omitempty"`
 	Evidence     map[string]float64 `json:"evidence"`
+	// SQL are the statements behind the evidence, values written in: the
+	// symptom's series, then what the candidate's best signal read.
+	SQL []string `json:"sql,omitempty"`
 }
 
 // analysisOf is the answer for res of req.
@@ -87,7 +90,7 @@ func analysisOf(req engine.Request, res engine.Result) Analysis {
 	for _, c := range res.Causes {
 		cand := CandidateOut{Rank: c.Rank, Name: nameOf(c), ID: c.ID, Kind: c.Kind, Score: c.Score,
 			ScoreParts: analysis.ScoreParts(c), Explanation: c.Summary, ChangeID: c.ChangeID,
-			Service: c.Service, Model: c.Model, ModelVersion: c.ModelVersion, Evidence: c.Evidence}
+			Service: c.Service, Model: c.Model, ModelVersion: c.ModelVersion, Evidence: c.Evidence, SQL: res.SQL[c.ID]}
 		if c.Rank == 1 {
 			cand.Confidence = &out.Confidence
 		}

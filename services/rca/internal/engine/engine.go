@@ -120,12 +120,16 @@ type Result struct {
 	// request's, else the symptom's onset in the data, else the window's
 	// start.
 	SymptomStartUnixNano int64
+	// SQL lists, by cause ID, the statements behind the cause's evidence
+	// with their values written in, for a responder to rerun.
+	SQL map[string][]string
 }
 
 // Analyze runs one analysis: of an incident (see IncidentRequest) or on
 // demand. No data is not an error: the result then has no causes and no
 // confidence. Query errors are returned for a retry.
 func (e *Engine) Analyze(ctx context.Context, req Request) (Result, error) {
+	ctx, rec := query.WithRecorder(ctx)
 	sym := req.Symptom
 	sc := &Scope{Symptom: sym, Baseline: req.Baseline, Window: req.Window}
 	out := Result{RCACompleted: events.RCACompleted{AnalysisID: req.AnalysisID, Trigger: req.Trigger, AnomalyIDs: req.AnomalyIDs,
@@ -166,6 +170,7 @@ func (e *Engine) Analyze(ctx context.Context, req Request) (Result, error) {
 	}
 	if len(res.Causes) > 0 {
 		out.Causes = res.Causes
+		out.SQL = evidenceSQL(rec, res.Signals)
 	}
 	out.Confidence, out.Tie = res.Confidence, res.Tie
 	out.FaultStartedUnixNano, out.FaultStartSource = faultStart(res, onset, hasOnset, req.FallbackStartUnixNano)

@@ -239,6 +239,7 @@ ORDER BY t`
 
 // each runs q and calls scan for every row.
 func (r *Reader) each(ctx context.Context, what, q string, scan func(driver.Rows) error, args ...any) error {
+	record(ctx, what, q, args)
 	rows, err := r.conn.Query(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("query %s: %w", what, err)

@@ -83,13 +83,16 @@ func (s Symptom) buckets(rg Range) (string, []any) {
 	return symptomBuckets, symptomArgs(s.Expr, s.Service, rg)
 }
 
+// SymptomSeriesQuery is the name SymptomByVersion's query is recorded under.
+const SymptomSeriesQuery = "symptom series"
+
 // SymptomByVersion returns the symptom per bucket and model version; the
 // rows of a bucket add up to the whole symptom (sum of Sum over sum of
 // Total).
 func (r *Reader) SymptomByVersion(ctx context.Context, sym Symptom, rg Range) ([]VersionBucket, error) {
 	q, args := sym.byVersion(rg)
 	var out []VersionBucket
-	err := r.each(ctx, "symptom series", q, func(rows driver.Rows) error {
+	err := r.each(ctx, SymptomSeriesQuery, q, func(rows driver.Rows) error {
 		var v VersionBucket
 		if err := rows.Scan(&v.Bucket, &v.Model, &v.ModelVersion, &v.Sum, &v.Total, &v.Count); err != nil {
 			return err
