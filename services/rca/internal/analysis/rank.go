@@ -172,6 +172,10 @@ func scoreCandidate(in Input, f Frame, c Candidate) scored {
 		ev[k] = v
 	}
 	ev["corr"], ev["lift"], ev["explained"] = best.Corr, best.Lift, best.Explained
+	ev["lag_buckets"], ev["precedence"] = float64(best.Lag), best.Precedence
+	if best.HasOnsets {
+		ev["onset_lead_buckets"] = best.Lead
+	}
 	ev["mean_baseline"], ev["mean_window"] = best.MeanBaseline, best.MeanWindow
 	ev["weight"], ev["specificity"], ev["proximity"] = bestSignal.Weight, c.Specificity, prox
 	out.cause.Evidence = ev

@@ -71,15 +71,29 @@ func (ch Change) Touches(c Candidate) bool {
 type Components struct {
 	Corr, Lift, Explained    float64
 	MeanBaseline, MeanWindow float64
+	// Lag is how many buckets x leads y by at the correlation taken (0:
+	// aligned); see MaxLag.
+	Lag int
+	// Precedence is temporal precedence's factor on the score (see
+	// precedence), and Lead the steps x's onset came before y's, when
+	// HasOnsets.
+	Precedence, Lead float64
+	HasOnsets        bool
 }
 
 // Measure relates a candidate's series x to the symptom's series y.
 func Measure(x, y Series, f Frame) Components {
+	all := f.All()
 	c := Components{
-		Corr:         Pearson(x, y, f.All()),
+		Corr:         Pearson(x, y, all),
 		MeanBaseline: Mean(x, f.Baseline),
 		MeanWindow:   Mean(x, f.Window),
+		Precedence:   1,
 	}
+	if lagged, lag := laggedCorr(x, y, all, stepOf(f.Window)); lagged > c.Corr {
+		c.Corr, c.Lag = lagged, lag
+	}
+	c.Lead, c.Precedence, c.HasOnsets = precedence(x, y, f)
 	excessX := c.MeanWindow - c.MeanBaseline
 	c.Lift = excessX / (StdDev(x, f.Baseline) + liftEpsilon)
 	if excessY := Mean(y, f.Window) - Mean(y, f.Baseline); excessY != 0 {
@@ -150,7 +164,7 @@ func nearestChange(c Candidate, changes []Change, s int64) (Change, float64, boo
 
 // signalScore is a signal's score before change proximity.
 func signalScore(comp Components, weight, specificity float64) float64 {
-	return math.Max(comp.Corr, 0) * comp.Explained * weight * specificity
+	return math.Max(comp.Corr, 0) * comp.Explained * weight * specificity * comp.Precedence
 }
 
 func clamp01(v float64) float64 { return math.Max(0, math.Min(1, v)) }
