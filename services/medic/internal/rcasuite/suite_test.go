@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/medic-sre/medic/services/medic/internal/stack"
 )
@@ -105,12 +106,15 @@ func TestRCASuite(t *testing.T) {
 // false when the simulator does not know the kind.
 func playCase(t *testing.T, bins string, k faultKind, seed uint64, deployAsBenign bool) (Case, bool) {
 	s := storetest.New(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	work := t.TempDir()
 	st := startStack(ctx, t, stack.Config{BinDir: bins, WorkDir: work, ClickHouseAddr: storetest.Addr(),
 		Database: s.Database(), Only: []string{"archiver", "ingest", "rca"},
-		Env: []string{"SIM_SEED=" + strconv.FormatUint(seed, 10)}})
+		// 30 requests a second and a metric export a second are plenty
+		// for the analysis, and keep eight stacks from swamping one
+		// ClickHouse on two cores.
+		Env: []string{"SIM_SEED=" + strconv.FormatUint(seed, 10), "SIM_RPS=30", "SIM_METRIC_INTERVAL=1s"}})
 	defer func() {
 		if err := st.Stop(); err != nil {
 			t.Errorf("graceful stop: %v", err)
@@ -132,7 +136,11 @@ func playCase(t *testing.T, bins string, k faultKind, seed uint64, deployAsBenig
 	waitForSymptom(ctx, t, st.ControlURL, k.metric)
 	pause(ctx, t, faultHold)
 
-	res := analyse(ctx, t, st.Procs["rca"].HTTPURL, k.metric, injected.Add(-windowLead), time.Now())
+	to := time.Now()
+	waitForSpans(ctx, t, s.Conn(), to.Add(-time.Second))
+	asked := time.Now()
+	res := analyse(ctx, t, st.Procs["rca"].HTTPURL, k.metric, injected.Add(-windowLead), to)
+	t.Logf("analysis took %s", time.Since(asked).Round(time.Millisecond))
 	if !res.Baseline.Sufficient {
 		t.Errorf("baseline not sufficient: %s", res.Baseline.Detail)
 	}
@@ -253,6 +261,27 @@ func waitForSymptom(ctx context.Context, t *testing.T, control, metric string) {
 	}
 }
 
+// waitForSpans polls ClickHouse until the gateway's spans up to until are
+// archived: under load the archiver may trail the simulator by seconds.
+func waitForSpans(ctx context.Context, t *testing.T, conn driver.Conn, until time.Time) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var newest int64
+		row := conn.QueryRow(ctx, "SELECT max(start_unix_nano) FROM spans WHERE service = 'gateway'")
+		if err := row.Scan(&newest); err != nil {
+			t.Fatalf("read the newest span: %v", err)
+		}
+		if newest >= until.UnixNano() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway's spans reached only %s, want %s", time.Unix(0, newest).UTC(), until.UTC())
+		}
+		pause(ctx, t, 250*time.Millisecond)
+	}
+}
+
 // analysis is the part of POST /v1/analyses' answer the suite reads.
 type analysis struct {
 	Baseline struct {
@@ -298,7 +327,8 @@ func call(ctx context.Context, t *testing.T, method, url, token string, body any
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	// An analysis on a ClickHouse shared by eight stacks may take a while.
+	resp, err := (&http.Client{Timeout: 2 * time.Minute}).Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
