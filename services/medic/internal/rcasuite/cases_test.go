@@ -3,14 +3,16 @@ package rcasuite
 // candidate is one ranked candidate of POST /v1/analyses, as far as the
 // suite reads it.
 type candidate struct {
-	Rank         int    `json:"rank"`
-	Name         string `json:"name"`
-	ID           string `json:"id"`
-	Kind         string `json:"kind"`
-	ChangeID     string `json:"change_id"`
-	Service      string `json:"service"`
-	Model        string `json:"model"`
-	ModelVersion string `json:"model_version"`
+	Rank         int                `json:"rank"`
+	Score        float64            `json:"score"`
+	ScoreParts   map[string]float64 `json:"score_parts"`
+	Name         string             `json:"name"`
+	ID           string             `json:"id"`
+	Kind         string             `json:"kind"`
+	ChangeID     string             `json:"change_id"`
+	Service      string             `json:"service"`
+	Model        string             `json:"model"`
+	ModelVersion string             `json:"model_version"`
 }
 
 // truth says whether a candidate is the true cause of a fault; changeID
