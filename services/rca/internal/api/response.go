@@ -1,6 +1,7 @@
 package api
 
 import (
+	"strings"
 	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
@@ -102,6 +103,9 @@ func analysisOf(req engine.Request, res engine.Result) Analysis {
 // nameOf is what a person calls the cause.
 func nameOf(c events.Cause) string {
 	switch {
+	case strings.HasPrefix(c.ID, engine.InstancePrefix):
+		// "instance:<service>/<instance>": the instance (its pod) is the name.
+		return c.ID[strings.LastIndex(c.ID, "/")+1:]
 	case c.Kind == events.CauseService && c.Service != "":
 		return c.Service
 	case c.Kind == events.CauseModelVersion:

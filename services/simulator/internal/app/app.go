@@ -74,13 +74,23 @@ func RunWithListeners(ctx context.Context, o Options, ln, controlLn net.Listener
 	host, _ := os.Hostname()
 	tel, err := telemetry.Setup(ctx, telemetry.Config{Protocol: o.Protocol, MetricInterval: o.MetricInterval,
 		Namespace: "fraud-serving", Instance: fmt.Sprintf("%s-%d", host, os.Getpid())},
-		serving.Gateway, serving.FeatureService, serving.ModelServer)
+		serving.Gateway, serving.FeatureService, serving.ModelServer, serving.FeatureStore)
 	if err != nil {
 		return err
 	}
-	gw, fs, ms := tel.Tiers[serving.Gateway], tel.Tiers[serving.FeatureService], tel.Tiers[serving.ModelServer]
+	gw, fs, ms, store := tel.Tiers[serving.Gateway], tel.Tiers[serving.FeatureService], tel.Tiers[serving.ModelServer], tel.Tiers[serving.FeatureStore]
 	inst, err := serving.NewInstruments(gw.Meter, fs.Meter, ms.Meter)
 	if err != nil {
+		return err
+	}
+	storeInst, err := serving.NewStoreInstruments(store.Meter)
+	if err != nil {
+		return err
+	}
+	instances, err := tel.SetupInstances(ctx, telemetry.Config{Protocol: o.Protocol, MetricInterval: o.MetricInterval,
+		Namespace: "fraud-serving"}, serving.ModelServer, o.ModelInstances)
+	if err != nil {
+		_ = tel.Shutdown(ctx)
 		return err
 	}
 	registry := model.NewRegistry([]string{model.V1, model.V2}, model.Backup, model.V1)
@@ -88,9 +98,16 @@ func RunWithListeners(ctx context.Context, o Options, ln, controlLn net.Listener
 	labels := &serving.Labels{Max: o.MaxPendingLabels}
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "simulator_labels_dropped_total",
 		Help: "Labels dropped because more than --max-pending-labels waited."}, func() float64 { return float64(labels.Dropped()) }))
-	pipe := &serving.Pipeline{Registry: registry, Faults: faults, Metrics: inst, Labels: labels, Stats: window,
+	pipe := &serving.Pipeline{Registry: registry, Faults: faults, Metrics: inst, StoreMetrics: storeInst, Labels: labels, Stats: window,
 		LabelDelay: o.LabelDelay, Log: ms.Log, FeaturesLog: fs.Log,
-		Tracers: serving.Tracers{Gateway: gw.Tracer, Features: fs.Tracer, Model: ms.Tracer}}
+		Tracers: serving.Tracers{Gateway: gw.Tracer, Features: fs.Tracer, Model: ms.Tracer, Store: store.Tracer}}
+	for i, tier := range instances {
+		pipe.Tracers.ModelInstances = append(pipe.Tracers.ModelInstances, tier.Tracer)
+		if err := pipe.ObserveCPU(tier.Meter, i, o.Seed); err != nil {
+			_ = tel.Shutdown(ctx)
+			return err
+		}
+	}
 	pipe.Seed(o.Seed)
 	inference, err := newInferenceLog(o, log, reg)
 	if err != nil {

@@ -40,7 +40,8 @@ func checkMetrics(t *testing.T, r *receiver) {
 }
 
 // checkTrace finds a failed v2 prediction among the exported spans and
-// checks its trace: gateway -> feature-service and model-server, and the
+// checks its trace: gateway -> feature-service (-> feature-store) and
+// model-server, and the
 // warning logged with the same trace id.
 func checkTrace(t *testing.T, r *receiver) {
 	var traceID string
@@ -54,17 +55,17 @@ func checkTrace(t *testing.T, r *receiver) {
 		return false
 	})
 	spans := map[string]span{}
-	pollFor(t, "all three spans of trace "+traceID, 10*time.Second, func() bool {
+	pollFor(t, "all four spans of trace "+traceID, 10*time.Second, func() bool {
 		for _, sp := range r.allSpans() {
 			if sp.traceID == traceID {
 				spans[sp.service] = sp
 			}
 		}
-		return len(spans) == 3
+		return len(spans) == 4
 	})
-	gw, fs, ms := spans["gateway"], spans["feature-service"], spans["model-server"]
+	gw, fs, ms, st := spans["gateway"], spans["feature-service"], spans["model-server"], spans["feature-store"]
 	if gw.name != "POST /predict" || gw.parentID != "" || !gw.failed ||
-		fs.name != "GET /features" || fs.parentID != gw.spanID ||
+		fs.name != "GET /features" || fs.parentID != gw.spanID || st.name != "GET /rows" || st.parentID != fs.spanID ||
 		ms.name != "predict" || ms.parentID != gw.spanID {
 		t.Errorf("trace %s: %+v", traceID, spans)
 	}

@@ -37,6 +37,10 @@ type Options struct {
 	// RPS is the synthetic traffic rate.
 	RPS  float64
 	Seed uint64
+	// ModelInstances is how many instances (pods) the model-server runs
+	// as, each exporting its own spans and resource metrics; 0: none
+	// apart from the model-server's process-wide telemetry.
+	ModelInstances int
 	// LabelDelay is how long ground-truth labels take to arrive.
 	LabelDelay time.Duration
 	// MaxPendingLabels bounds the labels waiting to arrive.
@@ -60,6 +64,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--metric-interval (SIM_METRIC_INTERVAL) must be above 0")
 	case o.RPS <= 0:
 		return fmt.Errorf("--rps (SIM_RPS) must be above 0, got %v", o.RPS)
+	case o.ModelInstances < 0:
+		return fmt.Errorf("--model-instances (SIM_MODEL_INSTANCES) must be 0 or more, got %d", o.ModelInstances)
 	case o.MaxPendingLabels <= 0:
 		return fmt.Errorf("--max-pending-labels (SIM_MAX_PENDING_LABELS) must be above 0")
 	case o.StatsKeep <= 0:
@@ -91,6 +97,7 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	str(&o.KafkaTopic, "kafka-topic", "SIM_KAFKA_TOPIC", "inference-log", "Kafka topic of the inference log")
 	fs.Float64Var(&o.RPS, "rps", envParse(&o.envErrs, "SIM_RPS", 50, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) }), "synthetic requests per second (SIM_RPS)")
 	fs.Uint64Var(&o.Seed, "seed", envParse(&o.envErrs, "SIM_SEED", 1, func(s string) (uint64, error) { return strconv.ParseUint(s, 10, 64) }), "random seed of the synthetic traffic (SIM_SEED)")
+	fs.IntVar(&o.ModelInstances, "model-instances", envParse(&o.envErrs, "SIM_MODEL_INSTANCES", 2, strconv.Atoi), "instances (pods) of the model-server, each with its own service.instance.id and k8s.pod.name (SIM_MODEL_INSTANCES)")
 	dur(&o.LabelDelay, "label-delay", "SIM_LABEL_DELAY", 5*time.Second, "how long ground-truth labels take to arrive")
 	fs.IntVar(&o.MaxPendingLabels, "max-pending-labels", envParse(&o.envErrs, "SIM_MAX_PENDING_LABELS", 200000, strconv.Atoi), "labels kept until they arrive; past it the oldest are dropped (SIM_MAX_PENDING_LABELS)")
 	dur(&o.StatsKeep, "stats-keep", "SIM_STATS_KEEP", 5*time.Minute, "longest window /v1/stats answers for")

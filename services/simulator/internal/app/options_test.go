@@ -37,7 +37,7 @@ func TestOptionDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Options{HTTPAddr: ":8080", ControlAddr: ":8090", LogLevel: "info", Protocol: "http/protobuf",
-		MetricInterval: 500 * time.Millisecond, KafkaTopic: "inference-log", RPS: 50, Seed: 1, LabelDelay: 5 * time.Second,
+		MetricInterval: 500 * time.Millisecond, KafkaTopic: "inference-log", RPS: 50, Seed: 1, ModelInstances: 2, LabelDelay: 5 * time.Second,
 		MaxPendingLabels: 200000, StatsKeep: 5 * time.Minute, ShutdownTimeout: 20 * time.Second}
 	if got, want := fmt.Sprintf("%+v", o), fmt.Sprintf("%+v", want); got != want {
 		t.Errorf("defaults\n%s\nwant\n%s", got, want)

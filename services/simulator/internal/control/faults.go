@@ -72,6 +72,9 @@ func (c *Controller) Inject(ctx context.Context, kind string, d time.Duration, a
 		}
 		out.ChangeID, out.Warning = o.ChangeID, o.Warning
 	}
+	if kind == fault.ConfigChange && !c.Faults.Active(kind) {
+		out.ChangeID, out.Warning = c.announceConfig(ctx, actor, false)
+	}
 	now, until := c.Now(), time.Time{}
 	if d > 0 {
 		until = now.Add(d)
@@ -124,6 +127,9 @@ func (c *Controller) clear(ctx context.Context, kind, actor string) (Cleared, er
 			return out, fmt.Errorf("roll back %s to end %s: %w", model.Name, kind, err)
 		}
 		out.ChangeID, out.Warning = o.ChangeID, o.Warning
+	}
+	if kind == fault.ConfigChange && c.Faults.Active(kind) {
+		out.ChangeID, out.Warning = c.announceConfig(ctx, actor, true)
 	}
 	c.clearFault(kind)
 	out.Faults = c.Faults.List()

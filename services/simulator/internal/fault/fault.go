@@ -21,6 +21,18 @@ const (
 	FeatureNulls = "feature_nulls"
 	// SlowDependency adds 400ms to the feature-service's latency.
 	SlowDependency = "slow_dependency"
+	// ErroringDependency makes the feature-service fail a share of its
+	// calls; the gateway answers those requests with an error.
+	ErroringDependency = "erroring_dependency"
+	// CPUExhaustion saturates the CPU of one model-server instance, which
+	// serves its share of requests slower.
+	CPUExhaustion = "cpu_exhaustion"
+	// ConfigChange announces a config change of the model-server, which
+	// then answers slower.
+	ConfigChange = "config_change"
+	// UpstreamDataOutage makes the feature-store, the feature-service's
+	// upstream data source, return no merchant_risk rows.
+	UpstreamDataOutage = "upstream_data_outage"
 	// LogErrors makes the feature-service log an error line, with ids and
 	// numbers that vary, on every request, and nothing else: its metrics
 	// and spans stay as they were, so a new error template is the
@@ -29,7 +41,7 @@ const (
 )
 
 // Kinds lists every fault that can be injected.
-var Kinds = []string{BadModelVersion, FeatureNulls, SlowDependency, LogErrors}
+var Kinds = []string{BadModelVersion, FeatureNulls, SlowDependency, ErroringDependency, CPUExhaustion, ConfigChange, UpstreamDataOutage, LogErrors}
 
 // ErrUnknownKind is returned for a fault kind not in Kinds.
 var ErrUnknownKind = errors.New("unknown fault kind")

@@ -23,11 +23,20 @@ const (
 	Gateway        = "gateway"
 	FeatureService = "feature-service"
 	ModelServer    = "model-server"
+	// FeatureStore is the feature-service's upstream data source.
+	FeatureStore = "feature-store"
 )
 
 // Tracers holds one tracer per tier.
 type Tracers struct {
 	Gateway, Features, Model trace.Tracer
+	// Store is the feature-store's; nil leaves the feature-service without
+	// an upstream store.
+	Store trace.Tracer
+	// ModelInstances, when set, are the model-server's instances, each
+	// with its own resource (service.instance.id, k8s.pod.name): requests
+	// go to them in turn and Model is unused.
+	ModelInstances []trace.Tracer
 }
 
 // Pipeline serves synthetic requests. Serve is called from one goroutine
@@ -40,12 +49,15 @@ type Pipeline struct {
 	// feature-service's.
 	Log, FeaturesLog *slog.Logger
 	Metrics          *Instruments
-	Labels           *Labels
+	// StoreMetrics are the feature-store's; nil: none.
+	StoreMetrics *StoreInstruments
+	Labels       *Labels
 	// Inference, when set, gets every request (the inference log).
 	Inference  interface{ Write(Result) }
 	Stats      *stats.Window
 	LabelDelay time.Duration
 	rng        *rand.Rand
+	served     int // requests so far, to take turns between instances
 }
 
 // Result is what happened to one request.
@@ -59,10 +71,16 @@ type Result struct {
 	Prediction model.Prediction
 	LatencyMs  float64
 	Fraud      bool // the synthetic ground truth
+	// FeatureErr is the feature-service's failure; the model is then not
+	// asked.
+	FeatureErr error
+	// Instance is the index of the model-server instance that served the
+	// request (0 without instances).
+	Instance int
 }
 
 // Failed reports whether the gateway answered with an error.
-func (r Result) Failed() bool { return r.Prediction.Err != nil }
+func (r Result) Failed() bool { return r.Prediction.Err != nil || r.FeatureErr != nil }
 
 // Seed sets the random source; a pipeline must be seeded before Serve.
 func (p *Pipeline) Seed(seed uint64) { p.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
@@ -74,9 +92,10 @@ func (p *Pipeline) Serve(ctx context.Context, at time.Time) Result {
 	return r
 }
 
-// fetchFeatures is the feature-service: it returns the features as served
-// (with the injected faults) and its latency.
-func (p *Pipeline) fetchFeatures(truth model.Features) (model.Features, float64) {
+// fetchFeatures is the feature-service's own work: it returns the features
+// as served (with the injected faults) and its own latency, the store's
+// lookup aside.
+func (p *Pipeline) fetchFeatures(truth model.Features) (model.Features, float64, error) {
 	served := truth
 	latency := model.LogNormal(p.rng, 5, 0.3)
 	if p.Faults.Active(fault.SlowDependency) {
@@ -85,7 +104,10 @@ func (p *Pipeline) fetchFeatures(truth model.Features) (model.Features, float64)
 	if p.Faults.Active(fault.FeatureNulls) && p.rng.Float64() < 0.6 {
 		served.MerchantRisk = nil
 	}
-	return served, latency
+	if p.Faults.Active(fault.ErroringDependency) && p.rng.Float64() < erroringShare {
+		return served, latency, ErrFeatureLookup
+	}
+	return served, latency, nil
 }
 
 // Run serves rps requests per second until ctx ends. Requests are spread

@@ -85,6 +85,11 @@ func (in *Instruments) record(ctx context.Context, r Result) {
 	in.requestLatency.Record(ctx, r.LatencyMs, mv)
 
 	in.featureLatency.Record(ctx, r.FeatureMs, mv)
+	if r.FeatureErr != nil {
+		// The feature-service failed: it served no features and the model
+		// was not asked.
+		return
+	}
 	for _, f := range []struct {
 		name    string
 		missing bool

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/bridges/otelslog"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
@@ -82,11 +83,31 @@ func Setup(ctx context.Context, cfg Config, services ...string) (*Telemetry, err
 	return t, nil
 }
 
+// SetupInstances adds n instances of svc, each with providers of its own
+// whose resource names the instance (service.instance.id) and its pod
+// (k8s.pod.name), both "<svc>-<i>", as a service run as n pods exports.
+func (t *Telemetry) SetupInstances(ctx context.Context, cfg Config, svc string, n int) ([]Tier, error) {
+	out := make([]Tier, 0, n)
+	for i := range n {
+		id := fmt.Sprintf("%s-%d", svc, i)
+		tier, err := t.setupResource(ctx, cfg, semconv.ServiceName(svc), semconv.ServiceNamespace(cfg.Namespace),
+			semconv.ServiceInstanceID(id), semconv.K8SPodName(id))
+		if err != nil {
+			return nil, fmt.Errorf("set up OpenTelemetry for %s: %w", id, err)
+		}
+		out = append(out, tier)
+	}
+	return out, nil
+}
+
 func (t *Telemetry) setupTier(ctx context.Context, cfg Config, svc string) (Tier, error) {
+	return t.setupResource(ctx, cfg, semconv.ServiceName(svc), semconv.ServiceNamespace(cfg.Namespace), semconv.ServiceInstanceID(cfg.Instance))
+}
+
+func (t *Telemetry) setupResource(ctx context.Context, cfg Config, attrs ...attribute.KeyValue) (Tier, error) {
 	// Schemaless: the SDK's default resource carries its own schema URL,
 	// which a second one would conflict with.
-	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(
-		semconv.ServiceName(svc), semconv.ServiceNamespace(cfg.Namespace), semconv.ServiceInstanceID(cfg.Instance)))
+	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(attrs...))
 	if err != nil {
 		return Tier{}, err
 	}
