@@ -82,7 +82,7 @@ func (p *Pipeline) fetchFeatures(truth model.Features) (model.Features, float64)
 	if p.Faults.Active(fault.FeatureNulls) && p.rng.Float64() < 0.6 {
 		served.MerchantRisk = nil
 	}
-	return served, latency
+	return p.breakRange(served), latency
 }
 
 // Run serves rps requests per second until ctx ends. Requests are spread
@@ -99,7 +99,7 @@ func (p *Pipeline) Run(ctx context.Context, rps float64, tick time.Duration) {
 			elapsed := now.Sub(last)
 			// A stalled process does not catch up with a burst of more
 			// than one second of traffic.
-			due = math.Min(due+rps*elapsed.Seconds(), math.Max(rps, 1))
+			due = math.Min(due+rps*p.TrafficShare()*elapsed.Seconds(), math.Max(rps, 1))
 			n := int(due)
 			due -= float64(n)
 			for i := range n {

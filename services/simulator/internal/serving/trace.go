@@ -21,13 +21,13 @@ func ms(f float64) time.Duration { return time.Duration(f * float64(time.Millise
 // trace runs one request through the three tiers, giving each span the
 // simulated start and end times, so the trace looks like the real thing.
 func (p *Pipeline) trace(ctx context.Context, at time.Time) Result {
-	r := Result{At: at, Version: p.Registry.Serving()}
+	r := Result{At: at, Version: p.routeVersion()}
 	attrs := trace.WithAttributes(attribute.String(AttrModel, model.Name), attribute.String(AttrModelVersion, r.Version))
 	gctx, gw := p.Tracers.Gateway.Start(ctx, "POST /predict", trace.WithTimestamp(at), trace.WithSpanKind(trace.SpanKindServer), attrs)
 	r.ID = gw.SpanContext().TraceID().String()
 
-	truth := model.SampleFeatures(p.rng)
-	r.Fraud = p.rng.Float64() < model.FraudProbability(truth)
+	truth := p.sampleFeatures(at)
+	r.Fraud = p.groundTruth(truth)
 	fAt := at.Add(ms(gatewayOverheadMs))
 	_, fs := p.Tracers.Features.Start(gctx, "GET /features", trace.WithTimestamp(fAt), trace.WithSpanKind(trace.SpanKindServer), attrs)
 	r.Features, r.FeatureMs = p.fetchFeatures(truth)
@@ -37,7 +37,7 @@ func (p *Pipeline) trace(ctx context.Context, at time.Time) Result {
 
 	mAt := fEnd.Add(ms(hopMs))
 	mctx, ps := p.Tracers.Model.Start(gctx, "predict", trace.WithTimestamp(mAt), trace.WithSpanKind(trace.SpanKindServer), attrs)
-	r.Prediction = p.predict(r.Version, r.Features)
+	r.Prediction = p.predict(r.Version, r.Features, at)
 	if err := r.Prediction.Err; err != nil {
 		ps.SetStatus(codes.Error, err.Error())
 		p.Log.WarnContext(mctx, "prediction failed", AttrModel, model.Name, AttrModelVersion, r.Version, "err", err)
@@ -57,10 +57,14 @@ func (p *Pipeline) trace(ctx context.Context, at time.Time) Result {
 	return r
 }
 
-func (p *Pipeline) predict(version string, f model.Features) model.Prediction {
+func (p *Pipeline) predict(version string, f model.Features, at time.Time) model.Prediction {
 	spec, err := model.Lookup(version)
 	if err != nil {
 		return model.Prediction{Err: err}
 	}
-	return spec.Predict(p.rng, f)
+	pred := spec.Predict(p.rng, f)
+	if err := p.burstError(at); err != nil && pred.Err == nil {
+		pred.Err = err
+	}
+	return pred
 }
