@@ -10,8 +10,8 @@ const (
 	// CategoricalShift changes the mix of the channel feature at once,
 	// from mostly web to mostly point-of-sale.
 	CategoricalShift = "categorical_shift"
-	// OutOfRange makes the feature-service serve a negative
-	// account_age_days for a share of requests.
+	// OutOfRange makes the feature-service serve an account_age_days of
+	// over a century for a share of requests.
 	OutOfRange = "out_of_range"
 	// AccuracyDrop changes the world, not the model: a share of the
 	// ground-truth labels disagree with what the model learned, which only

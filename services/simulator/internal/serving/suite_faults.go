@@ -15,8 +15,10 @@ const (
 	// after DriftRamp.
 	DriftFactor = 3.0
 	DriftRamp   = 10 * time.Minute
-	// OutOfRangeShare of requests get a negative account_age_days.
+	// OutOfRangeShare of requests get an account_age_days of
+	// OutOfRangeDays or more (over a century: a unit bug, minutes for days).
 	OutOfRangeShare = 0.3
+	OutOfRangeDays  = 36500
 	// FlippedLabelShare of the labels disagree with the old world under
 	// accuracy_drop.
 	FlippedLabelShare = 0.35
@@ -73,7 +75,7 @@ func (p *Pipeline) groundTruth(f model.Features) bool {
 // breakRange is the feature-service bug of out_of_range.
 func (p *Pipeline) breakRange(f model.Features) model.Features {
 	if p.Faults.Active(fault.OutOfRange) && p.rng.Float64() < OutOfRangeShare {
-		f.AccountAgeDays = -1 - f.AccountAgeDays
+		f.AccountAgeDays = OutOfRangeDays + 1440*f.AccountAgeDays
 	}
 	return f
 }
