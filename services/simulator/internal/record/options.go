@@ -65,6 +65,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--duration, --rps, --export-interval and --season must be above 0")
 	case o.Swing < 0 || o.Swing >= 1:
 		return fmt.Errorf("--swing must be in [0, 1), got %v", o.Swing)
+	case o.FaultAt%tick != 0 || o.FaultFor%tick != 0 || o.DeployAt%tick != 0:
+		return fmt.Errorf("--fault-at, --fault-for and --deploy-at must be whole multiples of %s", tick)
 	case o.Scenario != Healthy && (o.FaultFor <= 0 || o.FaultAt+o.FaultFor > o.Duration):
 		return fmt.Errorf("the fault (--fault-at %s, --fault-for %s) must lie inside --duration %s", o.FaultAt, o.FaultFor, o.Duration)
 	}

@@ -108,3 +108,31 @@ func TestFaultsBiteOnlyWhileInjected(t *testing.T) {
 		}
 	})
 }
+
+func TestValidate(t *testing.T) {
+	good := func() Options {
+		return Options{Seed: 1, Scenario: fault.SlowDependency, Duration: time.Hour, FaultAt: 35 * time.Minute,
+			FaultFor: 10 * time.Minute, DeployAt: 20 * time.Minute, RPS: 10, Season: time.Hour, Swing: 0.25,
+			LabelDelay: 5 * time.Second, Export: 5 * time.Second, Out: "x"}
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(*Options)
+		ok   bool
+	}{
+		{name: "good", edit: func(*Options) {}, ok: true},
+		{name: "unknown scenario", edit: func(o *Options) { o.Scenario = "meteor" }},
+		{name: "fault past the end", edit: func(o *Options) { o.FaultAt = 55 * time.Minute }},
+		{name: "fault between ticks", edit: func(o *Options) { o.FaultAt += 50 * time.Millisecond }},
+		{name: "no out", edit: func(o *Options) { o.Out = "" }},
+		{name: "healthy ignores the fault", edit: func(o *Options) { o.Scenario, o.FaultAt = Healthy, 2*time.Hour }, ok: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := good()
+			tc.edit(&o)
+			if err := o.Validate(); (err == nil) != tc.ok {
+				t.Errorf("Validate() = %v, want ok %v", err, tc.ok)
+			}
+		})
+	}
+}
