@@ -165,6 +165,8 @@ func recordOne(dir, bin string, rs []rules.Rule, k Kind, seed uint64) (Run, erro
 		return Run{}, fmt.Errorf("simulator record: %w: %s", err, out)
 	}
 	rec, err := Load(dir)
+	// An hour's files are about 12 MB; 36 of them need not wait for the end.
+	_ = os.RemoveAll(dir)
 	if err != nil {
 		return Run{}, err
 	}
