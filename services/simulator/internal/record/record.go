@@ -21,7 +21,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -111,7 +110,7 @@ func newSimulation(o Options, out *files) *simulation {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithIDGenerator(newSeededIDs(o.Seed)))
 	meter := metricnoop.NewMeterProvider().Meter("record")
 	inst, _ := serving.NewInstruments(meter, meter, meter) // noop instruments cannot fail
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := slog.New(slog.DiscardHandler)
 	s.pipe = &serving.Pipeline{Registry: registry, Faults: faults, Metrics: inst, Log: quiet,
 		Labels: &serving.Labels{Max: 1 << 22}, Stats: stats.NewWindow(time.Minute), LabelDelay: o.LabelDelay,
 		Tracers: serving.Tracers{Gateway: tp.Tracer(serving.Gateway), Features: tp.Tracer(serving.FeatureService), Model: tp.Tracer(serving.ModelServer)}}
