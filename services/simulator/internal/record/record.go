@@ -188,7 +188,7 @@ func (s *simulation) act(ctx context.Context, since time.Duration) error {
 // change records a deploy or rollback the controller announces.
 func (s *simulation) change(_ context.Context, c changes.Change) error {
 	s.truth.Changes = append(s.truth.Changes, ChangeMark{Kind: c.Kind, Version: c.ModelVersion,
-		AtUnixMs: c.TimeUnixNano / 1e6, Benign: c.ModelVersion == model.V1Patch})
+		AtUnixMs: c.TimeUnixNano / 1e6, Benign: c.Kind == model.KindDeploy && c.ModelVersion == model.V1Patch})
 	return s.out.change(c)
 }
 
