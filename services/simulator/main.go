@@ -6,8 +6,22 @@
 // optionally an inference log to Kafka. It links nothing of Medic. Its
 // control API injects faults and takes the model actions Medic's runbooks
 // call.
+//
+// `simulator record --scenario NAME --seed N --out DIR` instead runs the
+// serving path on simulated time and writes a labelled scenario to files
+// (see internal/record), for the detector's scenario suite.
 package main
 
-import "github.com/medic-sre/medic/services/simulator/internal/app"
+import (
+	"os"
 
-func main() { app.Main() }
+	"github.com/medic-sre/medic/services/simulator/internal/app"
+	"github.com/medic-sre/medic/services/simulator/internal/record"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "record" {
+		os.Exit(record.Main(os.Args[2:]))
+	}
+	app.Main()
+}

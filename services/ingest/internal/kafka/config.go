@@ -3,10 +3,10 @@ package kafka
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/medic-sre/medic/pkg/config"
+	"github.com/medic-sre/medic/pkg/inferencemap"
 )
 
 // Topic formats.
@@ -53,7 +53,7 @@ type Topic struct {
 	Source string `yaml:"source"`
 	// Mapping says which fields of an inference record hold what; only for
 	// FormatInference.
-	Mapping *Mapping `yaml:"mapping"`
+	Mapping *inferencemap.Mapping `yaml:"mapping"`
 }
 
 // SourceName is the topic's CloudEvent source.
@@ -110,72 +110,7 @@ func (t Topic) validate(i int) []error {
 		if t.Mapping == nil {
 			return []error{config.Field("an inference topic needs a mapping", "topics", i, "mapping")}
 		}
-		return t.Mapping.validate("topics", i, "mapping")
+		return t.Mapping.Validate("topics", i, "mapping")
 	}
 	return []error{config.Field(fmt.Sprintf("format %q is not %q or %q", t.Format, FormatTelemetry, FormatInference), "topics", i, "format")}
 }
-
-// Timestamp units of a numeric timestamp field.
-var timestampUnits = map[string]int64{"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1}
-
-// Mapping names, as dotted paths into an inference record's JSON
-// ("output.score", "features.0"), the fields that hold each value. Empty
-// paths are fields the log does not have.
-type Mapping struct {
-	// Service is the field naming the service; DefaultService is used when
-	// the path is empty or the record lacks it. One of them is needed.
-	Service        string `yaml:"service"`
-	DefaultService string `yaml:"default_service"`
-	Model          string `yaml:"model"`
-	Version        string `yaml:"version"`
-	// LatencyMS is the latency in milliseconds.
-	LatencyMS  string `yaml:"latency_ms"`
-	Prediction string `yaml:"prediction"`
-	Label      string `yaml:"label"`
-	// Timestamp is the prediction's time: an RFC 3339 string, or a number
-	// in TimestampUnit (s, ms, us or ns; ms when empty). Without it, or in a
-	// record that lacks it, the Kafka record's own timestamp is used.
-	Timestamp     string `yaml:"timestamp"`
-	TimestampUnit string `yaml:"timestamp_unit"`
-	// Features are the numeric input features; each becomes the point
-	// feature.<last path segment>, so those last segments must differ.
-	Features []string `yaml:"features"`
-}
-
-func (m *Mapping) validate(at ...any) []error {
-	field := func(msg string, path ...any) error { return config.Field(msg, append(slices.Clone(at), path...)...) }
-	var errs []error
-	if m.Service == "" && m.DefaultService == "" {
-		errs = append(errs, field("give the service's field or a default_service", "service"))
-	}
-	if m.LatencyMS == "" && m.Prediction == "" && m.Label == "" && len(m.Features) == 0 {
-		errs = append(errs, field("map at least one of latency_ms, prediction, label or features, or the records yield no points"))
-	}
-	paths := []struct{ name, path string }{{"service", m.Service}, {"model", m.Model}, {"version", m.Version},
-		{"latency_ms", m.LatencyMS}, {"prediction", m.Prediction}, {"label", m.Label}, {"timestamp", m.Timestamp}}
-	for _, p := range paths {
-		if p.path != "" && !validPath(p.path) {
-			errs = append(errs, field(fmt.Sprintf("path %q has an empty segment", p.path), p.name))
-		}
-	}
-	if _, ok := timestampUnits[m.TimestampUnit]; !ok && m.TimestampUnit != "" {
-		errs = append(errs, field(fmt.Sprintf("unit %q is not s, ms, us or ns", m.TimestampUnit), "timestamp_unit"))
-	}
-	names := map[string]bool{}
-	for j, f := range m.Features {
-		name := featureName(f)
-		switch {
-		case !validPath(f):
-			errs = append(errs, field(fmt.Sprintf("path %q has an empty segment", f), "features", j))
-		case names[name]:
-			errs = append(errs, field(fmt.Sprintf("feature name %q (the path's last segment) is used twice", name), "features", j))
-		}
-		names[name] = true
-	}
-	return errs
-}
-
-func validPath(p string) bool { return !slices.Contains(strings.Split(p, "."), "") }
-
-// featureName is the last segment of a feature's path.
-func featureName(path string) string { return path[strings.LastIndexByte(path, '.')+1:] }

@@ -1,123 +1,43 @@
 package kafka
 
-import (
-	"time"
+import "github.com/medic-sre/medic/pkg/inferencemap"
 
-	"github.com/medic-sre/medic/pkg/events"
+// The inference mapping lives in pkg/inferencemap, shared with the
+// detector's scenario suite; these names keep the source's code short.
+type (
+	// Mapping says which fields of an inference record hold what.
+	Mapping = inferencemap.Mapping
+	// RecordError says why a record cannot become points.
+	RecordError = inferencemap.RecordError
 )
 
-// Names of the points an inference record becomes. A point is made only for
-// a field that is mapped and present in the record, except the missing
-// features count, made whenever features are mapped.
+// Reasons a record cannot be mapped, and the points a record becomes.
 const (
-	PointLatency    = "inference.latency_ms"
-	PointPrediction = "inference.prediction"
-	PointLabel      = "inference.label"
-	// PointFeaturesMissing counts the mapped features that a record lacks
-	// (absent or null), so that its average over records, divided by the
-	// number of features, is the missing rate.
-	PointFeaturesMissing = "inference.features_missing"
-	// PointFeaturePrefix + name is a feature's value.
-	PointFeaturePrefix = "feature."
-	// PointFeaturePrefix + name + PointMissingSuffix is 1 in a record that
-	// lacks that feature.
-	PointMissingSuffix = ".missing"
+	ReasonMalformedJSON  = inferencemap.ReasonMalformedJSON
+	ReasonInvalidUTF8    = inferencemap.ReasonInvalidUTF8
+	ReasonWrongType      = inferencemap.ReasonWrongType
+	ReasonNonFinite      = inferencemap.ReasonNonFinite
+	ReasonOutOfRange     = inferencemap.ReasonOutOfRange
+	ReasonBadTimestamp   = inferencemap.ReasonBadTimestamp
+	ReasonMissingField   = inferencemap.ReasonMissingField
+	ReasonInvalidEvent   = inferencemap.ReasonInvalidEvent
+	PointLatency         = inferencemap.PointLatency
+	PointPrediction      = inferencemap.PointPrediction
+	PointLabel           = inferencemap.PointLabel
+	PointFeaturesMissing = inferencemap.PointFeaturesMissing
 )
 
-// MapRecord turns one inference record into points, all at the record's
-// timestamp (recordTime when the mapping has none or the record lacks it),
-// with the record's service, model and version. An error is a *RecordError:
-// the record is malformed, or a mapped field holds a wrong type, a value
-// that is not finite or out of bounds, or a bad time.
-func (m *Mapping) MapRecord(raw []byte, recordTime time.Time) ([]events.Point, error) {
-	obj, err := decodeObject(raw)
-	if err != nil {
-		return nil, err
-	}
-	base, err := m.scope(obj, recordTime)
-	if err != nil {
-		return nil, err
-	}
-	var pts []events.Point
-	add := func(name string, v float64) {
-		p := base
-		p.Name, p.Value = name, v
-		pts = append(pts, p)
-	}
-	for _, f := range []struct{ name, path string }{{PointLatency, m.LatencyMS}, {PointPrediction, m.Prediction}, {PointLabel, m.Label}} {
-		if f.path == "" {
-			continue
-		}
-		if v, ok := lookup(obj, f.path); ok {
-			n, err := number(v, f.path)
-			if err != nil {
-				return nil, err
-			}
-			add(f.name, n)
-		}
-	}
-	if len(m.Features) == 0 {
-		return pts, nil
-	}
-	missing := 0
-	for _, path := range m.Features {
-		name := PointFeaturePrefix + featureName(path)
-		v, ok := lookup(obj, path)
-		if !ok {
-			missing++
-			add(name+PointMissingSuffix, 1)
-			continue
-		}
-		n, err := number(v, path)
-		if err != nil {
-			return nil, err
-		}
-		add(name, n)
-	}
-	add(PointFeaturesMissing, float64(missing))
-	return pts, nil
-}
+// ErrUnmappable marks a record that can never become points.
+var ErrUnmappable = inferencemap.ErrUnmappable
 
-// scope is the point every value of the record shares: time, service,
-// model and version.
-func (m *Mapping) scope(obj map[string]any, recordTime time.Time) (events.Point, error) {
-	p := events.Point{Service: m.DefaultService, TimeUnixNano: recordTime.UnixNano()}
-	if recordTime.IsZero() || p.TimeUnixNano < 0 || p.TimeUnixNano >= maxUnixNano {
-		p.TimeUnixNano = 0
-	}
-	if m.Timestamp != "" {
-		if v, ok := lookup(obj, m.Timestamp); ok {
-			unit := timestampUnits[m.TimestampUnit]
-			if unit == 0 {
-				unit = timestampUnits["ms"]
-			}
-			ns, err := timestamp(v, unit, m.Timestamp)
-			if err != nil {
-				return p, err
-			}
-			p.TimeUnixNano = ns
-		}
-	}
-	for _, f := range []struct {
-		path string
-		dst  *string
-	}{{m.Service, &p.Service}, {m.Model, &p.Model}, {m.Version, &p.ModelVersion}} {
-		if f.path == "" {
-			continue
-		}
-		if v, ok := lookup(obj, f.path); ok {
-			s, err := text(v, f.path)
-			if err != nil {
-				return p, err
-			}
-			*f.dst = s
-		}
-	}
-	if p.Service == "" {
-		return p, reject(ReasonMissingField, m.Service, "the record names no service and the mapping has no default_service")
-	}
-	if p.TimeUnixNano == 0 {
-		return p, reject(ReasonBadTimestamp, m.Timestamp, "the record has no time")
-	}
-	return p, nil
-}
+// ReasonOf is the reason of a RecordError in err, or "" when there is none.
+func ReasonOf(err error) string { return inferencemap.ReasonOf(err) }
+
+var (
+	decodeObject = inferencemap.DecodeObject
+	reject       = inferencemap.Reject
+)
+
+var checkValue = inferencemap.CheckValue
+
+const maxUnixNano = inferencemap.MaxUnixNano

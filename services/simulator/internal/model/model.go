@@ -18,6 +18,11 @@ const (
 	V1     = "v1"
 	V2     = "v2"
 	Backup = "backup"
+	// V1Patch is a good release: it behaves as v1 (a benign deploy).
+	V1Patch = "v1.1"
+	// V3Canary is the worse canary that the worse_canary fault routes a
+	// share of traffic to.
+	V3Canary = "v3"
 )
 
 // Errors a prediction can fail with.
@@ -51,9 +56,11 @@ type Spec struct {
 
 // Specs are the known versions.
 var Specs = map[string]Spec{
-	V1:     {Version: V1, ErrorProb: 0.005, LatencyP50Ms: 20, Noise: 0.05, Err: ErrInference},
-	V2:     {Version: V2, ErrorProb: 0.35, LatencyP50Ms: 24, Skew: 0.45, Noise: 0.15, Err: ErrShapeMismatch},
-	Backup: {Version: Backup, ErrorProb: 0.01, LatencyP50Ms: 22, Skew: 0.15, Noise: 0.12, Err: ErrInference},
+	V1:       {Version: V1, ErrorProb: 0.005, LatencyP50Ms: 20, Noise: 0.05, Err: ErrInference},
+	V2:       {Version: V2, ErrorProb: 0.35, LatencyP50Ms: 24, Skew: 0.45, Noise: 0.15, Err: ErrShapeMismatch},
+	Backup:   {Version: Backup, ErrorProb: 0.01, LatencyP50Ms: 22, Skew: 0.15, Noise: 0.12, Err: ErrInference},
+	V1Patch:  {Version: V1Patch, ErrorProb: 0.005, LatencyP50Ms: 20, Noise: 0.05, Err: ErrInference},
+	V3Canary: {Version: V3Canary, ErrorProb: 0.15, LatencyP50Ms: 34, Skew: 0.1, Noise: 0.1, Err: ErrInference},
 }
 
 // Lookup returns the spec of a version.
@@ -71,13 +78,17 @@ type Features struct {
 	Amount         float64
 	MerchantRisk   *float64
 	AccountAgeDays float64
+	// Channel is categorical: where the transaction came from (see
+	// Channels); the model does not use it.
+	Channel string
 }
 
 // SampleFeatures draws one synthetic transaction; merchant_risk is skewed
 // low, as most merchants are safe.
 func SampleFeatures(rng *rand.Rand) Features {
 	risk := math.Pow(rng.Float64(), 2)
-	return Features{Amount: LogNormal(rng, 60, 1), MerchantRisk: &risk, AccountAgeDays: rng.ExpFloat64() * 400}
+	return Features{Amount: LogNormal(rng, 60, 1), MerchantRisk: &risk, AccountAgeDays: rng.ExpFloat64() * 400,
+		Channel: SampleChannel(rng, ChannelMix)}
 }
 
 // MissingRatio is the fraction of features that are null.

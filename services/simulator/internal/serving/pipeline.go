@@ -105,9 +105,9 @@ func (p *Pipeline) fetchFeatures(truth model.Features) (model.Features, float64,
 		served.MerchantRisk = nil
 	}
 	if p.Faults.Active(fault.ErroringDependency) && p.rng.Float64() < erroringShare {
-		return served, latency, ErrFeatureLookup
+		return p.breakRange(served), latency, ErrFeatureLookup
 	}
-	return served, latency, nil
+	return p.breakRange(served), latency, nil
 }
 
 // Run serves rps requests per second until ctx ends. Requests are spread
@@ -124,7 +124,7 @@ func (p *Pipeline) Run(ctx context.Context, rps float64, tick time.Duration) {
 			elapsed := now.Sub(last)
 			// A stalled process does not catch up with a burst of more
 			// than one second of traffic.
-			due = math.Min(due+rps*elapsed.Seconds(), math.Max(rps, 1))
+			due = math.Min(due+rps*p.TrafficShare()*elapsed.Seconds(), math.Max(rps, 1))
 			n := int(due)
 			due -= float64(n)
 			for i := range n {

@@ -21,13 +21,13 @@ func ms(f float64) time.Duration { return time.Duration(f * float64(time.Millise
 // trace runs one request through the three tiers, giving each span the
 // simulated start and end times, so the trace looks like the real thing.
 func (p *Pipeline) trace(ctx context.Context, at time.Time) Result {
-	r := Result{At: at, Version: p.Registry.Serving()}
+	r := Result{At: at, Version: p.routeVersion()}
 	attrs := trace.WithAttributes(attribute.String(AttrModel, model.Name), attribute.String(AttrModelVersion, r.Version))
 	gctx, gw := p.Tracers.Gateway.Start(ctx, "POST /predict", trace.WithTimestamp(at), trace.WithSpanKind(trace.SpanKindServer), attrs)
 	r.ID = gw.SpanContext().TraceID().String()
 
-	truth := model.SampleFeatures(p.rng)
-	r.Fraud = p.rng.Float64() < model.FraudProbability(truth)
+	truth := p.sampleFeatures(at)
+	r.Fraud = p.groundTruth(truth)
 	fAt := at.Add(ms(gatewayOverheadMs))
 	fctx, fs := p.Tracers.Features.Start(gctx, "GET /features", trace.WithTimestamp(fAt), trace.WithSpanKind(trace.SpanKindServer), attrs)
 	truth, storeMs := p.lookupStore(fctx, fAt.Add(ms(hopMs)), truth)
@@ -71,7 +71,7 @@ func (p *Pipeline) serveModel(gctx context.Context, mAt time.Time, r *Result, at
 	}
 	p.served++
 	mctx, ps := tracer.Start(gctx, "predict", trace.WithTimestamp(mAt), trace.WithSpanKind(trace.SpanKindServer), attrs)
-	r.Prediction = p.predict(r.Version, r.Features)
+	r.Prediction = p.predict(r.Version, r.Features, r.At)
 	r.Prediction.LatencyMs += p.modelSlowdown(r.Instance)
 	if err := r.Prediction.Err; err != nil {
 		ps.SetStatus(codes.Error, err.Error())
@@ -82,10 +82,14 @@ func (p *Pipeline) serveModel(gctx context.Context, mAt time.Time, r *Result, at
 	return mEnd
 }
 
-func (p *Pipeline) predict(version string, f model.Features) model.Prediction {
+func (p *Pipeline) predict(version string, f model.Features, at time.Time) model.Prediction {
 	spec, err := model.Lookup(version)
 	if err != nil {
 		return model.Prediction{Err: err}
 	}
-	return spec.Predict(p.rng, f)
+	pred := spec.Predict(p.rng, f)
+	if err := p.burstError(at); err != nil && pred.Err == nil {
+		pred.Err = err
+	}
+	return pred
 }

@@ -1,4 +1,4 @@
-package kafka
+package inferencemap
 
 import (
 	"bytes"
@@ -49,7 +49,8 @@ func (e *RecordError) Error() string {
 // Is makes every RecordError an ErrUnmappable.
 func (e *RecordError) Is(target error) bool { return target == ErrUnmappable }
 
-func reject(reason, field, format string, args ...any) *RecordError {
+// Reject is a RecordError of reason at field.
+func Reject(reason, field, format string, args ...any) *RecordError {
 	return &RecordError{Reason: reason, Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
@@ -65,27 +66,27 @@ func ReasonOf(err error) string {
 // Bounds that the telemetry schema sets on a point.
 const (
 	maxAbsValue = 1e15
-	// maxUnixNano is 2100-01-01.
-	maxUnixNano = 4102444800000000000
+	// MaxUnixNano, 2100-01-01, is the latest time a point may have.
+	MaxUnixNano = 4102444800000000000
 )
 
-// decodeObject parses a record as one JSON object, keeping numbers exact
+// DecodeObject parses a record as one JSON object, keeping numbers exact
 // (a nanosecond timestamp does not fit a float64).
-func decodeObject(raw []byte) (map[string]any, error) {
+func DecodeObject(raw []byte) (map[string]any, error) {
 	if !utf8.Valid(raw) {
-		return nil, reject(ReasonInvalidUTF8, "", "the record is not valid UTF-8")
+		return nil, Reject(ReasonInvalidUTF8, "", "the record is not valid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var obj map[string]any
 	if err := dec.Decode(&obj); err != nil {
-		return nil, reject(ReasonMalformedJSON, "", "%v", err)
+		return nil, Reject(ReasonMalformedJSON, "", "%v", err)
 	}
 	if obj == nil {
-		return nil, reject(ReasonMalformedJSON, "", "the record is not a JSON object")
+		return nil, Reject(ReasonMalformedJSON, "", "the record is not a JSON object")
 	}
 	if _, err := dec.Token(); err == nil {
-		return nil, reject(ReasonMalformedJSON, "", "data after the JSON object")
+		return nil, Reject(ReasonMalformedJSON, "", "data after the JSON object")
 	}
 	return obj, nil
 }
@@ -122,7 +123,7 @@ func number(v any, field string) (float64, error) {
 	case json.Number:
 		var err error
 		if f, err = x.Float64(); err != nil {
-			return 0, reject(ReasonOutOfRange, field, "%s does not fit a float64", x)
+			return 0, Reject(ReasonOutOfRange, field, "%s does not fit a float64", x)
 		}
 	case bool:
 		if x {
@@ -131,20 +132,21 @@ func number(v any, field string) (float64, error) {
 	case string:
 		var err error
 		if f, err = strconv.ParseFloat(strings.TrimSpace(x), 64); err != nil {
-			return 0, reject(ReasonWrongType, field, "%q is not a number", x)
+			return 0, Reject(ReasonWrongType, field, "%q is not a number", x)
 		}
 	default:
-		return 0, reject(ReasonWrongType, field, "a %s is not a number", kind(v))
+		return 0, Reject(ReasonWrongType, field, "a %s is not a number", kind(v))
 	}
-	return checkValue(f, field)
+	return CheckValue(f, field)
 }
 
-func checkValue(f float64, field string) (float64, error) {
+// CheckValue accepts a finite number within the schema's bounds.
+func CheckValue(f float64, field string) (float64, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, reject(ReasonNonFinite, field, "%v is not a finite number", f)
+		return 0, Reject(ReasonNonFinite, field, "%v is not a finite number", f)
 	}
 	if math.Abs(f) > maxAbsValue {
-		return 0, reject(ReasonOutOfRange, field, "%g is beyond ±1e15", f)
+		return 0, Reject(ReasonOutOfRange, field, "%g is beyond ±1e15", f)
 	}
 	return f, nil
 }
@@ -157,7 +159,7 @@ func text(v any, field string) (string, error) {
 	case json.Number:
 		return x.String(), nil
 	}
-	return "", reject(ReasonWrongType, field, "a %s is not a string", kind(v))
+	return "", Reject(ReasonWrongType, field, "a %s is not a string", kind(v))
 }
 
 // timestamp reads an RFC 3339 string, or a number in unit nanoseconds.
@@ -167,27 +169,27 @@ func timestamp(v any, unit int64, field string) (int64, error) {
 	case string:
 		t, err := time.Parse(time.RFC3339Nano, x)
 		if err != nil {
-			return 0, reject(ReasonBadTimestamp, field, "%q is not an RFC 3339 time", x)
+			return 0, Reject(ReasonBadTimestamp, field, "%q is not an RFC 3339 time", x)
 		}
 		ns = t.UnixNano()
 		if t.Year() < 1970 || t.Year() >= 2100 {
 			ns = -1
 		}
 	case json.Number:
-		if i, err := x.Int64(); err == nil && i >= 0 && i <= maxUnixNano/unit {
+		if i, err := x.Int64(); err == nil && i >= 0 && i <= MaxUnixNano/unit {
 			ns = i * unit
 			break
 		}
 		f, err := x.Float64()
-		if err != nil || f < 0 || f*float64(unit) > maxUnixNano {
-			return 0, reject(ReasonBadTimestamp, field, "%s is not a time before 2100 in the configured unit", x)
+		if err != nil || f < 0 || f*float64(unit) > MaxUnixNano {
+			return 0, Reject(ReasonBadTimestamp, field, "%s is not a time before 2100 in the configured unit", x)
 		}
 		ns = int64(f * float64(unit))
 	default:
-		return 0, reject(ReasonWrongType, field, "a %s is not a timestamp", kind(v))
+		return 0, Reject(ReasonWrongType, field, "a %s is not a timestamp", kind(v))
 	}
-	if ns < 0 || ns >= maxUnixNano {
-		return 0, reject(ReasonBadTimestamp, field, "%v is not between 1970 and 2100", v)
+	if ns < 0 || ns >= MaxUnixNano {
+		return 0, Reject(ReasonBadTimestamp, field, "%v is not between 1970 and 2100", v)
 	}
 	return ns, nil
 }
