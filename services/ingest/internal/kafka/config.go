@@ -18,6 +18,10 @@ const (
 	// FormatInference is an inference log: each record is one JSON object
 	// describing one prediction, read through the topic's Mapping.
 	FormatInference = "inference"
+	// FormatLabel is a log of ground-truth labels that arrive after their
+	// predictions: each record is one JSON object naming a prediction id
+	// and its label, read through the topic's Mapping (see label.go).
+	FormatLabel = "label"
 )
 
 // Config is the Kafka source's YAML file: the topics to read and how.
@@ -39,6 +43,13 @@ const (
 //	      timestamp: ts
 //	      timestamp_unit: ms
 //	      features: [features.amount, features.merchant_risk]
+//	      prediction_id: prediction_id
+//	  - name: fraud-labels
+//	    format: label
+//	    mapping:
+//	      prediction_id: prediction_id
+//	      label: label
+//	      timestamp: ts
 type Config struct {
 	Topics []Topic `yaml:"topics"`
 }
@@ -111,8 +122,13 @@ func (t Topic) validate(i int) []error {
 			return []error{config.Field("an inference topic needs a mapping", "topics", i, "mapping")}
 		}
 		return t.Mapping.validate("topics", i, "mapping")
+	case FormatLabel:
+		if t.Mapping == nil {
+			return []error{config.Field("a label topic needs a mapping (prediction_id and label)", "topics", i, "mapping")}
+		}
+		return t.Mapping.validateLabel("topics", i, "mapping")
 	}
-	return []error{config.Field(fmt.Sprintf("format %q is not %q or %q", t.Format, FormatTelemetry, FormatInference), "topics", i, "format")}
+	return []error{config.Field(fmt.Sprintf("format %q is not %q, %q or %q", t.Format, FormatTelemetry, FormatInference, FormatLabel), "topics", i, "format")}
 }
 
 // Timestamp units of a numeric timestamp field.
@@ -132,6 +148,11 @@ type Mapping struct {
 	LatencyMS  string `yaml:"latency_ms"`
 	Prediction string `yaml:"prediction"`
 	Label      string `yaml:"label"`
+	// PredictionID is the field holding the prediction's id: on an
+	// inference topic, it goes on the prediction and label points as the
+	// attribute prediction_id, for the detector's label join; a label
+	// topic needs it.
+	PredictionID string `yaml:"prediction_id"`
 	// Timestamp is the prediction's time: an RFC 3339 string, or a number
 	// in TimestampUnit (s, ms, us or ns; ms when empty). Without it, or in a
 	// record that lacks it, the Kafka record's own timestamp is used.
@@ -151,8 +172,16 @@ func (m *Mapping) validate(at ...any) []error {
 	if m.LatencyMS == "" && m.Prediction == "" && m.Label == "" && len(m.Features) == 0 {
 		errs = append(errs, field("map at least one of latency_ms, prediction, label or features, or the records yield no points"))
 	}
+	return append(errs, m.validatePaths(at...)...)
+}
+
+// validatePaths checks the mapping's paths and timestamp unit, whatever
+// the topic's format.
+func (m *Mapping) validatePaths(at ...any) []error {
+	field := func(msg string, path ...any) error { return config.Field(msg, append(slices.Clone(at), path...)...) }
+	var errs []error
 	paths := []struct{ name, path string }{{"service", m.Service}, {"model", m.Model}, {"version", m.Version},
-		{"latency_ms", m.LatencyMS}, {"prediction", m.Prediction}, {"label", m.Label}, {"timestamp", m.Timestamp}}
+		{"latency_ms", m.LatencyMS}, {"prediction", m.Prediction}, {"label", m.Label}, {"timestamp", m.Timestamp}, {"prediction_id", m.PredictionID}}
 	for _, p := range paths {
 		if p.path != "" && !validPath(p.path) {
 			errs = append(errs, field(fmt.Sprintf("path %q has an empty segment", p.path), p.name))

@@ -22,6 +22,9 @@ const (
 	// PointFeaturePrefix + name + PointMissingSuffix is 1 in a record that
 	// lacks that feature.
 	PointMissingSuffix = ".missing"
+	// AttrPredictionID is the attribute of prediction and label points
+	// that names their prediction, where the mapping has its field.
+	AttrPredictionID = "prediction_id"
 )
 
 // MapRecord turns one inference record into points, all at the record's
@@ -35,6 +38,10 @@ func (m *Mapping) MapRecord(raw []byte, recordTime time.Time) ([]events.Point, e
 		return nil, err
 	}
 	base, err := m.scope(obj, recordTime)
+	if err != nil {
+		return nil, err
+	}
+	id, err := m.predictionID(obj)
 	if err != nil {
 		return nil, err
 	}
@@ -54,6 +61,9 @@ func (m *Mapping) MapRecord(raw []byte, recordTime time.Time) ([]events.Point, e
 				return nil, err
 			}
 			add(f.name, n)
+			if f.name != PointLatency {
+				withPredictionID(&pts[len(pts)-1], id)
+			}
 		}
 	}
 	if len(m.Features) == 0 {
