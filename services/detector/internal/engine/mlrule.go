@@ -107,7 +107,7 @@ func compileML(spec rules.Rule, step time.Duration) (*rule, error) {
 	r := &rule{spec: spec, window: width, forNs: int64(spec.For), resolveNs: int64(spec.ResolveAfter()),
 		summary: tmpl, series: map[string]*series{}, kind: spec.Kind(), noData: spec.NoDataAction(),
 		noDataNs: int64(spec.NoDataGrace()), inputs: []string{spec.Metric}, ml: m}
-	if err := m.compileKind(spec, r); err != nil {
+	if err := m.compileKind(spec, r, step); err != nil {
 		return nil, err
 	}
 	for k, v := range spec.Match {
@@ -119,7 +119,7 @@ func compileML(spec rules.Rule, step time.Duration) (*rule, error) {
 	return r, nil
 }
 
-func (m *mlRule) compileKind(spec rules.Rule, r *rule) error {
+func (m *mlRule) compileKind(spec rules.Rule, r *rule, step time.Duration) error {
 	var err error
 	switch r.kind {
 	case rules.DetectorDrift:
@@ -136,6 +136,8 @@ func (m *mlRule) compileKind(spec rules.Rule, r *rule) error {
 		m.refSeconds = spec.BaselineSpan().Seconds()
 		m.ringLen = int(m.refWindows) + 2
 		m.zcond, err = zcondition(spec.MLOp(), m.limit)
+	case rules.DetectorQuality:
+		return m.compileQuality(spec, r, int64(step))
 	case rules.DetectorCanary:
 		m.alt = mlstats.TwoSided
 		switch spec.MLOp() {
@@ -197,11 +199,13 @@ func (r *rule) observeML(s *series, p *events.Point) pointFate {
 	if idx < st.closed {
 		return late
 	}
-	if st.recent.seen(pointHash(p.Name, p.ModelVersion, p.TimeUnixNano, p.Value)) {
+	if r.kind != rules.DetectorQuality && st.recent.seen(pointHash(p.Name, p.ModelVersion, p.TimeUnixNano, p.Value)) {
 		return duplicate
 	}
 	var fate pointFate
 	switch r.kind {
+	case rules.DetectorQuality:
+		fate = r.addOutcome(st, idx, p)
 	case rules.DetectorDrift:
 		fate = r.addDrift(st, idx, p.Value)
 	case rules.DetectorCanary:
@@ -244,6 +248,8 @@ func (r *rule) evaluateML(s *series, t int64, now time.Time, e *Engine, out []Em
 		v = r.judgeVolume(st, idx, &e.scratch)
 	case rules.DetectorCanary:
 		v = r.judgeCanary(st, idx, &e.scratch)
+	case rules.DetectorQuality:
+		v = r.judgeQuality(st, idx)
 	default:
 		v = r.judgeShare(st, idx)
 	}
