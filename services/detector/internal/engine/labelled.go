@@ -8,8 +8,7 @@ import (
 )
 
 // compileQuality sets up a quality rule: its windows are of prediction
-// time, and each is judged label_delay after it ends, so the ring holds
-// every window that may still get labels.
+// time, and each is judged label_delay after it ends.
 func (m *mlRule) compileQuality(spec rules.Rule, r *rule, step int64) error {
 	r.inputs = rules.QualityInputs(spec.Metric)
 	m.grace = ceilDiv(int64(spec.LabelDelay), step) * step
@@ -22,11 +21,14 @@ func (m *mlRule) compileQuality(spec rules.Rule, r *rule, step int64) error {
 // addOutcome counts one labelled prediction's outcome point in its window.
 // Unlike the other ML rules, a quality series does not drop repeats: many
 // predictions share a time and an outcome, and the label join emits each
-// labelled prediction once.
+// labelled prediction once. Its windows are a map, not a ring: a batch
+// may span more windows than the label delay (a backlog replayed after a
+// restart), and a ring would reuse a window's slot before it is judged.
 func (r *rule) addOutcome(st *mlState, idx int64, p *events.Point) pointFate {
-	sl := st.win.at(idx, false)
+	sl := st.open[idx]
 	if sl == nil {
-		return late
+		sl = &slot{idx: idx}
+		st.open[idx] = sl
 	}
 	sl.n++
 	sl.sum += p.Value
@@ -40,7 +42,8 @@ func (r *rule) addOutcome(st *mlState, idx int64, p *events.Point) pointFate {
 // accuracy, precision, recall or F1 from the outcome counts, or an MAE or
 // RMSE from the errors. Its evidence's statistic is the number of labels.
 func (r *rule) judgeQuality(st *mlState, idx int64) mlVerdict {
-	sl := st.win.get(idx)
+	sl := st.open[idx]
+	delete(st.open, idx)
 	switch {
 	case sl == nil:
 		return empty

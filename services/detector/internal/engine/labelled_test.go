@@ -193,3 +193,30 @@ func TestQualityMeasures(t *testing.T) {
 		})
 	}
 }
+
+// A backlog replayed in one batch (after a restart, say) spans far more
+// windows than the label delay; each window is still judged on all its
+// labels, as when they came a second at a time.
+func TestQualityOneBatchOfManyWindows(t *testing.T) {
+	e, err := New([]rules.Rule{accuracyRule()}, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batch []events.Point
+	for sec, s := range rollout() {
+		for i := range 10 {
+			correct := 0.0
+			if float64(i) < s.accuracy*10 {
+				correct = 1
+			}
+			batch = append(batch, events.Point{Name: rules.PointCorrect, Value: correct,
+				TimeUnixNano: m0 + int64(sec)*int64(time.Second) + int64(i), Service: "model-server", Model: "fraud", ModelVersion: s.version})
+		}
+	}
+	batch = append(batch, events.Point{Name: "request.latency_ms", Value: 5, TimeUnixNano: m0 + 3000*int64(time.Second), Service: "model-server"})
+	e.Observe(batch, 0, math.MaxInt64)
+	d := onlyOne(t, detectedOf(e.Evaluate(wallClock)))
+	if d.ModelVersion != "v2" || d.StartedUnixNano != m0+600*int64(time.Second) || d.Value != 0.5 || *d.Statistic != 600 {
+		t.Fatalf("detected %+v: want v2 from its first window, on all 600 of its labels", d)
+	}
+}

@@ -70,7 +70,9 @@ type mlState struct {
 	edges []float64
 	// versions are a canary series' windows per model version.
 	versions map[string]windows
-	result   mlResult
+	// open are a quality series' windows not judged yet, by index.
+	open   map[int64]*slot
+	result mlResult
 }
 
 // mlResult is the evidence of the last window judged.
@@ -175,6 +177,8 @@ func (r *rule) newMLState(p *events.Point) *mlState {
 		}
 	case rules.DetectorCanary:
 		st.versions = map[string]windows{}
+	case rules.DetectorQuality:
+		st.open = map[int64]*slot{}
 	default:
 		st.win = newWindows(m.ringLen, 0, 0)
 	}
@@ -309,6 +313,9 @@ func (r *rule) mlEvidence(s *series, d *events.AnomalyDetected) {
 
 // mlHoldsNothing reports whether an ML series' windows have all passed.
 func (r *rule) mlHoldsNothing(s *series) bool {
+	if len(s.ml.open) > 0 {
+		return false
+	}
 	return s.lastTick-s.newest > int64(r.ml.ringLen)*r.ml.width+r.ml.grace
 }
 

@@ -109,3 +109,14 @@ func (f *File) MaxLabelDelay() time.Duration {
 	}
 	return d
 }
+
+// NeedsLabels reports whether a rule of the file judges labels, so that
+// the detector must join them to their predictions.
+func (f *File) NeedsLabels() bool {
+	for _, r := range f.Rules {
+		if r.Kind() == DetectorQuality {
+			return true
+		}
+	}
+	return false
+}
