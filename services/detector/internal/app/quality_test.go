@@ -141,3 +141,43 @@ func TestLabelsJoinAcrossARestart(t *testing.T) {
 		t.Fatalf("the restarted detector joined %v labels, want %d", got, len(ps))
 	}
 }
+
+// Until labels arrive, the score distribution is the proxy: a new version
+// whose scores shift fires the drift rule on inference.prediction within a
+// window, while the accuracy rule, with no labels yet, says nothing. The
+// prediction ids on the points make no series of their own.
+func TestScoreShiftIsTheProxyUntilLabelsArrive(t *testing.T) {
+	h := newHarness(t, "testdata/quality.yaml")
+	opts := h.opts
+	opts.EvalInterval, opts.MaxLateness = time.Second, 10*time.Minute
+	h.runWith(t, opts)
+
+	base := time.Now().Add(-2 * time.Minute).Truncate(10 * time.Second)
+	var ps []events.Point
+	for i := range 250 { // 50s of 5 predictions a second: v1 for 30s, v2 after
+		at := time.Duration(i) * 200 * time.Millisecond
+		version, score := "v1", 0.1+float64(i%40)/100
+		if at >= 30*time.Second {
+			version, score = "v2", 0.5+float64(i%40)/100
+		}
+		ps = append(ps, predictionPoint(base, prediction{at: at, version: version}))
+		ps[len(ps)-1].Value = score
+	}
+	h.publish(t, "predictions", ps)
+	h.publish(t, "later", []events.Point{{Name: "labeler.up", Value: 1, TimeUnixNano: base.Add(45 * time.Second).UnixNano(), Service: "labeler"}})
+	servicetest.Poll(t, "anomaly.detected", func() bool { return len(h.ofType(events.TypeAnomalyDetected)) > 0 })
+	servicetest.WaitConsumed(t, h.js, bus.StreamTelemetry, Consumer().Durable)
+
+	detected := h.ofType(events.TypeAnomalyDetected)
+	if len(detected) != 1 {
+		t.Fatalf("%d anomalies, want the score shift alone", len(detected))
+	}
+	d := servicetest.As[events.AnomalyDetected](t, detected[0])
+	if d.Rule != "prediction_score_shift" || d.Detector != "drift_ks" || d.ModelVersion != "v2" ||
+		d.StartedUnixNano != base.Add(30*time.Second).UnixNano() || d.PValue == nil || *d.PValue > 1e-6 {
+		t.Fatalf("detected %+v: want the KS drift of v2's scores from its first window", d)
+	}
+	if got := h.metric(t, "medic_detector_series"); got > 2 {
+		t.Fatalf("%v series for 250 prediction ids, want one per rule and group", got)
+	}
+}
