@@ -32,6 +32,10 @@ const (
 	PointSqError  = "quality.sq_error"
 )
 
+// PredictionIDLabel is the attribute naming a prediction, which the label
+// join keys on and no rule may group by.
+const PredictionIDLabel = "prediction_id"
+
 // The measures a quality rule's metric names.
 const (
 	MeasureAccuracy  = "quality.accuracy"

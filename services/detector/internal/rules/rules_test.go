@@ -59,6 +59,7 @@ func TestLoadReportsFileLineAndField(t *testing.T) {
 		{name: "negative label delay", file: "testdata/bad_quality.yaml", want: []string{"bad_quality.yaml:7: field rules[0].label_delay: must not be negative"}},
 		{name: "quality per version", file: "testdata/bad_quality.yaml", want: []string{"bad_quality.yaml:5: field rules[0].group_by: must include model_version"}},
 		{name: "label delay needs quality", file: "testdata/bad_quality.yaml", want: []string{"bad_quality.yaml:15: field rules[1].label_delay: needs detector: quality (got threshold)"}},
+		{name: "no series per prediction", file: "testdata/bad_quality.yaml", want: []string{"bad_quality.yaml:20: field rules[2].group_by[1]: prediction_id would make a series of every prediction"}},
 		{name: "no rules", file: "testdata/empty.yaml", want: []string{"empty.yaml:1: field rules: no rules"}},
 		{name: "missing file", file: "testdata/nope.yaml", want: []string{"nope.yaml", "RULES_FILE"}},
 	}

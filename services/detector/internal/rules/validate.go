@@ -126,6 +126,8 @@ func (r Rule) validateLabels(i int) []error {
 			errs = append(errs, config.Field(fmt.Sprintf("%q is not service, model, model_version or an attribute key", g), "rules", i, "group_by", j))
 		case slices.Index(r.GroupBy, g) != j:
 			errs = append(errs, config.Field(fmt.Sprintf("%q is listed twice", g), "rules", i, "group_by", j))
+		case g == PredictionIDLabel:
+			errs = append(errs, config.Field("prediction_id would make a series of every prediction: the label join keys on it, rules do not", "rules", i, "group_by", j))
 		}
 	}
 	return errs
