@@ -49,7 +49,7 @@ var domainSubjects = map[string][]string{
 // opens a bucket missing here is refused by a closed bus (its KV stream
 // create fails with a permissions violation), so add new buckets here.
 var buckets = map[string][]string{
-	"detector":   {"medic_detector_firing"},
+	"detector":   {"medic_detector_firing", "medic_detector_predictions"},
 	"correlator": {"medic_correlator_incidents", "medic_correlator_groups", "medic_correlator_anomalies"},
 	"remediator": {"medic_remediations", "medic_remediator_incidents"},
 	"notifier":   {"medic_notifications", "medic_notifier_incidents"},

@@ -32,6 +32,9 @@ const (
 	// PointFeaturePrefix + name + PointMissingSuffix is 1 in a record that
 	// lacks that feature.
 	PointMissingSuffix = ".missing"
+	// AttrPredictionID is the attribute of prediction and label points
+	// that names their prediction, where the mapping has its field.
+	AttrPredictionID = "prediction_id"
 )
 
 // MapRecord turns one inference record into points, all at the record's
@@ -45,6 +48,10 @@ func (m *Mapping) MapRecord(raw []byte, recordTime time.Time) ([]events.Point, e
 		return nil, err
 	}
 	base, err := m.scope(obj, recordTime)
+	if err != nil {
+		return nil, err
+	}
+	id, err := m.predictionID(obj)
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +71,9 @@ func (m *Mapping) MapRecord(raw []byte, recordTime time.Time) ([]events.Point, e
 				return nil, err
 			}
 			add(f.name, n)
+			if f.name != PointLatency {
+				withPredictionID(&pts[len(pts)-1], id)
+			}
 		}
 	}
 	if len(m.Features) == 0 {
@@ -149,6 +159,11 @@ type Mapping struct {
 	LatencyMS  string `yaml:"latency_ms"`
 	Prediction string `yaml:"prediction"`
 	Label      string `yaml:"label"`
+	// PredictionID is the field holding the prediction's id: on an
+	// inference topic, it goes on the prediction and label points as the
+	// attribute prediction_id, for the detector's label join; a label
+	// topic needs it.
+	PredictionID string `yaml:"prediction_id"`
 	// Timestamp is the prediction's time: an RFC 3339 string, or a number
 	// in TimestampUnit (s, ms, us or ns; ms when empty). Without it, or in a
 	// record that lacks it, the Kafka record's own timestamp is used.
@@ -170,8 +185,16 @@ func (m *Mapping) Validate(at ...any) []error {
 	if m.LatencyMS == "" && m.Prediction == "" && m.Label == "" && len(m.Features) == 0 {
 		errs = append(errs, field("map at least one of latency_ms, prediction, label or features, or the records yield no points"))
 	}
+	return append(errs, m.ValidatePaths(at...)...)
+}
+
+// ValidatePaths checks the mapping's paths and timestamp unit, whatever
+// the topic's format.
+func (m *Mapping) ValidatePaths(at ...any) []error {
+	field := func(msg string, path ...any) error { return config.Field(msg, append(slices.Clone(at), path...)...) }
+	var errs []error
 	paths := []struct{ name, path string }{{"service", m.Service}, {"model", m.Model}, {"version", m.Version},
-		{"latency_ms", m.LatencyMS}, {"prediction", m.Prediction}, {"label", m.Label}, {"timestamp", m.Timestamp}}
+		{"latency_ms", m.LatencyMS}, {"prediction", m.Prediction}, {"label", m.Label}, {"timestamp", m.Timestamp}, {"prediction_id", m.PredictionID}}
 	for _, p := range paths {
 		if p.path != "" && !validPath(p.path) {
 			errs = append(errs, field(fmt.Sprintf("path %q has an empty segment", p.path), p.name))

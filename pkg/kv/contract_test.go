@@ -56,6 +56,7 @@ var contract = []struct {
 	{"text values are stored unquoted", testText},
 	{"stores of one bucket share it", testShared},
 	{"records age out after the ttl", testTTL},
+	{"a full bucket refuses writes until a delete", testFull},
 }
 
 func TestContract(t *testing.T) {
@@ -459,4 +460,31 @@ func testRacingModifies(t *testing.T, b kv.Buckets, cfg kv.Config) {
 		_, err := s.Modify(ctx, "counter", 1000, func(cur record, _ bool) (record, bool) { cur.N++; return cur, true })
 		return err
 	})
+}
+
+func testFull(t *testing.T, b kv.Buckets, cfg kv.Config) {
+	cfg.MaxBytes = 4096
+	s, ctx := open(t, b, cfg), context.Background()
+	filler := strings.Repeat("x", 200)
+	var n int
+	var err error
+	for n = 0; n < 100; n++ {
+		if _, err = s.Put(ctx, fmt.Sprintf("k%d", n), record{Name: filler}); err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, kv.ErrFull) || n < 5 || n > 20 {
+		t.Fatalf("after %d records of 200 bytes in 4096: %v, want ErrFull after 5 to 20", n, err)
+	}
+	if _, err := s.Create(ctx, "another", record{Name: filler}); !errors.Is(err, kv.ErrFull) {
+		t.Fatalf("Create in a full bucket: %v, want ErrFull", err)
+	}
+	for i := range 3 {
+		if err := s.Delete(ctx, fmt.Sprintf("k%d", i)); err != nil {
+			t.Fatalf("Delete in a full bucket: %v", err)
+		}
+	}
+	if _, err := s.Put(ctx, "again", record{Name: filler}); err != nil {
+		t.Fatalf("Put after deletes freed room: %v", err)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -19,6 +20,7 @@ func (b jsBuckets) open(ctx context.Context, cfg Config) (backend, error) {
 		Bucket:      cfg.Bucket,
 		Description: cfg.Description,
 		TTL:         cfg.TTL,
+		MaxBytes:    cfg.MaxBytes,
 		Storage:     jetstream.FileStorage,
 	})
 	if err != nil {
@@ -47,16 +49,17 @@ func (b jsBucket) create(ctx context.Context, key string, v []byte) (uint64, err
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return 0, fmt.Errorf("%w: %w", ErrExists, err)
 	}
-	return rev, err
+	return rev, full(err)
 }
 
 func (b jsBucket) update(ctx context.Context, key string, v []byte, rev uint64) (uint64, error) {
 	next, err := b.kv.Update(ctx, key, v, rev)
-	return next, conflict(err)
+	return next, full(conflict(err))
 }
 
 func (b jsBucket) put(ctx context.Context, key string, v []byte) (uint64, error) {
-	return b.kv.Put(ctx, key, v)
+	rev, err := b.kv.Put(ctx, key, v)
+	return rev, full(err)
 }
 
 func (b jsBucket) delete(ctx context.Context, key string, rev uint64) error {
@@ -80,6 +83,19 @@ func (b jsBucket) keys(ctx context.Context) ([]string, error) {
 func conflict(err error) error {
 	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		return fmt.Errorf("%w: %w", ErrConflict, err)
+	}
+	return err
+}
+
+// storeFailed is JetStream's error code for a message its stream refused
+// to store; with a stream at its byte limit, the description says so.
+const storeFailed = 10077
+
+// full maps a write refused by a bucket at its MaxBytes to ErrFull.
+func full(err error) error {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == storeFailed && strings.Contains(apiErr.Description, "maximum bytes") {
+		return fmt.Errorf("%w: %w", ErrFull, err)
 	}
 	return err
 }

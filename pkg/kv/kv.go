@@ -36,6 +36,9 @@ var (
 	// ErrUnreadable means a stored value does not decode as the store's
 	// type.
 	ErrUnreadable = errors.New("kv: unreadable value")
+	// ErrFull means the bucket holds its MaxBytes already: nothing new is
+	// written until records are deleted or age out.
+	ErrFull = errors.New("kv: bucket full")
 )
 
 // Config describes a bucket. Opening a bucket that exists updates it to
@@ -47,6 +50,10 @@ type Config struct {
 	Description string
 	// TTL, when set, is how long a record lives after its last write.
 	TTL time.Duration
+	// MaxBytes, when set, bounds the bucket's size: a write that would
+	// pass it fails with ErrFull. (JetStream counts its own overhead per
+	// record, the memory store the keys and values only.)
+	MaxBytes int64
 }
 
 // Entry is a record as read from a store.

@@ -35,17 +35,18 @@ func (m *Memory) open(ctx context.Context, cfg Config) (backend, error) {
 		b = &memBucket{m: m, entries: map[string]raw{}}
 		m.buckets[cfg.Bucket] = b
 	}
-	b.ttl = cfg.TTL
+	b.ttl, b.maxBytes = cfg.TTL, cfg.MaxBytes
 	return b, nil
 }
 
 // memBucket is one bucket; its revisions count the writes to the whole
 // bucket, as a JetStream stream's sequence does. It locks its Memory.
 type memBucket struct {
-	m       *Memory
-	ttl     time.Duration
-	rev     uint64
-	entries map[string]raw
+	m        *Memory
+	ttl      time.Duration
+	maxBytes int64
+	rev      uint64
+	entries  map[string]raw
 }
 
 // live returns the record under key unless it has aged out. The caller
@@ -57,6 +58,21 @@ func (b *memBucket) live(key string) (raw, bool) {
 		return raw{}, false
 	}
 	return r, ok
+}
+
+// fits reports whether v fits under key within maxBytes. The caller holds
+// the lock.
+func (b *memBucket) fits(key string, v []byte) bool {
+	if b.maxBytes <= 0 {
+		return true
+	}
+	var size int64
+	for k := range b.entries {
+		if r, ok := b.live(k); ok && k != key {
+			size += int64(len(k) + len(r.value))
+		}
+	}
+	return size+int64(len(key)+len(v)) <= b.maxBytes
 }
 
 // store writes v under key. The caller holds the lock.
@@ -97,6 +113,9 @@ func (b *memBucket) create(ctx context.Context, key string, v []byte) (uint64, e
 	if _, ok := b.live(key); ok {
 		return 0, ErrExists
 	}
+	if !b.fits(key, v) {
+		return 0, ErrFull
+	}
 	return b.store(key, v), nil
 }
 
@@ -109,6 +128,9 @@ func (b *memBucket) update(ctx context.Context, key string, v []byte, rev uint64
 	if r, ok := b.live(key); !ok || r.rev != rev {
 		return 0, ErrConflict
 	}
+	if !b.fits(key, v) {
+		return 0, ErrFull
+	}
 	return b.store(key, v), nil
 }
 
@@ -118,6 +140,9 @@ func (b *memBucket) put(ctx context.Context, key string, v []byte) (uint64, erro
 		return 0, err
 	}
 	defer unlock()
+	if !b.fits(key, v) {
+		return 0, ErrFull
+	}
 	return b.store(key, v), nil
 }
 

@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -11,10 +12,12 @@ import (
 
 	"github.com/medic-sre/medic/pkg/bus"
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/pkg/kv"
 	"github.com/medic-sre/medic/pkg/service"
 	"github.com/medic-sre/medic/services/detector/internal/detect"
 	"github.com/medic-sre/medic/services/detector/internal/engine"
 	"github.com/medic-sre/medic/services/detector/internal/firing"
+	"github.com/medic-sre/medic/services/detector/internal/labeljoin"
 	"github.com/medic-sre/medic/services/detector/internal/rules"
 )
 
@@ -45,7 +48,11 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 			source = rules.DefaultName
 		}
 		rt.Log.Info("rules loaded", "rules", len(f.Rules), "from", source, "eval_interval", o.EvalInterval.String())
-		d, err := restored(ctx, rt, eng, o)
+		join, err := labelJoin(ctx, rt, f, &o)
+		if err != nil {
+			return err
+		}
+		d, err := restored(ctx, rt, eng, o, join)
 		if err != nil {
 			return err
 		}
@@ -86,7 +93,7 @@ func Consumer() bus.ConsumerSpec {
 // restored makes the detector and gives it the alerts that were firing when
 // the previous one stopped, before it takes any telemetry, and finishes
 // what the previous one recorded but may not have published.
-func restored(ctx context.Context, rt *service.Runtime, eng *engine.Engine, o Options) (*detect.Detector, error) {
+func restored(ctx context.Context, rt *service.Runtime, eng *engine.Engine, o Options, join detect.Joiner) (*detect.Detector, error) {
 	fs, err := firing.Open(ctx, rt.Bus.JetStream())
 	if err != nil {
 		return nil, err
@@ -104,7 +111,7 @@ func restored(ctx context.Context, rt *service.Runtime, eng *engine.Engine, o Op
 		pub = o.publisher(pub)
 	}
 	d := detect.New(rt.Log, pub, eng, detect.Options{Firing: fs, MaxClockSkew: o.MaxClockSkew, MaxLateness: o.MaxLateness,
-		MaxSeries: o.MaxSeries, Metrics: detect.NewMetrics(rt.Metrics)})
+		MaxSeries: o.MaxSeries, Metrics: detect.NewMetrics(rt.Metrics), Join: join, LabelWindow: o.LabelWindow})
 	d.Restore(records)
 	rt.Log.Info("firing alerts restored", "records", len(records))
 	// Whatever does not go out now goes out with the first batch.
@@ -121,4 +128,29 @@ func tickInterval(step time.Duration) time.Duration {
 		return engine.DefaultStep
 	}
 	return step
+}
+
+// labelJoin opens the label join when a quality rule needs it (nil, and no
+// bucket, otherwise), settling o.LabelWindow. Its predictions are kept in
+// JetStream KV, so that a label that comes after a restart still finds
+// the prediction made before it.
+func labelJoin(ctx context.Context, rt *service.Runtime, f *rules.File, o *Options) (detect.Joiner, error) {
+	if !f.NeedsLabels() {
+		return nil, nil
+	}
+	longest := f.MaxLabelDelay()
+	if o.LabelWindow == 0 {
+		o.LabelWindow = longest + LabelWindowSlack
+	}
+	if o.LabelWindow < longest {
+		return nil, fmt.Errorf("--label-window (LABEL_WINDOW) %v is shorter than the longest label_delay of the rules, %v", o.LabelWindow, longest)
+	}
+	o.LabelThreshold = cmp.Or(o.LabelThreshold, DefaultLabelThreshold)
+	o.LabelStoreMaxBytes = cmp.Or(o.LabelStoreMaxBytes, DefaultLabelStoreMaxBytes)
+	store, err := labeljoin.OpenKV(ctx, kv.JetStream(rt.Bus.JetStream()), o.LabelWindow, o.LabelStoreMaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	rt.Log.Info("label join on", "label_window", o.LabelWindow.String(), "bucket", labeljoin.Bucket)
+	return labeljoin.New(rt.Log, store, o.LabelThreshold, labeljoin.NewMetrics(rt.Metrics)), nil
 }

@@ -29,6 +29,17 @@ type Options struct {
 	MaxLateness time.Duration
 	// MaxSeries bounds the alert series held in memory (0: no bound).
 	MaxSeries int
+	// LabelWindow is how long a prediction is kept for its label when a
+	// quality rule needs the label join; 0 is the longest label_delay of
+	// the rules plus LabelWindowSlack.
+	LabelWindow time.Duration
+	// LabelThreshold splits scores and labels into classes for the
+	// join's outcome points: at or above it is the positive class (0 is
+	// DefaultLabelThreshold).
+	LabelThreshold float64
+	// LabelStoreMaxBytes bounds the store of predictions awaiting labels
+	// (0 is DefaultLabelStoreMaxBytes).
+	LabelStoreMaxBytes int64
 
 	// publisher, when set, wraps the bus the detector publishes anomalies
 	// on: tests use it to stop a detector between two of its effects.
@@ -47,7 +58,25 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 		"points stamped earlier than now minus this (backfill) are not evaluated")
 	flagenv.IntVar(fs, &o.MaxSeries, "max-series", "MAX_SERIES", detect.DefaultMaxSeries,
 		"most alert series (rule x group) held in memory; points that would start more are counted, logged and not evaluated (0: no limit)")
+	flagenv.DurationVar(fs, &o.LabelWindow, "label-window", "LABEL_WINDOW", 0,
+		"how long a prediction waits for its label, when a quality rule is loaded (default: the longest label_delay plus a minute)")
+	flagenv.FloatVar(fs, &o.LabelThreshold, "label-threshold", "LABEL_THRESHOLD", DefaultLabelThreshold,
+		"scores and labels at or above this are the positive class, for quality.correct and quality.tp/fp/fn/tn")
+	flagenv.BytesVar(fs, &o.LabelStoreMaxBytes, "label-store-max-bytes", "LABEL_STORE_MAX_BYTES", DefaultLabelStoreMaxBytes,
+		"size limit of the KV bucket of predictions awaiting labels; predictions past it are counted and dropped")
 }
+
+// LabelWindowSlack is what the default label window adds to the longest
+// label_delay: a label sent just in time still finds its prediction.
+const LabelWindowSlack = time.Minute
+
+// DefaultLabelThreshold is the default of --label-threshold, for scores
+// that are probabilities and labels that are 0 or 1.
+const DefaultLabelThreshold = 0.5
+
+// DefaultLabelStoreMaxBytes is the default of --label-store-max-bytes:
+// about a million predictions.
+const DefaultLabelStoreMaxBytes = 256 << 20
 
 // Validate checks the detector's options before anything connects; the
 // rules file is checked when it loads, with its file, line and field.
@@ -57,6 +86,12 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxClockSkew < 0 {
 		return fmt.Errorf("--max-clock-skew (MAX_CLOCK_SKEW) must be 0 or more, got %v", o.MaxClockSkew)
+	}
+	if o.LabelWindow < 0 {
+		return fmt.Errorf("--label-window (LABEL_WINDOW) must be 0 (the default) or more, got %v", o.LabelWindow)
+	}
+	if o.LabelStoreMaxBytes < 0 {
+		return fmt.Errorf("--label-store-max-bytes (LABEL_STORE_MAX_BYTES) must be 0 (the default) or more, got %d", o.LabelStoreMaxBytes)
 	}
 	if o.MaxLateness < 0 {
 		return fmt.Errorf("--max-lateness (MAX_LATENESS) must be 0 (the default) or more, got %v", o.MaxLateness)

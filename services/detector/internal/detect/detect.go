@@ -43,6 +43,19 @@ type Options struct {
 	// MaxSeries bounds the alert series held (0: no bound); see
 	// engine.LimitSeries.
 	MaxSeries int
+	// Join, when set, joins labels to their predictions; the outcome
+	// points it returns are evaluated with the batch's own.
+	Join Joiner
+	// LabelWindow is how long Join remembers a prediction: its outcome
+	// points are stamped at the prediction's time, up to this much older
+	// than a live point, so the lateness guard lets them in up to
+	// MaxLateness plus LabelWindow back.
+	LabelWindow time.Duration
+}
+
+// Joiner joins labels to predictions (labeljoin.Joiner).
+type Joiner interface {
+	Join(ctx context.Context, pts []events.Point) ([]events.Point, error)
 }
 
 // DefaultMaxSeries is the default of --max-series: at the ~2-8 KiB a
@@ -76,6 +89,9 @@ type Detector struct {
 	maxSkew time.Duration
 	maxLate time.Duration
 	metrics *Metrics
+	join    Joiner
+	// labelWindow widens the lateness guard for joined outcome points.
+	labelWindow time.Duration
 	// tooOld throttles the log about backfilled points, overLimit the one
 	// about refused series.
 	tooOld, overLimit throttle
@@ -107,9 +123,9 @@ func New(log *slog.Logger, pub Publisher, e *engine.Engine, o Options) *Detector
 	e.LimitSeries(o.MaxSeries)
 	o.Metrics.limit.Set(float64(o.MaxSeries))
 	return &Detector{log: log, pub: pub, firing: o.Firing, maxSkew: o.MaxClockSkew, maxLate: o.MaxLateness,
-		metrics: o.Metrics, now: time.Now, tooOld: throttle{every: tooOldLogEvery}, overLimit: throttle{every: tooOldLogEvery},
-		maxSeries: o.MaxSeries,
-		engine:    e, fed: newRecent(100_000), records: map[string]firing.Record{}}
+		metrics: o.Metrics, join: o.Join, labelWindow: o.LabelWindow, now: time.Now,
+		tooOld: throttle{every: tooOldLogEvery}, overLimit: throttle{every: tooOldLogEvery}, maxSeries: o.MaxSeries,
+		engine: e, fed: newRecent(100_000), records: map[string]firing.Record{}}
 }
 
 // Handle processes one batch: (1) feed its points to the engine, (2) record
@@ -120,7 +136,9 @@ func New(log *slog.Logger, pub Publisher, e *engine.Engine, o Options) *Detector
 func (d *Detector) Handle(ctx context.Context, batch []events.Item[events.TelemetryPoints]) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.feed(batch)
+	if err := d.feed(ctx, batch); err != nil {
+		return err
+	}
 	d.outbox = append(d.outbox, d.engine.Evaluate(d.now())...)
 	d.metrics.series.Set(float64(d.engine.Series()))
 	return d.flush(ctx)
@@ -159,21 +177,37 @@ func (d *Detector) TickEvery(ctx context.Context, interval time.Duration) {
 // redelivered batch does not count its points twice. Points stamped too far
 // ahead of the detector's clock or too far behind it, points whose value is
 // not finite and histogram buckets without a numeric bound are not
-// evaluated (the archiver still writes them).
-func (d *Detector) feed(batch []events.Item[events.TelemetryPoints]) {
+// evaluated (the archiver still writes them). With a label join, each
+// event's points go through it first, and the outcome points it makes are
+// evaluated too, the lateness guard reaching back by the label window for
+// them: they are stamped at their predictions' times. A join that fails
+// stops the batch before the event is marked seen, so that its
+// redelivery joins it again.
+func (d *Detector) feed(ctx context.Context, batch []events.Item[events.TelemetryPoints]) error {
 	now := d.now()
 	notBefore, notAfter := now.Add(-d.maxLate).UnixNano(), now.Add(d.maxSkew).UnixNano()
+	outcomesNotBefore := now.Add(-d.maxLate - d.labelWindow).UnixNano()
 	var rejected engine.Rejected
+	defer func() { d.countRejected(rejected, now) }()
 	for _, it := range batch {
-		if !d.fed.add(it.Meta.ID) {
+		if d.fed.seen(it.Meta.ID) {
 			continue
 		}
 		tp := it.Data
+		var outcomes []events.Point
+		if d.join != nil {
+			var err error
+			if outcomes, err = d.join.Join(ctx, tp.Points); err != nil {
+				return err
+			}
+		}
+		d.fed.add(it.Meta.ID)
 		n := d.engine.Observe(tp.Points, notBefore, notAfter)
-		rejected = rejected.Add(n)
-		d.metrics.points.Add(float64(len(tp.Points) - n.Total()))
+		m := d.engine.Observe(outcomes, outcomesNotBefore, notAfter)
+		rejected = rejected.Add(n).Add(m)
+		d.metrics.points.Add(float64(len(tp.Points) + len(outcomes) - n.Total() - m.Total()))
 	}
-	d.countRejected(rejected, now)
+	return nil
 }
 
 // countRejected counts and logs what feed left out.

@@ -24,3 +24,9 @@ func (r *recent) add(id string) bool {
 	r.next = (r.next + 1) % len(r.ring)
 	return true
 }
+
+// seen reports whether id is remembered, without adding it.
+func (r *recent) seen(id string) bool {
+	_, ok := r.ids[id]
+	return ok
+}

@@ -102,6 +102,7 @@ type Engine struct {
 	evaluated bool
 	key       []byte
 	scratch   scratch
+	ticks     []int64
 	// fed is true when Observe took points since the last Evaluate;
 	// fedAt is the wall-clock time of the last Evaluate after points came,
 	// and fedQuorum the quorum time then (see streamTime).
@@ -324,6 +325,14 @@ func (e *Engine) evaluateSeries(r *rule, s *series, st int64, now time.Time, out
 			}
 		}
 		start = s.first - s.first%e.step
+	}
+	if r.kind == rules.DetectorQuality {
+		e.ticks = r.qualityTicks(start, end, e.ticks[:0])
+		for _, t := range e.ticks {
+			out = r.evaluate(s, t, e.step, now, e, out)
+		}
+		s.lastTick = end
+		return out
 	}
 	start = max(start, end-maxCatchUp*e.step)
 	for t := start; t <= end; t += e.step {

@@ -70,7 +70,9 @@ type mlState struct {
 	edges []float64
 	// versions are a canary series' windows per model version.
 	versions map[string]windows
-	result   mlResult
+	// open are a quality series' windows not judged yet, by index.
+	open   map[int64]*slot
+	result mlResult
 }
 
 // mlResult is the evidence of the last window judged.
@@ -107,7 +109,7 @@ func compileML(spec rules.Rule, step time.Duration) (*rule, error) {
 	r := &rule{spec: spec, window: width, forNs: int64(spec.For), resolveNs: int64(spec.ResolveAfter()),
 		summary: tmpl, series: map[string]*series{}, kind: spec.Kind(), noData: spec.NoDataAction(),
 		noDataNs: int64(spec.NoDataGrace()), inputs: []string{spec.Metric}, ml: m}
-	if err := m.compileKind(spec, r); err != nil {
+	if err := m.compileKind(spec, r, step); err != nil {
 		return nil, err
 	}
 	for k, v := range spec.Match {
@@ -119,7 +121,7 @@ func compileML(spec rules.Rule, step time.Duration) (*rule, error) {
 	return r, nil
 }
 
-func (m *mlRule) compileKind(spec rules.Rule, r *rule) error {
+func (m *mlRule) compileKind(spec rules.Rule, r *rule, step time.Duration) error {
 	var err error
 	switch r.kind {
 	case rules.DetectorDrift:
@@ -136,6 +138,8 @@ func (m *mlRule) compileKind(spec rules.Rule, r *rule) error {
 		m.refSeconds = spec.BaselineSpan().Seconds()
 		m.ringLen = int(m.refWindows) + 2
 		m.zcond, err = zcondition(spec.MLOp(), m.limit)
+	case rules.DetectorQuality:
+		return m.compileQuality(spec, r, int64(step))
 	case rules.DetectorCanary:
 		m.alt = mlstats.TwoSided
 		switch spec.MLOp() {
@@ -173,6 +177,8 @@ func (r *rule) newMLState(p *events.Point) *mlState {
 		}
 	case rules.DetectorCanary:
 		st.versions = map[string]windows{}
+	case rules.DetectorQuality:
+		st.open = map[int64]*slot{}
 	default:
 		st.win = newWindows(m.ringLen, 0, 0)
 	}
@@ -198,11 +204,13 @@ func (r *rule) observeML(s *series, p *events.Point) pointFate {
 	if idx < st.closed {
 		return late
 	}
-	if st.recent.seen(pointHash(p.Name, p.ModelVersion, p.TimeUnixNano, p.Value)) {
+	if r.kind != rules.DetectorQuality && st.recent.seen(pointHash(p.Name, p.ModelVersion, p.TimeUnixNano, p.Value)) {
 		return duplicate
 	}
 	var fate pointFate
 	switch r.kind {
+	case rules.DetectorQuality:
+		fate = r.addOutcome(st, idx, p)
 	case rules.DetectorDrift:
 		fate = r.addDrift(st, idx, p.Value)
 	case rules.DetectorCanary:
@@ -245,6 +253,8 @@ func (r *rule) evaluateML(s *series, t int64, now time.Time, e *Engine, out []Em
 		v = r.judgeVolume(st, idx, &e.scratch)
 	case rules.DetectorCanary:
 		v = r.judgeCanary(st, idx, &e.scratch)
+	case rules.DetectorQuality:
+		v = r.judgeQuality(st, idx)
 	default:
 		v = r.judgeShare(st, idx)
 	}
@@ -304,6 +314,9 @@ func (r *rule) mlEvidence(s *series, d *events.AnomalyDetected) {
 
 // mlHoldsNothing reports whether an ML series' windows have all passed.
 func (r *rule) mlHoldsNothing(s *series) bool {
+	if len(s.ml.open) > 0 {
+		return false
+	}
 	return s.lastTick-s.newest > int64(r.ml.ringLen)*r.ml.width+r.ml.grace
 }
 

@@ -75,7 +75,7 @@ type Reference struct {
 // tumbling windows.
 func (r Rule) ML() bool {
 	switch r.Kind() {
-	case DetectorDrift, DetectorMissingRate, DetectorOutOfRange, DetectorVolume, DetectorCanary:
+	case DetectorDrift, DetectorMissingRate, DetectorOutOfRange, DetectorVolume, DetectorCanary, DetectorQuality:
 		return true
 	}
 	return false
@@ -133,6 +133,9 @@ func (r Rule) MLOp() string {
 	}
 	if k := r.Kind(); k == DetectorVolume || k == DetectorCanary {
 		return OpAbs
+	}
+	if r.Kind() == DetectorQuality && !errorMeasure(r.Metric) {
+		return "<"
 	}
 	return ">"
 }

@@ -38,6 +38,8 @@ func (r Rule) validateML(i int) []error {
 		if r.Op != "" {
 			bad("op", "detector drift has no op: it fires when the PSI reaches the threshold or the KS p-value falls below it")
 		}
+	case DetectorQuality:
+		errs = append(errs, r.validateQuality(i)...)
 	case DetectorMissingRate, DetectorOutOfRange:
 		if r.Op != "" && !slices.Contains(Ops, r.Op) {
 			bad("op", "%q is not one of %s", r.Op, strings.Join(Ops, ", "))

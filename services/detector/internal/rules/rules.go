@@ -90,6 +90,9 @@ type Rule struct {
 	// BaselineVersion is the model version a canary rule compares the
 	// others with; unset, the version with the most points in the window.
 	BaselineVersion string `yaml:"baseline_version"`
+	// LabelDelay is how long after a quality rule's window of prediction
+	// time its labels may still arrive: the window is judged then.
+	LabelDelay time.Duration `yaml:"label_delay"`
 }
 
 // Detector kinds, no-data actions and their defaults.

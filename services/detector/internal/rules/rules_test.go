@@ -53,6 +53,13 @@ func TestLoadReportsFileLineAndField(t *testing.T) {
 		{name: "bounds order", file: "testdata/bad_ml.yaml", want: []string{"bad_ml.yaml:23: field rules[3].bounds: must be [lo, hi]"}},
 		{name: "canary by version", file: "testdata/bad_ml.yaml", want: []string{"bad_ml.yaml:29: field rules[4].group_by[1]: model_version would put each version"}},
 		{name: "bounds need out_of_range", file: "testdata/bad_ml.yaml", want: []string{"bad_ml.yaml:31: field rules[4].bounds: needs detector: out_of_range (got canary)"}},
+		{name: "quality", file: "testdata/quality.yaml"},
+		{name: "unknown measure", file: "testdata/bad_quality.yaml", want: []string{"bad_quality.yaml:4: field rules[0].metric: \"quality.auc\" is not one of quality.accuracy"}},
+		{name: "quality needs a threshold", file: "testdata/bad_quality.yaml", want: []string{"field rules[0].threshold: is missing"}},
+		{name: "negative label delay", file: "testdata/bad_quality.yaml", want: []string{"bad_quality.yaml:7: field rules[0].label_delay: must not be negative"}},
+		{name: "quality per version", file: "testdata/bad_quality.yaml", want: []string{"bad_quality.yaml:5: field rules[0].group_by: must include model_version"}},
+		{name: "label delay needs quality", file: "testdata/bad_quality.yaml", want: []string{"bad_quality.yaml:15: field rules[1].label_delay: needs detector: quality (got threshold)"}},
+		{name: "no series per prediction", file: "testdata/bad_quality.yaml", want: []string{"bad_quality.yaml:20: field rules[2].group_by[1]: prediction_id would make a series of every prediction"}},
 		{name: "no rules", file: "testdata/empty.yaml", want: []string{"empty.yaml:1: field rules: no rules"}},
 		{name: "missing file", file: "testdata/nope.yaml", want: []string{"nope.yaml", "RULES_FILE"}},
 	}

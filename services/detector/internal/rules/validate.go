@@ -20,7 +20,7 @@ var (
 	// either side of the baseline (abs).
 	BaselineOps = []string{">", "<", OpAbs}
 	Detectors   = []string{DetectorThreshold, DetectorZScore, DetectorEWMA,
-		DetectorDrift, DetectorMissingRate, DetectorOutOfRange, DetectorVolume, DetectorCanary}
+		DetectorDrift, DetectorMissingRate, DetectorOutOfRange, DetectorVolume, DetectorCanary, DetectorQuality}
 	NoDataActions = []string{NoDataResolve, NoDataFire, NoDataKeep}
 	Severities    = []string{events.SeverityInfo, events.SeverityWarning, events.SeverityCritical}
 )
@@ -104,6 +104,7 @@ func (r Rule) validate(i int) []error {
 		bad("min_points", "must not be negative")
 	}
 	errs = append(errs, r.validateDetector(i)...)
+	errs = append(errs, r.labelDelayOnly(i)...)
 	errs = append(errs, r.validateLabels(i)...)
 	errs = append(errs, r.validateShape(i)...)
 	if _, err := r.Template(); err != nil {
@@ -125,6 +126,8 @@ func (r Rule) validateLabels(i int) []error {
 			errs = append(errs, config.Field(fmt.Sprintf("%q is not service, model, model_version or an attribute key", g), "rules", i, "group_by", j))
 		case slices.Index(r.GroupBy, g) != j:
 			errs = append(errs, config.Field(fmt.Sprintf("%q is listed twice", g), "rules", i, "group_by", j))
+		case g == PredictionIDLabel:
+			errs = append(errs, config.Field("prediction_id would make a series of every prediction: the label join keys on it, rules do not", "rules", i, "group_by", j))
 		}
 	}
 	return errs

@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -159,10 +160,14 @@ func faultAt(seed uint64) time.Duration {
 }
 
 func recordOne(dir, bin string, rs []rules.Rule, k Kind, seed uint64) (Run, error) {
-	out, err := exec.Command(bin, "record", "--scenario", k.Name, "--seed", fmt.Sprint(seed),
+	// A simulator built before record mode existed would serve traffic
+	// forever instead: a recording takes about a second.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "record", "--scenario", k.Name, "--seed", fmt.Sprint(seed),
 		"--fault-at", faultAt(seed).String(), "--out", dir).CombinedOutput()
 	if err != nil {
-		return Run{}, fmt.Errorf("simulator record: %w: %s", err, out)
+		return Run{}, fmt.Errorf("simulator record (is %s built from this tree? make build): %w: %s", bin, err, out)
 	}
 	rec, err := Load(dir)
 	// An hour's files are about 12 MB; 36 of them need not wait for the end.

@@ -18,6 +18,10 @@ const (
 	// FormatInference is an inference log: each record is one JSON object
 	// describing one prediction, read through the topic's Mapping.
 	FormatInference = "inference"
+	// FormatLabel is a log of ground-truth labels that arrive after their
+	// predictions: each record is one JSON object naming a prediction id
+	// and its label, read through the topic's Mapping (see label.go).
+	FormatLabel = "label"
 )
 
 // Config is the Kafka source's YAML file: the topics to read and how.
@@ -39,6 +43,13 @@ const (
 //	      timestamp: ts
 //	      timestamp_unit: ms
 //	      features: [features.amount, features.merchant_risk]
+//	      prediction_id: prediction_id
+//	  - name: fraud-labels
+//	    format: label
+//	    mapping:
+//	      prediction_id: prediction_id
+//	      label: label
+//	      timestamp: ts
 type Config struct {
 	Topics []Topic `yaml:"topics"`
 }
@@ -111,6 +122,11 @@ func (t Topic) validate(i int) []error {
 			return []error{config.Field("an inference topic needs a mapping", "topics", i, "mapping")}
 		}
 		return t.Mapping.Validate("topics", i, "mapping")
+	case FormatLabel:
+		if t.Mapping == nil {
+			return []error{config.Field("a label topic needs a mapping (prediction_id and label)", "topics", i, "mapping")}
+		}
+		return t.Mapping.ValidateLabel("topics", i, "mapping")
 	}
-	return []error{config.Field(fmt.Sprintf("format %q is not %q or %q", t.Format, FormatTelemetry, FormatInference), "topics", i, "format")}
+	return []error{config.Field(fmt.Sprintf("format %q is not %q, %q or %q", t.Format, FormatTelemetry, FormatInference, FormatLabel), "topics", i, "format")}
 }

@@ -33,6 +33,13 @@ func TestConfigErrorsNameFileLineAndField(t *testing.T) {
 			want: []string{"kafka.yaml:2: field topics[0].mapping: an inference topic needs a mapping"}},
 		{name: "two errors", yaml: "topics:\n  - name: t\n    format: telemetry\n  - name: t\n    format: json\n",
 			want: []string{"kafka.yaml:4: field topics[1].name: topic \"t\" is listed twice", "kafka.yaml:5: field topics[1].format"}},
+		{name: "label topic", yaml: "topics:\n  - name: l\n    format: label\n    mapping:\n      prediction_id: id\n      label: y\n"},
+		{name: "label without id", yaml: "topics:\n  - name: l\n    format: label\n    mapping:\n      label: y\n",
+			want: []string{"kafka.yaml:5: field topics[0].mapping.prediction_id: a label topic needs the prediction id's field"}},
+		{name: "label with a prediction", yaml: "topics:\n  - name: l\n    format: label\n    mapping:\n      prediction_id: id\n      label: y\n      prediction: score\n",
+			want: []string{"kafka.yaml:7: field topics[0].mapping.prediction: a label topic has no prediction"}},
+		{name: "label without mapping", yaml: "topics:\n  - name: l\n    format: label\n",
+			want: []string{"kafka.yaml:2: field topics[0].mapping: a label topic needs a mapping"}},
 		{name: "wrong type", yaml: head + "      default_service: svc\n      features: amount\n",
 			want: []string{"kafka.yaml:6: cannot unmarshal"}},
 	}

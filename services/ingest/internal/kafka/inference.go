@@ -25,6 +25,7 @@ const (
 	PointPrediction      = inferencemap.PointPrediction
 	PointLabel           = inferencemap.PointLabel
 	PointFeaturesMissing = inferencemap.PointFeaturesMissing
+	AttrPredictionID     = inferencemap.AttrPredictionID
 )
 
 // ErrUnmappable marks a record that can never become points.

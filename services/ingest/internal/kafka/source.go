@@ -137,6 +137,9 @@ func withDefaults(o Options) Options {
 }
 
 func decoderOf(t Topic) decoder {
+	if t.Format == FormatLabel {
+		return labelDecoder(t)
+	}
 	if t.Format == FormatInference {
 		m := t.Mapping
 		return func(raw []byte, at time.Time) (string, []events.Point, error) {

@@ -101,7 +101,13 @@ func start(t *testing.T, brokers []string, pub Publisher) *running {
 // startWith is start with options changed by set.
 func startWith(t *testing.T, brokers []string, pub Publisher, set func(*Options)) *running {
 	t.Helper()
-	cfg, err := LoadConfig("testdata/topics.yaml")
+	return startFile(t, "testdata/topics.yaml", brokers, pub, set)
+}
+
+// startFile is startWith over the topics file at path.
+func startFile(t *testing.T, path string, brokers []string, pub Publisher, set func(*Options)) *running {
+	t.Helper()
+	cfg, err := LoadConfig(path)
 	if err != nil {
 		t.Fatal(err)
 	}

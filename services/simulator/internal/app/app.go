@@ -114,6 +114,13 @@ func RunWithListeners(ctx context.Context, o Options, ln, controlLn net.Listener
 		return err
 	}
 	pipe.Inference = inference
+	labelsOut, err := newLabelLog(o, log, reg)
+	if err != nil {
+		return err
+	}
+	if labelsOut != nil {
+		pipe.LabelLog = labelsOut
+	}
 
 	announce := &changes.Client{URL: o.ChangesURL, Token: o.ChangesToken, HTTP: &http.Client{Timeout: 5 * time.Second},
 		Attempts: 4, Backoff: 200 * time.Millisecond}
@@ -151,7 +158,7 @@ func RunWithListeners(ctx context.Context, o Options, ln, controlLn net.Listener
 	if err := tel.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("flush telemetry: %w", err))
 	}
-	errs = append(errs, inference.Close())
+	errs = append(errs, inference.Close(), labelsOut.Close())
 	log.Info("stopped")
 	return errors.Join(errs...)
 }

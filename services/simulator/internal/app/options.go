@@ -34,6 +34,9 @@ type Options struct {
 	// KafkaBrokers and KafkaTopic send the inference log (one JSON line
 	// per prediction) to Kafka; no brokers: no inference log.
 	KafkaBrokers, KafkaTopic string
+	// KafkaLabelsTopic, when set with KafkaBrokers, gets each label as it
+	// arrives (one JSON line: prediction id, label, time).
+	KafkaLabelsTopic string
 	// RPS is the synthetic traffic rate.
 	RPS  float64
 	Seed uint64
@@ -72,6 +75,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--stats-keep (SIM_STATS_KEEP) must be above 0")
 	case o.KafkaBrokers != "" && o.KafkaTopic == "":
 		return fmt.Errorf("--kafka-brokers (SIM_KAFKA_BROKERS) is set but --kafka-topic (SIM_KAFKA_TOPIC) is empty")
+	case o.KafkaLabelsTopic != "" && o.KafkaBrokers == "":
+		return fmt.Errorf("--kafka-labels-topic (SIM_KAFKA_LABELS_TOPIC) is set but --kafka-brokers (SIM_KAFKA_BROKERS) is empty")
 	case o.ShutdownTimeout <= 0:
 		return fmt.Errorf("--shutdown-timeout (SHUTDOWN_TIMEOUT) must be above 0")
 	}
@@ -95,6 +100,7 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	str(&o.ChangesToken, "changes-token", "SIM_CHANGES_TOKEN", "", "bearer token of --changes-url")
 	str(&o.KafkaBrokers, "kafka-brokers", "SIM_KAFKA_BROKERS", "", "comma-separated Kafka brokers for the inference log (empty: no inference log)")
 	str(&o.KafkaTopic, "kafka-topic", "SIM_KAFKA_TOPIC", "inference-log", "Kafka topic of the inference log")
+	str(&o.KafkaLabelsTopic, "kafka-labels-topic", "SIM_KAFKA_LABELS_TOPIC", "", "Kafka topic of the label log, each label written when it arrives (empty: none)")
 	fs.Float64Var(&o.RPS, "rps", envParse(&o.envErrs, "SIM_RPS", 50, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) }), "synthetic requests per second (SIM_RPS)")
 	fs.Uint64Var(&o.Seed, "seed", envParse(&o.envErrs, "SIM_SEED", 1, func(s string) (uint64, error) { return strconv.ParseUint(s, 10, 64) }), "random seed of the synthetic traffic (SIM_SEED)")
 	fs.IntVar(&o.ModelInstances, "model-instances", envParse(&o.envErrs, "SIM_MODEL_INSTANCES", 2, strconv.Atoi), "instances (pods) of the model-server, each with its own service.instance.id and k8s.pod.name (SIM_MODEL_INSTANCES)")

@@ -41,7 +41,24 @@ const Mapping = `    format: inference
       prediction: score
       timestamp: ts
       timestamp_unit: ms
-      features: [features.amount, features.account_age_days, features.merchant_risk]`
+      features: [features.amount, features.account_age_days, features.merchant_risk]
+      prediction_id: prediction_id`
+
+// LabelRecord is one line of the label log: the true class of a past
+// prediction, written when it becomes known.
+type LabelRecord struct {
+	PredictionID string `json:"prediction_id"`
+	Label        int    `json:"label"` // 1: fraud
+	Timestamp    int64  `json:"ts"`    // Unix milliseconds, when the label arrived
+}
+
+// LabelMapping is the ingest field mapping that reads LabelRecord.
+const LabelMapping = `    format: label
+    mapping:
+      prediction_id: prediction_id
+      label: label
+      timestamp: ts
+      timestamp_unit: ms`
 
 // Writer sends records to one topic.
 type Writer struct {
@@ -83,14 +100,20 @@ func (w *Writer) completed(msgs []kafka.Message, err error) {
 }
 
 // Write queues one record.
-func (w *Writer) Write(r Record) {
-	b, err := json.Marshal(r)
+func (w *Writer) Write(r Record) { w.write(r.PredictionID, r) }
+
+// WriteLabel queues one label record.
+func (w *Writer) WriteLabel(r LabelRecord) { w.write(r.PredictionID, r) }
+
+// write queues v as JSON under key.
+func (w *Writer) write(key string, v any) {
+	b, err := json.Marshal(v)
 	if err != nil {
 		w.failed.Add(1)
 		return
 	}
 	// Async: WriteMessages only queues, so the context is not waited on.
-	if err := w.w.WriteMessages(context.Background(), kafka.Message{Key: []byte(r.PredictionID), Value: b}); err != nil {
+	if err := w.w.WriteMessages(context.Background(), kafka.Message{Key: []byte(key), Value: b}); err != nil {
 		w.completed([]kafka.Message{{}}, err)
 	}
 }

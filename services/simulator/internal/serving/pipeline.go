@@ -53,7 +53,9 @@ type Pipeline struct {
 	StoreMetrics *StoreInstruments
 	Labels       *Labels
 	// Inference, when set, gets every request (the inference log).
-	Inference  interface{ Write(Result) }
+	Inference interface{ Write(Result) }
+	// LabelLog, when set, gets every label as it arrives (the label log).
+	LabelLog   interface{ WriteLabel(Label) }
 	Stats      *stats.Window
 	LabelDelay time.Duration
 	rng        *rand.Rand

@@ -121,6 +121,18 @@ type pendingLabel struct {
 	due     time.Time
 	version string
 	correct bool
+	// id and fraud are the prediction's id and its true class, for the
+	// label log.
+	id    string
+	fraud bool
+}
+
+// Label is a ground-truth label as it arrives: the prediction it labels
+// and the true class, at its arrival time.
+type Label struct {
+	PredictionID string
+	Fraud        bool
+	At           time.Time
 }
 
 // Labels holds labels until they arrive; it is bounded, the oldest dropped
@@ -173,13 +185,18 @@ func (p *Pipeline) record(ctx context.Context, r Result) {
 	if r.Failed() {
 		return
 	}
-	p.Labels.add(pendingLabel{due: r.At.Add(p.LabelDelay), version: r.Version, correct: (r.Prediction.Score >= 0.5) == r.Fraud})
+	p.Labels.add(pendingLabel{due: r.At.Add(p.LabelDelay), version: r.Version, correct: (r.Prediction.Score >= 0.5) == r.Fraud,
+		id: r.ID, fraud: r.Fraud})
 }
 
-// deliverLabels counts the labels that arrived by now.
+// deliverLabels counts the labels that arrived by now, and hands each to
+// the label log when there is one.
 func (p *Pipeline) deliverLabels(ctx context.Context, now time.Time) {
 	for _, l := range p.Labels.due(now) {
 		p.Metrics.label(ctx, l)
+		if p.LabelLog != nil {
+			p.LabelLog.WriteLabel(Label{PredictionID: l.id, Fraud: l.fraud, At: l.due})
+		}
 	}
 }
 
