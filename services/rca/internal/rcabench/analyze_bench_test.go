@@ -58,7 +58,7 @@ func BenchmarkAnalyzeWindow(b *testing.B) {
 			st := storetest.New(b)
 			w := newWorld(windowStart, window, engine.DefaultConfig.Baseline, scale*spansPerScale)
 			began := time.Now()
-			if err := w.load(ctx, st); err != nil {
+			if err := w.load(ctx, st.Conn()); err != nil {
 				b.Fatal(err)
 			}
 			b.Logf("loaded %d spans and %d log lines (baseline and window) in %v", w.rows(), w.rows(), time.Since(began).Round(time.Millisecond))

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/medic-sre/medic/pkg/store"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // world is the period the data covers: the baseline, then the window with
@@ -106,17 +106,17 @@ const chunkRows = 1_000_000
 // load writes the world's spans and log lines with INSERT ... SELECT, two
 // statements at a time (one per core of the machine measured), then merges
 // each table's parts as a long-running server would have.
-func (w world) load(ctx context.Context, st *store.Store) error {
+func (w world) load(ctx context.Context, conn driver.Conn) error {
 	var stmts []string
 	for from := int64(0); from < w.rows(); from += chunkRows {
 		n := min(chunkRows, w.rows()-from)
 		stmts = append(stmts, w.insertSpansSQL(from, n), w.insertLogsSQL(from, n))
 	}
-	if err := runConcurrently(ctx, st, stmts, 2); err != nil {
+	if err := runConcurrently(ctx, conn, stmts, 2); err != nil {
 		return err
 	}
 	for _, table := range []string{"spans", "logs"} {
-		if err := st.Conn().Exec(ctx, "OPTIMIZE TABLE "+table+" FINAL"); err != nil {
+		if err := conn.Exec(ctx, "OPTIMIZE TABLE "+table+" FINAL"); err != nil {
 			return fmt.Errorf("optimize %s: %w", table, err)
 		}
 	}
@@ -125,14 +125,14 @@ func (w world) load(ctx context.Context, st *store.Store) error {
 
 // runConcurrently runs stmts, at most parallel at once, and returns the
 // first error.
-func runConcurrently(ctx context.Context, st *store.Store, stmts []string, parallel int) error {
+func runConcurrently(ctx context.Context, conn driver.Conn, stmts []string, parallel int) error {
 	work := make(chan string)
 	errs := make(chan error, parallel)
 	var wg sync.WaitGroup
 	for range parallel {
 		wg.Go(func() {
 			for q := range work {
-				if err := st.Conn().Exec(ctx, q); err != nil {
+				if err := conn.Exec(ctx, q); err != nil {
 					errs <- fmt.Errorf("load: %w", err)
 					return
 				}
