@@ -12,7 +12,7 @@ TEST_TIMEOUT ?= 20m
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(BIN)/golangci-lint
 
-.PHONY: all build test test-short demo up bench bench-ingest soak soak-detector lint fmt vet precommit clickhouse clean
+.PHONY: all build test test-short demo up bench bench-ingest bench-rca soak soak-detector lint fmt vet precommit clickhouse clean
 
 all: build
 
@@ -57,6 +57,16 @@ bench-ingest: build clickhouse
 	cd services/medic && MEDIC_BENCH=1 MEDIC_BIN_DIR=$(BIN) CLICKHOUSE_ADDR=$$($(ROOT)/scripts/clickhouse.sh addr) \
 		MEDIC_BENCH_REPORT=$(ROOT)/.cache/ingest-bench.md \
 		$(GO) test -count=1 -timeout 30m -run '^TestFrontDoorThroughput$$' -v ./internal/ingestbench/
+
+## bench-rca: one on-demand analysis (engine.Analyze) over a 30-minute window
+## of 1M spans and 1M log lines per RCA_BENCH_SCALES step ("1,10": 1M and
+## 10M), loaded into a fresh ClickHouse database (numbers go in
+## BENCHMARKS.md). Not part of `make test`.
+RCA_BENCH_SCALES ?= 1
+bench-rca: clickhouse
+	cd services/rca && MEDIC_INTEGRATION=1 MEDIC_BENCH=1 MEDIC_BENCH_SCALES=$(RCA_BENCH_SCALES) \
+		CLICKHOUSE_ADDR=$$($(ROOT)/scripts/clickhouse.sh addr) \
+		$(GO) test -count=1 -timeout 60m -run '^$$' -bench '^BenchmarkAnalyzeWindow$$' -benchtime 3x -v ./internal/rcabench/
 
 ## soak: run the stack for SOAK (30m) at SOAK_POINTS (20000) points/s with a
 ## fault every 2 minutes; reports memory, consumer lag and recoveries in

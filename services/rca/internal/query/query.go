@@ -5,7 +5,9 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/medic-sre/medic/pkg/events"
@@ -42,7 +44,73 @@ type ServiceBucket struct {
 
 // SelfBehaviour returns each service's self errors and latency per bucket,
 // from spans of model (all spans when model is empty).
+//
+// The work is split by trace into selfBehaviourParts queries that run at
+// once: ClickHouse 18.16 runs the dedup, the join and what follows it in
+// one thread per query, so one query left a core idle. Every span and its
+// children belong to one trace, so each part is complete on its own and
+// the parts add up.
 func (r *Reader) SelfBehaviour(ctx context.Context, model string, rg Range) ([]ServiceBucket, error) {
+	parts := make([][]selfSums, selfBehaviourParts)
+	errs := make([]error, selfBehaviourParts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Go(func() { parts[i], errs[i] = r.selfBehaviourPart(ctx, model, rg, i) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return addSelfSums(parts), nil
+}
+
+// selfBehaviourParts is how many queries SelfBehaviour runs at once: the
+// cores of the machine it was measured on.
+const selfBehaviourParts = 2
+
+// selfSums is one part of a ServiceBucket: its self latency summed, not
+// averaged, so that parts add up.
+type selfSums struct {
+	service    string
+	bucket     int64
+	spans      uint64
+	selfErrors uint64
+	selfNs     float64
+}
+
+// addSelfSums adds the parts' rows of each service and bucket.
+func addSelfSums(parts [][]selfSums) []ServiceBucket {
+	type key struct {
+		service string
+		bucket  int64
+	}
+	at := map[key]int{}
+	var out []ServiceBucket
+	var selfNs []float64
+	for _, part := range parts {
+		for _, v := range part {
+			k := key{v.service, v.bucket}
+			i, ok := at[k]
+			if !ok {
+				i = len(out)
+				at[k] = i
+				out = append(out, ServiceBucket{Service: v.service, Bucket: v.bucket})
+				selfNs = append(selfNs, 0)
+			}
+			out[i].Spans += v.spans
+			out[i].SelfErrors += v.selfErrors
+			selfNs[i] += v.selfNs
+		}
+	}
+	for i := range out {
+		out[i].SelfLatencyMs = selfNs[i] / float64(out[i].Spans) / 1e6
+	}
+	return out
+}
+
+// selfBehaviourPart is SelfBehaviour over the traces whose hash falls in
+// part.
+func (r *Reader) selfBehaviourPart(ctx context.Context, model string, rg Range, part int) ([]selfSums, error) {
 	// Children are joined to their parent by (trace_id, span_id); a parent
 	// whose failing child explains its failure does not count as a self
 	// error, so errors that propagate up the call chain are not blamed on
@@ -53,34 +121,43 @@ func (r *Reader) SelfBehaviour(ctx context.Context, model string, rg Range) ([]S
 	// can fail after the server stored it. A copy would double the spans
 	// and the children's summed duration, so both sides read one row per
 	// (trace_id, span_id); the plain MergeTree never folds copies.
+	//
+	// That pair is hashed into one UInt64 (cityHash64) for the dedup, the
+	// GROUP BY and the join: over a million spans, hash tables of strings
+	// were most of the time (see BENCHMARKS.md, RCA on-demand analysis).
+	// Two spans collide with a chance of about n^2 / 2^65, a few in a
+	// million at 10 million spans, and then only one span is miscounted.
 	const q = `SELECT s.service, intDiv(s.start_unix_nano, 1000000000) AS b, count(),
   sum(s.status_code = 2 AND c.child_errors = 0),
-  avg(greatest(s.duration_ns - c.child_ns, 0)) / 1000000
+  sum(greatest(s.duration_ns - c.child_ns, 0))
 FROM (
-  SELECT service, trace_id, span_id, status_code, duration_ns, start_unix_nano FROM spans
+  SELECT service, cityHash64(trace_id, span_id) AS span_key, status_code, duration_ns, start_unix_nano FROM spans
   WHERE (? = '' OR model = ?) AND time >= toDateTime(?) AND time <= toDateTime(?)
-    AND start_unix_nano >= ? AND start_unix_nano < ?
-  LIMIT 1 BY trace_id, span_id
+    AND start_unix_nano >= ? AND start_unix_nano < ? AND cityHash64(trace_id) % ? = ?
+  LIMIT 1 BY span_key
 ) AS s
 ANY LEFT JOIN (
-  SELECT trace_id, parent_span_id AS span_id, sum(status_code = 2) AS child_errors, sum(duration_ns) AS child_ns
+  SELECT cityHash64(trace_id, parent_span_id) AS span_key, sum(status_code = 2) AS child_errors, sum(duration_ns) AS child_ns
   FROM (
-    SELECT trace_id, span_id AS child_span_id, parent_span_id, status_code, duration_ns FROM spans
-    WHERE parent_span_id != '' AND time >= toDateTime(?) AND time <= toDateTime(?)
-    LIMIT 1 BY trace_id, child_span_id
+    SELECT trace_id, parent_span_id, status_code, duration_ns FROM spans
+    WHERE parent_span_id != '' AND time >= toDateTime(?) AND time <= toDateTime(?) AND cityHash64(trace_id) % ? = ?
+    LIMIT 1 BY cityHash64(trace_id, span_id)
   )
-  GROUP BY trace_id, span_id
-) AS c USING (trace_id, span_id)
+  GROUP BY span_key
+) AS c USING (span_key)
 GROUP BY s.service, b`
-	var out []ServiceBucket
+	var out []selfSums
+	n, p := uint64(selfBehaviourParts), uint64(part)
 	err := r.each(ctx, "span self behaviour", q, func(rows driver.Rows) error {
-		var v ServiceBucket
-		if err := rows.Scan(&v.Service, &v.Bucket, &v.Spans, &v.SelfErrors, &v.SelfLatencyMs); err != nil {
+		var v selfSums
+		var selfNs int64
+		if err := rows.Scan(&v.service, &v.bucket, &v.spans, &v.selfErrors, &selfNs); err != nil {
 			return err
 		}
+		v.selfNs = float64(selfNs)
 		out = append(out, v)
 		return nil
-	}, model, model, seconds(rg.From), seconds(rg.To), rg.From, rg.To, seconds(rg.From), seconds(rg.To)+1)
+	}, model, model, seconds(rg.From), seconds(rg.To), rg.From, rg.To, n, p, seconds(rg.From), seconds(rg.To)+1, n, p)
 	return out, err
 }
 
