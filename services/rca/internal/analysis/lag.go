@@ -54,19 +54,26 @@ func laggedCorr(x, y Series, buckets []int64, step int64) (float64, int) {
 
 // onset is the first window bucket from which s stays, for this bucket and
 // the next, above the baseline mean by onsetSigma baseline standard
-// deviations and by half of the window's peak excess; false when it never
-// does. Half the peak and two buckets keep one noisy bucket before the
-// fault (an error ratio's skewed noise) from passing for its start.
-func onset(s Series, f Frame) (int64, bool) {
+// deviations and, when halfPeak, by half of the window's peak excess too;
+// false when it never does. Two buckets keep one noisy bucket from passing
+// for a start; half the peak keeps a skewed noise (an error ratio's) from
+// it as well, and is asked of the symptom only: a candidate's rise counts
+// from its first clear step, since a coarse signal (log template counts
+// spread over 10-second buckets) climbs to its peak a bucket late.
+func onset(s Series, f Frame, halfPeak bool) (int64, bool) {
 	mean, sd := Mean(s, f.Baseline), StdDev(s, f.Baseline)
 	peak := math.Inf(-1)
 	for _, b := range f.Window {
 		peak = math.Max(peak, s[b])
 	}
-	limit := mean + math.Max(onsetSigma*sd, 0.5*(peak-mean))
 	if peak <= mean {
 		return 0, false
 	}
+	excess := math.Max(onsetSigma*sd, 1e-9*math.Max(1, math.Abs(mean)))
+	if halfPeak {
+		excess = math.Max(excess, 0.5*(peak-mean))
+	}
+	limit := mean + excess
 	for i, b := range f.Window {
 		if s[b] > limit && (i+1 == len(f.Window) || s[f.Window[i+1]] > limit) {
 			return b, true
@@ -85,8 +92,8 @@ func precedence(x, y Series, f Frame) (leadSteps float64, factor float64, ok boo
 	if len(f.Baseline) < minGaugePoints {
 		return 0, 1, false
 	}
-	ox, okx := onset(x, f)
-	oy, oky := onset(y, f)
+	ox, okx := onset(x, f, false)
+	oy, oky := onset(y, f, true)
 	if !okx || !oky || step == 0 {
 		return 0, 1, false
 	}
