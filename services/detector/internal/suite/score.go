@@ -13,6 +13,11 @@ type Kind struct {
 	Name     string
 	Rules    []string
 	Awaiting string
+	// MaxMedianDelay, when set, replaces the suite's bound on the median
+	// delay, for a fault that cannot be seen sooner; the table says so.
+	MaxMedianDelay time.Duration
+	// DelayBound says why MaxMedianDelay is set.
+	DelayBound string
 }
 
 // Scoring sets how anomalies are judged against the truth.
@@ -87,8 +92,10 @@ func firstCatch(k Kind, f Fault, ds []Detection, grace time.Duration) (time.Time
 type Summary struct {
 	Kind     string
 	Awaiting string
-	Runs     int
-	Recall   float64
+	// DelayBound is the kind's own delay bound, when it has one.
+	DelayBound string
+	Runs       int
+	Recall     float64
 	// FalseAlarms counts them over HealthyHours; PerHour is their rate.
 	FalseAlarms  int
 	HealthyHours float64
@@ -99,7 +106,7 @@ type Summary struct {
 
 // Summarize adds up a kind's runs.
 func Summarize(k Kind, runs []Run) Summary {
-	s := Summary{Kind: k.Name, Awaiting: k.Awaiting, Runs: len(runs)}
+	s := Summary{Kind: k.Name, Awaiting: k.Awaiting, DelayBound: k.DelayBound, Runs: len(runs)}
 	faults, caught := 0, 0
 	var delays []time.Duration
 	for _, r := range runs {

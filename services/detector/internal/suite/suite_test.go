@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,6 +71,7 @@ func TestScenarioSuite(t *testing.T) {
 	}
 	for _, s := range sums {
 		t.Run(s.Kind, func(t *testing.T) {
+			k := Kinds[slices.IndexFunc(Kinds, func(k Kind) bool { return k.Name == s.Kind })]
 			for _, r := range runs[s.Kind] {
 				if r.Faults > 0 {
 					t.Logf("seed %d: caught %d of %d faults, after %v", r.Seed, r.Caught, r.Faults, r.Delays)
@@ -90,8 +92,11 @@ func TestScenarioSuite(t *testing.T) {
 			if s.Recall < minRecall {
 				t.Errorf("recall %.2f, want at least %v", s.Recall, minRecall)
 			}
-			if limit := maxMedianDelaySte * step; s.MedianDelay > limit {
+			if limit := maxMedianDelaySte * step; k.MaxMedianDelay == 0 && s.MedianDelay > limit {
 				t.Errorf("median delay %s, want at most %s (%d evaluation steps)", s.MedianDelay, limit, maxMedianDelaySte)
+			}
+			if k.MaxMedianDelay > 0 && s.MedianDelay > k.MaxMedianDelay {
+				t.Errorf("median delay %s, want at most %s (%s)", s.MedianDelay, k.MaxMedianDelay, k.DelayBound)
 			}
 		})
 	}

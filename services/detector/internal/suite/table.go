@@ -20,6 +20,9 @@ func Table(sums []Summary, step time.Duration) string {
 		if s.Kind == "healthy" {
 			status = "false alarms asserted"
 		}
+		if s.DelayBound != "" {
+			status += "; delay: " + s.DelayBound
+		}
 		fmt.Fprintf(&b, "| %s | %d | %s | %.2f (%d / %.1f) | %s | %s | %s |\n", s.Kind, s.Runs, recall(s),
 			s.PerHour, s.FalseAlarms, s.HealthyHours, delay(s.MedianDelay, step, s), delay(s.P95Delay, step, s), status)
 	}
