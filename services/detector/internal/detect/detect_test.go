@@ -230,22 +230,8 @@ func TestThrottle(t *testing.T) {
 // after it are evaluated on their own time, and the fault in them is
 // detected (issue #5, defect 2).
 func TestAFuturePointDoesNotBlindOtherSeries(t *testing.T) {
-	b := servicetest.Bus(t)
 	ctx := context.Background()
-	f, err := rules.Load("testdata/rules.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := firing.Open(ctx, b.JetStream())
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := engine.New(f.Rules, 100*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := &flakyBus{real: b}
-	d := New(slog.New(slog.DiscardHandler), pub, eng, Options{Firing: fs, MaxClockSkew: time.Minute})
+	d, pub := testDetector(t, slog.New(slog.DiscardHandler), Options{MaxClockSkew: time.Minute})
 	future := batchOf("future", events.TelemetryPoints{Source: "test", Points: []events.Point{{
 		Name: "request.error", TimeUnixNano: time.Now().Add(50 * time.Second).UnixNano(), Service: "gateway", Model: "fraud"}}})
 	if err := d.Handle(ctx, future); err != nil {
@@ -308,4 +294,25 @@ func TestRecentForgetsOldest(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testDetector is a detector of the test rules, evaluated every 100 ms,
+// with its firing store on an embedded bus it publishes to through a
+// flakyBus; o.Firing is filled in.
+func testDetector(t *testing.T, log *slog.Logger, o Options) (*Detector, *flakyBus) {
+	t.Helper()
+	b := servicetest.Bus(t)
+	f, err := rules.Load("testdata/rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Firing, err = firing.Open(context.Background(), b.JetStream()); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(f.Rules, 100*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := &flakyBus{real: b}
+	return New(log, pub, eng, o), pub
 }

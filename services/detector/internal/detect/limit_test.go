@@ -9,10 +9,6 @@ import (
 	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
-	"github.com/medic-sre/medic/pkg/servicetest"
-	"github.com/medic-sre/medic/services/detector/internal/engine"
-	"github.com/medic-sre/medic/services/detector/internal/firing"
-	"github.com/medic-sre/medic/services/detector/internal/rules"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -20,22 +16,9 @@ import (
 // series limit: the points past it are counted as series_limit, one error
 // line says what to change, and the series held are still evaluated.
 func TestSeriesLimitIsCountedAndExplained(t *testing.T) {
-	b := servicetest.Bus(t)
 	ctx := context.Background()
-	f, err := rules.Load("testdata/rules.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := firing.Open(ctx, b.JetStream())
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := engine.New(f.Rules, 100*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var logs bytes.Buffer
-	d := New(slog.New(slog.NewJSONHandler(&logs, nil)), &flakyBus{real: b}, eng, Options{Firing: fs, MaxSeries: 1})
+	d, _ := testDetector(t, slog.New(slog.NewJSONHandler(&logs, nil)), Options{MaxSeries: 1})
 	now := time.Now().UnixNano()
 	var extra []events.Point
 	for i := range 5 {

@@ -49,19 +49,7 @@ func readScenarios(t *testing.T, root string) (map[string]Table, []issue) {
 			t.Fatal(err)
 		}
 		normal[sc] = tb
-		dirs, err := filepath.Glob(filepath.Join(root, sc, "*", "issue_*"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(dirs)
-		for _, d := range dirs {
-			is := issue{scenario: sc, name: filepath.Base(filepath.Dir(d)) + "/" + filepath.Base(d)}
-			if is.target, err = ReadTarget(filepath.Join(d, "target.json")); err != nil {
-				t.Fatal(err)
-			}
-			if is.metrics, err = ReadMetricsFile(filepath.Join(d, "metrics.csv")); err != nil {
-				t.Fatal(err)
-			}
+		for _, is := range readIssues(t, root, sc) {
 			is.window, is.baseline = span(is.metrics), span(tb)
 			issues = append(issues, is)
 		}
@@ -78,22 +66,10 @@ func readTemporal(t *testing.T, root string) []issue {
 	t.Helper()
 	var out []issue
 	for _, sc := range temporalScenarios {
-		dirs, err := filepath.Glob(filepath.Join(root, sc, "*", "issue_*"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(dirs)
-		for _, d := range dirs {
-			is := issue{scenario: sc, name: filepath.Base(filepath.Dir(d)) + "/" + filepath.Base(d)}
-			if is.target, err = ReadTarget(filepath.Join(d, "target.json")); err != nil {
-				t.Fatal(err)
-			}
-			if is.metrics, err = ReadMetricsFile(filepath.Join(d, "metrics.csv")); err != nil {
-				t.Fatal(err)
-			}
+		for _, is := range readIssues(t, root, sc) {
 			var ok bool
 			if is.window, is.baseline, ok = ownRows(is.metrics, is.target.Symptom.Timestamp); !ok {
-				t.Fatalf("%s: no rows before the symptom at %d", d, is.target.Symptom.Timestamp)
+				t.Fatalf("%s %s: no rows before the symptom at %d", is.scenario, is.name, is.target.Symptom.Timestamp)
 			}
 			out = append(out, is)
 		}
@@ -147,3 +123,26 @@ func writeCallGraph(t *testing.T, root string) string {
 }
 
 // waitForPoints polls ClickHouse until the metrics table holds want
+
+// readIssues reads the target and metrics of each issue of a scenario
+// (train and test), in path order.
+func readIssues(t *testing.T, root, scenario string) []issue {
+	t.Helper()
+	dirs, err := filepath.Glob(filepath.Join(root, scenario, "*", "issue_*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(dirs)
+	out := make([]issue, 0, len(dirs))
+	for _, d := range dirs {
+		is := issue{scenario: scenario, name: filepath.Base(filepath.Dir(d)) + "/" + filepath.Base(d)}
+		if is.target, err = ReadTarget(filepath.Join(d, "target.json")); err != nil {
+			t.Fatal(err)
+		}
+		if is.metrics, err = ReadMetricsFile(filepath.Join(d, "metrics.csv")); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, is)
+	}
+	return out
+}
