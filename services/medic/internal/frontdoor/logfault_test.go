@@ -91,8 +91,11 @@ func TestLogOnlyFailureEndToEnd(t *testing.T) {
 		t.Fatalf("no candidates: %s", raw)
 	}
 	top := got.Candidates[0]
+	// The request id is 16 hex digits; one in about 1,800 is digits only
+	// and masks as <NUM>, and once the miner has seen one it generalises
+	// that position to <*>: either text is the fault's template.
 	if top.Rank != 1 || top.Kind != "log_template" || !strings.Contains(top.Explanation, logFaultPrefix) ||
-		!strings.Contains(top.Explanation, ": <NUM> entries evicted") {
+		!strings.Contains(top.Explanation, " <NUM> entries evicted") {
 		t.Fatalf("top candidate %+v, want the template %q", top, logFaultTemplate)
 	}
 	if len(got.Candidates) > 1 && got.Candidates[1].Rank == 1 {

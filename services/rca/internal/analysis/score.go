@@ -82,7 +82,11 @@ type Components struct {
 }
 
 // Measure relates a candidate's series x to the symptom's series y.
-func Measure(x, y Series, f Frame) Components {
+func Measure(x, y Series, f Frame) Components { return measure(x, y, f, true) }
+
+// measure is Measure; timed adds the lagged correlation and temporal
+// precedence, which need a series with a value in every bucket.
+func measure(x, y Series, f Frame, timed bool) Components {
 	all := f.All()
 	c := Components{
 		Corr:         Pearson(x, y, all),
@@ -90,10 +94,12 @@ func Measure(x, y Series, f Frame) Components {
 		MeanWindow:   Mean(x, f.Window),
 		Precedence:   1,
 	}
-	if lagged, lag := laggedCorr(x, y, all, stepOf(f.Window)); lagged > c.Corr {
-		c.Corr, c.Lag = lagged, lag
+	if timed {
+		if lagged, lag := laggedCorr(x, y, all, stepOf(f.Window)); lagged > c.Corr {
+			c.Corr, c.Lag = lagged, lag
+		}
+		c.Lead, c.Precedence, c.HasOnsets = precedence(x, y, f)
 	}
-	c.Lead, c.Precedence, c.HasOnsets = precedence(x, y, f)
 	excessX := c.MeanWindow - c.MeanBaseline
 	c.Lift = excessX / (StdDev(x, f.Baseline) + liftEpsilon)
 	if excessY := Mean(y, f.Window) - Mean(y, f.Baseline); excessY != 0 {
@@ -117,7 +123,10 @@ func Measure(x, y Series, f Frame) Components {
 //
 // Otherwise it is Measure.
 func MeasureGauge(x, y Series, f Frame) Components {
-	c := Measure(x, y, f)
+	// A gauge's frame skips the buckets it has no value in, so a shift by
+	// whole buckets, and an onset, would read unknowns as values: no lag
+	// and no precedence for gauges.
+	c := measure(x, y, f, false)
 	if len(f.Window) < minGaugePoints || StdDev(y, f.Window) == 0 {
 		return c
 	}
