@@ -82,11 +82,13 @@ func (h *Harness) pending() []string {
 // one remediation executed, with one rollback key at the control API; one
 // webhook post per notification; an empty dead-letter stream; and a row
 // in the events table for every event of the stream. ClickHouse and the
-// buckets may trail the stream, so the check is repeated for up to 30
-// seconds before it fails with every difference it found.
+// buckets may trail the stream (a restarted archiver replays its backlog,
+// and in `make test` it shares one ClickHouse with a dozen other stacks),
+// so the check is repeated for up to 90 seconds before it fails with every
+// difference it found.
 func (h *Harness) CheckEndState(ctx context.Context) {
 	h.T.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		problems := h.endStateProblems(ctx)
 		if len(problems) == 0 {
