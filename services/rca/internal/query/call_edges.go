@@ -10,16 +10,21 @@ import (
 // CallEdges returns the calls between services seen in the spans of rg: a
 // child span of one service under a parent span of another.
 func (r *Reader) CallEdges(ctx context.Context, rg Range) ([]callgraph.Edge, error) {
+	// Parent and child meet on a hash of (trace_id, span_id): joining on
+	// one UInt64 instead of two strings is several times cheaper on an
+	// old server's single-threaded join, and a collision (a few in a
+	// million at 10M spans) could only add an edge that one span pair
+	// does not have.
 	const q = `SELECT caller, callee
 FROM (
-  SELECT trace_id, parent_span_id AS span_id, service AS callee FROM spans
+  SELECT cityHash64(trace_id, parent_span_id) AS k, service AS callee FROM spans
   WHERE parent_span_id != '' AND time >= toDateTime(?) AND time <= toDateTime(?)
     AND start_unix_nano >= ? AND start_unix_nano < ?
 ) AS c
 ALL INNER JOIN (
-  SELECT trace_id, span_id, service AS caller FROM spans
+  SELECT cityHash64(trace_id, span_id) AS k, service AS caller FROM spans
   WHERE time >= toDateTime(?) AND time <= toDateTime(?)
-) AS p USING (trace_id, span_id)
+) AS p USING (k)
 WHERE caller != callee
 GROUP BY caller, callee`
 	var out []callgraph.Edge

@@ -28,12 +28,18 @@ type InstanceBucket struct {
 // model is empty); spans that name no instance are left out. Self means
 // as in SelfBehaviour: a failure or time its children do not explain.
 func (r *Reader) InstanceBehaviour(ctx context.Context, model string, rg Range) ([]InstanceBucket, error) {
+	// The join below costs as much as SelfBehaviour's; most systems name
+	// no instances, or one per service, so a cheap count decides first.
+	services, err := r.multiInstanceServices(ctx, model, rg)
+	if err != nil || len(services) == 0 {
+		return nil, err
+	}
 	const q = `SELECT s.service, s.instance, intDiv(s.start_unix_nano, 1000000000) AS b, count(),
   sum(s.status_code = 2 AND c.child_errors = 0),
   sum(greatest(s.duration_ns - c.child_ns, 0)) / 1000000
 FROM (
   SELECT service, ` + instanceOf + ` AS instance, trace_id, span_id, status_code, duration_ns, start_unix_nano FROM spans
-  WHERE (? = '' OR model = ?) AND time >= toDateTime(?) AND time <= toDateTime(?)
+  WHERE (? = '' OR model = ?) AND has(?, service) AND time >= toDateTime(?) AND time <= toDateTime(?)
     AND start_unix_nano >= ? AND start_unix_nano < ?
   LIMIT 1 BY trace_id, span_id
 ) AS s
@@ -49,14 +55,34 @@ ANY LEFT JOIN (
 WHERE s.instance != ''
 GROUP BY s.service, s.instance, b`
 	var out []InstanceBucket
-	err := r.each(ctx, "instance self behaviour", q, func(rows driver.Rows) error {
+	err = r.each(ctx, "instance self behaviour", q, func(rows driver.Rows) error {
 		var v InstanceBucket
 		if err := rows.Scan(&v.Service, &v.Instance, &v.Bucket, &v.Spans, &v.SelfErrors, &v.SelfLatencyMsSum); err != nil {
 			return err
 		}
 		out = append(out, v)
 		return nil
-	}, model, model, seconds(rg.From), seconds(rg.To), rg.From, rg.To, seconds(rg.From), seconds(rg.To)+1)
+	}, model, model, services, seconds(rg.From), seconds(rg.To), rg.From, rg.To, seconds(rg.From), seconds(rg.To)+1)
+	return out, err
+}
+
+// multiInstanceServices returns the services whose spans of model in rg
+// name two or more instances.
+func (r *Reader) multiInstanceServices(ctx context.Context, model string, rg Range) ([]string, error) {
+	const q = `SELECT service FROM spans
+WHERE (? = '' OR model = ?) AND time >= toDateTime(?) AND time <= toDateTime(?)
+  AND start_unix_nano >= ? AND start_unix_nano < ?
+GROUP BY service
+HAVING uniqIf(` + instanceOf + `, ` + instanceOf + ` != '') >= 2`
+	var out []string
+	err := r.each(ctx, "services with instances", q, func(rows driver.Rows) error {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return err
+		}
+		out = append(out, s)
+		return nil
+	}, model, model, seconds(rg.From), seconds(rg.To), rg.From, rg.To)
 	return out, err
 }
 
