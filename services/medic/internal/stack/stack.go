@@ -183,8 +183,18 @@ func (s *Stack) startAll(ctx context.Context) error {
 	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	for _, p := range s.order {
-		if err := p.WaitReady(rctx); err != nil {
+	for i := 0; i < len(s.order); i++ {
+		p := s.order[i]
+		err := p.WaitReady(rctx)
+		for try := 0; err != nil && try < 3 && s.lostItsPort(p); try++ {
+			// The port was free when chosen and taken before the process
+			// bound it (stacks started side by side in tests race for
+			// ports): start it again on another.
+			if p, err = s.onAnotherPort(p); err == nil {
+				err = p.WaitReady(rctx)
+			}
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -259,4 +269,43 @@ func randomToken() (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(b), nil
+}
+
+// lostItsPort reports whether p exited because its own HTTP port was taken.
+// Only a service whose address no other process was given can move: not
+// the ingest service (its addresses are in the simulator's and the
+// banner's), the simulator nor NATS.
+func (s *Stack) lostItsPort(p *Process) bool {
+	if !p.Exited() || p.Name == "ingest" || p.Name == "simulator" || p.Name == natsProcess {
+		return false
+	}
+	log, err := os.ReadFile(p.LogPath)
+	return err == nil && strings.Contains(string(log), "address already in use")
+}
+
+// onAnotherPort starts p again, as it was, on a new free HTTP port.
+func (s *Stack) onAnotherPort(p *Process) (*Process, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	env := slices.Clone(p.env)
+	for i, e := range env {
+		if strings.HasPrefix(e, "HTTP_ADDR=") {
+			env[i] = "HTTP_ADDR=" + addr
+		}
+	}
+	np, err := startProcess(p.Name, p.bin, p.LogPath, "http://"+addr, env, p.args...)
+	if err != nil {
+		return nil, err
+	}
+	np.ready = p.ready
+	s.Procs[p.Name] = np
+	for i, q := range s.order {
+		if q == p {
+			s.order[i] = np
+		}
+	}
+	s.progress("%-10s lost its port; started again as pid %-7d http://%s", p.Name, np.Pid(), addr)
+	return np, nil
 }

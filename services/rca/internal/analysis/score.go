@@ -10,8 +10,12 @@ const (
 	WeightModelVersion = 1.0
 	WeightServiceData  = 1.0
 	WeightService      = 0.8
-	// WeightLogTemplate: a template names the very line that surged.
-	WeightLogTemplate = 1.0
+	// WeightLogTemplate: a template never seen in the baseline names the
+	// very line that surged. One that was there already and only grew
+	// (an error line logged per failed request) echoes the symptom as
+	// much as it explains it: WeightKnownLogTemplate, a service's weight.
+	WeightLogTemplate      = 1.0
+	WeightKnownLogTemplate = WeightService
 	// changeFactor keeps a change just below the candidate it broke.
 	changeFactor = 0.9
 	// liftEpsilon keeps lift finite when the baseline is flat.

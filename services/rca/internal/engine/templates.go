@@ -52,7 +52,7 @@ func LogTemplates(ctx context.Context, r *query.Reader, sc *Scope) ([]analysis.C
 		out = append(out, analysis.Candidate{Kind: events.CauseLogTemplate,
 			ID:      "log_template:" + t.service + ":" + logtemplate.TemplateID(t.id).String(),
 			Service: t.service, Label: t.text, Specificity: 1 - meanB/meanW,
-			Signals: []analysis.Signal{{Name: signalTemplate, X: x, Weight: analysis.WeightLogTemplate}},
+			Signals: []analysis.Signal{{Name: signalTemplate, X: x, Weight: templateWeight(meanB)}},
 			Evidence: map[string]float64{"lines_per_second_baseline": meanB, "lines_per_second_window": meanW,
 				"folded_templates": float64(t.folded)}})
 	}
@@ -192,4 +192,14 @@ func lendTemplatesToServices(cands []analysis.Candidate) []analysis.Candidate {
 		cands[i].Signals = append(cands[i].Signals, sig)
 	}
 	return cands
+}
+
+// templateWeight is a template's weight: full for one new in the window,
+// a service's for one the baseline had already (see
+// analysis.WeightKnownLogTemplate).
+func templateWeight(baselineRate float64) float64 {
+	if baselineRate > 0 {
+		return analysis.WeightKnownLogTemplate
+	}
+	return analysis.WeightLogTemplate
 }
