@@ -80,7 +80,8 @@ func TestLabelRecordsCarryTheirPredictionID(t *testing.T) {
 
 	js := b.JetStream()
 	subject := events.Subject(events.TypeTelemetryPoints)
-	servicetest.Poll(t, "2 points events", func() bool { return servicetest.Count(t, js, bus.StreamTelemetry, subject) == 2 })
+	// The label without a prediction id is counted as an invalid record.
+	servicetest.Poll(t, "3 points events", func() bool { return servicetest.Count(t, js, bus.StreamTelemetry, subject) == 3 })
 	servicetest.Poll(t, "every offset committed", func() bool {
 		return committed(t, brokers, "inference") == 1 && committed(t, brokers, "labels") == 2
 	})
@@ -97,5 +98,8 @@ func TestLabelRecordsCarryTheirPredictionID(t *testing.T) {
 	}
 	if label.Attributes[AttrPredictionID] != "p-7" || label.Value != 0 || label.TimeUnixNano != labelled*1e6 || label.Service != "kafka/labels" {
 		t.Errorf("label %+v: want prediction_id p-7, value 0, at the label's time, service kafka/labels", label)
+	}
+	if inv := byName[PointInvalidRecords]; inv.Attributes["topic"] != "labels" || inv.Attributes["reason"] != ReasonMissingField || inv.Service != "kafka/labels" {
+		t.Errorf("invalid record %+v: want one for the labels topic, missing_field, service kafka/labels", inv)
 	}
 }

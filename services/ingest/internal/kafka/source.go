@@ -16,10 +16,12 @@
 // wrong type, NaN or Inf, a value or time out of bounds, a missing service)
 // is logged with its reason, counted in medic_ingest_kafka_rejected_total,
 // and skipped: its offset is committed with the batch around it, so one bad
-// record never blocks its partition.
+// record never blocks its partition. On an inference or label topic it also
+// becomes one point inference.invalid_records (see invalidRecord).
 package kafka
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -86,7 +88,10 @@ type Source struct {
 	log      *slog.Logger
 	metrics  *metrics
 	decoders map[string]decoder
-	sources  map[string]string
+	// invalidService is, per inference or label topic, the service its
+	// unmappable records are counted for as a point (see invalidRecord).
+	invalidService map[string]string
+	sources        map[string]string
 }
 
 // New creates a source over cfg's topics; Run starts reading. Metrics are
@@ -102,12 +107,16 @@ func New(opts Options, cfg Config, pub Publisher, reg prometheus.Registerer, log
 	if err != nil {
 		return nil, fmt.Errorf("kafka: metrics: %w", err)
 	}
-	s := &Source{opts: withDefaults(opts), pub: pub, log: log, metrics: m, decoders: map[string]decoder{}, sources: map[string]string{}}
+	s := &Source{opts: withDefaults(opts), pub: pub, log: log, metrics: m, decoders: map[string]decoder{}, sources: map[string]string{},
+		invalidService: map[string]string{}}
 	var topics []string
 	for _, t := range cfg.Topics {
 		topics = append(topics, t.Name)
 		s.sources[t.Name] = t.SourceName()
 		s.decoders[t.Name] = decoderOf(t)
+		if t.Mapping != nil && (t.Format == FormatInference || t.Format == FormatLabel) {
+			s.invalidService[t.Name] = cmp.Or(t.Mapping.DefaultService, t.SourceName())
+		}
 	}
 	s.reader = kafkago.NewReader(kafkago.ReaderConfig{
 		Brokers: opts.Brokers, GroupID: opts.GroupID, GroupTopics: topics,
@@ -210,6 +219,9 @@ func (s *Source) publish(ctx context.Context, batch []kafkago.Message) error {
 		em, err := s.emissions(m)
 		if err != nil {
 			s.rejected(m, err)
+			if inv, ok := s.invalidRecord(m, err); ok {
+				pending = append(pending, inv)
+			}
 			continue
 		}
 		pending = append(pending, em...)
@@ -284,6 +296,30 @@ func (s *Source) emitAll(ctx context.Context, ems []emission) []emission {
 	}
 	wg.Wait()
 	return failed
+}
+
+// PointInvalidRecords is 1 per record of an inference or label topic that
+// could not be mapped, with attributes reason and topic: a type or schema
+// violation in the inference log is a data-quality signal the detector can
+// alert on (a threshold or volume rule), not only a counter of ingest's.
+const PointInvalidRecords = "inference.invalid_records"
+
+// invalidRecord is the point that counts an unmappable record of an
+// inference or label topic, for the topic's default service (the record's
+// own cannot be trusted), stamped at the Kafka record's time.
+func (s *Source) invalidRecord(m kafkago.Message, err error) (emission, bool) {
+	service, ok := s.invalidService[m.Topic]
+	if !ok {
+		return emission{}, false
+	}
+	at := m.Time
+	if at.IsZero() || at.UnixNano() <= 0 {
+		at = time.Now()
+	}
+	p := events.Point{Name: PointInvalidRecords, Value: 1, TimeUnixNano: at.UnixNano(), Service: service,
+		Attributes: map[string]string{"reason": ReasonOf(err), "topic": m.Topic}}
+	id := events.DerivedID("kafka", m.Topic, strconv.Itoa(m.Partition), strconv.FormatInt(m.Offset, 10), "invalid")
+	return emission{topic: m.Topic, id: id, data: events.TelemetryPoints{Source: s.sources[m.Topic], Points: []events.Point{p}}}, true
 }
 
 // rejected counts and logs a record that can never be mapped.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -157,17 +158,32 @@ func TestRecordsBecomePointsAndOffsetsAreCommitted(t *testing.T) {
 
 	js := b.JetStream()
 	subject := events.Subject(events.TypeTelemetryPoints)
-	servicetest.Poll(t, "5 points events", func() bool { return servicetest.Count(t, js, bus.StreamTelemetry, subject) == 5 })
+	// 5 events of points, and one point for each of the 3 unmappable
+	// inference records (telemetry records have no service to count for).
+	servicetest.Poll(t, "8 points events", func() bool { return servicetest.Count(t, js, bus.StreamTelemetry, subject) == 8 })
 	servicetest.Poll(t, "every offset committed", func() bool {
 		return committed(t, brokers, "telemetry") == 4 && committed(t, brokers, "inference") == 6
 	})
 	r.stop(t)
 
 	var inference []events.TelemetryPoints
+	invalid := map[string]int{}
 	for _, ev := range servicetest.ReadEvents(t, js, bus.StreamTelemetry, subject) {
-		if tp := servicetest.As[events.TelemetryPoints](t, ev); tp.Source == "fraud-serving" {
-			inference = append(inference, tp)
+		tp := servicetest.As[events.TelemetryPoints](t, ev)
+		if tp.Source != "fraud-serving" {
+			continue
 		}
+		if p := tp.Points[0]; p.Name == PointInvalidRecords {
+			if len(tp.Points) != 1 || p.Value != 1 || p.Service == "" || p.Attributes["topic"] != "inference" {
+				t.Errorf("invalid-record event %+v: want one point of 1 for the topic's service", tp)
+			}
+			invalid[p.Attributes["reason"]]++
+			continue
+		}
+		inference = append(inference, tp)
+	}
+	if want := map[string]int{ReasonWrongType: 1, ReasonInvalidUTF8: 1, ReasonBadTimestamp: 1}; !maps.Equal(invalid, want) {
+		t.Errorf("invalid-record points by reason %v, want %v", invalid, want)
 	}
 	if len(inference) != 3 {
 		t.Fatalf("%d inference events, want 3", len(inference))
