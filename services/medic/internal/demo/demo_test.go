@@ -55,7 +55,7 @@ func TestEndToEnd(t *testing.T) {
 	work := t.TempDir()
 	sink := startSink(t)
 	st, err := stack.Start(ctx, stack.Config{BinDir: bins, WorkDir: work, ClickHouseAddr: storetest.Addr(),
-		Database: s.Database(), Progress: testWriter{t}, WebhookURL: sink.URL, WebhookSecret: sink.Secret})
+		Database: s.Database(), Progress: stack.LogTo(t), WebhookURL: sink.URL, WebhookSecret: sink.Secret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,10 +65,10 @@ func TestEndToEnd(t *testing.T) {
 			_ = st.Stop()
 		}
 		if t.Failed() {
-			dumpLogs(t, work)
+			t.Log(stack.LogTails(work, 40))
 		}
 	}()
-	res, err := demo.Run(ctx, st, s.Conn(), demo.Options{Baseline: demo.DefaultBaseline, Timeout: 90 * time.Second, Out: testWriter{t}})
+	res, err := demo.Run(ctx, st, s.Conn(), demo.Options{Baseline: demo.DefaultBaseline, Timeout: 90 * time.Second, Out: stack.LogTo(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,24 +169,5 @@ func checkREADMEQueries(t *testing.T, conn history.Querier, root string) {
 			t.Fatalf("README query %d returned %d rows (%v):\n%s", i+1, n, err, q)
 		}
 		t.Logf("README query %d:\n%s", i+1, sb.String())
-	}
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func dumpLogs(t *testing.T, work string) {
-	files, _ := filepath.Glob(filepath.Join(work, "logs", "*.log"))
-	for _, f := range files {
-		raw, _ := os.ReadFile(f)
-		lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
-		if len(lines) > 40 {
-			lines = lines[len(lines)-40:]
-		}
-		t.Logf("--- %s (last %d lines)\n%s", filepath.Base(f), len(lines), strings.Join(lines, "\n"))
 	}
 }

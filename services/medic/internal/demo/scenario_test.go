@@ -94,7 +94,7 @@ func play(t *testing.T, bins string, baseline time.Duration, faults []demo.Fault
 	work := t.TempDir()
 	sink := startSink(t)
 	st, err := stack.Start(ctx, stack.Config{BinDir: bins, WorkDir: work, ClickHouseAddr: storetest.Addr(),
-		Database: s.Database(), Progress: testWriter{t}, WebhookURL: sink.URL, WebhookSecret: sink.Secret})
+		Database: s.Database(), Progress: stack.LogTo(t), WebhookURL: sink.URL, WebhookSecret: sink.Secret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,10 +103,10 @@ func play(t *testing.T, bins string, baseline time.Duration, faults []demo.Fault
 			t.Errorf("graceful stop: %v", err)
 		}
 		if t.Failed() {
-			dumpLogs(t, work)
+			t.Log(stack.LogTails(work, 40))
 		}
 	}()
-	res, err := demo.Play(ctx, st, s.Conn(), demo.Options{Baseline: baseline, Timeout: 150 * time.Second, Out: testWriter{t}}, faults, 25*time.Second)
+	res, err := demo.Play(ctx, st, s.Conn(), demo.Options{Baseline: baseline, Timeout: 150 * time.Second, Out: stack.LogTo(t)}, faults, 25*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

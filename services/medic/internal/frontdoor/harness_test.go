@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -61,9 +60,9 @@ func startDoor(t *testing.T, ingestEnv ...string) *door {
 	defer cancel()
 	st, err := stack.Start(ctx, stack.Config{BinDir: binaries(t), WorkDir: work, ClickHouseAddr: storetest.Addr(),
 		Database: d.store.Database(), NoSimulator: true, Only: services,
-		ProcessEnv: map[string][]string{"ingest": ingestEnv}, Progress: logWriter{t}})
+		ProcessEnv: map[string][]string{"ingest": ingestEnv}, Progress: stack.LogTo(t)})
 	if err != nil {
-		dumpLogs(t, work)
+		t.Log(stack.LogTails(work, 40))
 		t.Fatal(err)
 	}
 	d.stack = st
@@ -78,7 +77,7 @@ func startDoor(t *testing.T, ingestEnv ...string) *door {
 			t.Errorf("stack stop: %v", err)
 		}
 		if t.Failed() {
-			dumpLogs(t, work)
+			t.Log(stack.LogTails(work, 40))
 		}
 	})
 	if d.js, err = jetstream.New(nc); err != nil {
@@ -188,24 +187,4 @@ func (d *door) busEvents(t *testing.T, stream, subject string) []events.Item[eve
 func (d *door) telemetry(t *testing.T, eventType string) []events.Item[events.Data] {
 	t.Helper()
 	return d.busEvents(t, bus.StreamTelemetry, events.Subject(eventType))
-}
-
-type logWriter struct{ t testing.TB }
-
-func (w logWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-// dumpLogs prints the tail of every process's log.
-func dumpLogs(t testing.TB, work string) {
-	files, _ := filepath.Glob(filepath.Join(work, "logs", "*.log"))
-	for _, f := range files {
-		raw, _ := os.ReadFile(f)
-		lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
-		if len(lines) > 40 {
-			lines = lines[len(lines)-40:]
-		}
-		t.Logf("--- %s (last %d lines)\n%s", filepath.Base(f), len(lines), strings.Join(lines, "\n"))
-	}
 }

@@ -117,9 +117,9 @@ func startWithSimulator(t *testing.T) (*stack.Stack, *store.Store) {
 	defer cancel()
 	st, err := stack.Start(ctx, stack.Config{BinDir: binaries(t), WorkDir: work, ClickHouseAddr: storetest.Addr(),
 		Database: db.Database(), Only: []string{"archiver", "ingest", "rca"}, Env: []string{"SIM_RPS=20"},
-		Progress: logWriter{t}})
+		Progress: stack.LogTo(t)})
 	if err != nil {
-		dumpLogs(t, work)
+		t.Log(stack.LogTails(work, 40))
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -127,7 +127,7 @@ func startWithSimulator(t *testing.T) (*stack.Stack, *store.Store) {
 			t.Errorf("stack stop: %v", err)
 		}
 		if t.Failed() {
-			dumpLogs(t, work)
+			t.Log(stack.LogTails(work, 40))
 		}
 	})
 	return st, db

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -87,7 +86,7 @@ func startStack(t *testing.T, st *store.Store, graph string) *stack.Stack {
 		// The normal data spans about 49 hours.
 		ProcessEnv: map[string][]string{"rca": {"RCA_CALL_GRAPH=" + graph, "RCA_MAX_ANALYSIS_WINDOW=72h"}}})
 	if err != nil {
-		dumpLogs(t, work)
+		t.Log(stack.LogTails(work, 20))
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -95,7 +94,7 @@ func startStack(t *testing.T, st *store.Store, graph string) *stack.Stack {
 			t.Errorf("stack stop: %v", err)
 		}
 		if t.Failed() {
-			dumpLogs(t, work)
+			t.Log(stack.LogTails(work, 20))
 		}
 	})
 	return s
@@ -119,14 +118,4 @@ func binaries(t *testing.T) string {
 		}
 	}
 	return dir
-}
-
-// dumpLogs prints the tail of every process's log.
-func dumpLogs(t *testing.T, work string) {
-	files, _ := filepath.Glob(filepath.Join(work, "logs", "*.log"))
-	for _, f := range files {
-		raw, _ := os.ReadFile(f)
-		lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
-		t.Logf("--- %s (last 20 lines)\n%s", filepath.Base(f), strings.Join(lines[max(0, len(lines)-20):], "\n"))
-	}
 }

@@ -123,7 +123,7 @@ func playCase(t *testing.T, bins string, k faultKind, seed uint64, deployAsBenig
 			t.Errorf("graceful stop: %v", err)
 		}
 		if t.Failed() {
-			dumpLogs(t, work)
+			t.Log(stack.LogTails(work, 20))
 		}
 	}()
 	if !knows(ctx, t, st.ControlURL, k.kind) {
@@ -420,16 +420,4 @@ func envInt(t *testing.T, key string, def int) int {
 		t.Fatalf("%s=%q: want a number above 0", key, raw)
 	}
 	return n
-}
-
-func dumpLogs(t *testing.T, work string) {
-	files, _ := filepath.Glob(filepath.Join(work, "logs", "*.log"))
-	for _, f := range files {
-		raw, _ := os.ReadFile(f)
-		lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
-		if len(lines) > 20 {
-			lines = lines[len(lines)-20:]
-		}
-		t.Logf("--- %s (last %d lines)\n%s", filepath.Base(f), len(lines), strings.Join(lines, "\n"))
-	}
 }

@@ -8,8 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -90,9 +88,9 @@ func Start(t testing.TB, o Options) *Harness {
 	defer cancel()
 	st, err := stack.Start(ctx, stack.Config{BinDir: o.BinDir, WorkDir: h.work, ClickHouseAddr: h.ClickHouse.Addr(),
 		Database: h.Store.Database(), Env: o.Env, ProcessEnv: penv, NATSProcess: true, ControlAddr: control,
-		Progress: logWriter{t}})
+		Progress: stack.LogTo(t)})
 	if err != nil {
-		dumpLogs(t, h.work)
+		t.Log(stack.LogTails(h.work, 40))
 		t.Fatal(err)
 	}
 	h.Stack = st
@@ -123,7 +121,7 @@ func (h *Harness) stop() {
 		h.T.Logf("stack stop: %v", err)
 	}
 	if h.T.Failed() {
-		dumpLogs(h.T, h.work)
+		h.T.Log(stack.LogTails(h.work, 40))
 	}
 }
 
@@ -228,24 +226,4 @@ func freeAddr(t testing.TB) string {
 	// Only the port number was wanted; the simulator binds it next.
 	defer func() { _ = l.Close() }()
 	return l.Addr().String()
-}
-
-type logWriter struct{ t testing.TB }
-
-func (w logWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-// dumpLogs prints the tail of every process's log.
-func dumpLogs(t testing.TB, work string) {
-	files, _ := filepath.Glob(filepath.Join(work, "logs", "*.log"))
-	for _, f := range files {
-		raw, _ := os.ReadFile(f)
-		lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
-		if len(lines) > 40 {
-			lines = lines[len(lines)-40:]
-		}
-		t.Logf("--- %s (last %d lines)\n%s", filepath.Base(f), len(lines), strings.Join(lines, "\n"))
-	}
 }
