@@ -183,22 +183,29 @@ func (s *Stack) startAll(ctx context.Context) error {
 	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
+	if err := s.waitReady(rctx); err != nil {
+		return err
+	}
+	s.progress("all %d processes ready in %.1fs (logs in %s)", len(s.order), time.Since(start).Seconds(), filepath.Join(s.cfg.WorkDir, "logs"))
+	return nil
+}
+
+// waitReady waits for every process to be ready, starting again on another
+// port a service whose port was taken between its choice and its bind
+// (stacks started side by side in tests race for ports).
+func (s *Stack) waitReady(ctx context.Context) error {
 	for i := 0; i < len(s.order); i++ {
 		p := s.order[i]
-		err := p.WaitReady(rctx)
+		err := p.WaitReady(ctx)
 		for try := 0; err != nil && try < 3 && s.lostItsPort(p); try++ {
-			// The port was free when chosen and taken before the process
-			// bound it (stacks started side by side in tests race for
-			// ports): start it again on another.
 			if p, err = s.onAnotherPort(p); err == nil {
-				err = p.WaitReady(rctx)
+				err = p.WaitReady(ctx)
 			}
 		}
 		if err != nil {
 			return err
 		}
 	}
-	s.progress("all %d processes ready in %.1fs (logs in %s)", len(s.order), time.Since(start).Seconds(), filepath.Join(s.cfg.WorkDir, "logs"))
 	return nil
 }
 
