@@ -72,11 +72,12 @@ func TestLogOnlyFailureEndToEnd(t *testing.T) {
 	var got struct {
 		Confidence float64 `json:"confidence"`
 		Candidates []struct {
-			Rank        int     `json:"rank"`
-			Kind        string  `json:"kind"`
-			ID          string  `json:"id"`
-			Score       float64 `json:"score"`
-			Explanation string  `json:"explanation"`
+			Rank        int                `json:"rank"`
+			Kind        string             `json:"kind"`
+			ID          string             `json:"id"`
+			Score       float64            `json:"score"`
+			Explanation string             `json:"explanation"`
+			Evidence    map[string]float64 `json:"evidence"`
 		} `json:"candidates"`
 	}
 	raw := control(t, http.MethodPost, st.Procs["rca"].HTTPURL+"/v1/analyses", body)
@@ -84,7 +85,7 @@ func TestLogOnlyFailureEndToEnd(t *testing.T) {
 		t.Fatalf("answer %s: %v", raw, err)
 	}
 	for _, c := range got.Candidates {
-		t.Logf("#%d %-12s %-50s %.3f %s", c.Rank, c.Kind, c.ID, c.Score, c.Explanation)
+		t.Logf("#%d %-12s %-50s %.3f %s\n    evidence %v", c.Rank, c.Kind, c.ID, c.Score, c.Explanation, c.Evidence)
 	}
 	t.Logf("confidence %.2f", got.Confidence)
 	if len(got.Candidates) == 0 {

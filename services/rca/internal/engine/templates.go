@@ -40,8 +40,8 @@ func LogTemplates(ctx context.Context, r *query.Reader, sc *Scope) ([]analysis.C
 		}
 	}
 	var out []analysis.Candidate
-	for _, t := range foldTemplates(rows) {
-		meanB, meanW := rangeMean(t.perSecond, sc.Baseline), rangeMean(t.perSecond, sc.Window)
+	for _, t := range foldTemplates(rows, sc.Baseline.To) {
+		meanB, meanW := t.baselineMean(sc.Baseline), rangeMean(t.perSecond, sc.Window)
 		if meanW <= meanB {
 			continue
 		}
@@ -66,6 +66,32 @@ type template struct {
 	id            uint64
 	perSecond     analysis.Series
 	folded        int
+	// unsure holds the seconds before the baseline's end whose lines were
+	// counted in a bucket that reaches past it: a 10 s count spread evenly
+	// puts lines of a fault that began in the window's first seconds into
+	// the baseline's last ones, and the template would look known.
+	unsure map[int64]bool
+}
+
+// baselineMean is the template's lines per second over the seconds of rg
+// that are not unsure.
+func (t *template) baselineMean(rg analysis.Range) float64 {
+	n := (rg.To - rg.From) / analysis.BucketNanos
+	var sum float64
+	for b, v := range t.perSecond {
+		if rg.Contains(b) && !t.unsure[b] {
+			sum += v
+		}
+	}
+	for b := range t.unsure {
+		if rg.Contains(b) {
+			n--
+		}
+	}
+	if n <= 0 {
+		return 0
+	}
+	return sum / float64(n)
 }
 
 // foldTemplates gathers the rows per template and folds each template into
@@ -73,8 +99,9 @@ type template struct {
 // as Drain generalises a template its text, and so its id, changes, and
 // replicas may have generalised it to different degrees; its lines are one
 // template's all the same. Without folding, a template would look new in
-// the window merely for having gained a wildcard.
-func foldTemplates(rows []query.TemplateBucket) []*template {
+// the window merely for having gained a wildcard. baselineTo, in unix
+// nanoseconds, is where the baseline ends (see template.unsure).
+func foldTemplates(rows []query.TemplateBucket, baselineTo int64) []*template {
 	type key struct {
 		service string
 		id      uint64
@@ -85,11 +112,15 @@ func foldTemplates(rows []query.TemplateBucket) []*template {
 		k := key{r.Service, r.TemplateID}
 		t := byID[k]
 		if t == nil {
-			t = &template{service: r.Service, text: r.Template, id: r.TemplateID, perSecond: analysis.Series{}}
+			t = &template{service: r.Service, text: r.Template, id: r.TemplateID, perSecond: analysis.Series{},
+				unsure: map[int64]bool{}}
 			byID[k] = t
 			all = append(all, t)
 		}
 		t.perSecond[r.Bucket] += r.PerSecond
+		if r.Bucket*analysis.BucketNanos < baselineTo && r.BucketEnd*analysis.BucketNanos > baselineTo {
+			t.unsure[r.Bucket] = true
+		}
 	}
 	// Most general first, so that a template meets the one it folds into
 	// before its own turn.
@@ -108,6 +139,9 @@ func foldTemplates(rows []query.TemplateBucket) []*template {
 		}
 		for b, v := range t.perSecond {
 			kept[i].perSecond[b] += v
+		}
+		for b := range t.unsure {
+			kept[i].unsure[b] = true
 		}
 		kept[i].folded++
 	}

@@ -14,6 +14,10 @@ type TemplateBucket struct {
 	Template   string
 	Bucket     int64
 	PerSecond  float64
+	// BucketEnd is the end, in unix seconds, of the log_templates bucket
+	// the count was spread from: a second of a range can hold lines from
+	// after the range's end.
+	BucketEnd int64
 }
 
 // maxTemplateBucket bounds the width of a log_templates bucket (10 s by
@@ -27,10 +31,11 @@ const maxTemplateBucket = 60
 // seconds; it is spread evenly over them. Each batch's count is read once
 // (the migration's LIMIT 1 BY), as a redelivered batch writes it again.
 func (r *Reader) TemplateCounts(ctx context.Context, rg Range) ([]TemplateBucket, error) {
-	const q = `SELECT service, template_id, any(template), b, sum(per_second)
+	const q = `SELECT service, template_id, any(template), b, sum(per_second), max(bucket_end)
 FROM (
   SELECT service, template_id, template, count / bucket_seconds AS per_second,
-    toInt64(toUInt32(bucket)) + arrayJoin(range(bucket_seconds)) AS b
+    toInt64(toUInt32(bucket)) + arrayJoin(range(bucket_seconds)) AS b,
+    toInt64(toUInt32(bucket)) + toInt64(bucket_seconds) AS bucket_end
   FROM (
     SELECT service, template_id, template, bucket, bucket_seconds, count FROM log_templates
     WHERE bucket >= toDateTime(?) AND bucket < toDateTime(?) AND bucket_seconds > 0
@@ -43,7 +48,7 @@ GROUP BY service, template_id, b`
 	var out []TemplateBucket
 	err := r.each(ctx, "log template counts", q, func(rows driver.Rows) error {
 		var v TemplateBucket
-		if err := rows.Scan(&v.Service, &v.TemplateID, &v.Template, &v.Bucket, &v.PerSecond); err != nil {
+		if err := rows.Scan(&v.Service, &v.TemplateID, &v.Template, &v.Bucket, &v.PerSecond, &v.BucketEnd); err != nil {
 			return err
 		}
 		out = append(out, v)
