@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,8 +48,31 @@ type ConsumerSpec struct {
 	NATSOnly bool
 	// Prefetch is how many messages are pulled ahead of the handler. A
 	// handler that runs long (a remediation) sets 1, so that a shutdown
-	// does not start work that was merely buffered.
+	// does not start work that was merely buffered. A batch consumer that
+	// sets none is bounded by PrefetchBytes instead (see prefetch).
 	Prefetch int
+	// PrefetchBytes bounds the bytes a batch consumer that sets no
+	// Prefetch pulls ahead, DefaultPrefetchBytes when zero.
+	PrefetchBytes int
+}
+
+// DefaultPrefetchBytes is the most a batch consumer buffers ahead of its
+// handler. The client drops what a subscription buffers past its pending
+// limit (64 MiB) as a slow consumer, and the server redelivers it after
+// the messages that came next: with 1,000 messages pulled ahead, telemetry
+// events of 1,000 points (about 150 KiB each) reached the detector out of
+// order, and a third of their points were evaluated as late. Half the
+// limit leaves room for the batch being read.
+const DefaultPrefetchBytes = 32 << 20
+
+// prefetch is how the consumer pulls ahead: by bytes for a batch consumer
+// that sets no Prefetch, whose messages may be large telemetry events (the
+// server's MaxAckPending still bounds their number), else by count.
+func (s ConsumerSpec) prefetch() jetstream.PullMessagesOpt {
+	if s.Prefetch == 0 && s.BatchSize > 1 {
+		return jetstream.PullMaxBytes(cmp.Or(s.PrefetchBytes, DefaultPrefetchBytes))
+	}
+	return jetstream.PullMaxMessages(cmp.Or(s.Prefetch, max(64, s.BatchSize*2)))
 }
 
 // DefaultAckWait is the AckWait of a consumer that sets none. It is what a
@@ -76,9 +100,6 @@ func (s *ConsumerSpec) defaults() {
 	}
 	if s.RetryMax == 0 {
 		s.RetryMax = 15 * time.Second
-	}
-	if s.Prefetch == 0 {
-		s.Prefetch = max(64, s.BatchSize*2)
 	}
 }
 
@@ -221,8 +242,7 @@ func (b *Bus) consume(ctx context.Context, spec ConsumerSpec, handle func(contex
 	}
 	// A short expiry and heartbeat make a lost consumer (deleted, or its
 	// server gone) show within seconds rather than a minute.
-	it, err := cons.Messages(jetstream.PullMaxMessages(spec.Prefetch),
-		jetstream.PullExpiry(10*time.Second), jetstream.PullHeartbeat(3*time.Second))
+	it, err := cons.Messages(spec.prefetch(), jetstream.PullExpiry(10*time.Second), jetstream.PullHeartbeat(3*time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", spec.Durable, err)
 	}
