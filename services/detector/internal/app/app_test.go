@@ -139,7 +139,7 @@ func TestBadRulesFileFailsAtStart(t *testing.T) {
 const firedSeries = `medic_detector_anomalies_fired_total{rule="test_error_rate"}`
 
 // metric reads one series from /metrics; a series not yet there is 0.
-func (h *harness) metric(t *testing.T, series string) float64 {
+func (h *harness) metric(t testing.TB, series string) float64 {
 	t.Helper()
 	for _, line := range strings.Split(h.body(t, "/metrics"), "\n") {
 		if v, ok := strings.CutPrefix(line, series+" "); ok {
@@ -153,7 +153,7 @@ func (h *harness) metric(t *testing.T, series string) float64 {
 	return 0
 }
 
-func (h *harness) body(t *testing.T, path string) string {
+func (h *harness) body(t testing.TB, path string) string {
 	t.Helper()
 	resp, err := http.Get(h.http + path)
 	if err != nil {

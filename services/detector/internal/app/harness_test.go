@@ -30,7 +30,7 @@ type harness struct {
 }
 
 // start runs a detector with rulesFile on its own NATS.
-func start(t *testing.T, rulesFile string) *harness {
+func start(t testing.TB, rulesFile string) *harness {
 	t.Helper()
 	h := newHarness(t, rulesFile)
 	h.run(t)
@@ -38,7 +38,7 @@ func start(t *testing.T, rulesFile string) *harness {
 }
 
 // newHarness sets up NATS and the test's bus client, with no detector yet.
-func newHarness(t *testing.T, rulesFile string) *harness {
+func newHarness(t testing.TB, rulesFile string) *harness {
 	t.Helper()
 	nats := servicetest.StartNATS(t)
 	opts := Options{
@@ -52,13 +52,13 @@ func newHarness(t *testing.T, rulesFile string) *harness {
 
 // run starts a detector on the harness's NATS and waits until
 // it is ready; a test may stop it and run another.
-func (h *harness) run(t *testing.T) *servicetest.Service {
+func (h *harness) run(t testing.TB) *servicetest.Service {
 	t.Helper()
 	return h.runWith(t, h.opts)
 }
 
 // runWith is run with other options.
-func (h *harness) runWith(t *testing.T, opts Options) *servicetest.Service {
+func (h *harness) runWith(t testing.TB, opts Options) *servicetest.Service {
 	t.Helper()
 	svc := servicetest.Run(t, "detector", func(ctx context.Context, ln net.Listener) error {
 		return RunWithListener(ctx, opts, ln)
@@ -69,7 +69,7 @@ func (h *harness) runWith(t *testing.T, opts Options) *servicetest.Service {
 }
 
 // connect sets up the test's own bus client and records every anomaly event.
-func (h *harness) connect(t *testing.T, url string) {
+func (h *harness) connect(t testing.TB, url string) {
 	t.Helper()
 	h.pub = servicetest.Connect(t, url)
 	h.js = h.pub.JetStream()
@@ -108,7 +108,7 @@ func (h *harness) ofType(typ string) []cloudevents.Event {
 	return out
 }
 
-func (h *harness) publish(t *testing.T, id string, points []events.Point) {
+func (h *harness) publish(t testing.TB, id string, points []events.Point) {
 	t.Helper()
 	if _, err := h.pub.Emit(h.ctx, id, events.TelemetryPoints{Source: "test", Points: points}); err != nil {
 		t.Fatal(err)
