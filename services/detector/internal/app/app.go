@@ -56,6 +56,10 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 		if err != nil {
 			return err
 		}
+		if err := warmUp(ctx, rt, d, warmSpan(f.Lookback(), o.MaxWarmUp)); err != nil {
+			rt.Log.Warn("windows not rebuilt from the stream: baseline and drift rules start empty, and fire nothing until they fill again",
+				"err", err)
+		}
 		// Evaluation depends on NATS alone (the service's Options never
 		// set NeedsClickHouse), which the spec says as well.
 		spec := Consumer()

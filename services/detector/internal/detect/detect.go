@@ -144,6 +144,27 @@ func (d *Detector) Handle(ctx context.Context, batch []events.Item[events.Teleme
 	return d.flush(ctx)
 }
 
+// Warm feeds the engine telemetry that it evaluated before a restart, so
+// that its windows and baselines hold what they held, and drops what the
+// engine emits: those events were acked, so their anomalies went out
+// before. Points back to notBefore are taken, older than --max-lateness
+// as they may be. Labels do not go through the join, which took their
+// predictions the first time. It returns the points taken.
+func (d *Detector) Warm(batch []events.Item[events.TelemetryPoints], notBefore time.Time) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.now()
+	taken := 0
+	for _, it := range batch {
+		d.fed.add(it.Meta.ID)
+		rej := d.engine.Observe(it.Data.Points, notBefore.UnixNano(), now.Add(d.maxSkew).UnixNano())
+		taken += len(it.Data.Points) - rej.Total()
+	}
+	d.engine.Evaluate(now)
+	d.metrics.series.Set(float64(d.engine.Series()))
+	return taken
+}
+
 // Tick evaluates without new telemetry, so that evaluation goes on when
 // every source has stopped: the engine moves quiet series on by the wall
 // clock (a firing alert resolves, a no_data: fire rule fires). What it

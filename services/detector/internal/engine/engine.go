@@ -14,9 +14,11 @@
 // when every source has gone quiet.
 //
 // Windows and baselines (see baseline.go) live in memory only. A restarted
-// detector starts them empty and rebuilds them from the telemetry that
-// arrives next; a baseline-relative rule fires nothing until its baseline
-// holds min_baseline_points steps again. Since evaluation times
+// detector starts them empty; its caller replays the telemetry it had
+// evaluated (the detector's warm-up) before the live stream, and what that
+// does not cover fills from the telemetry that arrives next: a
+// baseline-relative rule fires nothing until its baseline holds
+// min_baseline_points steps. Since evaluation times
 // are aligned to the step and an anomaly's start is the time of a point,
 // replaying the same points yields the same anomaly ids, which the bus
 // de-duplicates. Firing alerts are different: the caller keeps them (the
