@@ -183,3 +183,23 @@ func TestUnseenCategoryAgainstProfile(t *testing.T) {
 		t.Errorf("evidence: %+v", d)
 	}
 }
+
+// An unseen_category anomaly restored into a new engine is held by its
+// rule (its unseen_values label notwithstanding), and resolves under its
+// id once the windows hold no new value.
+func TestUnseenCategoryRestoreAndResolve(t *testing.T) {
+	d := onlyOne(t, detections(t, newEngine(t, unseenRule()), channels(0, 200), channels(1, 200), channels(2, 200, repeat(7, 10)...), judge(2)))
+	e := newEngine(t, unseenRule())
+	if out := e.Restore([]events.AnomalyDetected{d}, wallClock); len(out) != 0 {
+		t.Fatalf("restore emitted %v", describe(out))
+	}
+	// The new engine's reference starts empty: windows 3 and 4 build it,
+	// window 5 judges and finds nothing new.
+	out := run(e, channels(3, 200), channels(4, 200), channels(5, 200), judge(5))
+	if len(out) != 1 {
+		t.Fatalf("want one resolution, got %v", describe(out))
+	}
+	if r, ok := out[0].Data.(events.AnomalyResolved); !ok || r.AnomalyID != d.AnomalyID {
+		t.Fatalf("got %+v, want anomaly %s resolved", out[0].Data, d.AnomalyID)
+	}
+}
