@@ -328,7 +328,7 @@ func (r *rule) render(s *series, d events.AnomalyDetected) string {
 	}
 	var b strings.Builder
 	data := rules.SummaryData{Rule: r.spec.Name, Metric: r.spec.Expression(), Severity: r.spec.Severity,
-		Value: s.value, Threshold: d.Threshold, Labels: s.labels}
+		Value: s.value, Threshold: d.Threshold, Labels: d.Labels}
 	if d.Expected != nil {
 		data.Expected = *d.Expected
 	}

@@ -28,7 +28,7 @@ const (
 )
 
 // mlRule is what an ML rule (drift, missing_rate, out_of_range, volume,
-// canary) adds to a compiled rule. Its series judge tumbling windows of the
+// canary, unseen_category) adds to a compiled rule. Its series judge tumbling windows of the
 // rule's window, each once, grace after it ends.
 type mlRule struct {
 	width, grace int64
@@ -47,6 +47,8 @@ type mlRule struct {
 	bins                   int
 	categorical            bool
 	profile                *profileReference
+	// unseen_category: the profile's categories
+	known []float64
 	// out_of_range
 	lo, hi float64
 	// volume
@@ -71,7 +73,9 @@ type mlState struct {
 	// versions are a canary series' windows per model version.
 	versions map[string]windows
 	// open are a quality series' windows not judged yet, by index.
-	open   map[int64]*slot
+	open map[int64]*slot
+	// cats are an unseen_category series' values and windows.
+	cats   *categoryState
 	result mlResult
 }
 
@@ -81,6 +85,8 @@ type mlResult struct {
 	hasP                               bool
 	severity                           string
 	candidate, baseline                string
+	// unseen names an unseen_category window's unseen values.
+	unseen string
 }
 
 // mlVerdict is what judging a window found.
@@ -140,6 +146,8 @@ func (m *mlRule) compileKind(spec rules.Rule, r *rule, step time.Duration) error
 		m.zcond, err = zcondition(spec.MLOp(), m.limit)
 	case rules.DetectorQuality:
 		return m.compileQuality(spec, r, int64(step))
+	case rules.DetectorUnseen:
+		return m.compileUnseen(spec, r)
 	case rules.DetectorCanary:
 		m.alt = mlstats.TwoSided
 		switch spec.MLOp() {
@@ -179,6 +187,8 @@ func (r *rule) newMLState(p *events.Point) *mlState {
 		st.versions = map[string]windows{}
 	case rules.DetectorQuality:
 		st.open = map[int64]*slot{}
+	case rules.DetectorUnseen:
+		st.cats = newCategoryState(m)
 	default:
 		st.win = newWindows(m.ringLen, 0, 0)
 	}
@@ -215,6 +225,8 @@ func (r *rule) observeML(s *series, p *events.Point) pointFate {
 		fate = r.addDrift(st, idx, p.Value)
 	case rules.DetectorCanary:
 		fate = r.addCanary(st, idx, p)
+	case rules.DetectorUnseen:
+		fate = r.addCategory(st, idx, p.Value)
 	default:
 		fate = r.addCount(st, idx, p)
 	}
@@ -255,6 +267,8 @@ func (r *rule) evaluateML(s *series, t int64, now time.Time, e *Engine, out []Em
 		v = r.judgeCanary(st, idx, &e.scratch)
 	case rules.DetectorQuality:
 		v = r.judgeQuality(st, idx)
+	case rules.DetectorUnseen:
+		v = r.judgeUnseen(st, idx)
 	default:
 		v = r.judgeShare(st, idx)
 	}
@@ -309,6 +323,13 @@ func (r *rule) mlEvidence(s *series, d *events.AnomalyDetected) {
 			d.Labels = map[string]string{}
 		}
 		d.Labels[canaryCandidateLabel], d.Labels[canaryBaselineLabel] = res.candidate, res.baseline
+	}
+	if r.kind == rules.DetectorUnseen {
+		d.Labels = maps.Clone(s.labels)
+		if d.Labels == nil {
+			d.Labels = map[string]string{}
+		}
+		d.Labels[unseenValuesLabel] = res.unseen
 	}
 }
 

@@ -56,14 +56,15 @@ func (r *rule) holds(a events.AnomalyDetected) bool {
 }
 
 // groupLabels are the labels of a's series: its labels, less the versions
-// a canary anomaly adds to them.
+// a canary anomaly adds to them and the values an unseen_category one names.
 func (r *rule) groupLabels(a events.AnomalyDetected) map[string]string {
-	if r.kind != rules.DetectorCanary {
+	if r.kind != rules.DetectorCanary && r.kind != rules.DetectorUnseen {
 		return a.Labels
 	}
 	labels := maps.Clone(a.Labels)
 	delete(labels, canaryCandidateLabel)
 	delete(labels, canaryBaselineLabel)
+	delete(labels, unseenValuesLabel)
 	return labels
 }
 

@@ -25,6 +25,10 @@ const (
 	// DetectorCanary compares a new model version with the baseline
 	// version on the same metric over the same window.
 	DetectorCanary = "canary"
+	// DetectorUnseen watches the share of a categorical feature's records
+	// whose category its reference (a trailing window or a profile file)
+	// never held.
+	DetectorUnseen = "unseen_category"
 )
 
 // Methods of drift and canary rules.
@@ -54,6 +58,14 @@ const (
 	// DefaultQualityMinPoints is the fewest records a missing-rate or
 	// out-of-range window needs.
 	DefaultQualityMinPoints = 50
+	// DefaultUnseenShare is the share of records of unseen categories that
+	// fires: one in a hundred. Its min_points is drift's, so that a single
+	// stray record in a thin window cannot reach it.
+	DefaultUnseenShare = 0.01
+	// MaxKnownCategories bounds the distinct values an unseen_category
+	// series remembers across its reference and current windows, and the
+	// categories its profile may name.
+	MaxKnownCategories = 512
 	// DefaultVolumeMinBaseline is how many earlier windows a volume rule
 	// needs before it may fire.
 	DefaultVolumeMinBaseline = 5
@@ -62,7 +74,7 @@ const (
 	MissingSuffix = ".missing"
 )
 
-// Reference is a drift rule's reference: a trailing window of the same
+// Reference is a drift or unseen_category rule's reference: a trailing window of the same
 // series that ends Lag before the current window starts, or a profile file
 // (see mlstats.Profile), relative to the working directory.
 type Reference struct {
@@ -75,7 +87,7 @@ type Reference struct {
 // tumbling windows.
 func (r Rule) ML() bool {
 	switch r.Kind() {
-	case DetectorDrift, DetectorMissingRate, DetectorOutOfRange, DetectorVolume, DetectorCanary, DetectorQuality:
+	case DetectorDrift, DetectorMissingRate, DetectorOutOfRange, DetectorVolume, DetectorCanary, DetectorQuality, DetectorUnseen:
 		return true
 	}
 	return false
@@ -97,6 +109,8 @@ func (r Rule) MLLimit() float64 {
 		return DefaultCanaryAlpha
 	case DetectorVolume:
 		return DefaultDeviations
+	case DetectorUnseen:
+		return DefaultUnseenShare
 	}
 	return DefaultShareLimit
 }
@@ -107,7 +121,7 @@ func (r Rule) MLMinPoints() int {
 		return r.MinPoints
 	}
 	switch r.Kind() {
-	case DetectorDrift:
+	case DetectorDrift, DetectorUnseen:
 		return DefaultDriftMinPoints
 	case DetectorCanary:
 		return mlstats.DefaultMinSamples

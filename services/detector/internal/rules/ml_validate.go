@@ -33,6 +33,9 @@ func (r Rule) validateML(i int) []error {
 	if (kind == DetectorCanary || (kind == DetectorDrift && r.Method == MethodKS)) && r.Threshold >= 1 {
 		bad("threshold", "is a p-value for detector %s: must be below 1 (unset: %v)", kind, r.MLLimit())
 	}
+	if kind == DetectorUnseen && r.Threshold >= 1 {
+		bad("threshold", "is a share of records for detector %s: must be below 1 (unset: %v)", kind, r.MLLimit())
+	}
 	switch kind {
 	case DetectorDrift:
 		if r.Op != "" {
@@ -40,6 +43,10 @@ func (r Rule) validateML(i int) []error {
 		}
 	case DetectorQuality:
 		errs = append(errs, r.validateQuality(i)...)
+	case DetectorUnseen:
+		if r.Op != "" && r.Op != ">" && r.Op != ">=" {
+			bad("op", "%q: detector unseen_category fires on a share above the threshold, op > or >=", r.Op)
+		}
 	case DetectorMissingRate, DetectorOutOfRange:
 		if r.Op != "" && !slices.Contains(Ops, r.Op) {
 			bad("op", "%q is not one of %s", r.Op, strings.Join(Ops, ", "))
@@ -55,13 +62,15 @@ func (r Rule) validateML(i int) []error {
 		}
 	}
 	only("method", r.Method != "", DetectorDrift, DetectorCanary)
-	only("reference", r.Reference != nil, DetectorDrift)
+	only("reference", r.Reference != nil, DetectorDrift, DetectorUnseen)
 	only("feature_type", r.FeatureType != "", DetectorDrift)
 	only("bounds", r.Bounds != nil, DetectorOutOfRange)
 	only("baseline_version", r.BaselineVersion != "", DetectorCanary)
 	switch kind {
 	case DetectorDrift:
 		errs = append(errs, r.validateDrift(i)...)
+	case DetectorUnseen:
+		errs = append(errs, r.validateReference(i)...)
 	case DetectorOutOfRange:
 		if len(r.Bounds) != 2 || !finite(r.Bounds[0]) || !finite(r.Bounds[1]) || r.Bounds[0] > r.Bounds[1] {
 			bad("bounds", "must be [lo, hi], two finite numbers with lo <= hi")
@@ -98,6 +107,15 @@ func (r Rule) validateDrift(i int) []error {
 	if r.FeatureType == FeatureCategorical && r.Method == MethodKS {
 		bad("method", "ks needs ordered values: use psi for a categorical feature")
 	}
+	return append(errs, r.validateReference(i)...)
+}
+
+// validateReference checks a drift or unseen_category rule's reference.
+func (r Rule) validateReference(i int) []error {
+	var errs []error
+	bad := func(field any, format string, args ...any) {
+		errs = append(errs, config.Field(fmt.Sprintf(format, args...), "rules", i, field))
+	}
 	ref := r.Reference
 	if ref == nil {
 		bad("reference", "is missing: a trailing window ({window: 30m, lag: 10m}) or a profile file ({profile: ref.json})")
@@ -124,6 +142,9 @@ func (r Rule) checkProfile() error {
 	if err != nil {
 		return err
 	}
+	if r.Kind() == DetectorUnseen {
+		return r.checkCategoryList(p)
+	}
 	want := mlstats.KindNumeric
 	if r.FeatureType == FeatureCategorical {
 		want = mlstats.KindCategorical
@@ -137,7 +158,24 @@ func (r Rule) checkProfile() error {
 	return nil
 }
 
-// LoadProfile reads a drift rule's reference profile.
+// checkCategoryList checks that an unseen_category rule's profile lists
+// every category of its reference: a category it left out (in its "other"
+// share) would read as unseen.
+func (r Rule) checkCategoryList(p *mlstats.Profile) error {
+	path := r.Reference.Profile
+	switch {
+	case p.Categorical == nil:
+		return fmt.Errorf("profile %s is %s: detector unseen_category needs a categorical profile", path, p.Kind)
+	case p.Categorical.Other > 0:
+		return fmt.Errorf("profile %s lists its top %d categories only (other: %v): detector unseen_category needs them all (a larger TopK)",
+			path, len(p.Categorical.Categories), p.Categorical.Other)
+	case len(p.Categorical.Categories) > MaxKnownCategories:
+		return fmt.Errorf("profile %s names %d categories, more than the %d a rule remembers", path, len(p.Categorical.Categories), MaxKnownCategories)
+	}
+	return nil
+}
+
+// LoadProfile reads a drift or unseen_category rule's reference profile.
 func (r Rule) LoadProfile() (*mlstats.Profile, error) {
 	f, err := os.Open(r.Reference.Profile)
 	if err != nil {

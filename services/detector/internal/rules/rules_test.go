@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"cmp"
 	"math"
 	"strings"
 	"testing"
@@ -131,12 +132,18 @@ func TestDefaultRules(t *testing.T) {
 		metric    string
 		agg       string
 		minPoints int
+		groupBy   string // default: service,model
 	}{
 		{name: "model_error_rate", metric: "prediction.errors_rate / predictions_rate", agg: "ratio", minPoints: 5},
 		{name: "gateway_error_rate", metric: "request.errors_rate / requests_rate", agg: "ratio", minPoints: 5},
 		{name: "prediction_latency_p95", metric: "prediction.latency_ms", agg: "histogram_p95", minPoints: 20},
 		{name: "feature_missing_ratio", metric: "feature.missing_rate / feature.values_rate", agg: "ratio", minPoints: 5},
 		{name: "feature_latency_p95", metric: "feature.latency_ms", agg: "histogram_p95", minPoints: 20},
+		// An instance's resources: one series per instance (and volume).
+		{name: "cpu_saturation", metric: "process.cpu.utilization", agg: "avg", minPoints: 10, groupBy: "service,service.instance.id"},
+		{name: "memory_saturation", metric: "process.memory.utilization", agg: "avg", minPoints: 10, groupBy: "service,service.instance.id"},
+		{name: "disk_saturation", metric: "system.filesystem.utilization", agg: "avg", minPoints: 10,
+			groupBy: "service,service.instance.id,system.filesystem.mountpoint"},
 	}
 	if len(f.Rules) != len(tests) {
 		t.Errorf("got %d default rules, want %d", len(f.Rules), len(tests))
@@ -152,8 +159,8 @@ func TestDefaultRules(t *testing.T) {
 			}
 			// A rollback must let the same series recover, so no default rule
 			// may split series by model version.
-			if strings.Join(r.GroupBy, ",") != "service,model" {
-				t.Errorf("group_by %v, want [service model]", r.GroupBy)
+			if want := cmp.Or(tc.groupBy, "service,model"); strings.Join(r.GroupBy, ",") != want {
+				t.Errorf("group_by %v, want %s", r.GroupBy, want)
 			}
 		})
 	}

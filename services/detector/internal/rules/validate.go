@@ -20,7 +20,7 @@ var (
 	// either side of the baseline (abs).
 	BaselineOps = []string{">", "<", OpAbs}
 	Detectors   = []string{DetectorThreshold, DetectorZScore, DetectorEWMA,
-		DetectorDrift, DetectorMissingRate, DetectorOutOfRange, DetectorVolume, DetectorCanary, DetectorQuality}
+		DetectorDrift, DetectorMissingRate, DetectorOutOfRange, DetectorVolume, DetectorCanary, DetectorQuality, DetectorUnseen}
 	NoDataActions = []string{NoDataResolve, NoDataFire, NoDataKeep}
 	Severities    = []string{events.SeverityInfo, events.SeverityWarning, events.SeverityCritical}
 )

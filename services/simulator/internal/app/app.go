@@ -103,7 +103,7 @@ func RunWithListeners(ctx context.Context, o Options, ln, controlLn net.Listener
 		Tracers: serving.Tracers{Gateway: gw.Tracer, Features: fs.Tracer, Model: ms.Tracer, Store: store.Tracer}}
 	for i, tier := range instances {
 		pipe.Tracers.ModelInstances = append(pipe.Tracers.ModelInstances, tier.Tracer)
-		if err := pipe.ObserveCPU(tier.Meter, i, o.Seed); err != nil {
+		if err := pipe.ObserveResources(tier.Meter, i, o.Seed); err != nil {
 			_ = tel.Shutdown(ctx)
 			return err
 		}
