@@ -142,6 +142,52 @@ func TestLabelsJoinAcrossARestart(t *testing.T) {
 	}
 }
 
+// Labels joined before a restart still count: the restarted detector
+// replays the telemetry it had evaluated (its warm-up), and each label it
+// had joined gives its outcomes again, from the join's record of which
+// label joined which prediction. 30 of a window's 50 labels come before the
+// restart, 20 after; the alert is judged on all 50, not on the 20.
+func TestJoinedLabelsCountAcrossARestart(t *testing.T) {
+	h := newHarness(t, "testdata/quality.yaml")
+	opts := h.opts
+	opts.EvalInterval, opts.MaxLateness, opts.MaxWarmUp = time.Second, 10*time.Minute, time.Hour
+	first := h.runWith(t, opts)
+
+	base := time.Now().Add(-3 * time.Minute).Truncate(10 * time.Second)
+	ps := predictions(0, 10*time.Second, "v2", 0.5)
+	var preds, early, late []events.Point
+	for i, p := range ps {
+		preds = append(preds, predictionPoint(base, p))
+		if i < 30 {
+			early = append(early, labelPoint(base, p))
+		} else {
+			late = append(late, labelPoint(base, p))
+		}
+	}
+	h.publish(t, "predictions", preds)
+	h.publish(t, "early-labels", early)
+	servicetest.WaitConsumed(t, h.js, bus.StreamTelemetry, Consumer().Durable)
+	first.Stop()
+	if n := len(h.ofType(events.TypeAnomalyDetected)); n != 0 {
+		t.Fatalf("%d anomalies before the window's label delay passed", n)
+	}
+
+	h.runWith(t, opts)
+	h.publish(t, "late-labels", late)
+	h.publish(t, "later", []events.Point{{Name: "labeler.up", Value: 1, TimeUnixNano: base.Add(60 * time.Second).UnixNano(), Service: "labeler"}})
+	servicetest.Poll(t, "anomaly.detected", func() bool { return len(h.ofType(events.TypeAnomalyDetected)) > 0 })
+	servicetest.WaitConsumed(t, h.js, bus.StreamTelemetry, Consumer().Durable)
+	detected := h.ofType(events.TypeAnomalyDetected)
+	d := servicetest.As[events.AnomalyDetected](t, detected[0])
+	labels := -1.0
+	if d.Statistic != nil {
+		labels = *d.Statistic
+	}
+	if len(detected) != 1 || d.ModelVersion != "v2" || labels != 50 {
+		t.Fatalf("%d anomalies, the first for %s on %v labels: want one, for v2, on all 50", len(detected), d.ModelVersion, labels)
+	}
+}
+
 // Until labels arrive, the score distribution is the proxy: a new version
 // whose scores shift fires the drift rule on inference.prediction within a
 // window, while the accuracy rule, with no labels yet, says nothing. The

@@ -83,7 +83,11 @@ func warmUp(ctx context.Context, rt *service.Runtime, d *detect.Detector, span t
 			break
 		}
 		evs += len(batch)
-		points += d.Warm(batch, from)
+		n, err := d.Warm(ctx, batch, span)
+		if err != nil {
+			return err
+		}
+		points += n
 		if time.Since(progress) > 5*time.Second {
 			progress = time.Now()
 			rt.Log.Info("rebuilding windows from the stream", "events", evs, "points", points, "up_to_sequence", floor)

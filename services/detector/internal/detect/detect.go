@@ -55,7 +55,10 @@ type Options struct {
 
 // Joiner joins labels to predictions (labeljoin.Joiner).
 type Joiner interface {
-	Join(ctx context.Context, pts []events.Point) ([]events.Point, error)
+	// Join joins the labels among pts, the points of event eventID.
+	Join(ctx context.Context, eventID string, pts []events.Point) ([]events.Point, error)
+	// Rejoin is what Join gave the labels among pts before: for Warm.
+	Rejoin(ctx context.Context, eventID string, pts []events.Point) ([]events.Point, error)
 }
 
 // DefaultMaxSeries is the default of --max-series: at the ~2-8 KiB a
@@ -147,22 +150,33 @@ func (d *Detector) Handle(ctx context.Context, batch []events.Item[events.Teleme
 // Warm feeds the engine telemetry that it evaluated before a restart, so
 // that its windows and baselines hold what they held, and drops what the
 // engine emits: those events were acked, so their anomalies went out
-// before. Points back to notBefore are taken, older than --max-lateness
-// as they may be. Labels do not go through the join, which took their
-// predictions the first time. It returns the points taken.
-func (d *Detector) Warm(batch []events.Item[events.TelemetryPoints], notBefore time.Time) int {
+// before. Points of the last span are taken, older than --max-lateness as
+// they may be. Labels give the outcomes they joined the first time
+// (Joiner.Rejoin), so that quality windows are rebuilt too. It returns the
+// points taken; an error is the join's store failing.
+func (d *Detector) Warm(ctx context.Context, batch []events.Item[events.TelemetryPoints], span time.Duration) (int, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := d.now()
+	notBefore, notAfter := now.Add(-max(span, d.maxLate)).UnixNano(), now.Add(d.maxSkew).UnixNano()
+	outcomesNotBefore := now.Add(-max(span, d.maxLate) - d.labelWindow).UnixNano()
 	taken := 0
 	for _, it := range batch {
+		var outcomes []events.Point
+		if d.join != nil {
+			var err error
+			if outcomes, err = d.join.Rejoin(ctx, it.Meta.ID, it.Data.Points); err != nil {
+				return taken, err
+			}
+		}
 		d.fed.add(it.Meta.ID)
-		rej := d.engine.Observe(it.Data.Points, notBefore.UnixNano(), now.Add(d.maxSkew).UnixNano())
-		taken += len(it.Data.Points) - rej.Total()
+		n := d.engine.Observe(it.Data.Points, notBefore, notAfter)
+		m := d.engine.Observe(outcomes, outcomesNotBefore, notAfter)
+		taken += len(it.Data.Points) + len(outcomes) - n.Total() - m.Total()
 	}
 	d.engine.Evaluate(now)
 	d.metrics.series.Set(float64(d.engine.Series()))
-	return taken
+	return taken, nil
 }
 
 // Tick evaluates without new telemetry, so that evaluation goes on when
@@ -218,7 +232,7 @@ func (d *Detector) feed(ctx context.Context, batch []events.Item[events.Telemetr
 		var outcomes []events.Point
 		if d.join != nil {
 			var err error
-			if outcomes, err = d.join.Join(ctx, tp.Points); err != nil {
+			if outcomes, err = d.join.Join(ctx, it.Meta.ID, tp.Points); err != nil {
 				return err
 			}
 		}

@@ -22,7 +22,7 @@ type stampedJoin struct {
 	calls int
 }
 
-func (j *stampedJoin) Join(context.Context, []events.Point) ([]events.Point, error) {
+func (j *stampedJoin) Join(context.Context, string, []events.Point) ([]events.Point, error) {
 	j.calls++
 	if j.fail > 0 {
 		j.fail--
@@ -33,6 +33,10 @@ func (j *stampedJoin) Join(context.Context, []events.Point) ([]events.Point, err
 		out[i] = events.Point{Name: rules.PointCorrect, Value: 1, TimeUnixNano: j.at.UnixNano(), Service: "model-server", ModelVersion: "v1"}
 	}
 	return out, nil
+}
+
+func (j *stampedJoin) Rejoin(context.Context, string, []events.Point) ([]events.Point, error) {
+	return nil, nil
 }
 
 func qualityEngine(t *testing.T) *engine.Engine {

@@ -2,8 +2,9 @@
 // label, by prediction id, across the label delay. A prediction point
 // (inference.prediction with a prediction_id attribute) is remembered in a
 // store that outlives the detector, for as long as its label may take; a
-// label point (inference.label with the same attribute) takes it back out
-// and becomes outcome points (see rules.PointCorrect and the others)
+// label point (inference.label with the same attribute) marks it joined
+// (by that label: once per prediction, and again for a redelivery of the
+// same event, see Store.Take) and becomes outcome points (see rules.PointCorrect and the others)
 // stamped at the PREDICTION's time, with the prediction's service, model
 // and model version. A quality rule then judges each version on its own
 // predictions' labels, at the times they were made: late labels of a
@@ -20,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strconv"
 
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/services/detector/internal/rules"
@@ -39,6 +41,9 @@ type Prediction struct {
 	ModelVersion string  `json:"v,omitempty"`
 	TimeUnixNano int64   `json:"t"`
 	Score        float64 `json:"y"`
+	// JoinedBy names the label that joined the prediction (its event id
+	// and place in the event), empty while it waits.
+	JoinedBy string `json:"j,omitempty"`
 }
 
 // Reasons a prediction is not kept.
@@ -54,10 +59,13 @@ type Store interface {
 	// Remember keeps p under id; ErrFull when there is no room, ErrBadID
 	// when id cannot be kept.
 	Remember(ctx context.Context, id string, p Prediction) error
-	// Take returns the prediction under id and forgets it, so that a label
-	// sent twice counts once; false when there is none (never seen, aged
-	// out, or labelled already).
-	Take(ctx context.Context, id string) (Prediction, bool, error)
+	// Take returns the prediction under id and marks it joined by the
+	// label `by`, so that a label sent twice counts once; false when there
+	// is none (never seen, aged out, or joined by another label). The
+	// label that joined it gets it again.
+	Take(ctx context.Context, id, by string) (Prediction, bool, error)
+	// Joined returns the prediction under id if the label `by` joined it.
+	Joined(ctx context.Context, id, by string) (Prediction, bool, error)
 }
 
 // Joiner turns prediction and label points into outcome points.
@@ -77,14 +85,14 @@ func New(log *slog.Logger, store Store, threshold float64, m *Metrics) *Joiner {
 	return &Joiner{store: store, threshold: threshold, metrics: m, log: log}
 }
 
-// Join remembers the predictions among pts and joins the labels, in order,
-// returning the outcome points of the labels that found their prediction.
-// A label without a known prediction is counted, never an error; a full
-// store is counted and its prediction dropped. An error is the store's
-// failure, which a retry may cure: the caller redelivers the batch, and
-// the outcomes of labels joined before the failure are lost with it
-// (their predictions are gone), which the metric of unmatched labels shows.
-func (j *Joiner) Join(ctx context.Context, pts []events.Point) ([]events.Point, error) {
+// Join remembers the predictions among pts, the points of event eventID,
+// and joins the labels, in order, returning the outcome points of the
+// labels that found their prediction. A label without a known prediction
+// is counted, never an error; a full store is counted and its prediction
+// dropped. An error is the store's failure, which a retry may cure: the
+// caller redelivers the event, and its labels find the predictions they
+// joined before the failure again.
+func (j *Joiner) Join(ctx context.Context, eventID string, pts []events.Point) ([]events.Point, error) {
 	var out []events.Point
 	for i := range pts {
 		p := &pts[i]
@@ -99,13 +107,40 @@ func (j *Joiner) Join(ctx context.Context, pts []events.Point) ([]events.Point, 
 			}
 		case PointLabel:
 			var err error
-			if out, err = j.label(ctx, id, p, out); err != nil {
+			if out, err = j.label(ctx, id, labelName(eventID, i), p, out); err != nil {
 				return out, err
 			}
 		}
 	}
 	return out, nil
 }
+
+// Rejoin is the outcome points of the labels among pts (of event eventID)
+// that joined their predictions before: what Join returned for them, for a
+// restarted detector that replays the event to rebuild its windows. It
+// remembers nothing and counts nothing.
+func (j *Joiner) Rejoin(ctx context.Context, eventID string, pts []events.Point) ([]events.Point, error) {
+	var out []events.Point
+	for i := range pts {
+		p := &pts[i]
+		id := p.Attributes[AttrPredictionID]
+		if id == "" || p.Name != PointLabel {
+			continue
+		}
+		pred, ok, err := j.store.Joined(ctx, id, labelName(eventID, i))
+		if err != nil {
+			return out, fmt.Errorf("rejoin label: %w", err)
+		}
+		if ok {
+			out = append(out, j.outcomes(pred, p.Value)...)
+		}
+	}
+	return out, nil
+}
+
+// labelName names the i-th point of an event, the label that joins a
+// prediction: a redelivery of the event names it the same.
+func labelName(eventID string, i int) string { return eventID + "#" + strconv.Itoa(i) }
 
 func (j *Joiner) remember(ctx context.Context, id string, p *events.Point) error {
 	err := j.store.Remember(ctx, id, Prediction{Service: p.Service, Model: p.Model, ModelVersion: p.ModelVersion,
@@ -124,8 +159,8 @@ func (j *Joiner) remember(ctx context.Context, id string, p *events.Point) error
 	return nil
 }
 
-func (j *Joiner) label(ctx context.Context, id string, p *events.Point, out []events.Point) ([]events.Point, error) {
-	pred, ok, err := j.store.Take(ctx, id)
+func (j *Joiner) label(ctx context.Context, id, by string, p *events.Point, out []events.Point) ([]events.Point, error) {
+	pred, ok, err := j.store.Take(ctx, id, by)
 	if err != nil {
 		return out, fmt.Errorf("join label: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -49,7 +50,7 @@ func TestOutcomes(t *testing.T) {
 		t.Run(tc.cell, func(t *testing.T) {
 			j := newJoiner(t, 0)
 			id := fmt.Sprint("p", i)
-			out, err := j.Join(context.Background(), []events.Point{prediction(id, "v2", 1000, tc.score), label(id, 9000, tc.label)})
+			out, err := j.Join(context.Background(), "ev-1", []events.Point{prediction(id, "v2", 1000, tc.score), label(id, 9000, tc.label)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +76,7 @@ func TestOutcomes(t *testing.T) {
 func TestUnmatchedLabels(t *testing.T) {
 	j := newJoiner(t, 0)
 	ctx := context.Background()
-	out, err := j.Join(ctx, []events.Point{
+	out, err := j.Join(ctx, "ev-1", []events.Point{
 		prediction("p1", "v1", 1, 0.9), label("p1", 2, 1), label("p1", 3, 1), label("nobody", 4, 1),
 		{Name: PointLabel, Value: 1, TimeUnixNano: 5, Service: "labeler"},
 	})
@@ -99,12 +100,49 @@ func TestFullStoreAndBadIDs(t *testing.T) {
 		pts = append(pts, prediction(fmt.Sprint("p", i), "v1", int64(i), 0.9))
 	}
 	pts = append(pts, prediction(strings.Repeat("x", 5000), "v1", 1, 0.9))
-	if _, err := j.Join(context.Background(), pts); err != nil {
+	if _, err := j.Join(context.Background(), "ev-1", pts); err != nil {
 		t.Fatal(err)
 	}
 	full, bad := testutil.ToFloat64(j.metrics.dropped.WithLabelValues("full")), testutil.ToFloat64(j.metrics.dropped.WithLabelValues("bad_id"))
 	kept := testutil.ToFloat64(j.metrics.remembered)
 	if full == 0 || kept == 0 || full+kept != 100 || bad != 1 {
 		t.Fatalf("kept %v, dropped %v as full and %v as bad ids; want some of each, 100 in all, and 1 bad id", kept, full, bad)
+	}
+}
+
+// A label joins its prediction once: its event redelivered (after a crash
+// before its outcomes were counted) joins it again, another label or
+// another event with the same label does not, and Rejoin gives a restarted
+// detector the outcomes of the labels that joined, from the event that
+// joined them only. A prediction sent again after its label stays joined.
+func TestJoinIsOncePerLabelAndRejoinable(t *testing.T) {
+	j := newJoiner(t, 0)
+	ctx := context.Background()
+	if _, err := j.Join(ctx, "ev-p", []events.Point{prediction("p1", "v1", 1, 0.9)}); err != nil {
+		t.Fatal(err)
+	}
+	labels := []events.Point{label("p1", 2, 1)}
+	first, err := j.Join(ctx, "ev-l", labels)
+	if err != nil || len(first) != 4 {
+		t.Fatalf("first join: %d points, %v; want 4", len(first), err)
+	}
+	again, err := j.Join(ctx, "ev-l", labels)
+	if err != nil || len(again) != 4 {
+		t.Fatalf("the same event redelivered: %d points, %v; want its 4 again", len(again), err)
+	}
+	// The prediction sent again does not make it wait for a label anew.
+	if _, err := j.Join(ctx, "ev-p", []events.Point{prediction("p1", "v1", 1, 0.9)}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := j.Join(ctx, "ev-other", labels)
+	if err != nil || len(other) != 0 {
+		t.Fatalf("another event's label: %d points, %v; want none", len(other), err)
+	}
+	re, err := j.Rejoin(ctx, "ev-l", labels)
+	if err != nil || len(re) != 4 || !reflect.DeepEqual(re, first) {
+		t.Fatalf("rejoin of the joining event: %v, %v; want %v", re, err, first)
+	}
+	if re, err := j.Rejoin(ctx, "ev-other", labels); err != nil || len(re) != 0 {
+		t.Fatalf("rejoin of another event: %v, %v; want nothing", re, err)
 	}
 }

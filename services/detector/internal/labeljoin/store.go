@@ -30,10 +30,13 @@ func OpenKV(ctx context.Context, b kv.Buckets, window time.Duration, maxBytes in
 	return &KVStore{store: s}, nil
 }
 
-// Remember puts p under id; a prediction sent twice overwrites itself.
+// Remember keeps p under id. A prediction sent again (a redelivery) keeps
+// the record as it is, joined or not, so that its label counts once.
 func (s *KVStore) Remember(ctx context.Context, id string, p Prediction) error {
-	_, err := s.store.Put(ctx, id, p)
+	_, err := s.store.Create(ctx, id, p)
 	switch {
+	case errors.Is(err, kv.ErrExists):
+		return nil
 	case errors.Is(err, kv.ErrFull):
 		return ErrFull
 	case errors.Is(err, kv.ErrInvalidKey):
@@ -42,9 +45,14 @@ func (s *KVStore) Remember(ctx context.Context, id string, p Prediction) error {
 	return err
 }
 
-// Take gets the prediction under id and deletes it. An id too long to be a
-// key, or a record that does not decode, is no prediction.
-func (s *KVStore) Take(ctx context.Context, id string) (Prediction, bool, error) {
+// Take gets the prediction under id and marks it joined by `by` (the label
+// that took it), at the revision read: of two labels, or two detectors,
+// exactly one takes it. The same label taking it again (its event
+// redelivered after a crash, before its outcomes were counted) gets it
+// again; any other gets nothing. The record stays until the bucket's TTL,
+// so that a restarted detector can count it again (Joined). An id too long
+// to be a key, or a record that does not decode, is no prediction.
+func (s *KVStore) Take(ctx context.Context, id, by string) (Prediction, bool, error) {
 	e, err := s.store.Get(ctx, id)
 	switch {
 	case errors.Is(err, kv.ErrNotFound), errors.Is(err, kv.ErrInvalidKey), errors.Is(err, kv.ErrUnreadable):
@@ -52,13 +60,32 @@ func (s *KVStore) Take(ctx context.Context, id string) (Prediction, bool, error)
 	case err != nil:
 		return Prediction{}, false, err
 	}
-	// Deleting at the revision read: of two deliveries of one label, one
-	// deletes, and the other finds a conflict and counts nothing.
-	if err := s.store.DeleteAt(ctx, id, e.Revision); err != nil {
-		if errors.Is(err, kv.ErrConflict) {
+	switch e.Value.JoinedBy {
+	case by:
+		return e.Value, true, nil
+	case "":
+	default:
+		return Prediction{}, false, nil
+	}
+	p := e.Value
+	p.JoinedBy = by
+	if _, err := s.store.Update(ctx, id, p, e.Revision); err != nil {
+		if errors.Is(err, kv.ErrConflict) || errors.Is(err, kv.ErrFull) {
 			return Prediction{}, false, nil
 		}
 		return Prediction{}, false, err
 	}
-	return e.Value, true, nil
+	return p, true, nil
+}
+
+// Joined returns the prediction under id if the label `by` joined it.
+func (s *KVStore) Joined(ctx context.Context, id, by string) (Prediction, bool, error) {
+	e, err := s.store.Get(ctx, id)
+	switch {
+	case errors.Is(err, kv.ErrNotFound), errors.Is(err, kv.ErrInvalidKey), errors.Is(err, kv.ErrUnreadable):
+		return Prediction{}, false, nil
+	case err != nil:
+		return Prediction{}, false, err
+	}
+	return e.Value, e.Value.JoinedBy == by, nil
 }

@@ -3,10 +3,10 @@ package rules
 import "time"
 
 // Lookback is how much telemetry before now the rule's state reflects: its
-// window and `for`, plus a zscore, ewma or volume baseline, or a drift
-// rule's trailing reference. A restarted detector replays this much of the
-// telemetry it had evaluated to rebuild that state. Quality rules are not
-// counted: their outcome points come from the label join, not the stream.
+// window and `for`, plus a zscore, ewma or volume baseline, a drift rule's
+// trailing reference, or a quality rule's label delay (labels that came in
+// it count in windows not judged yet). A restarted detector replays this
+// much of the telemetry it had evaluated to rebuild that state.
 func (r Rule) Lookback() time.Duration {
 	past := time.Duration(0)
 	switch r.Kind() {
@@ -16,6 +16,8 @@ func (r Rule) Lookback() time.Duration {
 		if r.Reference != nil && r.Reference.Profile == "" {
 			past = r.Reference.Window + r.Reference.Lag
 		}
+	case DetectorQuality:
+		past = r.LabelDelay
 	}
 	return r.Window + r.For + past
 }

@@ -16,6 +16,7 @@ func TestLookback(t *testing.T) {
 		{"volume", Rule{Detector: DetectorVolume, Window: 10 * time.Second, Baseline: time.Minute}, 70 * time.Second},
 		{"drift, trailing reference", Rule{Detector: DetectorDrift, Window: time.Minute,
 			Reference: &Reference{Window: 10 * time.Minute, Lag: time.Minute}}, 12 * time.Minute},
+		{"quality", Rule{Detector: DetectorQuality, Window: time.Minute, LabelDelay: time.Hour}, time.Hour + time.Minute},
 		{"drift, profile", Rule{Detector: DetectorDrift, Window: time.Minute, Reference: &Reference{Profile: "p.json"}}, time.Minute},
 	}
 	for _, tc := range tests {
