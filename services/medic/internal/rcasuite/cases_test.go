@@ -47,7 +47,11 @@ var kinds = []faultKind{
 	{kind: "bad_model_version", metric: "error", bystander: "feature-service", truth: func(c candidate, _ string) bool {
 		return (c.Kind == "model_version" || c.Kind == "change") && c.Model == "fraud" && c.ModelVersion == "v2"
 	}},
-	{kind: "feature_nulls", metric: "error", bystander: "gateway", truth: service("feature-service")},
+	// The null feature itself names the fault as well as the service that
+	// serves it.
+	{kind: "feature_nulls", metric: "error", bystander: "gateway", truth: func(c candidate, id string) bool {
+		return c.ID == "feature:fraud/merchant_risk" || service("feature-service")(c, id)
+	}},
 	{kind: "slow_dependency", metric: "latency", bystander: "gateway", truth: service("feature-service")},
 	{kind: "erroring_dependency", metric: "error", bystander: "model-server", truth: service("feature-service")},
 	// The culprit is the one exhausted instance (its pod), not the

@@ -43,8 +43,9 @@ const (
 // explanation. A rival is any cause below rank 1 that does not point at the
 // same change as rank 1: the deploy of a bad version, the version itself and
 // the service that serves it are one explanation seen at three levels, and
-// acting on one acts on all, so they do not compete; nor do a log template
-// and the service that wrote it. all must be ranked and sorted best first.
+// acting on one acts on all, so they do not compete; nor do a log
+// template, an operation or a feature and the service that wrote, ran or
+// served it. all must be ranked and sorted best first.
 func Confidence(all []scored, baselineSufficient bool) float64 {
 	if len(all) == 0 || all[0].cause.Score <= 0 {
 		return 0
@@ -69,14 +70,19 @@ func Confidence(all []scored, baselineSufficient bool) float64 {
 	return clamp01(c)
 }
 
-// templateOfService reports whether one of a and b is a log template and
-// the other the service that wrote it: the service ranks by its template's
-// lines, so the two are one explanation, not rivals.
+// templateOfService reports whether one of a and b is a log template, an
+// operation or a feature and the other the service that wrote, ran or
+// served it: the two rank by the same lines, spans or values, so they are
+// one explanation, not rivals.
 func templateOfService(a, b scored) bool {
 	if a.cause.Kind == events.CauseService {
 		a, b = b, a
 	}
-	return a.cause.Kind == events.CauseLogTemplate && b.cause.Kind == events.CauseService && a.cause.Service == b.cause.Service
+	switch a.cause.Kind {
+	case events.CauseLogTemplate, events.CauseOperation, events.CauseFeature:
+		return b.cause.Kind == events.CauseService && a.cause.Service == b.cause.Service
+	}
+	return false
 }
 
 // sameChange reports whether a and b point at the same change: one is the

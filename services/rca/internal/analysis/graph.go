@@ -14,8 +14,10 @@ import (
 // latency or errors correlates with the symptom as well as the callee
 // does, so the scores alone cannot tell them apart; the walk passes the
 // caller's mass down to the callee that accounts for it, and the deepest
-// faulty service keeps the most. Model versions are not in the graph and
-// keep their score. Without calls nothing changes.
+// faulty service keeps the most. An operation and a feature take their
+// service's factor, so that they keep their place beside it. Model
+// versions are not in the graph and keep their score. Without calls
+// nothing changes.
 func weighByGraph(g callgraph.Graph, all []scored) {
 	if g.Len() == 0 {
 		return
@@ -36,13 +38,17 @@ func weighByGraph(g callgraph.Graph, all []scored) {
 	}
 	for i := range all {
 		c := &all[i].cause
-		if c.Kind != events.CauseService {
+		if !partOfService(c.Kind) {
 			continue
 		}
 		factor := rank[c.Service] / best
 		c.Score *= factor
 		c.Evidence["graph"], c.Evidence["graph_rank"] = factor, rank[c.Service]
-		c.Summary += graphPhrase(factor)
+		phrase := graphPhrase(factor)
+		if c.Kind != events.CauseService {
+			phrase = "; its service is" + phrase[1:]
+		}
+		c.Summary += phrase
 	}
 }
 
@@ -53,4 +59,11 @@ func graphPhrase(factor float64) string {
 	}
 	return fmt.Sprintf("; %.0f%% of the first on a walk over the call graph, which passes a caller's weight on to the callees that account for its symptom",
 		math.Round(factor*100))
+}
+
+// partOfService reports whether a cause of kind is its service or a part
+// of it that the walk weighs as the service: an operation of it, or a
+// feature it served.
+func partOfService(kind string) bool {
+	return kind == events.CauseService || kind == events.CauseOperation || kind == events.CauseFeature
 }

@@ -14,6 +14,11 @@ var signalPhrases = map[string]string{
 	"self_latency": "its own latency, not its callees'",
 	"missing_data": "responses with missing data",
 	"log_template": "its surging log template",
+	// An operation's and a feature's signals, said of them.
+	"operation_self_errors":  "its own errors, not its callees'",
+	"operation_self_latency": "its own latency, not its callees'",
+	"feature_nulls":          "its share of null values",
+	"feature_out_of_range":   "its share of values outside the baseline's 1st to 99th percentile",
 }
 
 // candidateSummary is one line a person reads in a notification. Without a
@@ -26,13 +31,17 @@ func candidateSummary(c Candidate, signal string, explained float64, in Input, c
 		subject = "model " + c.Model + "@" + c.ModelVersion
 	case events.CauseLogTemplate:
 		subject = fmt.Sprintf("log template %q of service %s", c.Label, c.Service)
+	case events.CauseOperation:
+		subject = fmt.Sprintf("operation %q of service %s", c.Label, c.Service)
+	case events.CauseFeature:
+		subject = fmt.Sprintf("feature %s of model %s, served by %s", c.Label, c.Model, c.Service)
 	}
 	s := fmt.Sprintf("%s explains %.0f%% of the excess %s", subject, math.Round(explained*100), in.Symptom)
 	if noBaseline {
 		s = fmt.Sprintf("%s accounts for %.0f%% of %s in the window, with no baseline to compare with",
 			subject, math.Round(explained*100), in.Symptom)
 	}
-	if p, ok := signalPhrases[signal]; ok && c.Kind == events.CauseService {
+	if p, ok := signalPhrases[signal]; ok && c.Kind != events.CauseModelVersion && c.Kind != events.CauseLogTemplate {
 		s += " (" + p + ")"
 	}
 	if ch != nil {

@@ -236,7 +236,7 @@ func TestBadInput(t *testing.T) {
 			body: `{` + slow + `, "symptom": {"service": "gateway"}, "baseline": {` + window(rec.slowAt.Add(-5*time.Hour), rec.slowAt.Add(-2*time.Hour)) + `}}`},
 		{name: "baseline of another type", status: http.StatusBadRequest, want: []string{"baseline 300", "want a duration"},
 			body: `{` + slow + `, "symptom": {"service": "gateway"}, "baseline": 300}`},
-		{name: "unknown kind", status: http.StatusBadRequest, want: []string{`candidates.kinds: "pod"`, "service, model_version, change, log_template"},
+		{name: "unknown kind", status: http.StatusBadRequest, want: []string{`candidates.kinds: "pod"`, "service, model_version, change, log_template, operation, feature"},
 			body: `{` + slow + `, "symptom": {"service": "gateway"}, "candidates": {"kinds": ["pod"]}}`},
 		{name: "window with no data", status: http.StatusUnprocessableEntity, want: []string{"no data in [", "spans and metrics hold no rows"},
 			body: `{` + empty + `, "symptom": {"service": "gateway"}}`},

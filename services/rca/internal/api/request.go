@@ -39,7 +39,8 @@ type candidatesIn struct {
 
 // candidateKinds are the kinds of candidate the engine ranks, which a
 // filter may name.
-var candidateKinds = []string{events.CauseService, events.CauseModelVersion, events.CauseChange, events.CauseLogTemplate}
+var candidateKinds = []string{events.CauseService, events.CauseModelVersion, events.CauseChange, events.CauseLogTemplate,
+	events.CauseOperation, events.CauseFeature}
 
 // maxBody bounds a request body: a request is a few hundred bytes.
 const maxBody = 64 << 10

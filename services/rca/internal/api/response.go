@@ -112,6 +112,12 @@ func nameOf(c events.Cause) string {
 		return c.Model + "@" + c.ModelVersion
 	case c.Kind == events.CauseChange && c.ChangeID != "":
 		return c.ChangeID
+	case strings.HasPrefix(c.ID, engine.OperationPrefix):
+		// "operation:<service>/<span name>" is named "<service>/<span name>".
+		return strings.TrimPrefix(c.ID, engine.OperationPrefix)
+	case strings.HasPrefix(c.ID, engine.FeaturePrefix):
+		// "feature:<model>/<feature>" is named "<model>/<feature>".
+		return strings.TrimPrefix(c.ID, engine.FeaturePrefix)
 	default:
 		return c.ID
 	}

@@ -107,7 +107,8 @@ type Engine struct {
 
 // New returns an engine with the standard candidate generators.
 func New(r *query.Reader, cfg Config) *Engine {
-	return &Engine{r: r, cfg: cfg, generators: []Generator{ModelVersions, OwnMissingData(Services), SameMetric, LogTemplates, Instances}}
+	return &Engine{r: r, cfg: cfg, generators: []Generator{ModelVersions, OwnMissingData(Services), SameMetric, LogTemplates, Instances,
+		Operations, Features}}
 }
 
 // Result is an analysis's rca.completed, with what the analysis saw of the

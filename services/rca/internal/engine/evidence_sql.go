@@ -8,14 +8,18 @@ import (
 // signalQueries names, per signal, the queries whose rows made it (the
 // names query.Reader gives them), after the symptom's own query.
 var signalQueries = map[string][]string{
-	"served":              nil, // a version's share of the symptom: the symptom query itself
-	"self_errors":         {"span self behaviour"},
-	"self_latency":        {"span self behaviour"},
-	"error_logs":          {"error logs", "span self behaviour"},
-	"missing_data":        {"missing data", "missing data counters"},
-	"same_metric":         {"metric by service"},
-	signalTemplate:        {"log template counts", "span self behaviour"},
-	analysis.SignalChange: {"changes"},
+	"served":                nil, // a version's share of the symptom: the symptom query itself
+	"self_errors":           {"span self behaviour"},
+	"self_latency":          {"span self behaviour"},
+	"error_logs":            {"error logs", "span self behaviour"},
+	"missing_data":          {"missing data", "missing data counters"},
+	"same_metric":           {"metric by service"},
+	signalTemplate:          {"log template counts", "span self behaviour"},
+	signalOperationErrors:   {"operation self behaviour", "operation spans"},
+	signalOperationLatency:  {"operation self behaviour", "operation spans"},
+	signalFeatureNulls:      {"feature nulls"},
+	signalFeatureOutOfRange: {"feature out of range"},
+	analysis.SignalChange:   {"changes"},
 }
 
 // evidenceSQL lists, per cause, the statements behind its evidence with
