@@ -92,7 +92,7 @@ func ModelVersions(_ context.Context, _ *query.Reader, sc *Scope) ([]analysis.Ca
 // self errors (self latency for a latency symptom), its error logs per span
 // and its missing data.
 func Services(ctx context.Context, r *query.Reader, sc *Scope) ([]analysis.Candidate, error) {
-	self, err := r.SelfBehaviour(ctx, sc.Symptom.Model, sc.span())
+	self, err := sc.selfBehaviour(ctx, r)
 	if err != nil {
 		return nil, err
 	}

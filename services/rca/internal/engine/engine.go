@@ -86,6 +86,38 @@ type Scope struct {
 	// Grid is the buckets compared: the symptom's own step (see
 	// analysis.StepOf), starting at the window's start.
 	Grid analysis.Grid
+
+	// spans is the span behaviour of the period, read once for the
+	// generators that share it (see spanBehaviour).
+	spans struct {
+		once sync.Once
+		rows []query.OperationBucket
+		err  error
+	}
+}
+
+// maxOperations is the most span names a service may carry and still be
+// split into operations (see query.SpanBehaviour).
+const maxOperations = 20
+
+// spanBehaviour is the period's self errors and latency per operation and
+// bucket (query.SpanBehaviour), read on the first call: services,
+// operations and log templates all need it, and its join of children to
+// parents is most of an analysis's time.
+func (sc *Scope) spanBehaviour(ctx context.Context, r *query.Reader) ([]query.OperationBucket, error) {
+	sc.spans.once.Do(func() {
+		sc.spans.rows, sc.spans.err = r.SpanBehaviour(ctx, sc.Symptom.Model, sc.span(), maxOperations)
+	})
+	return sc.spans.rows, sc.spans.err
+}
+
+// selfBehaviour is spanBehaviour per service.
+func (sc *Scope) selfBehaviour(ctx context.Context, r *query.Reader) ([]query.ServiceBucket, error) {
+	ops, err := sc.spanBehaviour(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return query.ServicesOf(ops), nil
 }
 
 // span is the whole period analysed: baseline and window. An explicit

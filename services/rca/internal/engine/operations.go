@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"cmp"
 	"context"
+	"math"
+	"slices"
 
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/services/rca/internal/analysis"
@@ -13,8 +16,8 @@ import (
 const OperationPrefix = "operation:"
 
 // Bounds on the operations proposed: the ones whose own signal rose the
-// most (by lift), so that a service with thousands of span names (a name
-// per URL) cannot flood the analysis.
+// most (by lift), so that a service with many span names cannot flood the
+// analysis (one with more than maxOperations is not split at all).
 const (
 	operationsPerService = 5
 	operationsTotal      = 50
@@ -33,61 +36,113 @@ const (
 )
 
 // Operations proposes the operations (a service's spans of one name) of
-// services seen with two or more, whose own self errors (self latency for
-// a latency symptom) rose in the window: the operationsPerService with the
-// greatest lift per service, at most operationsTotal. An operation's
-// signal is its part of its service's: its self errors, or self time, over
-// all the service's spans in the bucket, so that the operations' signals
-// add up to the service's self_errors or self_latency (see Services).
+// services seen with 2 to maxOperations names, whose own self errors (self
+// latency for a latency symptom) rose in the window: the
+// operationsPerService with the greatest lift per service, at most
+// operationsTotal. Lift is the window's mean less the baseline's, over the
+// baseline's standard deviation, of the operation's share of self errors
+// (mean self latency) per bucket. An operation's signal is its part of its
+// service's: its self errors, or self time, over all the service's spans
+// in the bucket, so that the operations' signals add up to the service's
+// self_errors or self_latency (see Services). The rows are the span
+// behaviour the services are read from (Scope.spanBehaviour): the
+// per-bucket sums come from ClickHouse, and only the choice of the
+// operations with the greatest lift is made here.
 func Operations(ctx context.Context, r *query.Reader, sc *Scope) ([]analysis.Candidate, error) {
-	spans, err := r.MultiOperationSpans(ctx, sc.Symptom.Model, sc.span())
-	if err != nil || len(spans) == 0 {
-		return nil, err
-	}
-	perBucket := map[string]map[int64]uint64{}
-	var services []string
-	for _, s := range spans {
-		if perBucket[s.Service] == nil {
-			perBucket[s.Service] = map[int64]uint64{}
-			services = append(services, s.Service)
-		}
-		perBucket[s.Service][s.Bucket] = s.Spans
-	}
-	latency := isLatency(sc.Symptom.Metric)
-	rows, err := r.OperationBehaviour(ctx, sc.Symptom.Model, services, query.OperationRise{Latency: latency,
-		Baseline: query.Range(sc.Baseline), Window: query.Range(sc.Window),
-		PerService: operationsPerService, Total: operationsTotal}, sc.span())
+	rows, err := sc.spanBehaviour(ctx, r)
 	if err != nil {
 		return nil, err
 	}
+	spans := map[string]map[int64]uint64{}
+	type opKey struct{ service, name string }
+	byOp := map[opKey][]query.OperationBucket{}
+	for _, row := range rows {
+		if spans[row.Service] == nil {
+			spans[row.Service] = map[int64]uint64{}
+		}
+		spans[row.Service][row.Bucket] += row.Spans
+		if row.Operation != "" {
+			k := opKey{row.Service, row.Operation}
+			byOp[k] = append(byOp[k], row)
+		}
+	}
+	latency := isLatency(sc.Symptom.Metric)
+	type rising struct {
+		opKey
+		lift float64
+	}
+	var rose []rising
+	for k, buckets := range byOp {
+		var base, win []float64
+		for _, b := range buckets {
+			v := float64(b.SelfErrors) / float64(b.Spans)
+			if latency {
+				v = b.SelfLatencyMsSum / float64(b.Spans)
+			}
+			switch at := b.Bucket * analysis.BucketNanos; {
+			case at >= sc.Baseline.From && at < sc.Baseline.To:
+				base = append(base, v)
+			case at >= sc.Window.From && at < sc.Window.To:
+				win = append(win, v)
+			}
+		}
+		mb, mw := mean(base), mean(win)
+		if len(win) == 0 || mw <= mb {
+			continue
+		}
+		rose = append(rose, rising{k, (mw - mb) / (stdDevPop(base, mb) + 0.001)})
+	}
+	slices.SortFunc(rose, func(a, b rising) int {
+		return cmp.Or(cmp.Compare(b.lift, a.lift), cmp.Compare(a.service, b.service), cmp.Compare(a.name, b.name))
+	})
 	name := signalOperationErrors
 	if latency {
 		name = signalOperationLatency
 	}
-	byID := map[string]*analysis.Candidate{}
-	var order []string
-	for _, row := range rows {
-		n := perBucket[row.Service][row.Bucket]
-		if n == 0 {
-			continue // a span copy counted in one query and not the other
+	perService := map[string]int{}
+	var out []analysis.Candidate
+	for _, op := range rose {
+		if len(out) == operationsTotal {
+			break
 		}
-		id := OperationPrefix + row.Service + "/" + row.Operation
-		c, ok := byID[id]
-		if !ok {
-			c = &analysis.Candidate{Kind: events.CauseOperation, ID: id, Service: row.Service, Label: row.Operation,
-				Specificity: 1, Signals: []analysis.Signal{{Name: name, X: analysis.Series{}, Weight: operationWeight}}}
-			byID[id] = c
-			order = append(order, id)
+		if perService[op.service] == operationsPerService {
+			continue
 		}
-		bad := float64(row.SelfErrors)
-		if latency {
-			bad = row.SelfLatencyMsSum
+		perService[op.service]++
+		x := analysis.Series{}
+		for _, b := range byOp[op.opKey] {
+			bad := float64(b.SelfErrors)
+			if latency {
+				bad = b.SelfLatencyMsSum
+			}
+			x[b.Bucket] = bad / float64(spans[op.service][b.Bucket])
 		}
-		c.Signals[0].X[row.Bucket] = bad / float64(n)
-	}
-	out := make([]analysis.Candidate, 0, len(order))
-	for _, id := range order {
-		out = append(out, *byID[id])
+		out = append(out, analysis.Candidate{Kind: events.CauseOperation, ID: OperationPrefix + op.service + "/" + op.name,
+			Service: op.service, Label: op.name, Specificity: 1,
+			Signals: []analysis.Signal{{Name: name, X: x, Weight: operationWeight}}})
 	}
 	return out, nil
+}
+
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, x := range xs {
+		sum += x
+	}
+	return sum / float64(len(xs))
+}
+
+// stdDevPop is the population standard deviation of xs about m.
+func stdDevPop(xs []float64, m float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	var ss float64
+	for _, x := range xs {
+		ss += (x - m) * (x - m)
+	}
+	return math.Sqrt(ss / float64(len(xs)))
 }

@@ -168,7 +168,7 @@ func rangeMean(s analysis.Series, rg analysis.Range) float64 {
 
 // spansPerSecond is each service's spans per second.
 func spansPerSecond(ctx context.Context, r *query.Reader, sc *Scope) (map[string]map[int64]uint64, error) {
-	self, err := r.SelfBehaviour(ctx, sc.Symptom.Model, sc.span())
+	self, err := sc.selfBehaviour(ctx, r)
 	if err != nil {
 		return nil, err
 	}

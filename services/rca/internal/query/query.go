@@ -43,74 +43,117 @@ type ServiceBucket struct {
 }
 
 // SelfBehaviour returns each service's self errors and latency per bucket,
-// from spans of model (all spans when model is empty).
-//
-// The work is split by trace into selfBehaviourParts queries that run at
-// once: ClickHouse 18.16 runs the dedup, the join and what follows it in
-// one thread per query, so one query left a core idle. Every span and its
-// children belong to one trace, so each part is complete on its own and
-// the parts add up.
+// from spans of model (all spans when model is empty): SpanBehaviour summed
+// over each service's operations.
 func (r *Reader) SelfBehaviour(ctx context.Context, model string, rg Range) ([]ServiceBucket, error) {
-	parts := make([][]selfSums, selfBehaviourParts)
-	errs := make([]error, selfBehaviourParts)
-	var wg sync.WaitGroup
-	for i := range parts {
-		wg.Go(func() { parts[i], errs[i] = r.selfBehaviourPart(ctx, model, rg, i) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	ops, err := r.SpanBehaviour(ctx, model, rg, 0)
+	if err != nil {
 		return nil, err
 	}
-	return addSelfSums(parts), nil
+	return ServicesOf(ops), nil
 }
 
-// selfBehaviourParts is how many queries SelfBehaviour runs at once: the
-// cores of the machine it was measured on.
-const selfBehaviourParts = 2
-
-// selfSums is one part of a ServiceBucket: its self latency summed, not
-// averaged, so that parts add up.
-type selfSums struct {
-	service    string
-	bucket     int64
-	spans      uint64
-	selfErrors uint64
-	selfNs     float64
-}
-
-// addSelfSums adds the parts' rows of each service and bucket.
-func addSelfSums(parts [][]selfSums) []ServiceBucket {
+// ServicesOf sums operations' rows into their services', per bucket, in
+// the order each service and bucket first appears.
+func ServicesOf(ops []OperationBucket) []ServiceBucket {
 	type key struct {
 		service string
 		bucket  int64
 	}
 	at := map[key]int{}
 	var out []ServiceBucket
-	var selfNs []float64
-	for _, part := range parts {
-		for _, v := range part {
-			k := key{v.service, v.bucket}
-			i, ok := at[k]
-			if !ok {
-				i = len(out)
-				at[k] = i
-				out = append(out, ServiceBucket{Service: v.service, Bucket: v.bucket})
-				selfNs = append(selfNs, 0)
-			}
-			out[i].Spans += v.spans
-			out[i].SelfErrors += v.selfErrors
-			selfNs[i] += v.selfNs
+	var selfMs []float64
+	for _, v := range ops {
+		k := key{v.Service, v.Bucket}
+		i, ok := at[k]
+		if !ok {
+			i = len(out)
+			at[k] = i
+			out = append(out, ServiceBucket{Service: v.Service, Bucket: v.Bucket})
+			selfMs = append(selfMs, 0)
 		}
+		out[i].Spans += v.Spans
+		out[i].SelfErrors += v.SelfErrors
+		selfMs[i] += v.SelfLatencyMsSum
 	}
 	for i := range out {
-		out[i].SelfLatencyMs = selfNs[i] / float64(out[i].Spans) / 1e6
+		out[i].SelfLatencyMs = selfMs[i] / float64(out[i].Spans)
 	}
 	return out
 }
 
-// selfBehaviourPart is SelfBehaviour over the traces whose hash falls in
+// OperationBucket is one operation's (a service's spans of one name) own
+// behaviour in one bucket, with the self latency summed rather than
+// averaged, so that operations add up to their service (ServicesOf).
+// Operation is empty for a service that is not split (see SpanBehaviour).
+type OperationBucket struct {
+	Service, Operation string
+	Bucket             int64
+	Spans              uint64
+	SelfErrors         uint64
+	SelfLatencyMsSum   float64
+}
+
+// SpanBehaviour returns the self errors and self latency per bucket of each
+// operation of the services whose spans of model (all spans when model is
+// empty) carry from 2 to maxOperations names in rg; each other service is
+// one row per bucket with no operation. With maxOperations 0 no service is
+// split. One query serves services and operations alike, as the join of
+// children to parents is most of an analysis's time; a service with more
+// names than maxOperations (a name per URL or id) is left whole, so that
+// the rows stay few.
+//
+// The work is split by trace into selfBehaviourParts queries that run at
+// once: ClickHouse 18.16 runs the dedup, the join and what follows it in
+// one thread per query, so one query left a core idle. Every span and its
+// children belong to one trace, so each part is complete on its own and
+// the parts add up.
+func (r *Reader) SpanBehaviour(ctx context.Context, model string, rg Range, maxOperations int) ([]OperationBucket, error) {
+	parts := make([][]OperationBucket, selfBehaviourParts)
+	errs := make([]error, selfBehaviourParts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Go(func() { parts[i], errs[i] = r.spanBehaviourPart(ctx, model, rg, maxOperations, i) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return addParts(parts), nil
+}
+
+// selfBehaviourParts is how many queries SpanBehaviour runs at once: the
+// cores of the machine it was measured on.
+const selfBehaviourParts = 2
+
+// addParts adds the parts' rows of each operation and bucket.
+func addParts(parts [][]OperationBucket) []OperationBucket {
+	type key struct {
+		service, operation string
+		bucket             int64
+	}
+	at := map[key]int{}
+	var out []OperationBucket
+	for _, part := range parts {
+		for _, v := range part {
+			k := key{v.Service, v.Operation, v.Bucket}
+			i, ok := at[k]
+			if !ok {
+				at[k] = len(out)
+				out = append(out, v)
+				continue
+			}
+			out[i].Spans += v.Spans
+			out[i].SelfErrors += v.SelfErrors
+			out[i].SelfLatencyMsSum += v.SelfLatencyMsSum
+		}
+	}
+	return out
+}
+
+// spanBehaviourPart is SpanBehaviour over the traces whose hash falls in
 // part.
-func (r *Reader) selfBehaviourPart(ctx context.Context, model string, rg Range, part int) ([]selfSums, error) {
+func (r *Reader) spanBehaviourPart(ctx context.Context, model string, rg Range, maxOperations, part int) ([]OperationBucket, error) {
 	// Children are joined to their parent by (trace_id, span_id); a parent
 	// whose failing child explains its failure does not count as a self
 	// error, so errors that propagate up the call chain are not blamed on
@@ -127,11 +170,20 @@ func (r *Reader) selfBehaviourPart(ctx context.Context, model string, rg Range, 
 	// were most of the time (see BENCHMARKS.md, RCA on-demand analysis).
 	// Two spans collide with a chance of about n^2 / 2^65, a few in a
 	// million at 10 million spans, and then only one span is miscounted.
-	const q = `SELECT s.service, intDiv(s.start_unix_nano, 1000000000) AS b, count(),
+	//
+	// Which services are split into operations is read from the name and
+	// service columns alone, a small part of the join's cost.
+	const q = `SELECT s.service, s.op, intDiv(s.start_unix_nano, 1000000000) AS b, count(),
   sum(s.status_code = 2 AND c.child_errors = 0),
   sum(greatest(s.duration_ns - c.child_ns, 0))
 FROM (
-  SELECT service, cityHash64(trace_id, span_id) AS span_key, status_code, duration_ns, start_unix_nano FROM spans
+  SELECT service, if(service IN (
+      SELECT service FROM spans
+      WHERE (? = '' OR model = ?) AND time >= toDateTime(?) AND time <= toDateTime(?)
+        AND start_unix_nano >= ? AND start_unix_nano < ?
+      GROUP BY service
+      HAVING uniq(name) >= 2 AND uniq(name) <= ?), name, '') AS op,
+    cityHash64(trace_id, span_id) AS span_key, status_code, duration_ns, start_unix_nano FROM spans
   WHERE (? = '' OR model = ?) AND time >= toDateTime(?) AND time <= toDateTime(?)
     AND start_unix_nano >= ? AND start_unix_nano < ? AND cityHash64(trace_id) % ? = ?
   LIMIT 1 BY span_key
@@ -145,19 +197,22 @@ ANY LEFT JOIN (
   )
   GROUP BY span_key
 ) AS c USING (span_key)
-GROUP BY s.service, b`
-	var out []selfSums
+GROUP BY s.service, s.op, b`
+	var out []OperationBucket
 	n, p := uint64(selfBehaviourParts), uint64(part)
+	scope := []any{model, model, seconds(rg.From), seconds(rg.To), rg.From, rg.To}
+	args := append(append(append([]any{}, scope...), maxOperations), scope...)
+	args = append(args, n, p, seconds(rg.From), seconds(rg.To)+1, n, p)
 	err := r.each(ctx, "span self behaviour", q, func(rows driver.Rows) error {
-		var v selfSums
+		var v OperationBucket
 		var selfNs int64
-		if err := rows.Scan(&v.service, &v.bucket, &v.spans, &v.selfErrors, &selfNs); err != nil {
+		if err := rows.Scan(&v.Service, &v.Operation, &v.Bucket, &v.Spans, &v.SelfErrors, &selfNs); err != nil {
 			return err
 		}
-		v.selfNs = float64(selfNs)
+		v.SelfLatencyMsSum = float64(selfNs) / 1e6
 		out = append(out, v)
 		return nil
-	}, model, model, seconds(rg.From), seconds(rg.To), rg.From, rg.To, n, p, seconds(rg.From), seconds(rg.To)+1, n, p)
+	}, args...)
 	return out, err
 }
 

@@ -5,19 +5,31 @@ import (
 	"testing"
 )
 
-// The parts of SelfBehaviour hold disjoint traces: their spans, self
-// errors and self latency add up per service and bucket.
-func TestAddSelfSums(t *testing.T) {
-	parts := [][]selfSums{
-		{{service: "a", bucket: 1, spans: 2, selfErrors: 1, selfNs: 4e6}, {service: "b", bucket: 1, spans: 1, selfNs: 1e6}},
-		{{service: "a", bucket: 1, spans: 2, selfErrors: 0, selfNs: 8e6}, {service: "a", bucket: 2, spans: 1, selfErrors: 1, selfNs: 0}},
+// The parts of SpanBehaviour hold disjoint traces: their spans, self
+// errors and self latency add up per operation and bucket, and the
+// operations add up to their service.
+func TestAddPartsAndServicesOf(t *testing.T) {
+	parts := [][]OperationBucket{
+		{{Service: "a", Operation: "x", Bucket: 1, Spans: 2, SelfErrors: 1, SelfLatencyMsSum: 4}, {Service: "b", Bucket: 1, Spans: 1, SelfLatencyMsSum: 1}},
+		{{Service: "a", Operation: "x", Bucket: 1, Spans: 2, SelfLatencyMsSum: 8}, {Service: "a", Operation: "y", Bucket: 1, Spans: 2, SelfErrors: 1},
+			{Service: "a", Operation: "x", Bucket: 2, Spans: 1, SelfErrors: 1}},
+	}
+	ops := addParts(parts)
+	wantOps := []OperationBucket{
+		{Service: "a", Operation: "x", Bucket: 1, Spans: 4, SelfErrors: 1, SelfLatencyMsSum: 12},
+		{Service: "b", Bucket: 1, Spans: 1, SelfLatencyMsSum: 1},
+		{Service: "a", Operation: "y", Bucket: 1, Spans: 2, SelfErrors: 1},
+		{Service: "a", Operation: "x", Bucket: 2, Spans: 1, SelfErrors: 1},
+	}
+	if !reflect.DeepEqual(ops, wantOps) {
+		t.Errorf("addParts = %+v, want %+v", ops, wantOps)
 	}
 	want := []ServiceBucket{
-		{Service: "a", Bucket: 1, Spans: 4, SelfErrors: 1, SelfLatencyMs: 3},
+		{Service: "a", Bucket: 1, Spans: 6, SelfErrors: 2, SelfLatencyMs: 2},
 		{Service: "b", Bucket: 1, Spans: 1, SelfLatencyMs: 1},
 		{Service: "a", Bucket: 2, Spans: 1, SelfErrors: 1, SelfLatencyMs: 0},
 	}
-	if got := addSelfSums(parts); !reflect.DeepEqual(got, want) {
-		t.Errorf("addSelfSums = %+v, want %+v", got, want)
+	if got := ServicesOf(ops); !reflect.DeepEqual(got, want) {
+		t.Errorf("ServicesOf = %+v, want %+v", got, want)
 	}
 }
