@@ -53,11 +53,8 @@ func (s *KVStore) Remember(ctx context.Context, id string, p Prediction) error {
 // so that a restarted detector can count it again (Joined). An id too long
 // to be a key, or a record that does not decode, is no prediction.
 func (s *KVStore) Take(ctx context.Context, id, by string) (Prediction, bool, error) {
-	e, err := s.store.Get(ctx, id)
-	switch {
-	case errors.Is(err, kv.ErrNotFound), errors.Is(err, kv.ErrInvalidKey), errors.Is(err, kv.ErrUnreadable):
-		return Prediction{}, false, nil
-	case err != nil:
+	e, ok, err := s.get(ctx, id)
+	if !ok {
 		return Prediction{}, false, err
 	}
 	switch e.Value.JoinedBy {
@@ -80,12 +77,22 @@ func (s *KVStore) Take(ctx context.Context, id, by string) (Prediction, bool, er
 
 // Joined returns the prediction under id if the label `by` joined it.
 func (s *KVStore) Joined(ctx context.Context, id, by string) (Prediction, bool, error) {
-	e, err := s.store.Get(ctx, id)
-	switch {
-	case errors.Is(err, kv.ErrNotFound), errors.Is(err, kv.ErrInvalidKey), errors.Is(err, kv.ErrUnreadable):
-		return Prediction{}, false, nil
-	case err != nil:
+	e, ok, err := s.get(ctx, id)
+	if !ok {
 		return Prediction{}, false, err
 	}
 	return e.Value, e.Value.JoinedBy == by, nil
+}
+
+// get reads the record under id; an id too long to be a key, or a record
+// that does not decode, is none.
+func (s *KVStore) get(ctx context.Context, id string) (kv.Entry[Prediction], bool, error) {
+	e, err := s.store.Get(ctx, id)
+	switch {
+	case errors.Is(err, kv.ErrNotFound), errors.Is(err, kv.ErrInvalidKey), errors.Is(err, kv.ErrUnreadable):
+		return e, false, nil
+	case err != nil:
+		return e, false, err
+	}
+	return e, true, nil
 }
