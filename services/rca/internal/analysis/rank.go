@@ -176,6 +176,9 @@ func scoreCandidate(in Input, f Frame, c Candidate) scored {
 	if best.HasOnsets {
 		ev["onset_lead_buckets"] = best.Lead
 	}
+	if best.Departed {
+		ev["departed"] = 1
+	}
 	ev["mean_baseline"], ev["mean_window"] = best.MeanBaseline, best.MeanWindow
 	ev["weight"], ev["specificity"], ev["proximity"] = bestSignal.Weight, c.Specificity, prox
 	out.cause.Evidence = ev
