@@ -2,6 +2,24 @@ package analysis
 
 import "math"
 
+// measureGaugeOver measures a gauge over the buckets of f where it has a
+// value (see MeasureGauge); false when too few of them compare. Its
+// explained share is then scaled by its coverage, the share of the
+// window's buckets it reported in: where it reported nothing it explains
+// none of the symptom that anyone can see, so one sample in a window of
+// five, however far off its baseline, weighs a fifth of a gauge that
+// moved with the symptom in all five.
+func measureGaugeOver(x, y Series, f Frame) (Components, bool) {
+	fr := f.Only(x)
+	if !fr.comparable() || len(f.Window) == 0 {
+		return Components{}, false
+	}
+	c := MeasureGauge(x, y, fr)
+	c.Coverage = float64(len(fr.Window)) / float64(len(f.Window))
+	c.Explained *= c.Coverage
+	return c, true
+}
+
 // MeasureGauge relates a gauge's series x (a service's own metric in the
 // symptom's units) to the symptom y. A gauge's baseline may have been
 // recorded apart from the incident (normal operation months later), so its

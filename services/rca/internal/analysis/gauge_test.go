@@ -76,3 +76,26 @@ func TestGaugeWithAShortBaselineComparesRelativeMoves(t *testing.T) {
 			st, tr.Explained, sn, no.Explained)
 	}
 }
+
+// A gauge that reported once in the window, far off its baseline, is one
+// sample: it must not outrank a gauge that moved with the symptom in every
+// bucket of the window.
+func TestGaugeReportedInPartOfTheWindowWeighsLess(t *testing.T) {
+	in := Input{Baseline: Range{From: 0, To: 10e9}, Window: Range{From: 100e9, To: 105e9}, BaselineSufficient: true,
+		Y: Series{1: 1, 2: 1.1, 3: 1, 4: 0.9, 5: 1, 100: 1, 101: 1.3, 102: 1.6, 103: 1.9, 104: 2}}
+	gauge := func(name string, x Series) Candidate {
+		return Candidate{Kind: "service", ID: "service:" + name, Service: name, Specificity: 1,
+			Signals: []Signal{{Name: "same_metric", X: x, Weight: WeightService, Gauge: true}}}
+	}
+	in.Candidates = []Candidate{
+		gauge("once", Series{1: 0.05, 2: 0.05, 3: 0.06, 4: 0.05, 5: 0.05, 104: 2}),
+		gauge("every", Series{1: 0.5, 2: 0.55, 3: 0.5, 4: 0.45, 5: 0.5, 100: 0.5, 101: 0.65, 102: 0.8, 103: 0.95, 104: 1}),
+	}
+	res := Analyze(in)
+	if len(res.Causes) != 2 || res.Causes[0].Service != "every" {
+		t.Fatalf("causes %+v; want every first", res.Causes)
+	}
+	if got := res.Causes[1].Evidence["window_coverage"]; got != 0.2 {
+		t.Errorf("once's window_coverage %v, want 0.2", got)
+	}
+}

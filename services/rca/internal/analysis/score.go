@@ -86,6 +86,9 @@ type Components struct {
 	// Departed says a gauge was scored by its departure from its baseline
 	// rather than by tracking the symptom (see departure).
 	Departed bool
+	// Coverage is the share of the window's buckets a gauge reported in
+	// (see measureGaugeOver); 0 for other signals.
+	Coverage float64
 }
 
 // Measure relates a candidate's series x to the symptom's series y.
