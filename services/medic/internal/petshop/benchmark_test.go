@@ -24,16 +24,17 @@ var scenarios = []string{"low_traffic", "high_traffic"}
 // (BENCHMARKS.md), less 0.05: one more issue ranked wrong in any row fails
 // it. Keyed by scenario and symptom metric.
 var floors = map[string]accuracy{
-	"low_traffic latency":       {AC1: 0.59, AC3: 0.95},
+	"low_traffic latency":       {AC1: 0.66, AC3: 0.95},
 	"low_traffic availability":  {AC1: 0.95, AC3: 0.95},
-	"high_traffic latency":      {AC1: 0.59, AC3: 0.95},
-	"high_traffic availability": {AC1: 0.86, AC3: 0.86},
-	"temporal latency":          {AC1: 0.57, AC3: 0.82},
-	"temporal availability":     {AC1: 0.70, AC3: 0.95},
+	"high_traffic latency":      {AC1: 0.66, AC3: 0.95},
+	"high_traffic availability": {AC1: 0.86, AC3: 0.95},
+	"temporal latency":          {AC1: 0.82, AC3: 0.95},
+	"temporal availability":     {AC1: 0.82, AC3: 0.95},
 }
 
-// minAC3 is the floor of AC@3 over all issues (measured: 0.981).
-const minAC3 = 0.95
+// minAC3 is the floor of AC@3 over all issues (measured: 1.000; one
+// issue of 52 out of the first 3 is 0.981).
+const minAC3 = 0.98
 
 // issue is one injected fault with its data, and the periods compared:
 // TestPetShopThroughTheFrontDoor posts the PetShop dataset's low and high

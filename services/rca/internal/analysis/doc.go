@@ -41,7 +41,11 @@
 //
 // A gauge signal (a service's own metric in the symptom's units, see
 // MeasureGauge) is measured over the buckets where it has a value, and by
-// its movement within the window as well as against the baseline.
+// its movement within the window as well as against the baseline; relative
+// to its level when the baseline is too short to show its spread; and, when
+// it left its baseline's range with the symptom without tracking it bucket
+// by bucket, by that departure, scaled down (N-Sigma's rule). Its explained
+// share counts only the window's buckets it reported in.
 //
 // A signal scores max(corr, 0) * explained * weight * specificity, and a
 // candidate takes its best signal, times (1 + 0.5 * proximity). With a call

@@ -18,7 +18,10 @@ import (
 // weighByGraph), and precedence 0.8 when its anomaly began more than one
 // bucket after the symptom's, else 1 (see precedence). corr is the better of
 // the aligned correlation and the one with the candidate leading by up to
-// MaxLag buckets (evidence lag_buckets). For a change:
+// MaxLag buckets (evidence lag_buckets); for a gauge scored by its
+// departure from its baseline (evidence departed), it is that departure's
+// strength (see departure), and a gauge's explained is scaled by the share
+// of the window it reported in (evidence window_coverage). For a change:
 //
 //	score = proximity × touched_score × change_factor
 func ScoreParts(c events.Cause) map[string]float64 {

@@ -148,11 +148,10 @@ func scoreCandidate(in Input, f Frame, c Candidate) scored {
 	for _, sig := range c.Signals {
 		comp := Measure(sig.X, in.Y, f)
 		if sig.Gauge {
-			fr := f.Only(sig.X)
-			if !fr.comparable() {
+			var ok bool
+			if comp, ok = measureGaugeOver(sig.X, in.Y, f); !ok {
 				continue
 			}
-			comp = MeasureGauge(sig.X, in.Y, fr)
 		}
 		s := signalScore(comp, sig.Weight, c.Specificity)
 		ev["signal_"+sig.Name] = s
@@ -175,6 +174,12 @@ func scoreCandidate(in Input, f Frame, c Candidate) scored {
 	ev["lag_buckets"], ev["precedence"] = float64(best.Lag), best.Precedence
 	if best.HasOnsets {
 		ev["onset_lead_buckets"] = best.Lead
+	}
+	if best.Departed {
+		ev["departed"] = 1
+	}
+	if best.Coverage > 0 {
+		ev["window_coverage"] = best.Coverage
 	}
 	ev["mean_baseline"], ev["mean_window"] = best.MeanBaseline, best.MeanWindow
 	ev["weight"], ev["specificity"], ev["proximity"] = bestSignal.Weight, c.Specificity, prox

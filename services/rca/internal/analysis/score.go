@@ -83,6 +83,12 @@ type Components struct {
 	// HasOnsets.
 	Precedence, Lead float64
 	HasOnsets        bool
+	// Departed says a gauge was scored by its departure from its baseline
+	// rather than by tracking the symptom (see departure).
+	Departed bool
+	// Coverage is the share of the window's buckets a gauge reported in
+	// (see measureGaugeOver); 0 for other signals.
+	Coverage float64
 }
 
 // Measure relates a candidate's series x to the symptom's series y.
@@ -110,48 +116,6 @@ func measure(x, y Series, f Frame, timed bool) Components {
 		c.Explained = clamp01(excessX / excessY)
 	}
 	return c
-}
-
-// MeasureGauge relates a gauge's series x (a service's own metric in the
-// symptom's units) to the symptom y. A gauge's baseline may have been
-// recorded apart from the incident (normal operation months later), so its
-// level says little about the window; what the window itself shows counts
-// as much. With at least minGaugePoints buckets in the window and a symptom
-// that moves there:
-//   - corr is the geometric mean of the correlation over baseline and window
-//     and the correlation within the window: a cause moves with the symptom
-//     at the fault's onset, not only when its level differs from the
-//     baseline's;
-//   - explained is the slope of x on y within the window, in [0, 1]: how
-//     much of the symptom's movement the candidate's own moves along.
-//
-// Otherwise it is Measure.
-func MeasureGauge(x, y Series, f Frame) Components {
-	// A gauge's frame skips the buckets it has no value in, so a shift by
-	// whole buckets, and an onset, would read unknowns as values: no lag
-	// and no precedence for gauges.
-	c := measure(x, y, f, false)
-	if len(f.Window) < minGaugePoints || StdDev(y, f.Window) == 0 {
-		return c
-	}
-	c.Corr = math.Sqrt(math.Max(c.Corr, 0) * math.Max(Pearson(x, y, f.Window), 0))
-	c.Explained = clamp01(Slope(x, y, f.Window))
-	return c
-}
-
-// Slope is the least-squares slope of x on y over buckets, 0 when y is flat
-// there.
-func Slope(x, y Series, buckets []int64) float64 {
-	mx, my := Mean(x, buckets), Mean(y, buckets)
-	var sxy, syy float64
-	for _, b := range buckets {
-		sxy += (x[b] - mx) * (y[b] - my)
-		syy += (y[b] - my) * (y[b] - my)
-	}
-	if syy < flatEpsilon {
-		return 0
-	}
-	return sxy / syy
 }
 
 // Proximity is how close a change at t is to the symptom's start s: 1 at s,
