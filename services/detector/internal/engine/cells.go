@@ -39,10 +39,10 @@ type cells struct {
 type cellKind uint8
 
 const (
-	rawPoints cellKind = iota // no cells: the aggregate needs each point
-	sumCells                  // sum of the values, points
-	ratioCells                // numerator sum, denominator sum, denominator points
-	histCells                 // count at each bucket bound
+	rawPoints  cellKind = iota // no cells: the aggregate needs each point
+	sumCells                   // sum of the values, points
+	ratioCells                 // numerator sum, denominator sum, denominator points
+	histCells                  // count at each bucket bound
 )
 
 func cellKindOf(aggregate string) cellKind {
