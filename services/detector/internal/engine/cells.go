@@ -27,7 +27,7 @@ type cells struct {
 	// whose points share the key).
 	keys, firsts []int64
 	// vals holds width sums a cell (see cellKind).
-	vals  []float64
+	vals  sums
 	width int
 	// bounds are a histogram's bucket bounds, sorted: a cell's value j is
 	// its count at bounds[j], NaN when no point had that bound, so that a
@@ -110,20 +110,20 @@ func (c *cells) add(r *rule, t int64, v, k float64) {
 	at := c.cellAt(c.keyOf(t), t, r.cellKind) * c.width
 	switch r.cellKind {
 	case sumCells:
-		c.vals[at] += v
-		c.vals[at+1]++
+		c.vals.set(at, c.vals.get(at)+v)
+		c.vals.set(at+1, c.vals.get(at+1)+1)
 	case ratioCells:
 		if k == denominator {
-			c.vals[at+1] += v
-			c.vals[at+2]++
+			c.vals.set(at+1, c.vals.get(at+1)+v)
+			c.vals.set(at+2, c.vals.get(at+2)+1)
 		} else {
-			c.vals[at] += v
+			c.vals.set(at, c.vals.get(at)+v)
 		}
 	case histCells:
-		if x := &c.vals[at+j]; math.IsNaN(*x) {
-			*x = v
+		if x := c.vals.get(at + j); math.IsNaN(x) {
+			c.vals.set(at+j, v)
 		} else {
-			*x += v
+			c.vals.set(at+j, x+v)
 		}
 	}
 }
@@ -152,10 +152,7 @@ func (c *cells) cellAt(k, t int64, kind cellKind) int {
 	if kind == histCells {
 		empty = math.NaN()
 	}
-	c.vals = open(c.vals, i*c.width, c.width)
-	for j := range c.width {
-		c.vals[i*c.width+j] = empty
-	}
+	c.vals.open(i*c.width, c.width, empty)
 	return i
 }
 
@@ -183,15 +180,10 @@ func (c *cells) boundIndex(r *rule, le float64) int {
 		return j
 	}
 	c.bounds = r.sharedBounds(slices.Insert(slices.Clone(c.bounds), j, le))
-	w := c.width
-	vals := make([]float64, len(c.keys)*(w+1))
-	for i := range c.keys {
-		row, old := vals[i*(w+1):(i+1)*(w+1)], c.vals[i*w:(i+1)*w]
-		copy(row, old[:j])
-		row[j] = math.NaN()
-		copy(row[j+1:], old[j:])
+	for i := len(c.keys) - 1; i >= 0; i-- {
+		c.vals.open(i*c.width+j, 1, math.NaN())
 	}
-	c.vals, c.width = vals, w+1
+	c.width++
 	return j
 }
 
@@ -237,7 +229,7 @@ func (c *cells) evictBefore(t int64) {
 	if c.step != 0 {
 		c.firsts = c.firsts[:copy(c.firsts, c.firsts[i:])]
 	}
-	c.vals = c.vals[:copy(c.vals, c.vals[i*c.width:])]
+	c.vals.dropFirst(i * c.width)
 }
 
 // cellAggregator reduces cells [lo, hi) to a reading, as an aggregator
@@ -284,7 +276,7 @@ func cellAggregatorFor(name string, span time.Duration) cellAggregator {
 func (c *cells) total(lo, hi, j int) float64 {
 	var s float64
 	for i := lo; i < hi; i++ {
-		s += c.vals[i*c.width+j]
+		s += c.vals.get(i*c.width + j)
 	}
 	return s
 }
@@ -306,7 +298,7 @@ func cellHistogramQuantile(q float64) cellAggregator {
 		for j, le := range c.bounds {
 			count, seen := 0.0, false
 			for i := lo; i < hi; i++ {
-				if v := c.vals[i*c.width+j]; !math.IsNaN(v) {
+				if v := c.vals.get(i*c.width + j); !math.IsNaN(v) {
 					count, seen = count+v, true
 				}
 			}

@@ -269,27 +269,40 @@ func (r *rule) resolve(s *series, t int64, now time.Time, reason string, out []E
 // rule groups by them, otherwise the newest point's.
 func (r *rule) scope(s *series) (service, model string) {
 	service, model = s.service, s.model
-	if v, ok := s.labels["service"]; ok {
-		service = v
-	}
-	if v, ok := s.labels["model"]; ok {
-		model = v
+	for i, name := range r.spec.GroupBy {
+		switch name {
+		case "service":
+			service = s.labels[i]
+		case "model":
+			model = s.labels[i]
+		}
 	}
 	return service, model
+}
+
+// labelsOf is s's group labels by name: a new map, for an event.
+func (r *rule) labelsOf(s *series) map[string]string {
+	labels := make(map[string]string, len(s.labels))
+	for i, name := range r.spec.GroupBy {
+		labels[name] = s.labels[i]
+	}
+	return labels
 }
 
 func (r *rule) detected(s *series, now time.Time) Emission {
 	since := strconv.FormatInt(s.since, 10)
 	service, model := r.scope(s)
+	labels := r.labelsOf(s)
+	fp := fingerprint(r.spec.Name, labels)
 	d := events.AnomalyDetected{
-		AnomalyID: r.idOf(s.fingerprint, s.since), Rule: r.spec.Name, Fingerprint: s.fingerprint,
+		AnomalyID: r.idOf(fp, s.since), Rule: r.spec.Name, Fingerprint: fp,
 		Metric: r.spec.Expression(), Value: s.value, Threshold: r.spec.Limit(), Severity: r.spec.Severity,
-		Labels: s.labels, StartedUnixNano: s.since, DetectedUnixNano: now.UnixNano(),
+		Labels: labels, StartedUnixNano: s.since, DetectedUnixNano: now.UnixNano(),
 		Service: service, Model: model, ModelVersion: s.version,
 	}
 	r.evidence(s, &d)
-	d.Summary = r.render(s, d)
-	return Emission{ID: events.DerivedID("anomaly.detected", s.fingerprint, since), Data: d}
+	d.Summary = r.render(s, d, labels)
+	return Emission{ID: events.DerivedID("anomaly.detected", fp, since), Data: d}
 }
 
 // evidence fills what the anomaly was judged on.
@@ -316,27 +329,29 @@ const DetectorNoData = "no_data"
 func (r *rule) resolved(s *series, now time.Time, reason string) Emission {
 	since := strconv.FormatInt(s.since, 10)
 	service, model := r.scope(s)
+	fp := fingerprint(r.spec.Name, r.labelsOf(s))
 	d := events.AnomalyResolved{
-		AnomalyID: r.idOf(s.fingerprint, s.since), Rule: r.spec.Name, Fingerprint: s.fingerprint,
+		AnomalyID: r.idOf(fp, s.since), Rule: r.spec.Name, Fingerprint: fp,
 		Metric: r.spec.Expression(), Value: s.value, ResolvedUnixNano: now.UnixNano(),
 		Service: service, Model: model, ModelVersion: s.version, Reason: reason,
 	}
-	return Emission{ID: events.DerivedID("anomaly.resolved", s.fingerprint, since), Data: d}
+	return Emission{ID: events.DerivedID("anomaly.resolved", fp, since), Data: d}
 }
 
 // render fills the summary template; a template that fails at run time
 // (it parsed at load) still yields a useful summary. A no-data alert says
 // so instead: the rule's summary speaks of a value there is none of.
-func (r *rule) render(s *series, d events.AnomalyDetected) string {
+// labels are the series' group labels.
+func (r *rule) render(s *series, d events.AnomalyDetected, labels map[string]string) string {
 	if s.noData {
-		return fmt.Sprintf("no data for %v: %s%s", r.spec.Window+time.Duration(r.noDataNs), r.spec.Name, labelList(s.labels))
+		return fmt.Sprintf("no data for %v: %s%s", r.spec.Window+time.Duration(r.noDataNs), r.spec.Name, labelList(labels))
 	}
 	if r.spec.Summary == "" {
 		return ""
 	}
 	var b strings.Builder
 	data := rules.SummaryData{Rule: r.spec.Name, Metric: r.spec.Expression(), Severity: r.spec.Severity,
-		Value: s.value, Threshold: d.Threshold, Labels: s.labels}
+		Value: s.value, Threshold: d.Threshold, Labels: labels}
 	if d.Expected != nil {
 		data.Expected = *d.Expected
 	}

@@ -304,7 +304,7 @@ func (r *rule) mlEvidence(s *series, d *events.AnomalyDetected) {
 	}
 	if res.candidate != "" {
 		d.ModelVersion = res.candidate
-		d.Labels = maps.Clone(s.labels)
+		d.Labels = maps.Clone(d.Labels)
 		if d.Labels == nil {
 			d.Labels = map[string]string{}
 		}

@@ -237,11 +237,11 @@ func (r *rule) seriesFor(key []byte, p *events.Point) *series {
 	if s, ok := r.series[string(key)]; ok {
 		return s
 	}
-	labels := make(map[string]string, len(r.groupBy))
-	for i, name := range r.spec.GroupBy {
-		labels[name] = r.groupBy[i](p)
+	labels := make([]string, len(r.groupBy))
+	for i, get := range r.groupBy {
+		labels[i] = get(p)
 	}
-	s := &series{labels: labels, fingerprint: fingerprint(r.spec.Name, labels)}
+	s := &series{labels: labels}
 	if r.newBaseline != nil {
 		s.base = r.newBaseline()
 	}

@@ -26,8 +26,10 @@ const (
 // series is one alert series: the time-ordered window of a rule's points
 // for one group, and its alert state.
 type series struct {
-	labels      map[string]string
-	fingerprint string
+	// labels are the values of the rule's group_by labels, in its order:
+	// a map and the fingerprint are made for the events only (see
+	// rule.labelsOf), as a series holds them for nothing else.
+	labels []string
 	// pts is the window's points, or win its cells when the rule keeps
 	// cells (see cells.go; nil until the first point).
 	pts []sample
