@@ -14,8 +14,9 @@ import (
 // for the aggregates whose sums merge (sum, count, rate, ratio, histogram
 // quantiles): a raw window of histogram buckets held 20 points an export.
 // A cell gathers the points of one export time (a threshold rule over
-// exports, whose `for` run reaches back export by export: see runStart)
-// or of one evaluation step (every other rule). Evaluation times are
+// exports, whose `for` run reaches back export by export: see
+// cellRunStart) or of one evaluation step (the other rules with cells,
+// see compileCells). Evaluation times are
 // multiples of the step, and a step-celled rule's window is too, so a
 // window or a step is a run of whole cells and its aggregate is that of
 // its points, but for the order in which they were added.
