@@ -83,7 +83,27 @@ func BenchmarkSeriesMemory(b *testing.B) {
 	}
 }
 
-func bytesPerSeries(b *testing.B, rs []rules.Rule, batch []events.Point) float64 {
+// BenchmarkRuleSeriesMemory is BenchmarkSeriesMemory for each default rule
+// alone, for each detector: the budget of 4 KiB holds per series, not only
+// on average.
+func BenchmarkRuleSeriesMemory(b *testing.B) {
+	for _, kind := range []string{rules.DetectorThreshold, rules.DetectorZScore, rules.DetectorEWMA} {
+		rs := loadRules(b, "")
+		if kind != rules.DetectorThreshold {
+			rs = asDetector(rs, kind)
+		}
+		for _, r := range rs {
+			b.Run(kind+"/"+r.Name, func(b *testing.B) {
+				batch := otlpExport(200)
+				for i := 0; i < b.N; i++ {
+					b.ReportMetric(bytesPerSeries(b, []rules.Rule{r}, batch), "B/series")
+				}
+			})
+		}
+	}
+}
+
+func bytesPerSeries(b testing.TB, rs []rules.Rule, batch []events.Point) float64 {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)

@@ -236,7 +236,7 @@ func (e *Engine) observe(p *events.Point) pointFate {
 		case s.tooLate(r, p.TimeUnixNano):
 			fate = cmp.Or(fate, late)
 		default:
-			s.add(p, k)
+			s.add(r, p, k)
 		}
 	}
 	return fate
@@ -350,7 +350,7 @@ func (e *Engine) evict(q int64) {
 	for _, r := range e.rules {
 		for k, s := range r.series {
 			s.evictBefore(s.lastTick - r.window)
-			empty := len(s.pts) == 0
+			empty := s.empty()
 			if r.ml != nil {
 				empty = r.mlHoldsNothing(s)
 			}

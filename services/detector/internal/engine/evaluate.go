@@ -28,8 +28,8 @@ func (r *rule) evaluate(s *series, t, step int64, now time.Time, e *Engine, out 
 		s.band = r.bandAt(s, t/step, e)
 	}
 	st := r.track(s, t, step, e)
-	pts := s.in(t-r.window, t)
-	if len(pts) == 0 {
+	rd, has := r.aggregate(s, t-r.window, t, false, &e.scratch)
+	if !has {
 		s.value = 0
 		return r.noDataAt(s, t, now, out)
 	}
@@ -37,7 +37,6 @@ func (r *rule) evaluate(s *series, t, step int64, now time.Time, e *Engine, out 
 		// Data is back: the no-data alert is over, whatever the data says.
 		out = r.resolve(s, t, now, events.ResolvedDataReturned, out)
 	}
-	rd := r.agg(pts, &e.scratch)
 	switch {
 	case rd.n < float64(r.spec.MinPoints):
 		return out // too few points to decide: stay as we are
@@ -60,6 +59,29 @@ func (r *rule) evaluate(s *series, t, step int64, now time.Time, e *Engine, out 
 		return r.conditionTrue(s, t, now, out)
 	}
 	return r.conditionFalse(s, t, now, out)
+}
+
+// aggregate is the aggregate of s's points in (from, to], the window's or
+// (step) the step's; has is false when there are none.
+func (r *rule) aggregate(s *series, from, to int64, step bool, sc *scratch) (rd reading, has bool) {
+	if s.win != nil {
+		lo, hi := s.win.in(from, to)
+		if lo == hi {
+			return reading{}, false
+		}
+		if step {
+			return r.stepCellAgg(s.win, lo, hi, sc), true
+		}
+		return r.cellAgg(s.win, lo, hi, sc), true
+	}
+	pts := s.in(from, to)
+	if len(pts) == 0 {
+		return reading{}, false
+	}
+	if step {
+		return r.stepAgg(pts, sc), true
+	}
+	return r.agg(pts, sc), true
 }
 
 // bandAt is what step k of a baseline-relative series is judged against:
@@ -125,12 +147,12 @@ func (r *rule) waitsForNoData(s *series) bool {
 // or histogram: its first point), reaching back over the breaching points just before it, so
 // that it is the time the data went bad, not the step that saw it.
 func (r *rule) track(s *series, t, step int64, e *Engine) stepReading {
-	b := s.in(t-step, t)
-	if len(b) == 0 {
+	rd, has := r.aggregate(s, t-step, t, true, &e.scratch)
+	if !has {
 		s.runStart = 0
 		return stepReading{}
 	}
-	st := r.stepOf(s, b, e)
+	st := r.judgeStep(s, rd)
 	if !st.anomalous {
 		s.runStart = 0
 		return st
@@ -143,14 +165,14 @@ func (r *rule) track(s *series, t, step int64, e *Engine) stepReading {
 
 // runStart finds where a run that breaches in the step (from, to] began.
 func (r *rule) runStart(s *series, from, to int64, e *Engine) int64 {
+	if s.win != nil {
+		return r.cellRunStart(s.win, from, to, e)
+	}
 	i, _ := slices.BinarySearchFunc(s.pts, from+1, func(p sample, t int64) int { return cmp.Compare(p.t, t) })
 	if s.base != nil {
 		// A baseline's band is the spread of window aggregates: a point or
 		// export is noisier, and would reach back over healthy data.
 		return s.pts[i].t
-	}
-	if r.perExport {
-		return r.exportRunStart(s, i, to, e)
 	}
 	if !r.perPoint {
 		return s.pts[i].t
@@ -164,31 +186,40 @@ func (r *rule) runStart(s *series, from, to int64, e *Engine) int64 {
 	return s.pts[i].t
 }
 
-// exportRunStart is runStart for points that come in exports: the step's
-// first export that breaches on its own, reaching back over the breaching
-// exports just before it; the step's first point if none breaches alone.
-func (r *rule) exportRunStart(s *series, i int, to int64, e *Engine) int64 {
-	j := i
-	for j < len(s.pts) && s.pts[j].t <= to && !r.breaches(s, s.pts[j:exportEnd(s.pts, j)], e) {
-		j = exportEnd(s.pts, j)
+// cellRunStart is runStart over cells. A step cell's run starts at the
+// step's first point; an export cell's (a threshold rule over exports) at
+// the step's first export that breaches on its own, reaching back over the
+// breaching exports just before it, or the step's first export if none
+// breaches alone.
+func (r *rule) cellRunStart(c *cells, from, to int64, e *Engine) int64 {
+	lo, hi := c.in(from, to)
+	if c.step != 0 || r.newBaseline != nil {
+		return c.first(lo)
 	}
-	if j == len(s.pts) || s.pts[j].t > to {
-		return s.pts[i].t
+	j := lo
+	for j < hi && !r.cellBreaches(c, j, e) {
+		j++
 	}
-	for j > 0 {
-		k := exportStart(s.pts, j-1)
-		if !r.breaches(s, s.pts[k:j], e) {
-			break
-		}
-		j = k
+	if j == hi {
+		return c.keys[lo]
 	}
-	return s.pts[j].t
+	for j > 0 && r.cellBreaches(c, j-1, e) {
+		j--
+	}
+	return c.keys[j]
 }
 
-// stepOf is pts' step aggregate, scaled to the window's terms, and whether
-// it breaches.
-func (r *rule) stepOf(s *series, pts []sample, e *Engine) stepReading {
-	rd := r.stepAgg(pts, &e.scratch)
+// cellBreaches reports whether export cell i breaches on its own, as a
+// threshold rule judges a step.
+func (r *rule) cellBreaches(c *cells, i int, e *Engine) bool {
+	rd := r.stepCellAgg(c, i, i+1, &e.scratch)
+	v := rd.v * r.scale
+	return rd.ok && finite(v) && r.cond(v)
+}
+
+// judgeStep is a step's aggregate, scaled to the window's terms, and
+// whether it breaches.
+func (r *rule) judgeStep(s *series, rd reading) stepReading {
 	v := rd.v * r.scale
 	if !rd.ok || !finite(v) {
 		return stepReading{}
@@ -197,29 +228,6 @@ func (r *rule) stepOf(s *series, pts []sample, e *Engine) stepReading {
 		return stepReading{v: v, ok: true, anomalous: r.cond(v)}
 	}
 	return stepReading{v: v, ok: true, anomalous: s.band.ready && r.zcond(s.band.z(v))}
-}
-
-// breaches reports whether pts' step aggregate breaches.
-func (r *rule) breaches(s *series, pts []sample, e *Engine) bool {
-	return r.stepOf(s, pts, e).anomalous
-}
-
-// exportEnd is the index after the last sample of the time of pts[i];
-// exportStart the index of the first.
-func exportEnd(pts []sample, i int) int {
-	t := pts[i].t
-	for i < len(pts) && pts[i].t == t {
-		i++
-	}
-	return i
-}
-
-func exportStart(pts []sample, i int) int {
-	t := pts[i].t
-	for i > 0 && pts[i-1].t == t {
-		i--
-	}
-	return i
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
@@ -261,27 +269,40 @@ func (r *rule) resolve(s *series, t int64, now time.Time, reason string, out []E
 // rule groups by them, otherwise the newest point's.
 func (r *rule) scope(s *series) (service, model string) {
 	service, model = s.service, s.model
-	if v, ok := s.labels["service"]; ok {
-		service = v
-	}
-	if v, ok := s.labels["model"]; ok {
-		model = v
+	for i, name := range r.spec.GroupBy {
+		switch name {
+		case "service":
+			service = s.labels[i]
+		case "model":
+			model = s.labels[i]
+		}
 	}
 	return service, model
+}
+
+// labelsOf is s's group labels by name: a new map, for an event.
+func (r *rule) labelsOf(s *series) map[string]string {
+	labels := make(map[string]string, len(s.labels))
+	for i, name := range r.spec.GroupBy {
+		labels[name] = s.labels[i]
+	}
+	return labels
 }
 
 func (r *rule) detected(s *series, now time.Time) Emission {
 	since := strconv.FormatInt(s.since, 10)
 	service, model := r.scope(s)
+	labels := r.labelsOf(s)
+	fp := fingerprint(r.spec.Name, labels)
 	d := events.AnomalyDetected{
-		AnomalyID: r.idOf(s.fingerprint, s.since), Rule: r.spec.Name, Fingerprint: s.fingerprint,
+		AnomalyID: r.idOf(fp, s.since), Rule: r.spec.Name, Fingerprint: fp,
 		Metric: r.spec.Expression(), Value: s.value, Threshold: r.spec.Limit(), Severity: r.spec.Severity,
-		Labels: s.labels, StartedUnixNano: s.since, DetectedUnixNano: now.UnixNano(),
+		Labels: labels, StartedUnixNano: s.since, DetectedUnixNano: now.UnixNano(),
 		Service: service, Model: model, ModelVersion: s.version,
 	}
 	r.evidence(s, &d)
-	d.Summary = r.render(s, d)
-	return Emission{ID: events.DerivedID("anomaly.detected", s.fingerprint, since), Data: d}
+	d.Summary = r.render(s, d, labels)
+	return Emission{ID: events.DerivedID("anomaly.detected", fp, since), Data: d}
 }
 
 // evidence fills what the anomaly was judged on.
@@ -308,20 +329,22 @@ const DetectorNoData = "no_data"
 func (r *rule) resolved(s *series, now time.Time, reason string) Emission {
 	since := strconv.FormatInt(s.since, 10)
 	service, model := r.scope(s)
+	fp := fingerprint(r.spec.Name, r.labelsOf(s))
 	d := events.AnomalyResolved{
-		AnomalyID: r.idOf(s.fingerprint, s.since), Rule: r.spec.Name, Fingerprint: s.fingerprint,
+		AnomalyID: r.idOf(fp, s.since), Rule: r.spec.Name, Fingerprint: fp,
 		Metric: r.spec.Expression(), Value: s.value, ResolvedUnixNano: now.UnixNano(),
 		Service: service, Model: model, ModelVersion: s.version, Reason: reason,
 	}
-	return Emission{ID: events.DerivedID("anomaly.resolved", s.fingerprint, since), Data: d}
+	return Emission{ID: events.DerivedID("anomaly.resolved", fp, since), Data: d}
 }
 
 // render fills the summary template; a template that fails at run time
 // (it parsed at load) still yields a useful summary. A no-data alert says
 // so instead: the rule's summary speaks of a value there is none of.
-func (r *rule) render(s *series, d events.AnomalyDetected) string {
+// labels are the series' group labels.
+func (r *rule) render(s *series, d events.AnomalyDetected, labels map[string]string) string {
 	if s.noData {
-		return fmt.Sprintf("no data for %v: %s%s", r.spec.Window+time.Duration(r.noDataNs), r.spec.Name, labelList(s.labels))
+		return fmt.Sprintf("no data for %v: %s%s", r.spec.Window+time.Duration(r.noDataNs), r.spec.Name, labelList(labels))
 	}
 	if r.spec.Summary == "" {
 		return ""

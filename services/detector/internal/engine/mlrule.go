@@ -318,14 +318,14 @@ func (r *rule) mlEvidence(s *series, d *events.AnomalyDetected) {
 	}
 	if res.candidate != "" {
 		d.ModelVersion = res.candidate
-		d.Labels = maps.Clone(s.labels)
+		d.Labels = maps.Clone(d.Labels)
 		if d.Labels == nil {
 			d.Labels = map[string]string{}
 		}
 		d.Labels[canaryCandidateLabel], d.Labels[canaryBaselineLabel] = res.candidate, res.baseline
 	}
 	if r.kind == rules.DetectorUnseen {
-		d.Labels = maps.Clone(s.labels)
+		d.Labels = maps.Clone(d.Labels)
 		if d.Labels == nil {
 			d.Labels = map[string]string{}
 		}

@@ -82,8 +82,12 @@ func (r *rule) restore(a events.AnomalyDetected) {
 		key = append(key, labels[name]...)
 		key = append(key, 0xff)
 	}
+	values := make([]string, len(r.spec.GroupBy))
+	for i, name := range r.spec.GroupBy {
+		values[i] = labels[name]
+	}
 	s := &series{
-		labels: labels, fingerprint: a.Fingerprint, state: firing, since: a.StartedUnixNano, value: a.Value,
+		labels: values, state: firing, since: a.StartedUnixNano, value: a.Value,
 		service: a.Service, model: a.Model, version: a.ModelVersion, noData: a.Detector == DetectorNoData,
 	}
 	if r.newBaseline != nil {

@@ -63,6 +63,17 @@ type rule struct {
 	summary *template.Template
 	series  map[string]*series
 
+	// cellKind says whether the series keep their windows as cells of
+	// sums (see cells.go), and what they sum; cellStep is a cell's span
+	// (0: one cell an export), cellWidth its sums (a histogram's grow with
+	// its bounds). cellAgg and stepCellAgg are agg and stepAgg over cells;
+	// bounds are the histogram bounds the series share.
+	cellKind             cellKind
+	cellStep             int64
+	cellWidth            int
+	cellAgg, stepCellAgg cellAggregator
+	bounds               [][]float64
+
 	// kind is the rule's detector; for a baseline-relative one (zscore,
 	// ewma), zcond tests a z-score against the limit, and newBaseline
 	// makes a series' baseline (nil for a threshold rule).
@@ -126,6 +137,7 @@ func compile(spec rules.Rule, step time.Duration) (*rule, error) {
 	case strings.HasPrefix(spec.Aggregate, rules.HistogramPrefix):
 		r.perPoint, r.perExport, r.inputs, r.keyOf = false, true, []string{spec.Metric + "_bucket"}, bucketBound
 	}
+	r.compileCells(step)
 	for k, v := range spec.Match {
 		r.match = append(r.match, matcher{get: fieldFor(k), want: v})
 	}
@@ -225,11 +237,11 @@ func (r *rule) seriesFor(key []byte, p *events.Point) *series {
 	if s, ok := r.series[string(key)]; ok {
 		return s
 	}
-	labels := make(map[string]string, len(r.groupBy))
-	for i, name := range r.spec.GroupBy {
-		labels[name] = r.groupBy[i](p)
+	labels := make([]string, len(r.groupBy))
+	for i, get := range r.groupBy {
+		labels[i] = get(p)
 	}
-	s := &series{labels: labels, fingerprint: fingerprint(r.spec.Name, labels)}
+	s := &series{labels: labels}
 	if r.newBaseline != nil {
 		s.base = r.newBaseline()
 	}

@@ -26,9 +26,14 @@ const (
 // series is one alert series: the time-ordered window of a rule's points
 // for one group, and its alert state.
 type series struct {
-	labels      map[string]string
-	fingerprint string
-	pts         []sample
+	// labels are the values of the rule's group_by labels, in its order:
+	// a map and the fingerprint are made for the events only (see
+	// rule.labelsOf), as a series holds them for nothing else.
+	labels []string
+	// pts is the window's points, or win its cells when the rule keeps
+	// cells (see cells.go; nil until the first point).
+	pts []sample
+	win *cells
 
 	// The newest point's scope, for the anomaly's service, model and version.
 	newest                  int64
@@ -71,13 +76,14 @@ func (s *series) tooLate(r *rule, t int64) bool {
 
 // add inserts a point in time order. Points mostly arrive in order, so the
 // common case is an append.
-func (s *series) add(p *events.Point, k float64) {
-	smp := sample{t: p.TimeUnixNano, v: p.Value, k: k}
-	if n := len(s.pts); n == 0 || s.pts[n-1].t <= smp.t {
-		s.pts = append(s.pts, smp)
+func (s *series) add(r *rule, p *events.Point, k float64) {
+	if r.cellKind != rawPoints {
+		if s.win == nil {
+			s.win = r.newCells()
+		}
+		s.win.add(r, p.TimeUnixNano, p.Value, k)
 	} else {
-		i := sort.Search(n, func(i int) bool { return s.pts[i].t > smp.t })
-		s.pts = slices.Insert(s.pts, i, smp)
+		s.addPoint(sample{t: p.TimeUnixNano, v: p.Value, k: k})
 	}
 	if s.lastTick == 0 && (s.first == 0 || p.TimeUnixNano < s.first) {
 		s.first = p.TimeUnixNano
@@ -85,6 +91,23 @@ func (s *series) add(p *events.Point, k float64) {
 	if p.TimeUnixNano >= s.newest {
 		s.newest, s.service, s.model, s.version = p.TimeUnixNano, p.Service, p.Model, p.ModelVersion
 	}
+}
+
+func (s *series) addPoint(smp sample) {
+	if n := len(s.pts); n == 0 || s.pts[n-1].t <= smp.t {
+		s.pts = append(s.pts, smp)
+	} else {
+		i := sort.Search(n, func(i int) bool { return s.pts[i].t > smp.t })
+		s.pts = slices.Insert(s.pts, i, smp)
+	}
+}
+
+// empty reports whether the window holds nothing.
+func (s *series) empty() bool {
+	if s.win != nil {
+		return len(s.win.keys) == 0
+	}
+	return len(s.pts) == 0
 }
 
 // in returns the points of the window (from, to].
@@ -100,6 +123,10 @@ func (s *series) in(from, to int64) []sample {
 // evictBefore drops points at or before t. Re-slicing leaves the dropped
 // prefix to be freed when append next reallocates.
 func (s *series) evictBefore(t int64) {
+	if s.win != nil {
+		s.win.evictBefore(t)
+		return
+	}
 	i := sort.Search(len(s.pts), func(i int) bool { return s.pts[i].t > t })
 	if i == len(s.pts) {
 		s.pts = s.pts[:0]
