@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,6 +152,8 @@ func asDetector(rs []rules.Rule, kind string) []rules.Rule {
 	out := slices.Clone(rs)
 	for i := range out {
 		out[i].Detector, out[i].Threshold = kind, 0
+		// A baseline detector takes a side, not a bound.
+		out[i].Op = strings.TrimSuffix(out[i].Op, "=")
 	}
 	return out
 }
