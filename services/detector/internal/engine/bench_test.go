@@ -76,7 +76,7 @@ func BenchmarkSeriesMemory(b *testing.B) {
 			if tc.detector != "" {
 				rs = asDetector(rs, tc.detector)
 			}
-			batch := otlpExport(200)
+			batch := append(otlpExport(200), resourceExport(200)...)
 			for i := 0; i < b.N; i++ {
 				b.ReportMetric(bytesPerSeries(b, rs, batch), "B/series")
 			}
@@ -95,7 +95,7 @@ func BenchmarkRuleSeriesMemory(b *testing.B) {
 		}
 		for _, r := range rs {
 			b.Run(kind+"/"+r.Name, func(b *testing.B) {
-				batch := otlpExport(200)
+				batch := append(otlpExport(200), resourceExport(200)...)
 				for i := 0; i < b.N; i++ {
 					b.ReportMetric(bytesPerSeries(b, []rules.Rule{r}, batch), "B/series")
 				}
@@ -125,6 +125,24 @@ func bytesPerSeries(b testing.TB, rs []rules.Rule, batch []events.Point) float64
 	n := e.Series()
 	runtime.KeepAlive(e)
 	return float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+}
+
+// resourceExport is one 500ms export of the resource gauges the saturation
+// rules read, for `instances` model-server instances, stamped from 0.
+func resourceExport(instances int) []events.Point {
+	var out []events.Point
+	for i := range instances {
+		attrs := map[string]string{"service.instance.id": "model-server-" + strconv.Itoa(i)}
+		for _, g := range []struct {
+			name string
+			v    float64
+		}{{"process.cpu.utilization", 0.25}, {"process.memory.utilization", 0.4}} {
+			out = append(out, events.Point{Name: g.name, Value: g.v, Service: "model-server", Attributes: attrs})
+		}
+		out = append(out, events.Point{Name: "system.filesystem.utilization", Value: 0.55, Service: "model-server",
+			Attributes: map[string]string{"service.instance.id": attrs["service.instance.id"], "system.filesystem.mountpoint": "/var/lib/model"}})
+	}
+	return out
 }
 
 // otlpExport is one 500ms export of the simulator's OTLP metrics for
