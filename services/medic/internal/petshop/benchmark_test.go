@@ -82,12 +82,16 @@ func TestPetShopThroughTheFrontDoor(t *testing.T) {
 	err = parallel(4, len(issues), func(i int) error {
 		is := issues[i]
 		{
-			pos, err := rankOf(ctx, door.Procs["rca"].HTTPURL, is)
+			pos, top, err := rankOf(ctx, door.Procs["rca"].HTTPURL, is)
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", is.scenario, is.name, err)
 			}
 			mu.Lock()
 			defer mu.Unlock()
+			if pos != 1 {
+				t.Logf("%s %s (%s %s): %s at rank %d; first: %s", is.scenario, is.name, is.target.Symptom.Node,
+					is.target.Symptom.Metric, is.target.RootCause.Node, pos, top)
+			}
 			k := group(is.scenario) + " " + is.target.Symptom.Metric
 			positions[k] = append(positions[k], pos)
 			return nil
@@ -151,54 +155,60 @@ func accuracyOf(positions []int) accuracy {
 // analysis is the part of POST /v1/analyses's answer the benchmark reads.
 type analysis struct {
 	Candidates []struct {
-		Name string `json:"name"`
-		Kind string `json:"kind"`
+		Name  string  `json:"name"`
+		Kind  string  `json:"kind"`
+		Score float64 `json:"score"`
 	} `json:"candidates"`
 }
 
 // rankOf asks the rca service for the causes of one issue and returns the
-// root cause's place in the list (1 is first), 0 when it is not listed.
-func rankOf(ctx context.Context, rcaURL string, is issue) (int, error) {
+// root cause's place in the list (1 is first), 0 when it is not listed,
+// and the first three services with their scores.
+func rankOf(ctx context.Context, rcaURL string, is issue) (int, string, error) {
 	body, err := json.Marshal(map[string]any{
 		"from": is.window[0], "to": is.window[1],
 		"baseline": map[string]any{"from": is.baseline[0], "to": is.baseline[1]},
 		"symptom":  map[string]any{"service": is.target.Symptom.Node, "metric": is.target.SymptomMetric()},
 	})
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rcaURL+"/v1/analyses", bytes.NewReader(body))
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("POST /v1/analyses %s: %s: %s", body, resp.Status, raw)
+		return 0, "", fmt.Errorf("POST /v1/analyses %s: %s: %s", body, resp.Status, raw)
 	}
 	var a analysis
 	if err := json.Unmarshal(raw, &a); err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	services := 0
+	services, pos := 0, 0
+	var top []string
 	for _, c := range a.Candidates {
 		if c.Kind != "service" {
 			continue
 		}
 		services++
-		if c.Name == is.target.RootCause.Node {
-			return services, nil
+		if services <= 3 {
+			top = append(top, fmt.Sprintf("%s %.3f", c.Name, c.Score))
+		}
+		if pos == 0 && c.Name == is.target.RootCause.Node {
+			pos = services
 		}
 	}
-	return 0, nil
+	return pos, strings.Join(top, ", "), nil
 }
 
 // readScenarios reads each scenario's normal data and issues.
