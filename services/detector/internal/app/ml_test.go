@@ -64,8 +64,10 @@ func TestMLDetectorsThroughTheBus(t *testing.T) {
 	byRule := map[string]events.AnomalyDetected{}
 	for _, ev := range h.ofType(events.TypeAnomalyDetected) {
 		d := servicetest.As[events.AnomalyDetected](t, ev)
-		if _, dup := byRule[d.Rule]; dup {
-			t.Fatalf("rule %s fired twice", d.Rule)
+		if first, dup := byRule[d.Rule]; dup {
+			t.Fatalf("rule %s fired twice: %s started %v after base, and %s started %v after base (event ids %s; resolved events: %d)",
+				d.Rule, first.AnomalyID, time.Unix(0, first.StartedUnixNano).Sub(base), d.AnomalyID,
+				time.Unix(0, d.StartedUnixNano).Sub(base), ev.ID(), len(h.ofType(events.TypeAnomalyResolved)))
 		}
 		byRule[d.Rule] = d
 	}

@@ -90,9 +90,12 @@ type Detector struct {
 	pub     Publisher
 	firing  Firing
 	maxSkew time.Duration
-	maxLate time.Duration
-	metrics *Metrics
-	join    Joiner
+	// judgedTo is the newest point time when the batch being fed was last
+	// evaluated (see judgeIfDue); 0 at its start.
+	judgedTo int64
+	maxLate  time.Duration
+	metrics  *Metrics
+	join     Joiner
 	// labelWindow widens the lateness guard for joined outcome points.
 	labelWindow time.Duration
 	// tooOld throttles the log about backfilled points, overLimit the one
@@ -161,6 +164,7 @@ func (d *Detector) Warm(ctx context.Context, batch []events.Item[events.Telemetr
 	notBefore, notAfter := now.Add(-max(span, d.maxLate)).UnixNano(), now.Add(d.maxSkew).UnixNano()
 	outcomesNotBefore := now.Add(-max(span, d.maxLate) - d.labelWindow).UnixNano()
 	taken := 0
+	d.judgedTo = 0
 	for _, it := range batch {
 		var outcomes []events.Point
 		if d.join != nil {
@@ -170,6 +174,9 @@ func (d *Detector) Warm(ctx context.Context, batch []events.Item[events.Telemetr
 			}
 		}
 		d.fed.add(it.Meta.ID)
+		if d.judgeIfDue(it.Data.Points) {
+			d.engine.Evaluate(now) // dropped, as below
+		}
 		n := d.engine.Observe(it.Data.Points, notBefore, notAfter)
 		m := d.engine.Observe(outcomes, outcomesNotBefore, notAfter)
 		taken += len(it.Data.Points) + len(outcomes) - n.Total() - m.Total()
@@ -208,6 +215,30 @@ func (d *Detector) TickEvery(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// judgeIfDue reports whether to evaluate before points that move event time
+// on by the engine's JudgeEvery or more since the batch's first event or
+// its last evaluation: a batch of a backlog can span minutes, and an ML
+// rule judges a window only while its ring still holds it.
+func (d *Detector) judgeIfDue(points []events.Point) bool {
+	every := d.engine.JudgeEvery().Nanoseconds()
+	if every == 0 || len(points) == 0 {
+		return false
+	}
+	newest := points[0].TimeUnixNano
+	for _, p := range points[1:] {
+		newest = max(newest, p.TimeUnixNano)
+	}
+	if d.judgedTo == 0 {
+		d.judgedTo = newest
+		return false
+	}
+	if newest-d.judgedTo < every {
+		return false
+	}
+	d.judgedTo = newest
+	return true
+}
+
 // feed gives the engine the points of events it has not seen yet, so that a
 // redelivered batch does not count its points twice. Points stamped too far
 // ahead of the detector's clock or too far behind it, points whose value is
@@ -224,6 +255,7 @@ func (d *Detector) feed(ctx context.Context, batch []events.Item[events.Telemetr
 	outcomesNotBefore := now.Add(-d.maxLate - d.labelWindow).UnixNano()
 	var rejected engine.Rejected
 	defer func() { d.countRejected(rejected, now) }()
+	d.judgedTo = 0
 	for _, it := range batch {
 		if d.fed.seen(it.Meta.ID) {
 			continue
@@ -237,6 +269,9 @@ func (d *Detector) feed(ctx context.Context, batch []events.Item[events.Telemetr
 			}
 		}
 		d.fed.add(it.Meta.ID)
+		if d.judgeIfDue(tp.Points) {
+			d.outbox = append(d.outbox, d.engine.Evaluate(d.now())...)
+		}
 		n := d.engine.Observe(tp.Points, notBefore, notAfter)
 		m := d.engine.Observe(outcomes, outcomesNotBefore, notAfter)
 		rejected = rejected.Add(n).Add(m)

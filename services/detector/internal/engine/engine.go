@@ -367,6 +367,21 @@ func (e *Engine) evict(q int64) {
 }
 
 // Series is the number of live alert series.
+// JudgeEvery is how far event time may move between two Evaluate calls
+// without an ML rule losing a window it never judged: its shortest window
+// (a series' ring holds few windows, and a point of a window past the ring
+// takes the slot of one not judged yet). 0 when no rule needs it: the
+// others walk every step they skipped.
+func (e *Engine) JudgeEvery() time.Duration {
+	var every int64
+	for _, r := range e.rules {
+		if r.ml != nil && (every == 0 || r.ml.width < every) {
+			every = r.ml.width
+		}
+	}
+	return time.Duration(every)
+}
+
 func (e *Engine) Series() int {
 	n := 0
 	for _, r := range e.rules {
