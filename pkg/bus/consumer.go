@@ -67,7 +67,9 @@ const DefaultPrefetchBytes = 32 << 20
 
 // prefetch is how the consumer pulls ahead: by bytes for a batch consumer
 // that sets no Prefetch, whose messages may be large telemetry events (the
-// server's MaxAckPending still bounds their number), else by count.
+// server's MaxAckPending still bounds their number), else by count. Pulled
+// by bytes, nats.go sizes the consumer's channel for a million messages:
+// 8 MB of pointers a batch consumer, the price of never dropping one.
 func (s ConsumerSpec) prefetch() jetstream.PullMessagesOpt {
 	if s.Prefetch == 0 && s.BatchSize > 1 {
 		return jetstream.PullMaxBytes(cmp.Or(s.PrefetchBytes, DefaultPrefetchBytes))
