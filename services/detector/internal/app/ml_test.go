@@ -37,7 +37,11 @@ func TestMLDetectorsThroughTheBus(t *testing.T) {
 		if w >= 6 {
 			shift = 50
 		}
-		pts := records(window(w), "feature.amount", "v1", 1000, func(i int) float64 { return float64(i%100) + shift })
+		// One value per window: two samples of 64 from a spread of values
+		// differ by chance, and a KS test at p < 0.05 fires on a few
+		// healthy windows in a hundred (docs/DETECTORS.md); now that every
+		// window of a batch is judged, that would make this test flaky.
+		pts := records(window(w), "feature.amount", "v1", 1000, func(int) float64 { return 42 + shift })
 		if w < 6 {
 			// A sender that sent each of its first 20 points twice in the
 			// healthy windows: counted, ignored. (NaN cannot cross the bus:
@@ -88,7 +92,7 @@ func TestMLDetectorsThroughTheBus(t *testing.T) {
 		{name: "drift window", ok: drift.WindowSeconds == 10 && drift.BaselineSeconds == 20, got: [2]float64{drift.WindowSeconds, drift.BaselineSeconds}},
 		{name: "drift reference", ok: drift.Reference == "trailing window 20s, lag 10s", got: drift.Reference},
 		{name: "drift model version", ok: drift.ModelVersion == "v1", got: drift.ModelVersion},
-		{name: "drift summary", ok: strings.HasPrefix(drift.Summary, "feature amount drifted on fraud (D 0.") && strings.Contains(drift.Summary, ", p "), got: drift.Summary},
+		{name: "drift summary", ok: strings.HasPrefix(drift.Summary, "feature amount drifted on fraud (D 1, p "), got: drift.Summary},
 		{name: "canary names the candidate", ok: canary.ModelVersion == "v2" && canary.Labels["candidate_version"] == "v2" && canary.Labels["baseline_version"] == "v1", got: canary.Labels},
 		{name: "canary means", ok: canary.Value == 114.5 && *canary.Expected == 64.5, got: [2]float64{canary.Value, *canary.Expected}},
 		{name: "canary p-value", ok: *canary.PValue < 1e-10, got: *canary.PValue},
