@@ -2,7 +2,6 @@ package ingestbench
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -10,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/medic-sre/medic/services/medic/internal/stack"
 )
 
 // process is a Medic service binary running for one test.
@@ -74,13 +75,13 @@ func (p *process) waitReady(t *testing.T) {
 	}
 }
 
-// freeAddr returns a loopback address nobody listens on now.
+// freeAddr returns a loopback address nobody listens on now and that no
+// other address of this test binary was given.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := stack.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -219,11 +218,11 @@ func control(ctx context.Context, method, url string, body any) error {
 
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// The stack's picker, so that the simulator's port is never one the
+	// stack hands a service next.
+	addr, err := stack.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Only the port number was wanted; the simulator binds it next.
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
+	return addr
 }

@@ -26,7 +26,7 @@ type UsersFile []natsembed.User
 // a kill it restarts where the services reconnect to, on the store
 // directory it had.
 func (s *Stack) startNATSProcess(users []natsembed.User) error {
-	addr, err := freeAddr()
+	addr, err := FreeAddr()
 	if err != nil {
 		return err
 	}

@@ -56,3 +56,19 @@ func TestAServiceThatLostItsPortStartsOnAnother(t *testing.T) {
 		t.Fatalf("ingest that lost its port: err %v, want the exit reported", err)
 	}
 }
+
+// The kernel hands a closed listener's port out again; FreeAddr must not,
+// or two services of one stack bind the same port and one exits.
+func TestFreeAddrNeverHandsOutAPortTwice(t *testing.T) {
+	seen := map[string]bool{}
+	for i := 0; i < 3000; i++ {
+		addr, err := FreeAddr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[addr] {
+			t.Fatalf("call %d handed out %s again", i+1, addr)
+		}
+		seen[addr] = true
+	}
+}

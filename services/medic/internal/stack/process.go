@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -109,16 +110,35 @@ func (p *Process) Stop(grace time.Duration) error {
 	}
 }
 
-// freeAddr returns a loopback address with a port nobody listens on now.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+// handedOut holds every port FreeAddr has returned in this process. A
+// port is free only until something binds it, and the kernel hands a
+// closed listener's port out again: without it, two services of one
+// stack were given the same port (ingest and correlator, seen in CI).
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// FreeAddr returns a loopback address with a port nobody listens on now
+// and that this process has not handed out before.
+func FreeAddr() (string, error) {
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for try := 0; try < 100; try++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		addr := l.Addr().(*net.TCPAddr)
+		// The listener only picked a port number; if closing it failed,
+		// the service that binds the port reports that itself.
+		_ = l.Close()
+		if !handedOut.ports[addr.Port] {
+			handedOut.ports[addr.Port] = true
+			return addr.String(), nil
+		}
 	}
-	// The listener only picked a port number; if closing it failed, the
-	// service that binds the port reports that itself.
-	defer func() { _ = l.Close() }()
-	return l.Addr().String(), nil
+	return "", errors.New("no loopback port left that this process has not handed out; restart it")
 }
 
 func binPath(dir, name string) string { return filepath.Join(dir, name) }

@@ -210,7 +210,7 @@ func (s *Stack) waitReady(ctx context.Context) error {
 }
 
 func (s *Stack) start(name string, extra ...string) (*Process, error) {
-	addr, err := freeAddr()
+	addr, err := FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +266,7 @@ func addrOr(addr string) (string, error) {
 	if addr != "" {
 		return addr, nil
 	}
-	return freeAddr()
+	return FreeAddr()
 }
 
 // randomToken makes a bearer token for one run.
@@ -292,7 +292,7 @@ func (s *Stack) lostItsPort(p *Process) bool {
 
 // onAnotherPort starts p again, as it was, on a new free HTTP port.
 func (s *Stack) onAnotherPort(p *Process) (*Process, error) {
-	addr, err := freeAddr()
+	addr, err := FreeAddr()
 	if err != nil {
 		return nil, err
 	}
