@@ -46,9 +46,9 @@ func aggregatorFor(name string, window time.Duration) (aggregator, error) {
 		secs := window.Seconds()
 		return ofPoints(func(pts []sample) float64 { return float64(len(pts)) / secs }), nil
 	case "max":
-		return ofPoints(extreme(func(a, b float64) bool { return a > b })), nil
+		return ofPoints(extreme(greater)), nil
 	case "min":
-		return ofPoints(extreme(func(a, b float64) bool { return a < b })), nil
+		return ofPoints(extreme(less)), nil
 	case "p50":
 		return quantile(0.50), nil
 	case "p95":
@@ -102,6 +102,9 @@ func mean(pts []sample) float64 {
 	}
 	return m
 }
+
+func less(a, b float64) bool    { return a < b }
+func greater(a, b float64) bool { return a > b }
 
 func extreme(better func(a, b float64) bool) func(pts []sample) float64 {
 	return func(pts []sample) float64 {

@@ -5,9 +5,9 @@ import (
 	"slices"
 )
 
-// maxRing bounds a zscore series' ring of per-step values (4 bytes each),
-// so that a long baseline over a short step cannot take a series' memory
-// past 16 KiB.
+// maxRing bounds a zscore series' ring of per-stride values (4 bytes
+// each), so that a long baseline over a short window cannot take a
+// series' memory past 16 KiB.
 const maxRing = 4096
 
 // Floors of a baseline's spread: a flat baseline (MAD or variance 0) would
@@ -53,21 +53,29 @@ type stepReading struct {
 }
 
 // zscoreBaseline keeps the window aggregates of the last steps in a ring
-// (float32: 4 bytes a step; NaN for a step without a value) and judges a
-// step by the robust z-score over the steps of its baseline, which ends
-// where the current window begins.
+// and judges a step by the robust z-score over the aggregates of its
+// baseline, which ends where the current window begins. The ring holds one
+// aggregate a stride of steps (float32: 4 bytes; NaN for a stride without
+// a value), the last one pushed in it. Windows of 10 steps or more keep
+// every other step's: two neighbours share 90% or more of their points,
+// and over 25 simulated healthy hours this fired as often as keeping
+// every step (BenchmarkZScoreStride), for half the memory. Longer strides
+// did not: a quarter window fired 64% more.
 type zscoreBaseline struct {
 	vals []float32
-	last int64
+	last int64 // the newest stride pushed
 }
 
 func (z *zscoreBaseline) band(k int64, r *rule, sc *scratch) band {
 	if z.vals == nil {
 		return band{}
 	}
-	n := int64(len(z.vals))
-	hi := min(k-r.windowSteps, z.last)
-	lo := max(k-r.windowSteps-r.baselineSteps+1, z.last-n+1)
+	n, s := int64(len(z.vals)), r.ringStride
+	// The strides wholly within the baseline's steps
+	// [k-window-baseline+1, k-window]: a stride that reaches into the
+	// current window may hold a window that overlaps it.
+	hi := min((k-r.windowSteps+1)/s-1, z.last)
+	lo := max(ceilDiv(k-r.windowSteps-r.baselineSteps+1, s), z.last-n+1)
 	vs := sc.values[:0]
 	for j := lo; j <= hi; j++ {
 		if v := z.vals[j%n]; !math.IsNaN(float64(v)) {
@@ -75,7 +83,7 @@ func (z *zscoreBaseline) band(k int64, r *rule, sc *scratch) band {
 		}
 	}
 	sc.values = vs
-	if len(vs) < r.minBaseline || len(vs) == 0 {
+	if int64(len(vs))*s < int64(r.minBaseline) || len(vs) == 0 {
 		return band{}
 	}
 	med := median(vs)
@@ -98,22 +106,23 @@ func median(vs []float64) float64 {
 // push keeps every step, anomalous or not: the median and MAD shrug off
 // a fault that fills less than half the baseline.
 func (z *zscoreBaseline) push(k int64, v float64, _ bool, _ stepReading, r *rule) {
+	b := k / r.ringStride
 	if z.vals == nil {
 		z.vals = make([]float32, r.ringLen)
 		for i := range z.vals {
 			z.vals[i] = float32(math.NaN())
 		}
-		z.last = k - 1
+		z.last = b - 1
 	}
-	if k <= z.last {
+	if b < z.last {
 		return
 	}
 	n := int64(len(z.vals))
-	for j := int64(1); j < k-z.last && j <= n; j++ {
-		z.vals[(z.last+j)%n] = float32(math.NaN()) // steps without a value
+	for j := int64(1); j < b-z.last && j <= n; j++ {
+		z.vals[(z.last+j)%n] = float32(math.NaN()) // strides without a value
 	}
-	z.vals[k%n] = float32(v)
-	z.last = k
+	z.vals[b%n] = float32(v)
+	z.last = b
 }
 
 // ewmaBaseline is an exponentially weighted mean and variance of the

@@ -12,7 +12,8 @@ import (
 
 // cells is a series' window kept as running sums instead of its points,
 // for the aggregates whose sums merge (sum, count, rate, ratio, histogram
-// quantiles): a raw window of histogram buckets held 20 points an export.
+// quantiles, and a baseline rule's avg, min and max): a raw window of
+// histogram buckets held 20 points an export.
 // A cell gathers the points of one export time (a threshold rule over
 // exports, whose `for` run reaches back export by export: see
 // cellRunStart) or of one evaluation step (the other rules with cells,
@@ -40,16 +41,25 @@ type cells struct {
 type cellKind uint8
 
 const (
-	rawPoints  cellKind = iota // no cells: the aggregate needs each point
-	sumCells                   // sum of the values, points
-	ratioCells                 // numerator sum, denominator sum, denominator points
-	histCells                  // count at each bucket bound
+	rawPoints    cellKind = iota // no cells: the aggregate needs each point
+	sumCells                     // sum of the values, points
+	ratioCells                   // numerator sum, denominator sum, denominator points
+	histCells                    // count at each bucket bound
+	extremeCells                 // the least or greatest value, points
 )
 
-func cellKindOf(aggregate string) cellKind {
+// cellKindOf is what the cells of a rule over aggregate sum; baseline is
+// true for a baseline-relative rule. Such a rule judges steps, not points
+// (see rule.track), so its avg, min and max merge as cells too; a
+// threshold rule's `for` judges each of their points.
+func cellKindOf(aggregate string, baseline bool) cellKind {
 	switch {
 	case aggregate == "sum", aggregate == "count", aggregate == "rate":
 		return sumCells
+	case baseline && aggregate == "avg":
+		return sumCells
+	case baseline && (aggregate == "min" || aggregate == "max"):
+		return extremeCells
 	case aggregate == rules.AggregateRatio:
 		return ratioCells
 	case strings.HasPrefix(aggregate, rules.HistogramPrefix):
@@ -60,10 +70,11 @@ func cellKindOf(aggregate string) cellKind {
 
 // compileCells chooses how r's series keep their windows: export cells
 // for a threshold rule over exports, step cells where windows are whole
-// steps, and raw points otherwise (avg, min, max and percentiles, which
-// `for` judges point by point, and sums over windows that cut a step).
+// steps, and raw points otherwise (a threshold rule's avg, min and max,
+// which `for` judges point by point, percentiles, and windows that cut a
+// step).
 func (r *rule) compileCells(step time.Duration) {
-	r.cellKind = cellKindOf(r.spec.Aggregate)
+	r.cellKind = cellKindOf(r.spec.Aggregate, r.newBaseline != nil)
 	switch {
 	case r.cellKind == rawPoints:
 	case r.perExport && r.newBaseline == nil:
@@ -78,6 +89,11 @@ func (r *rule) compileCells(step time.Duration) {
 	switch r.cellKind {
 	case sumCells:
 		r.cellWidth = 2
+	case extremeCells:
+		r.cellWidth, r.better = 2, greater
+		if r.spec.Aggregate == "min" {
+			r.better = less
+		}
 	case ratioCells:
 		r.cellWidth = 3
 	}
@@ -120,6 +136,11 @@ func (c *cells) add(r *rule, t int64, v, k float64) {
 		} else {
 			c.vals.set(at, c.vals.get(at)+v)
 		}
+	case extremeCells:
+		if n := c.vals.get(at + 1); n == 0 || r.better(v, c.vals.get(at)) {
+			c.vals.set(at, v)
+		}
+		c.vals.set(at+1, c.vals.get(at+1)+1)
 	case histCells:
 		if x := c.vals.get(at + j); math.IsNaN(x) {
 			c.vals.set(at+j, v)
@@ -255,6 +276,15 @@ func cellAggregatorFor(name string, span time.Duration) cellAggregator {
 			n := c.total(lo, hi, 1)
 			return reading{v: n / secs, n: n, ok: true}
 		}
+	case "avg":
+		return func(c *cells, lo, hi int, _ *scratch) reading {
+			v, n := c.total(lo, hi, 0), c.total(lo, hi, 1)
+			return reading{v: v / n, n: n, ok: true}
+		}
+	case "min":
+		return cellExtreme(less)
+	case "max":
+		return cellExtreme(greater)
 	case rules.AggregateRatio:
 		return cellRatio
 	}
@@ -280,6 +310,20 @@ func (c *cells) total(lo, hi, j int) float64 {
 		s += c.vals.get(i*c.width + j)
 	}
 	return s
+}
+
+// cellExtreme is min or max over cells: the best of their values.
+func cellExtreme(better func(a, b float64) bool) cellAggregator {
+	return func(c *cells, lo, hi int, _ *scratch) reading {
+		m, n := c.vals.get(lo*c.width), 0.0
+		for i := lo; i < hi; i++ {
+			if v := c.vals.get(i * c.width); better(v, m) {
+				m = v
+			}
+			n += c.vals.get(i*c.width + 1)
+		}
+		return reading{v: m, n: n, ok: true}
+	}
 }
 
 // cellRatio is ratio over cells.

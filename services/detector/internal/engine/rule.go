@@ -73,6 +73,8 @@ type rule struct {
 	cellWidth            int
 	cellAgg, stepCellAgg cellAggregator
 	bounds               [][]float64
+	// better says which of two values an extreme cell keeps (min, max).
+	better func(a, b float64) bool
 
 	// kind is the rule's detector; for a baseline-relative one (zscore,
 	// ewma), zcond tests a z-score against the limit, and newBaseline
@@ -80,10 +82,11 @@ type rule struct {
 	kind        string
 	zcond       func(z float64) bool
 	newBaseline func() baseline
-	// windowSteps, baselineSteps and ringLen size a zscore ring; alpha is
-	// an ewma's smoothing per step; baselineSeconds is the evidence's
-	// baseline span.
+	// windowSteps, baselineSteps, ringStride (steps a slot) and ringLen
+	// (slots) size a zscore ring; alpha is an ewma's smoothing per step;
+	// baselineSeconds is the evidence's baseline span.
 	windowSteps, baselineSteps int64
+	ringStride                 int64
 	ringLen                    int
 	minBaseline                int
 	alpha                      float64
@@ -173,11 +176,18 @@ func (r *rule) compileDetector(step time.Duration) error {
 	case rules.DetectorZScore:
 		r.baselineSteps = ceilDiv(int64(spec.BaselineSpan()), int64(step))
 		r.baselineSeconds = spec.BaselineSpan().Seconds()
-		if n := r.windowSteps + r.baselineSteps; n > maxRing {
-			return fmt.Errorf("baseline %v and window %v are %d steps of %v; at most %d: shorten the baseline or raise --eval-interval",
-				spec.BaselineSpan(), spec.Window, n, step, maxRing)
+		// A slot every other step once windows are 10 steps or more (see
+		// zscoreBaseline); the +1 is the stride being filled.
+		r.ringStride = 1
+		if r.windowSteps >= 10 {
+			r.ringStride = 2
 		}
-		r.ringLen = int(r.windowSteps + r.baselineSteps)
+		n := ceilDiv(r.windowSteps+r.baselineSteps, r.ringStride) + 1
+		if n > maxRing {
+			return fmt.Errorf("baseline %v and window %v are %d slots of %v; at most %d: shorten the baseline, or lengthen the window or --eval-interval",
+				spec.BaselineSpan(), spec.Window, n, time.Duration(r.ringStride)*step, maxRing)
+		}
+		r.ringLen = int(n)
 		r.newBaseline = func() baseline { return &zscoreBaseline{} }
 	case rules.DetectorEWMA:
 		r.alpha = spec.Smoothing(step)
