@@ -14,10 +14,11 @@ import (
 // latency or errors correlates with the symptom as well as the callee
 // does, so the scores alone cannot tell them apart; the walk passes the
 // caller's mass down to the callee that accounts for it, and the deepest
-// faulty service keeps the most. An operation and a feature take their
-// service's factor, so that they keep their place beside it. Model
-// versions are not in the graph and keep their score. Without calls
-// nothing changes.
+// faulty service keeps the most; a callee that accounts for little of it
+// hands most of it back (see callgraph.Backward). An operation and a
+// feature take their service's factor, so that they keep their place
+// beside it. Model versions are not in the graph and keep their score.
+// Without calls nothing changes.
 func weighByGraph(g callgraph.Graph, all []scored) {
 	if g.Len() == 0 {
 		return

@@ -23,6 +23,25 @@ func TestRank(t *testing.T) {
 		{name: "own fault stays", g: chain,
 			score: map[string]float64{"gateway": 0.2, "model-server": 0.9},
 			want:  []string{"model-server", "gateway", "feature-service"}},
+		// A callee that explains little of its caller (config barely
+		// moved) takes a little of the caller's mass, and hands most of it
+		// back: it does not outrank a service of three times its score.
+		{name: "a barely anomalous callee does not keep its caller's mass",
+			g:     New(Edge{"search", "config"}),
+			score: map[string]float64{"search": 0.8, "config": 0.1, "other": 0.3},
+			want:  []string{"search", "other", "config"}},
+		// The symptom's service (web, not scored) calls search and a leaf
+		// that sees search's latency from web's side (a load balancer
+		// with nothing behind it in the graph). Both score alike; search is
+		// also what its other caller is slow from, and its own callee
+		// barely moved. Without a way back, what search passes to config
+		// stays there, and the leaf, with no callee to lose mass to, comes
+		// first.
+		{name: "what a barely anomalous callee takes comes back to its caller",
+			g: New(Edge{"web", "search"}, Edge{"web", "search-lb"}, Edge{"search", "config"},
+				Edge{"client", "search"}),
+			score: map[string]float64{"search": 0.8, "search-lb": 0.8, "config": 0.1, "client": 0.25},
+			want:  []string{"search", "search-lb", "config", "client"}},
 		{name: "no graph keeps the order of the scores", g: New(),
 			score: map[string]float64{"a": 0.3, "b": 0.6, "c": 0.1},
 			want:  []string{"b", "a", "c"}},
