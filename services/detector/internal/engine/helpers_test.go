@@ -4,12 +4,15 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/services/detector/internal/mlstats"
 	"github.com/medic-sre/medic/services/detector/internal/rules"
 )
 
@@ -166,4 +169,31 @@ func rulesOf(ds []events.AnomalyDetected) []string {
 		out = append(out, d.Rule+": "+d.Summary)
 	}
 	return out
+}
+
+// saveProfile writes p to a file named for its feature in a temporary
+// directory, and returns the file's path.
+func saveProfile(t *testing.T, p *mlstats.Profile) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), p.Feature+".json")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := mlstats.SaveProfile(f, p); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// categoricalProfile saves the profile of feature's reference categories
+// ref, and returns its path.
+func categoricalProfile(t *testing.T, feature string, ref []string) string {
+	t.Helper()
+	p, err := mlstats.NewCategoricalProfile(feature, ref, mlstats.ProfileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return saveProfile(t, p)
 }
