@@ -56,7 +56,8 @@ func RunWithListener(ctx context.Context, o Options, ln net.Listener) error {
 		if err != nil {
 			return err
 		}
-		if err := warmUp(ctx, rt, d, warmSpan(f.Lookback(), o.MaxWarmUp)); err != nil {
+		// A restart replays the rules' lookback, at most --max-warm-up.
+		if err := warmUp(ctx, rt, d, min(f.Lookback(), o.MaxWarmUp)); err != nil {
 			rt.Log.Warn("windows not rebuilt from the stream: baseline and drift rules start empty, and fire nothing until they fill again",
 				"err", err)
 		}

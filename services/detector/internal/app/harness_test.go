@@ -68,6 +68,18 @@ func (h *harness) runWith(t testing.TB, opts Options) *servicetest.Service {
 	return svc
 }
 
+// runLate starts a detector over rulesFile that evaluates every second and
+// takes points up to an hour old, so that a test can publish minutes of
+// event time behind the clock at once.
+func runLate(t testing.TB, rulesFile string) *harness {
+	t.Helper()
+	h := newHarness(t, rulesFile)
+	opts := h.opts
+	opts.EvalInterval, opts.MaxLateness = time.Second, time.Hour
+	h.runWith(t, opts)
+	return h
+}
+
 // connect sets up the test's own bus client and records every anomaly event.
 func (h *harness) connect(t testing.TB, url string) {
 	t.Helper()

@@ -10,25 +10,11 @@ import (
 	"github.com/medic-sre/medic/pkg/servicetest"
 )
 
-// records makes one point per inference record of a metric: n records
-// spread evenly over [from, from+10s), the i-th with value v(i).
-func records(from time.Time, name, version string, n int, v func(i int) float64) []events.Point {
-	out := make([]events.Point, n)
-	for i := range out {
-		out[i] = events.Point{Name: name, Value: v(i), TimeUnixNano: from.Add(time.Duration(i) * 10 * time.Second / time.Duration(n)).UnixNano(),
-			Service: "model-server", Model: "fraud", ModelVersion: version}
-	}
-	return out
-}
-
 // Through the bus: a feature whose values shift fires a KS drift anomaly,
 // a slower new version fires a canary anomaly naming it, each with its
 // evidence; repeated points are counted on /metrics and fire nothing.
 func TestMLDetectorsThroughTheBus(t *testing.T) {
-	h := newHarness(t, "testdata/ml.yaml")
-	opts := h.opts
-	opts.EvalInterval, opts.MaxLateness = time.Second, time.Hour
-	h.runWith(t, opts)
+	h := runLate(t, "testdata/ml.yaml")
 
 	base := time.Now().Add(-3 * time.Minute).Truncate(10 * time.Second)
 	window := func(w int) time.Time { return base.Add(time.Duration(w) * 10 * time.Second) }
@@ -79,11 +65,7 @@ func TestMLDetectorsThroughTheBus(t *testing.T) {
 	if drift.PValue == nil || canary.PValue == nil || drift.Statistic == nil || canary.Expected == nil {
 		t.Fatalf("no evidence: drift %+v canary %+v", drift, canary)
 	}
-	checks := []struct {
-		name string
-		ok   bool
-		got  any
-	}{
+	checkAll(t, []check{
 		{name: "drift detector", ok: drift.Detector == "drift_ks", got: drift.Detector},
 		{name: "drift starts with the shifted window", ok: drift.StartedUnixNano == window(6).UnixNano(), got: time.Unix(0, drift.StartedUnixNano).Sub(window(6))},
 		{name: "drift p-value", ok: *drift.PValue < 1e-6, got: *drift.PValue},
@@ -96,12 +78,7 @@ func TestMLDetectorsThroughTheBus(t *testing.T) {
 		{name: "canary names the candidate", ok: canary.ModelVersion == "v2" && canary.Labels["candidate_version"] == "v2" && canary.Labels["baseline_version"] == "v1", got: canary.Labels},
 		{name: "canary means", ok: canary.Value == 114.5 && *canary.Expected == 64.5, got: [2]float64{canary.Value, *canary.Expected}},
 		{name: "canary p-value", ok: *canary.PValue < 1e-10, got: *canary.PValue},
-	}
-	for _, c := range checks {
-		if !c.ok {
-			t.Errorf("%s: got %v", c.name, c.got)
-		}
-	}
+	})
 	rejected := func(reason string) float64 {
 		return h.metric(t, `medic_detector_points_rejected_total{reason="`+reason+`"}`)
 	}

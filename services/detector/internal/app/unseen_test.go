@@ -12,10 +12,7 @@ import (
 // Through the bus: a channel code the reference never held fires an
 // unseen_category anomaly that names it, with its evidence.
 func TestUnseenCategoryThroughTheBus(t *testing.T) {
-	h := newHarness(t, "testdata/unseen.yaml")
-	opts := h.opts
-	opts.EvalInterval, opts.MaxLateness = time.Second, time.Hour
-	h.runWith(t, opts)
+	h := runLate(t, "testdata/unseen.yaml")
 
 	base := time.Now().Add(-3 * time.Minute).Truncate(10 * time.Second)
 	window := func(w int) time.Time { return base.Add(time.Duration(w) * 10 * time.Second) }
@@ -36,11 +33,7 @@ func TestUnseenCategoryThroughTheBus(t *testing.T) {
 		t.Fatalf("%d anomalies, want 1", len(got))
 	}
 	d := servicetest.As[events.AnomalyDetected](t, got[0])
-	checks := []struct {
-		name string
-		ok   bool
-		got  any
-	}{
+	checkAll(t, []check{
 		{name: "detector", ok: d.Detector == "unseen_category", got: d.Detector},
 		{name: "share", ok: d.Value == 0.04 && d.Threshold == 0.01 && d.Expected != nil && *d.Expected == 0.01, got: d.Value},
 		{name: "unseen records", ok: d.Statistic != nil && *d.Statistic == 16, got: d.Statistic},
@@ -50,10 +43,5 @@ func TestUnseenCategoryThroughTheBus(t *testing.T) {
 		{name: "window and reference", ok: d.WindowSeconds == 10 && d.BaselineSeconds == 20 && d.Reference == "trailing window 20s",
 			got: [3]any{d.WindowSeconds, d.BaselineSeconds, d.Reference}},
 		{name: "model version", ok: d.ModelVersion == "v1" && d.Model == "fraud" && d.Service == "model-server", got: d.ModelVersion},
-	}
-	for _, c := range checks {
-		if !c.ok {
-			t.Errorf("%s: got %v", c.name, c.got)
-		}
-	}
+	})
 }

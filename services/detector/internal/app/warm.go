@@ -97,7 +97,3 @@ func warmUp(ctx context.Context, rt *service.Runtime, d *detect.Detector, span t
 		"span", span.String(), "took", time.Since(began).Round(time.Millisecond).String())
 	return nil
 }
-
-// warmSpan is how much telemetry a restart replays: the rules' lookback, at
-// most max.
-func warmSpan(lookback, max time.Duration) time.Duration { return min(lookback, max) }

@@ -48,10 +48,7 @@ func latencyExports(rng *rand.Rand, from, to time.Time, median float64) []events
 // latency then fires a zscore anomaly, with no threshold configured,
 // carrying its evidence.
 func TestZScoreFiresOnALatencyStepAndNotOnNoise(t *testing.T) {
-	h := newHarness(t, "testdata/zscore.yaml")
-	opts := h.opts
-	opts.EvalInterval, opts.MaxLateness = time.Second, time.Hour
-	h.runWith(t, opts)
+	h := runLate(t, "testdata/zscore.yaml")
 
 	rng := rand.New(rand.NewPCG(2026, 9))
 	base := time.Now().Add(-32 * time.Minute).Truncate(time.Second)
@@ -72,11 +69,7 @@ func TestZScoreFiresOnALatencyStepAndNotOnNoise(t *testing.T) {
 	if d.Expected == nil || d.Statistic == nil {
 		t.Fatalf("no evidence: expected %v, statistic %v", d.Expected, d.Statistic)
 	}
-	checks := []struct {
-		name string
-		ok   bool
-		got  any
-	}{
+	checkAll(t, []check{
 		{name: "rule", ok: d.Rule == "prediction_latency_shift", got: d.Rule},
 		{name: "detector", ok: d.Detector == "zscore", got: d.Detector},
 		// A lognormal with median 80ms and sigma 0.3 has its p95 at 131ms.
@@ -88,12 +81,7 @@ func TestZScoreFiresOnALatencyStepAndNotOnNoise(t *testing.T) {
 		{name: "window_seconds", ok: d.WindowSeconds == 10, got: d.WindowSeconds},
 		{name: "baseline_seconds", ok: d.BaselineSeconds == 600, got: d.BaselineSeconds},
 		{name: "started within 2s of the step", ok: d.StartedUnixNano <= step.Add(2*time.Second).UnixNano(), got: time.Unix(0, d.StartedUnixNano).Sub(step)},
-	}
-	for _, c := range checks {
-		if !c.ok {
-			t.Errorf("%s: got %v", c.name, c.got)
-		}
-	}
+	})
 }
 
 // When all telemetry stops mid-fault, the detector's clock moves the

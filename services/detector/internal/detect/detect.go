@@ -105,7 +105,10 @@ type Detector struct {
 	now               func() time.Time
 	mu                sync.Mutex
 	engine            *engine.Engine
-	fed               *recent
+	// judgeEvery is the engine's JudgeEvery in nanoseconds, taken once:
+	// its rules are fixed when it is made.
+	judgeEvery int64
+	fed        *recent
 	// outbox holds emissions not yet recorded and published: a batch whose
 	// publish failed is redelivered, but its points are already in the
 	// engine, so the engine would not emit them again.
@@ -131,7 +134,7 @@ func New(log *slog.Logger, pub Publisher, e *engine.Engine, o Options) *Detector
 	return &Detector{log: log, pub: pub, firing: o.Firing, maxSkew: o.MaxClockSkew, maxLate: o.MaxLateness,
 		metrics: o.Metrics, join: o.Join, labelWindow: o.LabelWindow, now: time.Now,
 		tooOld: throttle{every: tooOldLogEvery}, overLimit: throttle{every: tooOldLogEvery}, maxSeries: o.MaxSeries,
-		engine: e, fed: newRecent(100_000), records: map[string]firing.Record{}}
+		engine: e, judgeEvery: e.JudgeEvery().Nanoseconds(), fed: newRecent(100_000), records: map[string]firing.Record{}}
 }
 
 // Handle processes one batch: (1) feed its points to the engine, (2) record
@@ -220,8 +223,7 @@ func (d *Detector) TickEvery(ctx context.Context, interval time.Duration) {
 // its last evaluation: a batch of a backlog can span minutes, and an ML
 // rule judges a window only while its ring still holds it.
 func (d *Detector) judgeIfDue(points []events.Point) bool {
-	every := d.engine.JudgeEvery().Nanoseconds()
-	if every == 0 || len(points) == 0 {
+	if d.judgeEvery == 0 || len(points) == 0 {
 		return false
 	}
 	newest := points[0].TimeUnixNano
@@ -232,7 +234,7 @@ func (d *Detector) judgeIfDue(points []events.Point) bool {
 		d.judgedTo = newest
 		return false
 	}
-	if newest-d.judgedTo < every {
+	if newest-d.judgedTo < d.judgeEvery {
 		return false
 	}
 	d.judgedTo = newest

@@ -98,32 +98,9 @@ func TestDefaultRulesBlipsAndFaults(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e, err := New(f.Rules, DefaultStep)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// One batch per 500ms export; note the event time the detection
-			// came at.
-			var fired []events.AnomalyDetected
-			var at int64
-			for _, b := range byTime(simulatorExports(tc.on), ms(500)) {
-				if rej := e.Observe(b, 0, noLimit); rej.Total() != 0 {
-					t.Fatalf("rejected %+v", rej)
-				}
-				for _, em := range e.Evaluate(wallClock) {
-					if d, ok := em.Data.(events.AnomalyDetected); ok {
-						fired, at = append(fired, d), b[len(b)-1].TimeUnixNano
-					}
-				}
-			}
-			if tc.wantRule == "" {
-				if len(fired) != 0 {
-					t.Fatalf("fired %d anomalies, want none: %s", len(fired), fired[0].Summary)
-				}
+			fired, at := detectInExports(t, f.Rules, simulatorExports(tc.on))
+			if !firedOnly(t, fired, tc.wantRule) {
 				return
-			}
-			if len(fired) != 1 || fired[0].Rule != tc.wantRule {
-				t.Fatalf("fired %v, want one anomaly of %s", rulesOf(fired), tc.wantRule)
 			}
 			if got := (fired[0].StartedUnixNano - t0) / ms(1); got != tc.wantStarted {
 				t.Errorf("started at +%dms, want the first bad export, +%dms", got, tc.wantStarted)
@@ -133,12 +110,4 @@ func TestDefaultRulesBlipsAndFaults(t *testing.T) {
 			}
 		})
 	}
-}
-
-func rulesOf(ds []events.AnomalyDetected) []string {
-	var out []string
-	for _, d := range ds {
-		out = append(out, d.Rule+": "+d.Summary)
-	}
-	return out
 }

@@ -366,7 +366,6 @@ func (e *Engine) evict(q int64) {
 	}
 }
 
-// Series is the number of live alert series.
 // JudgeEvery is how far event time may move between two Evaluate calls
 // without an ML rule losing a window it never judged: its shortest window
 // (a series' ring holds few windows, and a point of a window past the ring
@@ -382,6 +381,7 @@ func (e *Engine) JudgeEvery() time.Duration {
 	return time.Duration(every)
 }
 
+// Series is the number of live alert series.
 func (e *Engine) Series() int {
 	n := 0
 	for _, r := range e.rules {

@@ -4,12 +4,15 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
+	"github.com/medic-sre/medic/services/detector/internal/mlstats"
 	"github.com/medic-sre/medic/services/detector/internal/rules"
 )
 
@@ -117,4 +120,80 @@ func bucketPoints(name, svc string, from, to, every int, les []string, counts []
 func sortByTime(p []events.Point) []events.Point {
 	slices.SortStableFunc(p, func(a, b events.Point) int { return cmp.Compare(a.TimeUnixNano, b.TimeUnixNano) })
 	return p
+}
+
+// detectInExports runs points through a new engine over rs at the default
+// step, as the detector would: one batch per 500ms export, evaluated after
+// it is observed. It
+// returns the anomalies detected and the event time (the last point of its
+// batch) the last of them came at.
+func detectInExports(t *testing.T, rs []rules.Rule, points []events.Point) (fired []events.AnomalyDetected, at int64) {
+	t.Helper()
+	e, err := New(rs, DefaultStep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range byTime(points, ms(500)) {
+		if rej := e.Observe(b, 0, noLimit); rej.Total() != 0 {
+			t.Fatalf("rejected %+v", rej)
+		}
+		for _, em := range e.Evaluate(wallClock) {
+			if d, ok := em.Data.(events.AnomalyDetected); ok {
+				fired, at = append(fired, d), b[len(b)-1].TimeUnixNano
+			}
+		}
+	}
+	return fired, at
+}
+
+// firedOnly fails t unless fired is one anomaly of rule, or none when rule
+// is empty; it reports whether there is an anomaly to check further.
+func firedOnly(t *testing.T, fired []events.AnomalyDetected, rule string) bool {
+	t.Helper()
+	if rule == "" {
+		if len(fired) != 0 {
+			t.Fatalf("fired %v, want none", rulesOf(fired))
+		}
+		return false
+	}
+	if len(fired) != 1 || fired[0].Rule != rule {
+		t.Fatalf("fired %v, want one anomaly of %s", rulesOf(fired), rule)
+	}
+	return true
+}
+
+// rulesOf names the rules of anomalies, with their summaries.
+func rulesOf(ds []events.AnomalyDetected) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.Rule+": "+d.Summary)
+	}
+	return out
+}
+
+// saveProfile writes p to a file named for its feature in a temporary
+// directory, and returns the file's path.
+func saveProfile(t *testing.T, p *mlstats.Profile) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), p.Feature+".json")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := mlstats.SaveProfile(f, p); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// categoricalProfile saves the profile of feature's reference categories
+// ref, and returns its path.
+func categoricalProfile(t *testing.T, feature string, ref []string) string {
+	t.Helper()
+	p, err := mlstats.NewCategoricalProfile(feature, ref, mlstats.ProfileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return saveProfile(t, p)
 }

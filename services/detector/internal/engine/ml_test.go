@@ -2,8 +2,6 @@ package engine
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -157,16 +155,7 @@ func writeProfile(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "amount.json")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := mlstats.SaveProfile(f, p); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return saveProfile(t, p)
 }
 
 func TestDriftPSIAgainstProfile(t *testing.T) {
@@ -422,21 +411,9 @@ func TestDriftCategoricalProfile(t *testing.T) {
 	for i := range 400 {
 		ref = append(ref, []string{"0", "1", "2", "unknown"}[i%4])
 	}
-	p, err := mlstats.NewCategoricalProfile("country", ref, mlstats.ProfileOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "country.json")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := mlstats.SaveProfile(f, p); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	profile := categoricalProfile(t, "country", ref)
 	r := rules.Rule{Name: "country-drift", Detector: rules.DetectorDrift, FeatureType: rules.FeatureCategorical,
-		Metric: "feature.country", Window: 10 * time.Second, Reference: &rules.Reference{Profile: path}}
+		Metric: "feature.country", Window: 10 * time.Second, Reference: &rules.Reference{Profile: profile}}
 	// Codes 0, 1 and 2 at 0.25 each, and 0.25 of codes 7 and 9 in "other"
 	// (where "unknown" went): no drift at all.
 	same := func(i int) float64 { return []float64{0, 1, 2, 7, 0, 1, 2, 9}[i%8] }

@@ -107,31 +107,10 @@ func TestDefaultSaturationRules(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e, err := New(f.Rules, DefaultStep)
-			if err != nil {
-				t.Fatal(err)
-			}
 			points, firstBad := resourceExports(tc.usage(rand.New(rand.NewPCG(1, 2))))
-			var fired []events.AnomalyDetected
-			var at int64
-			for _, b := range byTime(points, ms(500)) {
-				if rej := e.Observe(b, 0, noLimit); rej.Total() != 0 {
-					t.Fatalf("rejected %+v", rej)
-				}
-				for _, em := range e.Evaluate(wallClock) {
-					if d, ok := em.Data.(events.AnomalyDetected); ok {
-						fired, at = append(fired, d), b[len(b)-1].TimeUnixNano
-					}
-				}
-			}
-			if tc.wantRule == "" {
-				if len(fired) != 0 {
-					t.Fatalf("fired %v, want none", rulesOf(fired))
-				}
+			fired, at := detectInExports(t, f.Rules, points)
+			if !firedOnly(t, fired, tc.wantRule) {
 				return
-			}
-			if len(fired) != 1 || fired[0].Rule != tc.wantRule {
-				t.Fatalf("fired %v, want one anomaly of %s", rulesOf(fired), tc.wantRule)
 			}
 			d := fired[0]
 			if d.Labels[instanceID] != "model-server-1" || d.Service != "model-server" || !strings.Contains(d.Summary, "model-server-1") {

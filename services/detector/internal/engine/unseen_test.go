@@ -1,14 +1,11 @@
 package engine
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/medic-sre/medic/pkg/events"
-	"github.com/medic-sre/medic/services/detector/internal/mlstats"
 	"github.com/medic-sre/medic/services/detector/internal/rules"
 )
 
@@ -161,19 +158,7 @@ func TestUnseenCategoryAgainstProfile(t *testing.T) {
 	for i := range 300 {
 		ref = append(ref, []string{"0", "1", "2", "3", "web"}[i%5])
 	}
-	p, err := mlstats.NewCategoricalProfile("channel", ref, mlstats.ProfileOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "channel.json")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := mlstats.SaveProfile(f, p); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	path := categoricalProfile(t, "channel", ref)
 	r := unseenRule()
 	r.Reference = &rules.Reference{Profile: path}
 	// 4 of 200 records are 5, which the profile does not name: 0.02.

@@ -87,12 +87,14 @@ type Scope struct {
 	// analysis.StepOf), starting at the window's start.
 	Grid analysis.Grid
 
-	// spans is the span behaviour of the period, read once for the
-	// generators that share it (see spanBehaviour).
+	// spans is the span behaviour of the period, per operation and per
+	// service, read once for the generators that share it (see
+	// spanBehaviour and selfBehaviour).
 	spans struct {
-		once sync.Once
-		rows []query.OperationBucket
-		err  error
+		once     sync.Once
+		rows     []query.OperationBucket
+		services []query.ServiceBucket
+		err      error
 	}
 }
 
@@ -107,17 +109,18 @@ const maxOperations = 20
 func (sc *Scope) spanBehaviour(ctx context.Context, r *query.Reader) ([]query.OperationBucket, error) {
 	sc.spans.once.Do(func() {
 		sc.spans.rows, sc.spans.err = r.SpanBehaviour(ctx, sc.Symptom.Model, sc.span(), maxOperations)
+		sc.spans.services = query.ServicesOf(sc.spans.rows)
 	})
 	return sc.spans.rows, sc.spans.err
 }
 
-// selfBehaviour is spanBehaviour per service.
+// selfBehaviour is spanBehaviour per service, summed once for the
+// generators that share it; they must not change the rows.
 func (sc *Scope) selfBehaviour(ctx context.Context, r *query.Reader) ([]query.ServiceBucket, error) {
-	ops, err := sc.spanBehaviour(ctx, r)
-	if err != nil {
+	if _, err := sc.spanBehaviour(ctx, r); err != nil {
 		return nil, err
 	}
-	return query.ServicesOf(ops), nil
+	return sc.spans.services, nil
 }
 
 // span is the whole period analysed: baseline and window. An explicit

@@ -3,7 +3,6 @@ package engine
 import (
 	"cmp"
 	"context"
-	"math"
 	"slices"
 
 	"github.com/medic-sre/medic/pkg/events"
@@ -73,24 +72,27 @@ func Operations(ctx context.Context, r *query.Reader, sc *Scope) ([]analysis.Can
 	}
 	var rose []rising
 	for k, buckets := range byOp {
-		var base, win []float64
+		// The mean and deviation are over the buckets where the operation
+		// has spans: in the others it has no share, not a share of 0.
+		share := analysis.Series{}
+		var base, win []int64
 		for _, b := range buckets {
-			v := float64(b.SelfErrors) / float64(b.Spans)
+			share[b.Bucket] = float64(b.SelfErrors) / float64(b.Spans)
 			if latency {
-				v = b.SelfLatencyMsSum / float64(b.Spans)
+				share[b.Bucket] = b.SelfLatencyMsSum / float64(b.Spans)
 			}
-			switch at := b.Bucket * analysis.BucketNanos; {
-			case at >= sc.Baseline.From && at < sc.Baseline.To:
-				base = append(base, v)
-			case at >= sc.Window.From && at < sc.Window.To:
-				win = append(win, v)
+			switch {
+			case sc.Baseline.Contains(b.Bucket):
+				base = append(base, b.Bucket)
+			case sc.Window.Contains(b.Bucket):
+				win = append(win, b.Bucket)
 			}
 		}
-		mb, mw := mean(base), mean(win)
+		mb, mw := analysis.Mean(share, base), analysis.Mean(share, win)
 		if len(win) == 0 || mw <= mb {
 			continue
 		}
-		rose = append(rose, rising{k, (mw - mb) / (stdDevPop(base, mb) + 0.001)})
+		rose = append(rose, rising{k, (mw - mb) / (analysis.StdDev(share, base) + 0.001)})
 	}
 	slices.SortFunc(rose, func(a, b rising) int {
 		return cmp.Or(cmp.Compare(b.lift, a.lift), cmp.Compare(a.service, b.service), cmp.Compare(a.name, b.name))
@@ -122,27 +124,4 @@ func Operations(ctx context.Context, r *query.Reader, sc *Scope) ([]analysis.Can
 			Signals: []analysis.Signal{{Name: name, X: x, Weight: operationWeight}}})
 	}
 	return out, nil
-}
-
-func mean(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	var sum float64
-	for _, x := range xs {
-		sum += x
-	}
-	return sum / float64(len(xs))
-}
-
-// stdDevPop is the population standard deviation of xs about m.
-func stdDevPop(xs []float64, m float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	var ss float64
-	for _, x := range xs {
-		ss += (x - m) * (x - m)
-	}
-	return math.Sqrt(ss / float64(len(xs)))
 }
