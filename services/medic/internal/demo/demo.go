@@ -63,9 +63,10 @@ type Result struct {
 	Notifications      int
 	ErrorRateAfter     float64
 	TimedOut           bool
-	// Every anomaly by id, and every analysis, remediation and escalation
-	// seen, in order.
+	// Every anomaly by id, and every analysis trigger, analysis,
+	// remediation and escalation seen, in order.
 	Anomalies    map[string]events.AnomalyDetected
+	Triggers     []Trigger
 	Analyses     []events.RCACompleted
 	Remediations []events.Remediation
 	Outcomes     []outcome
@@ -165,12 +166,34 @@ func decided(r *Result) bool {
 	if len(r.Analyses) == 0 {
 		return allResolved(r)
 	}
+	// An incident opened or updated asks for an analysis each: a responder
+	// waits for the one still running before calling it decided.
+	for _, tr := range r.Triggers {
+		if !slices.ContainsFunc(r.Analyses, tr.answeredBy) && !slices.Contains(r.ResolvedIncidents, tr.IncidentID) {
+			return false
+		}
+	}
 	for _, a := range r.Analyses {
 		if !analysisDecided(r, a) {
 			return false
 		}
 	}
 	return true
+}
+
+// Trigger is an event that asks the rca for an analysis: an incident
+// opened, or anomalies that joined it.
+type Trigger struct {
+	Kind, IncidentID string
+	AnomalyIDs       []string
+}
+
+// answeredBy reports whether a is the analysis tr asked for.
+func (tr Trigger) answeredBy(a events.RCACompleted) bool {
+	if a.IncidentID != tr.IncidentID || a.Trigger != tr.Kind {
+		return false
+	}
+	return tr.Kind == events.TriggerOpened || slices.ContainsFunc(tr.AnomalyIDs, func(id string) bool { return slices.Contains(a.AnomalyIDs, id) })
 }
 
 func analysisDecided(r *Result, a events.RCACompleted) bool {

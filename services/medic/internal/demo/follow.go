@@ -70,12 +70,14 @@ func describe(d events.Data, res *Result) string {
 	case events.AnomalyResolved:
 		return fmt.Sprintf("anomaly resolved        %s on %s", d.Rule, d.Service)
 	case events.IncidentOpened:
+		res.Triggers = append(res.Triggers, Trigger{Kind: events.TriggerOpened, IncidentID: d.IncidentID})
 		res.IncidentsOpened = append(res.IncidentsOpened, d.IncidentID)
 		if res.IncidentID == "" {
 			res.IncidentID = d.IncidentID
 		}
 		return fmt.Sprintf("incident opened         %s %q (%s)", short(d.IncidentID), d.Title, d.Severity)
 	case events.IncidentUpdated:
+		res.Triggers = append(res.Triggers, Trigger{Kind: events.TriggerUpdated, IncidentID: d.IncidentID, AnomalyIDs: d.AddedAnomalyIDs})
 		return fmt.Sprintf("incident updated        %s: %d anomaly(ies) joined, analysing again", short(d.IncidentID), len(d.AddedAnomalyIDs))
 	case events.RCACompleted:
 		return analysed(d, res)
