@@ -59,16 +59,32 @@ func TestScenarioSuite(t *testing.T) {
 	began := time.Now()
 	runs := recordAndScore(t, bin, f.Rules, seeds)
 	var sums []Summary
+	var faulty []Run
 	for _, k := range Kinds {
 		sums = append(sums, Summarize(k, runs[k.Name]))
+		if k.Name != "healthy" {
+			faulty = append(faulty, runs[k.Name]...)
+		}
 	}
-	table := Table(sums, step)
+	// Every fault of every kind together: the median delay of at
+	// most 2 evaluation windows holds over them all, the gradual drift
+	// included (its own median is bounded apart: see gradualDelay).
+	all := Summarize(Kind{Name: "all fault kinds"}, faulty)
+	table := Table(append(slices.Clone(sums), all), step)
 	t.Logf("scenario suite, trials %v (seed 1000*kind+trial), evaluation step %s, in %s:\n%s", seeds, step, time.Since(began).Round(time.Second), table)
 	if path := os.Getenv("MEDIC_SUITE_TABLE"); path != "" {
 		if err := os.WriteFile(path, []byte(table), 0o644); err != nil {
 			t.Error(err)
 		}
 	}
+	t.Run("all fault kinds", func(t *testing.T) {
+		if limit := maxMedianDelaySte * step; all.MedianDelay > limit {
+			t.Errorf("median delay over every fault %s, want at most %s (%d evaluation steps)", all.MedianDelay, limit, maxMedianDelaySte)
+		}
+		if all.Recall < minRecall {
+			t.Errorf("recall over every fault %.2f, want at least %v", all.Recall, minRecall)
+		}
+	})
 	for _, s := range sums {
 		t.Run(s.Kind, func(t *testing.T) {
 			k := Kinds[slices.IndexFunc(Kinds, func(k Kind) bool { return k.Name == s.Kind })]
