@@ -75,6 +75,12 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 	return &Store{cfg: cfg, conn: conn, log: log, metrics: NewMetrics(nil)}, nil
 }
 
+// MaxOpenConns is how many connections a Store opens at most. A query that
+// finds them all busy waits for one only as long as the dial timeout, so a
+// reader that runs many queries at once bounds them itself (see the rca's
+// query.Reader).
+const MaxOpenConns = 8
+
 func options(cfg Config, database string) *clickhouse.Options {
 	user := cfg.User
 	if user == "" {
@@ -85,7 +91,7 @@ func options(cfg Config, database string) *clickhouse.Options {
 		Auth:            clickhouse.Auth{Database: database, Username: user, Password: cfg.Password},
 		DialTimeout:     3 * time.Second,
 		ReadTimeout:     60 * time.Second,
-		MaxOpenConns:    8,
+		MaxOpenConns:    MaxOpenConns,
 		MaxIdleConns:    4,
 		ConnMaxLifetime: 30 * time.Minute,
 		Compression:     &clickhouse.Compression{Method: clickhouse.CompressionLZ4},

@@ -12,16 +12,28 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/medic-sre/medic/pkg/events"
 	"github.com/medic-sre/medic/pkg/metricexpr"
+	"github.com/medic-sre/medic/pkg/store"
 )
 
 // Range is the half-open interval [From, To) of unix nanoseconds.
 type Range struct{ From, To int64 }
 
 // Reader runs the analysis queries on one connection.
-type Reader struct{ conn driver.Conn }
+type Reader struct {
+	conn driver.Conn
+	// slots holds a token per query running: at most one fewer than the
+	// store's connections, leaving one for its readiness checks. An
+	// analysis runs about ten queries at once; past the pool, the driver
+	// waits for a connection only as long as its dial timeout (3 s), and
+	// concurrent analyses on a loaded machine failed with "acquire conn
+	// timeout". Here a query waits for as long as its context allows.
+	slots chan struct{}
+}
 
-// New returns a Reader over conn.
-func New(conn driver.Conn) *Reader { return &Reader{conn: conn} }
+// New returns a Reader over conn, a store's connection.
+func New(conn driver.Conn) *Reader {
+	return &Reader{conn: conn, slots: make(chan struct{}, store.MaxOpenConns-1)}
+}
 
 // onePerPoint keeps one row per metric point. The detector writes a batch's
 // points before it acks the batch, so a redelivered batch is written again,
@@ -372,6 +384,12 @@ ORDER BY t`
 // each runs q and calls scan for every row.
 func (r *Reader) each(ctx context.Context, what, q string, scan func(driver.Rows) error, args ...any) error {
 	record(ctx, what, q, args)
+	select {
+	case r.slots <- struct{}{}:
+		defer func() { <-r.slots }()
+	case <-ctx.Done():
+		return fmt.Errorf("query %s: waiting for a connection: %w", what, ctx.Err())
+	}
 	rows, err := r.conn.Query(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("query %s: %w", what, err)
