@@ -49,7 +49,9 @@ func NewVia(t testing.TB, addr string, log *slog.Logger) *store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// Creating a database and migrating it took past 20 s once, with a
+	// dozen stacks querying the one server in a full `make test`.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := s.Setup(ctx); err != nil {
 		t.Fatalf("ClickHouse is required at %s and did not answer: %v\n"+
