@@ -89,7 +89,7 @@ func TestScenarios(t *testing.T) {
 func play(t *testing.T, bins string, baseline time.Duration, faults []demo.Fault) (demo.Result, []map[string]any) {
 	t.Helper()
 	s := storetest.New(t)
-	ctx, cancel := context.WithTimeout(context.Background(), baseline+5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), baseline+8*time.Minute)
 	defer cancel()
 	work := t.TempDir()
 	sink := startSink(t)
@@ -106,7 +106,7 @@ func play(t *testing.T, bins string, baseline time.Duration, faults []demo.Fault
 			t.Log(stack.LogTails(work, 40))
 		}
 	}()
-	res, err := demo.Play(ctx, st, s.Conn(), demo.Options{Baseline: baseline, Timeout: 150 * time.Second, Out: stack.LogTo(t)}, faults, 25*time.Second)
+	res, err := demo.Play(ctx, st, s.Conn(), demo.Options{Baseline: baseline, Timeout: 240 * time.Second, Out: stack.LogTo(t)}, faults, 25*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
