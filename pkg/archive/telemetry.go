@@ -37,11 +37,18 @@ func WriteSpans(ctx context.Context, s *store.Store, items []events.Item[events.
 	if err != nil {
 		return err
 	}
+	if written == nil {
+		written = map[string]bool{}
+	}
 	var rows [][]any
 	for _, b := range batches {
-		if written[spanKey(b.Spans[0])] {
+		// A redelivered copy can share a batch with its original (both
+		// waited in the client's buffer): the first one is written.
+		k := spanKey(b.Spans[0])
+		if written[k] {
 			continue
 		}
+		written[k] = true
 		for _, sp := range b.Spans {
 			rows = append(rows, SpanRow(sp))
 		}
@@ -64,11 +71,15 @@ func WriteLogs(ctx context.Context, s *store.Store, items []events.Item[events.T
 	if err != nil {
 		return err
 	}
+	if written == nil {
+		written = map[string]bool{}
+	}
 	var rows [][]any
 	for i, b := range batches {
 		if written[probes[i].key] {
 			continue
 		}
+		written[probes[i].key] = true
 		for j, r := range b.Records {
 			rows = append(rows, LogRow(recordUID(items[i].Meta.ID, j), r))
 		}

@@ -42,7 +42,8 @@ func logsEvent(t *testing.T, id string, n int, at int64) events.Item[events.Tele
 }
 
 // A batch written again (a redelivery after an insert that succeeded but
-// was not acked) adds no rows, while the new events in it are written.
+// was not acked) adds no rows, while the new events in it are written; so
+// does a copy in the same batch as its original.
 func TestRedeliveredSpansAndLogsAreWrittenOnce(t *testing.T) {
 	s := storetest.New(t)
 	ctx := context.Background()
@@ -51,10 +52,12 @@ func TestRedeliveredSpansAndLogsAreWrittenOnce(t *testing.T) {
 	if err := WriteSpans(ctx, s, first); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteSpans(ctx, s, append(first, spansEvent(t, "s3", 4, now+2e9))); err != nil {
+	s3 := spansEvent(t, "s3", 4, now+2e9)
+	if err := WriteSpans(ctx, s, append(first, s3, s3)); err != nil {
 		t.Fatal(err)
 	}
-	logs := []events.Item[events.TelemetryLogs]{logsEvent(t, "l1", 3, now), logsEvent(t, "l2", 2, now)}
+	l1 := logsEvent(t, "l1", 3, now)
+	logs := []events.Item[events.TelemetryLogs]{l1, logsEvent(t, "l2", 2, now), l1}
 	for range 2 {
 		if err := WriteLogs(ctx, s, logs); err != nil {
 			t.Fatal(err)
