@@ -186,8 +186,9 @@ func (c *Consumer) Done() <-chan struct{} { return c.done }
 // last acks.
 const flushTimeout = 5 * time.Second
 
-// Drain stops taking new messages, lets the ones already delivered finish,
-// and waits for that (or for ctx). Acks are sent without waiting for a
+// Drain stops taking new messages, lets the handler running finish, hands
+// messages buffered but not started back to the server for the next
+// instance, and waits for that (or for ctx). Acks are sent without waiting for a
 // reply, so Drain flushes the connection: once it returns, the server has
 // every ack, and a process that exits next loses none.
 func (c *Consumer) Drain(ctx context.Context) error {
@@ -203,7 +204,7 @@ func (c *Consumer) Drain(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		c.it.Stop()
-		return fmt.Errorf("drain consumer: %w", ctx.Err())
+		return fmt.Errorf("drain consumer %s: %w", c.name, ctx.Err())
 	}
 }
 
@@ -267,6 +268,17 @@ func (b *Bus) consume(ctx context.Context, spec ConsumerSpec, handle func(contex
 	hctx := context.WithoutCancel(ctx)
 	go c.watch()
 	run := func(valid []delivery) {
+		if c.draining.Load() {
+			// Taken from the client's buffer after the drain began: hand
+			// them back rather than start them. Under load the buffer can
+			// hold many batches (a batch consumer prefetches 8 MB), and
+			// handling them all ran past the shutdown timeout.
+			for _, d := range valid {
+				_ = d.msg.Nak()
+			}
+			r.b.metrics.handled.WithLabelValues(spec.Durable, "returned").Add(float64(len(valid)))
+			return
+		}
 		start := time.Now()
 		handle(hctx, valid, r)
 		r.b.metrics.handleSeconds.WithLabelValues(spec.Durable).Observe(time.Since(start).Seconds())

@@ -36,7 +36,7 @@ func NewMetrics(r prometheus.Registerer) *Metrics {
 			Name: "medic_bus_published_total", Help: "Events published, by type.",
 		}, []string{"type"}),
 		handled: f.NewCounterVec(prometheus.CounterOpts{
-			Name: MetricHandledTotal, Help: "Messages handled, by consumer and outcome (ack, retry, dead_letter).",
+			Name: MetricHandledTotal, Help: "Messages handled, by consumer and outcome (ack, retry, later, dead_letter, returned: handed back unstarted at shutdown).",
 		}, []string{"consumer", "outcome"}),
 		handleSeconds: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "medic_bus_handle_seconds", Help: "Time to handle a message or batch, by consumer.",
