@@ -93,8 +93,14 @@ func play(t *testing.T, bins string, baseline time.Duration, faults []demo.Fault
 	defer cancel()
 	work := t.TempDir()
 	sink := startSink(t)
+	// Half the simulator's default rate: eight full stacks writing spans
+	// and logs into one ClickHouse on two cores, beside the reliability
+	// and RCA suites, drove the load average past 60 in a full `make
+	// test`. Metric points do not depend on it (the SDK exports every
+	// 500 ms); `medic demo` itself keeps the default.
 	st, err := stack.Start(ctx, stack.Config{BinDir: bins, WorkDir: work, ClickHouseAddr: storetest.Addr(),
-		Database: s.Database(), Progress: stack.LogTo(t), WebhookURL: sink.URL, WebhookSecret: sink.Secret})
+		Database: s.Database(), Progress: stack.LogTo(t), WebhookURL: sink.URL, WebhookSecret: sink.Secret,
+		Env: []string{"SIM_RPS=25"}})
 	if err != nil {
 		t.Fatal(err)
 	}

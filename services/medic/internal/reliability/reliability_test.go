@@ -18,6 +18,14 @@ import (
 // reliability.ShortBaselineEnv it is enough for a sure analysis.
 const baseline = 20 * time.Second
 
+// testRPS is the simulator's request rate in these runs: half its
+// default. Ten full stacks writing spans and logs into one ClickHouse on
+// two cores, beside the demo and RCA suites, drove the load average past
+// 60 in a full `make test`, and the archiver fell over a minute behind
+// (the rollback's check saw no points in its 60 s). Metric points do not
+// depend on it: the SDK exports every 500 ms whatever the rate.
+const testRPS = "SIM_RPS=25"
+
 // TestReliability plays the bad-model scenario (rollback) under one fault
 // per run, each on a fresh stack, and asserts every time the end state of
 // the run without faults.
@@ -61,7 +69,7 @@ func TestReliability(t *testing.T) {
 			start := time.Now()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
-			h := reliability.Start(t, reliability.Options{BinDir: bins,
+			h := reliability.Start(t, reliability.Options{BinDir: bins, Env: []string{testRPS},
 				ProcessEnv: map[string][]string{"rca": reliability.ShortBaselineEnv}})
 			h.WaitBaseline(ctx, baseline)
 			var f reliability.Fault
