@@ -271,7 +271,7 @@ func (b *Bus) consume(ctx context.Context, spec ConsumerSpec, handle func(contex
 		if c.draining.Load() {
 			// Taken from the client's buffer after the drain began: hand
 			// them back rather than start them. Under load the buffer can
-			// hold many batches (a batch consumer prefetches 8 MB), and
+			// hold many batches (a batch consumer prefetches up to 32 MiB), and
 			// handling them all ran past the shutdown timeout.
 			for _, d := range valid {
 				_ = d.msg.Nak()
