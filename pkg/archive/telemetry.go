@@ -37,9 +37,6 @@ func WriteSpans(ctx context.Context, s *store.Store, items []events.Item[events.
 	if err != nil {
 		return err
 	}
-	if written == nil {
-		written = map[string]bool{}
-	}
 	var rows [][]any
 	for _, b := range batches {
 		// A redelivered copy can share a batch with its original (both
@@ -70,9 +67,6 @@ func WriteLogs(ctx context.Context, s *store.Store, items []events.Item[events.T
 	written, err := present(ctx, s, "logs", uid, probes)
 	if err != nil {
 		return err
-	}
-	if written == nil {
-		written = map[string]bool{}
 	}
 	var rows [][]any
 	for i, b := range batches {
@@ -148,7 +142,7 @@ type probe struct {
 // column is in seconds).
 func present(ctx context.Context, s *store.Store, table, key string, probes []probe) (map[string]bool, error) {
 	if len(probes) == 0 {
-		return nil, nil
+		return map[string]bool{}, nil
 	}
 	keys := make([]string, len(probes))
 	from, to := probes[0].unixNano, probes[0].unixNano

@@ -108,7 +108,6 @@ func (s *ConsumerSpec) defaults() {
 // Consumer is a running durable consumer.
 type Consumer struct {
 	name     string
-	nc       *nats.Conn
 	cons     jetstream.Consumer
 	it       jetstream.MessagesContext
 	done     chan struct{}
@@ -182,25 +181,14 @@ func (c *Consumer) check() {
 // Done is closed once the consumer's loop has ended, drained or not.
 func (c *Consumer) Done() <-chan struct{} { return c.done }
 
-// flushTimeout bounds how long Drain waits for the server to take the
-// last acks.
-const flushTimeout = 5 * time.Second
-
 // Drain stops taking new messages, lets the handler running finish, hands
 // messages buffered but not started back to the server for the next
-// instance, and waits for that (or for ctx). Acks are sent without waiting for a
-// reply, so Drain flushes the connection: once it returns, the server has
-// every ack, and a process that exits next loses none.
+// instance, and waits for that (or for ctx).
 func (c *Consumer) Drain(ctx context.Context) error {
 	c.draining.Store(true)
 	c.it.Drain()
 	select {
 	case <-c.done:
-		fctx, cancel := context.WithTimeout(ctx, flushTimeout)
-		defer cancel()
-		if err := c.nc.FlushWithContext(fctx); err != nil && !c.nc.IsClosed() {
-			return fmt.Errorf("drain consumer: flush acks: %w", err)
-		}
 		return nil
 	case <-ctx.Done():
 		c.it.Stop()
@@ -262,7 +250,7 @@ func (b *Bus) consume(ctx context.Context, spec ConsumerSpec, handle func(contex
 		return nil, fmt.Errorf("consumer %s: %w", spec.Durable, err)
 	}
 	r := &runner{b: b, cons: cons, spec: spec, failures: newFailureCounts()}
-	c := &Consumer{name: spec.Durable, nc: b.nc, cons: cons, it: it, done: make(chan struct{})}
+	c := &Consumer{name: spec.Durable, cons: cons, it: it, done: make(chan struct{})}
 	// Handlers run on a context that shutdown does not cancel: a message
 	// already taken is finished, then acked, before Drain returns.
 	hctx := context.WithoutCancel(ctx)

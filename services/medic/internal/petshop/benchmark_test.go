@@ -56,7 +56,7 @@ func TestPetShopThroughTheFrontDoor(t *testing.T) {
 	start := time.Now()
 	// About 20 s alone. In a full `make test` on two cores, loading took
 	// 29-75 s and the 68 analyses ran past 2 minutes, then past 6, then
-	// past 10 (load average 40-60). This stays under the package's 20 m.
+	// past 10 (load average 40-60). This stays under make test's 30 m.
 	ctx, cancel := context.WithTimeout(context.Background(), 16*time.Minute)
 	defer cancel()
 	tables := make([]Table, 0, len(normal)+len(issues))
