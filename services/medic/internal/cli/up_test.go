@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/medic-sre/medic/pkg/servicetest"
 	"github.com/medic-sre/medic/pkg/storetest"
 	"github.com/medic-sre/medic/services/medic/internal/stack"
 )
@@ -91,6 +92,11 @@ func TestUpRunsMedicForYourSystem(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, &out, "restarted detector", time.Minute, done)
+	// Repaired means serving again. It also keeps Ctrl-C from reaching
+	// the new process before it handles signals: one run's did, and the
+	// detector died of the SIGTERM instead of draining.
+	readyz := startedURL(t, text, "detector") + "/readyz"
+	servicetest.PollFor(t, "the restarted detector ready at "+readyz, time.Minute, func() bool { return answersOK(readyz) })
 
 	cancel()
 	select {
@@ -132,6 +138,27 @@ func startedPid(t *testing.T, text, name string) int {
 	}
 	pid, _ := strconv.Atoi(m[1])
 	return pid
+}
+
+// startedURL is the HTTP address of name from the "started" line of
+// up's output; a restart keeps it.
+func startedURL(t *testing.T, text, name string) string {
+	t.Helper()
+	m := regexp.MustCompile(`started ` + name + `\s+pid \d+\s+(http://\S+)`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no address of %s in:\n%s", name, text)
+	}
+	return m[1]
+}
+
+// answersOK reports whether a GET of url answers 200.
+func answersOK(url string) bool {
+	resp, err := http.Get(url)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // pollRows waits until query counts at least one row.
